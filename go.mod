@@ -1,0 +1,3 @@
+module github.com/syncmesh/syncmesh
+
+go 1.26
