@@ -1,0 +1,65 @@
+// Package seq is the sequence CRDT behind the lists of package crdt: the
+// order of list slots, each with a globally unique identity, under concurrent
+// inserts from many replicas. It implements Fugue (Weidner and Kleppmann, "The
+// Art of the Fugue", 2023) in its tree form.
+//
+// A slot is created by one insert and named by that insert's [ID]. Slots are
+// never removed: a deleted slot stays as a tombstone (SetVisible(id, false))
+// so that later inserts next to it still find their origins. Package crdt
+// decides what is visible; seq keeps where each slot is and maps visible
+// indexes to ids and back.
+//
+// # Algorithm
+//
+// The slots form a tree rooted at a head sentinel (the zero ID). Every slot is
+// a left or a right child of its parent; the list order is the in-order walk:
+// a node's left children (each with its subtree, ascending by ID), the node,
+// then its right children (each with its subtree, ascending by ID). A local
+// insert at visible index i takes the visible slot before i as left origin
+// (the head for i == 0): if the left origin has no right child yet, the new
+// slot becomes its right child; otherwise the new slot becomes a left child of
+// the right origin, the slot right after the left origin in order
+// (tombstones included), which is then the first slot of the left origin's
+// right subtree and has no left children. [Origins] carry only that parent
+// and its side, which is all the tree needs.
+//
+// Because each subtree is contiguous in the order, what one replica types in
+// one go stays together: a forward run is a chain of right children, a
+// backward run (every insert at the same index) a chain of left children, and
+// concurrent runs at one place hang as siblings under the same parent. So
+// runs are never interleaved, forward or backward, and concurrent inserts at
+// one position are ordered by ID on every replica. Sibling order is by ID on
+// both sides (basic Fugue, not FugueMax: the paper shows FugueMax avoids
+// interleaving in some further corner cases that involve right origins; those
+// would need the right origin in the op).
+//
+// # Invariants
+//
+//   - Every slot except the head has exactly one parent, which was present
+//     when it was inserted; the tree has no cycles (Decode checks this).
+//   - Siblings on one side of a parent are linked in ascending ID order.
+//   - The list order is the Fugue in-order walk; it depends only on the set of
+//     slots and their parents and sides, never on delivery order, so replicas
+//     that integrated the same inserts hold the same order.
+//   - The order is also kept in a treap (priority = hash of the ID, head on
+//     top) whose nodes count the visible slots below them; index <-> id
+//     lookups, inserts and visibility changes are O(log n) expected. The walk
+//     Integrate does among concurrent siblings is bounded by the size of the
+//     smaller of the two neighbouring subtrees' boundary chains; local inserts
+//     never walk.
+//   - The encoding is a function of the state: replicas with equal state
+//     encode to equal bytes.
+//
+// # Usage
+//
+//	l := seq.New()
+//	o, _ := l.InsertAt(0, seq.ID{Replica: 1, Seq: 1}) // send (id, o) to peers
+//	// on a peer:
+//	ix, err := peer.Integrate(seq.ID{Replica: 1, Seq: 1}, o)
+//	// errors.Is(err, seq.ErrMissingOrigin): deliver the origin first
+//	// errors.Is(err, seq.ErrDuplicate): already there, nothing changed
+//	_, _, _ = l.SetVisible(seq.ID{Replica: 1, Seq: 1}, false) // tombstone
+//
+// Nothing in the package is safe for concurrent use except the value types
+// [ID] and [Origins].
+package seq

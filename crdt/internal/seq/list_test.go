@@ -1,0 +1,327 @@
+package seq
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/syncmesh/syncmesh/clock"
+)
+
+func id(r, s uint64) ID { return ID{Replica: clock.ReplicaID(r), Seq: s} }
+
+// checkTree verifies the structural invariants of l: treap links, heap order,
+// counts, and that list order equals the in-order walk of the Fugue tree.
+func checkTree(t *testing.T, l *List) {
+	t.Helper()
+	var seen int
+	var walk func(n *node) int32
+	walk = func(n *node) int32 {
+		if n == nil {
+			return 0
+		}
+		seen++
+		for _, c := range []*node{n.left, n.right} {
+			if c != nil {
+				if c.up != n {
+					t.Fatalf("treap: %v's child %v has up %v", n.id, c.id, c.up)
+				}
+				if c.prio > n.prio {
+					t.Fatalf("treap: heap order broken at %v", n.id)
+				}
+			}
+		}
+		c := walk(n.left) + walk(n.right) + b2i(n.vis)
+		if c != n.cnt {
+			t.Fatalf("treap: count of %v is %d, want %d", n.id, n.cnt, c)
+		}
+		return c
+	}
+	walk(l.head)
+	if seen != l.slots+1 || len(l.ids) != l.slots {
+		t.Fatalf("slots: treap %d, map %d, counter %d", seen-1, len(l.ids), l.slots)
+	}
+	// In-order walk of the Fugue tree.
+	var fugue []ID
+	var fw func(n *node)
+	fw = func(n *node) {
+		for c := n.kids[sideLeft]; c != nil; c = c.sib {
+			if c.parent != n || c.side != sideLeft {
+				t.Fatalf("fugue: bad parent link at %v", c.id)
+			}
+			if c.sib != nil && c.id.Compare(c.sib.id) >= 0 {
+				t.Fatalf("fugue: siblings out of order at %v", c.id)
+			}
+			fw(c)
+		}
+		if n != l.head {
+			fugue = append(fugue, n.id)
+		}
+		for c := n.kids[sideRight]; c != nil; c = c.sib {
+			if c.parent != n || c.side != sideRight {
+				t.Fatalf("fugue: bad parent link at %v", c.id)
+			}
+			if c.sib != nil && c.id.Compare(c.sib.id) >= 0 {
+				t.Fatalf("fugue: siblings out of order at %v", c.id)
+			}
+			fw(c)
+		}
+	}
+	fw(l.head)
+	var order []ID
+	for id := range l.All() {
+		order = append(order, id)
+	}
+	if !slices.Equal(order, fugue) {
+		t.Fatalf("list order %v != fugue order %v", order, fugue)
+	}
+}
+
+// visibleIDs returns the visible slot ids in order.
+func visibleIDs(l *List) []ID {
+	var out []ID
+	for id, v := range l.All() {
+		if v {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func TestIDCompare(t *testing.T) {
+	cases := []struct {
+		a, b ID
+		want int
+	}{
+		{id(1, 1), id(1, 1), 0},
+		{id(1, 1), id(1, 2), -1},
+		{id(1, 9), id(2, 1), -1},
+		{id(3, 1), id(2, 9), 1},
+		{ID{}, id(1, 1), -1},
+	}
+	for _, c := range cases {
+		if got := c.a.Compare(c.b); got != c.want {
+			t.Errorf("%v.Compare(%v) = %d, want %d", c.a, c.b, got, c.want)
+		}
+	}
+	if !(ID{}).IsZero() || id(0, 1).IsZero() {
+		t.Error("IsZero")
+	}
+}
+
+func TestInsertAt(t *testing.T) {
+	cases := []struct {
+		name    string
+		indexes []int // insert id(1, i+1) at indexes[i]
+		want    []uint64
+		origins []Origins
+	}{
+		{"append", []int{0, 1, 2}, []uint64{1, 2, 3},
+			[]Origins{{}, {Left: id(1, 1)}, {Left: id(1, 2)}}},
+		{"prepend", []int{0, 0, 0}, []uint64{3, 2, 1},
+			[]Origins{{}, {Right: id(1, 1)}, {Right: id(1, 2)}}},
+		{"middle", []int{0, 1, 1}, []uint64{1, 3, 2},
+			[]Origins{{}, {Left: id(1, 1)}, {Right: id(1, 2)}}},
+		{"after a left child", []int{0, 0, 1}, []uint64{2, 3, 1},
+			[]Origins{{}, {Right: id(1, 1)}, {Left: id(1, 2)}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := New()
+			for i, ix := range c.indexes {
+				o, err := l.InsertAt(ix, id(1, uint64(i+1)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if o != c.origins[i] {
+					t.Errorf("insert %d: origins %+v, want %+v", i, o, c.origins[i])
+				}
+			}
+			var want []ID
+			for _, s := range c.want {
+				want = append(want, id(1, s))
+			}
+			if got := visibleIDs(l); !slices.Equal(got, want) {
+				t.Errorf("order %v, want %v", got, want)
+			}
+			checkTree(t, l)
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	l := New()
+	if _, err := l.InsertAt(0, id(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"insert zero id", second(l.InsertAt(0, ID{})), ErrZeroID},
+		{"insert past end", second(l.InsertAt(2, id(1, 2))), ErrIndex},
+		{"insert negative", second(l.InsertAt(-1, id(1, 2))), ErrIndex},
+		{"insert duplicate", second(l.InsertAt(0, id(1, 1))), ErrDuplicate},
+		{"integrate duplicate", second(l.Integrate(id(1, 1), Origins{})), ErrDuplicate},
+		{"integrate zero", second(l.Integrate(ID{}, Origins{})), ErrZeroID},
+		{"integrate missing left", second(l.Integrate(id(2, 1), Origins{Left: id(3, 1)})), ErrMissingOrigin},
+		{"integrate missing right", second(l.Integrate(id(2, 1), Origins{Right: id(3, 1)})), ErrMissingOrigin},
+		{"integrate both origins", second(l.Integrate(id(2, 1), Origins{Left: id(1, 1), Right: id(1, 1)})), ErrInvalidOrigins},
+		{"at past end", second(l.At(1)), ErrIndex},
+		{"at negative", second(l.At(-1)), ErrIndex},
+		{"set visible unknown", third(l.SetVisible(id(9, 9), false)), ErrNotFound},
+		{"set visible zero", third(l.SetVisible(ID{}, false)), ErrZeroID},
+	}
+	for _, c := range cases {
+		if !errors.Is(c.err, c.want) {
+			t.Errorf("%s: err %v, want %v", c.name, c.err, c.want)
+		}
+	}
+	var me *MissingOriginError
+	_, err := l.Integrate(id(2, 1), Origins{Right: id(3, 7)})
+	if !errors.As(err, &me) || me.Origin != id(3, 7) || me.Slot != id(2, 1) {
+		t.Errorf("missing origin error %v", err)
+	}
+	if l.Slots() != 1 || l.Len() != 1 {
+		t.Errorf("failed calls changed the list: %d slots", l.Slots())
+	}
+	if ix, err := l.Integrate(id(1, 1), Origins{}); ix != 0 || !errors.Is(err, ErrDuplicate) {
+		t.Errorf("duplicate integrate: %d %v", ix, err)
+	}
+}
+
+func second[A any](_ A, err error) error        { return err }
+func third[A, B any](_ A, _ B, err error) error { return err }
+
+func TestVisibility(t *testing.T) {
+	l := New()
+	for i := range 5 {
+		if _, err := l.InsertAt(i, id(1, uint64(i+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		id        ID
+		vis       bool
+		wantIndex int
+		changed   bool
+		wantLen   int
+	}{
+		{id(1, 2), false, 1, true, 4},
+		{id(1, 2), false, 1, false, 4},
+		{id(1, 3), false, 1, true, 3},
+		{id(1, 5), false, 2, true, 2},
+		{id(1, 2), true, 1, true, 3},
+	}
+	for i, s := range steps {
+		ix, ch, err := l.SetVisible(s.id, s.vis)
+		if err != nil || ix != s.wantIndex || ch != s.changed || l.Len() != s.wantLen {
+			t.Fatalf("step %d: index %d changed %v err %v len %d", i, ix, ch, err, l.Len())
+		}
+		checkTree(t, l)
+	}
+	if ix, vis, ok := l.IndexOf(id(1, 3)); ix != 2 || vis || !ok {
+		t.Errorf("IndexOf tombstone: %d %v %v", ix, vis, ok)
+	}
+	if _, _, ok := l.IndexOf(id(7, 7)); ok {
+		t.Error("IndexOf unknown reported ok")
+	}
+	if l.Slots() != 5 {
+		t.Errorf("Slots %d", l.Slots())
+	}
+	// Inserting after a tombstone: the visible slot before index 2 is 1.2.
+	if _, err := l.InsertAt(2, id(1, 6)); err != nil {
+		t.Fatal(err)
+	}
+	if got := visibleIDs(l); !slices.Equal(got, []ID{id(1, 1), id(1, 2), id(1, 6), id(1, 4)}) {
+		t.Errorf("order %v", got)
+	}
+	checkTree(t, l)
+}
+
+// TestLocalAgainstOracle drives one List and the naive oracle with the same
+// random local inserts and deletes and compares origins, order and indexes.
+func TestLocalAgainstOracle(t *testing.T) {
+	for seed := uint64(1); seed <= 20; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 99))
+			l, o := New(), newOracle()
+			for s := uint64(1); s <= 300; s++ {
+				if l.Len() > 0 && rng.IntN(4) == 0 {
+					vis := o.visible()
+					victim := vis[rng.IntN(len(vis))]
+					o.vis[victim] = false
+					ix, ch, err := l.SetVisible(victim, false)
+					if err != nil || !ch || ix != o.indexOf(victim) {
+						t.Fatalf("seed %d: delete %v: %d %v %v", seed, victim, ix, ch, err)
+					}
+					continue
+				}
+				ix := rng.IntN(l.Len() + 1)
+				got, err := l.InsertAt(ix, id(1, s))
+				if err != nil {
+					t.Fatalf("seed %d: %v", seed, err)
+				}
+				if want := o.insertAt(ix, id(1, s)); got != want {
+					t.Fatalf("seed %d: insert %d at %d: origins %+v, want %+v", seed, s, ix, got, want)
+				}
+				if j, vis, ok := l.IndexOf(id(1, s)); j != ix || !vis || !ok {
+					t.Fatalf("seed %d: IndexOf after insert at %d: %d", seed, ix, j)
+				}
+			}
+			if !slices.Equal(listSlots(l), o.slots()) {
+				t.Fatalf("seed %d: slots differ", seed)
+			}
+			vis := o.visible()
+			for i, want := range vis {
+				got, err := l.At(i)
+				if err != nil || got != want {
+					t.Fatalf("seed %d: At(%d) = %v, want %v", seed, i, got, want)
+				}
+				if j, _, _ := l.IndexOf(want); j != i {
+					t.Fatalf("seed %d: IndexOf(%v) = %d, want %d", seed, want, j, i)
+				}
+			}
+			checkTree(t, l)
+		})
+	}
+}
+
+func TestClone(t *testing.T) {
+	l := New()
+	for i := range 50 {
+		if _, err := l.InsertAt(i/2, id(1, uint64(i+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := l.SetVisible(id(1, 7), false); err != nil {
+		t.Fatal(err)
+	}
+	c := l.Clone()
+	checkTree(t, c)
+	before := listSlots(l)
+	if !slices.Equal(listSlots(c), before) {
+		t.Fatal("clone differs")
+	}
+	// Mutating the clone leaves the original alone, and vice versa.
+	if _, err := c.InsertAt(3, id(2, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.SetVisible(id(1, 9), false); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(listSlots(l), before) || l.Has(id(2, 1)) {
+		t.Fatal("mutating the clone changed the original")
+	}
+	if _, err := l.Integrate(id(3, 1), Origins{Left: id(1, 4)}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Has(id(3, 1)) {
+		t.Fatal("mutating the original changed the clone")
+	}
+	checkTree(t, l)
+	checkTree(t, c)
+}
