@@ -1,0 +1,265 @@
+package draft
+
+// The change log of a draft.
+//
+// Every change appends a forward patch and its inverse. The log is kept as
+// a net diff while it grows, under one rule that keeps it correct: within
+// an epoch (the stretch of log after the last list insert, remove or move,
+// during which no index shifts), entries are keyed by their path string
+// and
+//   - a write at a path that has a live add/replace entry at an ancestor
+//     path is folded into that entry (its value is re-read from the tree
+//     when the epoch ends), so creating an object and then filling it is
+//     one add;
+//   - a write at a path that already has a live entry is merged into it in
+//     place (add+remove vanish, remove+add become replace, increments sum
+//     their deltas, a value set back to the original vanishes).
+//
+// Moving a merged write back to its earlier position is sound because no
+// index shifted since then and no live entry between touches an ancestor
+// (that would have folded this write). List structure ops under a path
+// that is itself a live add/replace are folded too; other structure ops
+// end the epoch.
+
+type entry struct {
+	fwd, inv Patch
+	key      string // fwd.Path.String(), set once the entry is indexed
+	dead     bool
+	refresh  bool // fwd.Value must be re-read from the tree at fwd.Path
+	indexed  bool
+	struct_  bool // a list insert/remove/move
+}
+
+type changeLog struct {
+	entries   []entry
+	epoch     int            // first entry of the current epoch
+	epochLive int            // live entries in the current epoch
+	idx       map[string]int // key -> entry, for live entries of the epoch
+	live      int            // live entries overall
+	structs   int            // live structure entries overall
+}
+
+// indexEpoch makes sure every live entry of the epoch is in idx.
+func (c *changeLog) indexEpoch() {
+	if c.idx == nil {
+		c.idx = make(map[string]int)
+	}
+	for j := c.epoch; j < len(c.entries); j++ {
+		e := &c.entries[j]
+		if e.dead || e.indexed || e.struct_ {
+			continue
+		}
+		e.key = e.fwd.Path.String()
+		e.indexed = true
+		c.idx[e.key] = j
+	}
+}
+
+// foldTarget returns the live add/replace entry at a proper ancestor of the
+// path whose string is key (or at key itself when self is set).
+func (c *changeLog) foldTarget(key string, self bool) (int, bool) {
+	try := func(k string) (int, bool) {
+		j, ok := c.idx[k]
+		if !ok {
+			return 0, false
+		}
+		e := &c.entries[j]
+		if (e.fwd.Op == OpAdd || e.fwd.Op == OpReplace) && !e.fwd.Delta.IsValid() {
+			return j, true
+		}
+		return 0, false
+	}
+	if j, ok := try(""); ok && key != "" {
+		return j, true
+	}
+	for i := 1; i < len(key); i++ {
+		if key[i] == '/' {
+			if j, ok := try(key[:i]); ok {
+				return j, true
+			}
+		}
+	}
+	if self {
+		return try(key)
+	}
+	return 0, false
+}
+
+func (c *changeLog) kill(j int) {
+	e := &c.entries[j]
+	e.dead = true
+	c.live--
+	if j >= c.epoch {
+		c.epochLive--
+	}
+	if e.struct_ {
+		c.structs--
+	}
+	if e.indexed && c.idx != nil && c.idx[e.key] == j {
+		delete(c.idx, e.key)
+	}
+}
+
+func (c *changeLog) push(e entry) {
+	c.entries = append(c.entries, e)
+	c.live++
+	c.epochLive++
+	if e.struct_ {
+		c.structs++
+	}
+	if c.idx != nil && !e.struct_ {
+		j := len(c.entries) - 1
+		c.entries[j].key = e.fwd.Path.String()
+		c.entries[j].indexed = true
+		c.idx[c.entries[j].key] = j
+	}
+}
+
+// write records a non-structural change at p: old/hadOld is what was there
+// before, nv/hasNew what is there now; delta is set for increments.
+func (c *changeLog) write(p Path, hadOld bool, old Value, hasNew bool, nv Value, delta Value) {
+	if c.epochLive > 0 {
+		c.indexEpoch()
+		key := p.String()
+		if j, ok := c.foldTarget(key, false); ok {
+			c.entries[j].refresh = true
+			return
+		}
+		if j, ok := c.idx[key]; ok {
+			c.merge(j, hasNew, nv, delta)
+			return
+		}
+	}
+	var e entry
+	switch {
+	case hadOld && hasNew:
+		e.fwd = Patch{Op: OpReplace, Path: p, Value: nv, Delta: delta}
+		e.inv = Patch{Op: OpReplace, Path: p, Value: old, Delta: negate(delta)}
+	case hasNew:
+		e.fwd = Patch{Op: OpAdd, Path: p, Value: nv}
+		e.inv = Patch{Op: OpRemove, Path: p}
+	default:
+		e.fwd = Patch{Op: OpRemove, Path: p}
+		e.inv = Patch{Op: OpAdd, Path: p, Value: old}
+	}
+	c.push(e)
+}
+
+// merge folds a new write at the same path into entry j.
+func (c *changeLog) merge(j int, hasNew bool, nv Value, delta Value) {
+	e := &c.entries[j]
+	origExisted := e.inv.Op != OpRemove
+	orig := e.inv.Value
+	e.refresh = false
+	switch {
+	case !origExisted && !hasNew:
+		c.kill(j)
+	case !origExisted:
+		e.fwd = Patch{Op: OpAdd, Path: e.fwd.Path, Value: nv}
+	case !hasNew:
+		e.fwd = Patch{Op: OpRemove, Path: e.fwd.Path}
+		e.inv = Patch{Op: OpAdd, Path: e.fwd.Path, Value: orig}
+	case nv.Equal(orig):
+		c.kill(j)
+	default:
+		d := Value{}
+		if delta.IsValid() && e.fwd.Op == OpReplace && e.fwd.Delta.IsValid() {
+			d = addNumbers(e.fwd.Delta, delta)
+		}
+		e.fwd = Patch{Op: OpReplace, Path: e.fwd.Path, Value: nv, Delta: d}
+		e.inv = Patch{Op: OpReplace, Path: e.fwd.Path, Value: orig, Delta: negate(d)}
+	}
+}
+
+// structural records list insert/remove/move patches on the list at
+// listPath. It reports false if they were folded into an ancestor entry.
+// Before a new epoch starts, refresh is called to settle pending values.
+func (c *changeLog) structural(listPath Path, fwd, inv []Patch, refresh func()) {
+	if c.epochLive > 0 {
+		c.indexEpoch()
+		if j, ok := c.foldTarget(listPath.String(), true); ok {
+			c.entries[j].refresh = true
+			return
+		}
+		refresh()
+	}
+	for i := range fwd {
+		c.push(entry{fwd: fwd[i], inv: inv[i], struct_: true})
+	}
+	c.epoch = len(c.entries)
+	c.epochLive = 0
+	c.idx = nil
+}
+
+// pending reports whether the epoch has entries whose value must be
+// re-read.
+func (c *changeLog) pending() bool {
+	for j := c.epoch; j < len(c.entries); j++ {
+		if c.entries[j].refresh && !c.entries[j].dead {
+			return true
+		}
+	}
+	return false
+}
+
+// settle re-reads pending values from root (which the caller has frozen).
+func (c *changeLog) settle(root Value) {
+	for j := c.epoch; j < len(c.entries); j++ {
+		e := &c.entries[j]
+		if !e.refresh || e.dead {
+			continue
+		}
+		e.refresh = false
+		v, ok := root.At(e.fwd.Path)
+		if !ok {
+			// A later entry removed an ancestor; this entry's value no
+			// longer matters to the outcome (see the type comment).
+			continue
+		}
+		if e.fwd.Op == OpReplace && v.Equal(e.inv.Value) {
+			c.kill(j)
+			continue
+		}
+		e.fwd.Value = v
+	}
+}
+
+// patches returns the live forward patches in order and the inverse
+// patches in reverse order.
+func (c *changeLog) patches() ([]Patch, []Patch) {
+	fwd := make([]Patch, 0, c.live)
+	inv := make([]Patch, c.live)
+	k := c.live
+	for i := range c.entries {
+		e := &c.entries[i]
+		if e.dead {
+			continue
+		}
+		fwd = append(fwd, e.fwd)
+		k--
+		inv[k] = e.inv
+	}
+	return fwd, inv
+}
+
+func negate(d Value) Value {
+	switch d.kind {
+	case IntKind:
+		return Int(-int64(d.num))
+	case FloatKind:
+		f, _ := d.AsFloat()
+		return Float(-f)
+	}
+	return Value{}
+}
+
+// addNumbers adds two Int/Float values: Int+Int stays Int (wrapping on
+// overflow like Go), anything else is Float.
+func addNumbers(a, b Value) Value {
+	if a.kind == IntKind && b.kind == IntKind {
+		return Int(int64(a.num) + int64(b.num))
+	}
+	x, _ := a.AsFloat()
+	y, _ := b.AsFloat()
+	return Float(x + y)
+}

@@ -1,0 +1,519 @@
+package draft
+
+// Draft is a mutable working copy of a Value. Change it through its
+// path-addressed methods or through typed sub-drafts (Map, List), then
+// Finish it (Produce does both for you) to get the next immutable Value
+// and the patches that lead there.
+//
+// A Draft is not safe for concurrent use. Values read from a draft (Get,
+// Current) are immutable snapshots, safe to keep and share. After Finish,
+// every method returns ErrFinished (reads return the zero Value).
+type Draft struct {
+	s *session
+}
+
+type session struct {
+	base Value
+	root Value
+	ed   *edit
+	done bool
+	log  changeLog
+}
+
+// NewDraft opens a manual draft on base (Immer's createDraft). Finish it
+// with Finish. Use it for long-lived batches of changes.
+func NewDraft(base Value) *Draft {
+	return &Draft{s: &session{base: base, root: base, ed: new(edit)}}
+}
+
+// Produce runs recipe on a draft of base and returns the next state, the
+// patches from base to next, and the inverse patches from next to base.
+//
+// If recipe returns an error (or panics), base is untouched, nothing
+// escapes, and Produce returns base and that error. If the recipe changes
+// nothing (or changes things back), next is base itself and both patch
+// lists are empty. Subtrees the recipe did not touch are shared between
+// base and next, not copied. The cost is proportional to the change, not
+// to the size of base: O(changes × depth × log width).
+func Produce(base Value, recipe func(d *Draft) error) (next Value, patches, inverse []Patch, err error) {
+	d := NewDraft(base)
+	defer func() { d.s.done = true }()
+	if err := recipe(d); err != nil {
+		return base, nil, nil, err
+	}
+	return d.Finish()
+}
+
+// Finish ends the draft (Immer's finishDraft) and returns the result as
+// Produce does. A second Finish returns ErrFinished.
+func (d *Draft) Finish() (next Value, patches, inverse []Patch, err error) {
+	s := d.s
+	if s.done {
+		return Value{}, nil, nil, ErrFinished
+	}
+	s.done = true
+	s.log.settle(s.root)
+	if s.log.live == 0 {
+		return s.base, nil, nil, nil
+	}
+	if s.log.structs > 0 && s.root.Equal(s.base) {
+		return s.base, nil, nil, nil
+	}
+	fwd, inv := s.log.patches()
+	return s.root, fwd, inv, nil
+}
+
+// Original returns the base the draft was opened on.
+func (d *Draft) Original() Value { return d.s.base }
+
+// Current returns an immutable snapshot of the draft's present state
+// (Immer's current). It is cheap: later changes copy what they touch.
+func (d *Draft) Current() Value {
+	if d.s.done {
+		return Value{}
+	}
+	d.s.freeze()
+	return d.s.root
+}
+
+// IsModified reports whether the draft has changes so far (changes that
+// were undone, like setting a key back, do not count).
+func (d *Draft) IsModified() bool { return !d.s.done && d.s.log.live > 0 }
+
+// freeze makes every node reachable now immutable by switching the draft
+// to a new ownership token.
+func (s *session) freeze() { s.ed = new(edit) }
+
+// read returns the value at p, frozen if it is a container the draft owns.
+func (s *session) read(p Path) (Value, bool) {
+	if s.done {
+		return Value{}, false
+	}
+	v, ok := s.root.At(p)
+	if ok && ownedBy(v, s.ed) {
+		s.freeze()
+	}
+	return v, ok
+}
+
+func (s *session) fail(op string, p Path, err error) error {
+	if err == errNoop {
+		return nil
+	}
+	return &PathError{Op: op, Path: p, Err: err}
+}
+
+// set writes v at p (a map key: add or replace; a list index: replace; the
+// root: replace).
+func (s *session) set(p Path, v Value) error {
+	if s.done {
+		return ErrFinished
+	}
+	if !v.IsValid() {
+		return &PathError{Op: "set", Path: p, Err: ErrBadValue}
+	}
+	if len(p) == 0 {
+		old := s.root
+		if old.Equal(v) {
+			return nil
+		}
+		s.root = v
+		s.log.write(p, old.IsValid(), old, true, v, Value{})
+		return nil
+	}
+	last := p[len(p)-1]
+	var old Value
+	var had bool
+	root, err := update(s.ed, s.root, p[:len(p)-1], func(c Value) (Value, error) {
+		switch c.kind {
+		case MapKind:
+			k := last.Token()
+			if old, had = mapGet(c.m, k); had && old.Equal(v) {
+				return c, errNoop
+			}
+			return c.mapSet(s.ed, k, v), nil
+		case ListKind:
+			i, err := itemIndex(c, last)
+			if err != nil {
+				return c, err
+			}
+			if old, had = listGet(c.l, i), true; old.Equal(v) {
+				return c, errNoop
+			}
+			nc, _ := c.listSet(s.ed, i, v)
+			return nc, nil
+		}
+		return c, ErrWrongType
+	})
+	if err != nil {
+		return s.fail("set", p, err)
+	}
+	s.root = root
+	s.log.write(p, had, old, true, v, Value{})
+	return nil
+}
+
+// increment adds delta to the number at p.
+func (s *session) increment(p Path, delta Value) error {
+	if s.done {
+		return ErrFinished
+	}
+	if delta.kind != IntKind && delta.kind != FloatKind {
+		return &PathError{Op: "increment", Path: p, Err: ErrWrongType}
+	}
+	var old, nv Value
+	root, err := update(s.ed, s.root, p, func(c Value) (Value, error) {
+		if c.kind != IntKind && c.kind != FloatKind {
+			return c, ErrWrongType
+		}
+		old, nv = c, addNumbers(c, delta)
+		if nv.Equal(old) && nv.kind == old.kind {
+			return c, errNoop
+		}
+		return nv, nil
+	})
+	if err != nil {
+		return s.fail("increment", p, err)
+	}
+	if !nv.IsValid() {
+		return nil
+	}
+	s.root = root
+	s.log.write(p, true, old, true, nv, delta)
+	return nil
+}
+
+// delete removes the map entry or list item at p.
+func (s *session) delete(p Path) error {
+	if s.done {
+		return ErrFinished
+	}
+	if len(p) == 0 {
+		return &PathError{Op: "delete", Path: p, Err: ErrBadPatch}
+	}
+	if parent, ok := s.root.At(p[:len(p)-1]); ok && parent.kind == ListKind {
+		i, err := itemIndex(parent, p[len(p)-1])
+		if err != nil {
+			return s.fail("delete", p, err)
+		}
+		return s.removeRange(p[:len(p)-1], i, 1)
+	}
+	last := p[len(p)-1]
+	var old Value
+	root, err := update(s.ed, s.root, p[:len(p)-1], func(c Value) (Value, error) {
+		if c.kind != MapKind {
+			return c, ErrWrongType
+		}
+		nc, o, ok := c.mapDelete(s.ed, last.Token())
+		if !ok {
+			return c, ErrNotFound
+		}
+		old = o
+		return nc, nil
+	})
+	if err != nil {
+		return s.fail("delete", p, err)
+	}
+	s.root = root
+	s.log.write(p, true, old, false, Value{}, Value{})
+	return nil
+}
+
+// insert inserts vs into the list at lp before position i (End: append).
+func (s *session) insert(lp Path, at Segment, vs []Value) error {
+	if s.done {
+		return ErrFinished
+	}
+	var i int
+	root, err := update(s.ed, s.root, lp, func(c Value) (Value, error) {
+		if c.kind != ListKind {
+			return c, ErrWrongType
+		}
+		var err error
+		if i, err = insertIndex(c, at); err != nil {
+			return c, err
+		}
+		if len(vs) == 0 {
+			return c, errNoop
+		}
+		for j, v := range vs {
+			if !v.IsValid() {
+				return c, ErrBadValue
+			}
+			c = c.listInsert(s.ed, i+j, v)
+		}
+		return c, nil
+	})
+	if err != nil {
+		return s.fail("insert", lp.append(at), err)
+	}
+	if len(vs) == 0 {
+		return nil
+	}
+	s.root = root
+	fwd := make([]Patch, len(vs))
+	inv := make([]Patch, len(vs))
+	for j, v := range vs {
+		ip := lp.append(Index(i + j))
+		fwd[j] = Patch{Op: OpAdd, Path: ip, Value: v}
+		inv[j] = Patch{Op: OpRemove, Path: ip}
+	}
+	s.log.structural(lp, fwd, inv, s.settle)
+	return nil
+}
+
+// settle re-reads pending patch values and freezes what they reference.
+func (s *session) settle() {
+	if s.log.pending() {
+		s.log.settle(s.root)
+		s.freeze()
+	}
+}
+
+// removeRange removes n items of the list at lp starting at i.
+func (s *session) removeRange(lp Path, i, n int) error {
+	if s.done {
+		return ErrFinished
+	}
+	var olds []Value
+	root, err := update(s.ed, s.root, lp, func(c Value) (Value, error) {
+		if c.kind != ListKind {
+			return c, ErrWrongType
+		}
+		if i < 0 || n < 0 || i+n > int(c.num) {
+			return c, ErrIndexRange
+		}
+		if n == 0 {
+			return c, errNoop
+		}
+		olds = make([]Value, n)
+		for j := range n {
+			c, olds[j] = c.listRemove(s.ed, i)
+		}
+		return c, nil
+	})
+	if err != nil {
+		return s.fail("remove", lp.append(Index(i)), err)
+	}
+	if n == 0 {
+		return nil
+	}
+	s.root = root
+	fwd := make([]Patch, n)
+	inv := make([]Patch, n)
+	ip := lp.append(Index(i))
+	for j := range n {
+		fwd[j] = Patch{Op: OpRemove, Path: ip}
+		inv[j] = Patch{Op: OpAdd, Path: ip, Value: olds[j]}
+	}
+	s.log.structural(lp, fwd, inv, s.settle)
+	return nil
+}
+
+// move moves the item at from in the list at lp so that it ends at to.
+func (s *session) move(lp Path, from, to int) error {
+	if s.done {
+		return ErrFinished
+	}
+	root, err := update(s.ed, s.root, lp, func(c Value) (Value, error) {
+		if c.kind != ListKind {
+			return c, ErrWrongType
+		}
+		if from < 0 || to < 0 || from >= int(c.num) || to >= int(c.num) {
+			return c, ErrIndexRange
+		}
+		if from == to {
+			return c, errNoop
+		}
+		c, x := c.listRemove(s.ed, from)
+		return c.listInsert(s.ed, to, x), nil
+	})
+	if err != nil {
+		return s.fail("move", lp.append(Index(from)), err)
+	}
+	if from == to {
+		return nil
+	}
+	s.root = root
+	fp, tp := lp.append(Index(from)), lp.append(Index(to))
+	s.log.structural(lp,
+		[]Patch{{Op: OpMove, From: fp, Path: tp}},
+		[]Patch{{Op: OpMove, From: tp, Path: fp}}, s.settle)
+	return nil
+}
+
+// Path-addressed operations on the root draft.
+
+// Get returns an immutable snapshot of the value at p.
+func (d *Draft) Get(p Path) (Value, error) {
+	if d.s.done {
+		return Value{}, ErrFinished
+	}
+	v, ok := d.s.read(p)
+	if !ok {
+		return Value{}, d.s.fail("get", p, ErrNotFound)
+	}
+	return v, nil
+}
+
+// Set writes v at p: adds or replaces a map entry, replaces a list item,
+// or (empty p) replaces the root. v must be valid (not the zero Value).
+// Setting a value equal to the present one is a no-op.
+func (d *Draft) Set(p Path, v Value) error { return d.s.set(p, v) }
+
+// Delete removes the map entry or list item at p.
+func (d *Draft) Delete(p Path) error { return d.s.delete(p) }
+
+// Insert inserts vs before the list position named by p's last segment
+// (an index 0..Len, or End).
+func (d *Draft) Insert(p Path, vs ...Value) error {
+	if len(p) == 0 {
+		return &PathError{Op: "insert", Path: p, Err: ErrWrongType}
+	}
+	return d.s.insert(p[:len(p)-1], p[len(p)-1], vs)
+}
+
+// Append appends vs to the list at p.
+func (d *Draft) Append(p Path, vs ...Value) error { return d.s.insert(p, End(), vs) }
+
+// RemoveRange removes n items starting at index i from the list at p.
+func (d *Draft) RemoveRange(p Path, i, n int) error { return d.s.removeRange(p, i, n) }
+
+// Move moves item from to index to within the list at p.
+func (d *Draft) Move(p Path, from, to int) error { return d.s.move(p, from, to) }
+
+// Increment adds delta (Int or Float) to the number at p. Int+Int stays an
+// Int; anything with a Float gives a Float. The patch is a replace with
+// the new value and Delta set.
+func (d *Draft) Increment(p Path, delta Value) error { return d.s.increment(p, delta) }
+
+// Map returns a sub-draft for the map under key of the root map.
+func (d *Draft) Map(key string) *MapDraft { return &MapDraft{s: d.s, path: Path{Key(key)}} }
+
+// List returns a sub-draft for the list under key of the root map.
+func (d *Draft) List(key string) *ListDraft { return &ListDraft{s: d.s, path: Path{Key(key)}} }
+
+// Root returns a sub-draft for the root as a map.
+func (d *Draft) Root() *MapDraft { return &MapDraft{s: d.s, path: Path{}} }
+
+// RootList returns a sub-draft for the root as a list.
+func (d *Draft) RootList() *ListDraft { return &ListDraft{s: d.s, path: Path{}} }
+
+// MapAt returns a sub-draft for the map at p.
+func (d *Draft) MapAt(p Path) *MapDraft { return &MapDraft{s: d.s, path: p.append()} }
+
+// ListAt returns a sub-draft for the list at p.
+func (d *Draft) ListAt(p Path) *ListDraft { return &ListDraft{s: d.s, path: p.append()} }
+
+// MapDraft addresses a map inside a draft by path. It is a cheap handle:
+// nothing is checked until an operation runs, and then a missing path or
+// a value that is not a map is that operation's error. Not safe for
+// concurrent use.
+type MapDraft struct {
+	s    *session
+	path Path
+}
+
+// Path returns the path of the map this sub-draft addresses.
+func (m *MapDraft) Path() Path { return m.path.append() }
+
+func (m *MapDraft) at(key string) Path { return m.path.append(Key(key)) }
+
+// Value returns an immutable snapshot of the map (the zero Value if the
+// path does not resolve).
+func (m *MapDraft) Value() Value { v, _ := m.s.read(m.path); return v }
+
+// Original returns the map in the draft's base (zero Value if absent).
+func (m *MapDraft) Original() Value { v, _ := m.s.base.At(m.path); return v }
+
+// Get returns the value under key, as an immutable snapshot.
+func (m *MapDraft) Get(key string) (Value, bool) { return m.s.read(m.at(key)) }
+
+// Has reports whether the map has key.
+func (m *MapDraft) Has(key string) bool {
+	v, ok := m.s.root.At(m.path)
+	return ok && !m.s.done && v.Has(key)
+}
+
+// Len returns the number of entries (0 if the path does not resolve).
+func (m *MapDraft) Len() int {
+	if m.s.done {
+		return 0
+	}
+	v, _ := m.s.root.At(m.path)
+	return v.Len()
+}
+
+// Set adds or replaces the entry under key.
+func (m *MapDraft) Set(key string, v Value) error { return m.s.set(m.at(key), v) }
+
+// Delete removes the entry under key (ErrNotFound if absent).
+func (m *MapDraft) Delete(key string) error { return m.s.delete(m.at(key)) }
+
+// Increment adds delta to the number under key.
+func (m *MapDraft) Increment(key string, delta Value) error {
+	return m.s.increment(m.at(key), delta)
+}
+
+// Map returns a sub-draft for the map under key.
+func (m *MapDraft) Map(key string) *MapDraft { return &MapDraft{s: m.s, path: m.at(key)} }
+
+// List returns a sub-draft for the list under key.
+func (m *MapDraft) List(key string) *ListDraft { return &ListDraft{s: m.s, path: m.at(key)} }
+
+// ListDraft addresses a list inside a draft by path; like MapDraft it is
+// checked when an operation runs. Not safe for concurrent use.
+type ListDraft struct {
+	s    *session
+	path Path
+}
+
+// Path returns the path of the list this sub-draft addresses.
+func (l *ListDraft) Path() Path { return l.path.append() }
+
+func (l *ListDraft) at(i int) Path { return l.path.append(Index(i)) }
+
+// Value returns an immutable snapshot of the list.
+func (l *ListDraft) Value() Value { v, _ := l.s.read(l.path); return v }
+
+// Original returns the list in the draft's base (zero Value if absent).
+func (l *ListDraft) Original() Value { v, _ := l.s.base.At(l.path); return v }
+
+// Len returns the number of items (0 if the path does not resolve).
+func (l *ListDraft) Len() int {
+	if l.s.done {
+		return 0
+	}
+	v, _ := l.s.root.At(l.path)
+	return v.Len()
+}
+
+// Get returns the item at i, as an immutable snapshot.
+func (l *ListDraft) Get(i int) (Value, bool) { return l.s.read(l.at(i)) }
+
+// Set replaces the item at i.
+func (l *ListDraft) Set(i int, v Value) error { return l.s.set(l.at(i), v) }
+
+// Insert inserts vs before index i (0 <= i <= Len).
+func (l *ListDraft) Insert(i int, vs ...Value) error { return l.s.insert(l.path, Index(i), vs) }
+
+// Append appends vs at the end.
+func (l *ListDraft) Append(vs ...Value) error { return l.s.insert(l.path, End(), vs) }
+
+// RemoveRange removes n items starting at i.
+func (l *ListDraft) RemoveRange(i, n int) error { return l.s.removeRange(l.path, i, n) }
+
+// Delete removes the item at i.
+func (l *ListDraft) Delete(i int) error { return l.s.removeRange(l.path, i, 1) }
+
+// Move moves the item at from so that it ends at index to.
+func (l *ListDraft) Move(from, to int) error { return l.s.move(l.path, from, to) }
+
+// Increment adds delta to the number at i.
+func (l *ListDraft) Increment(i int, delta Value) error { return l.s.increment(l.at(i), delta) }
+
+// Map returns a sub-draft for the map at index i.
+func (l *ListDraft) Map(i int) *MapDraft { return &MapDraft{s: l.s, path: l.at(i)} }
+
+// List returns a sub-draft for the list at index i.
+func (l *ListDraft) List(i int) *ListDraft { return &ListDraft{s: l.s, path: l.at(i)} }

@@ -1,0 +1,260 @@
+package draft
+
+// lnode is a node of the persistent counted B+tree (a rope of chunks) that
+// holds a list. Leaves hold up to nodeMax items; inner nodes hold up to
+// nodeMax kids and the item count of each, so indexing, inserting and
+// removing at any position cost O(log n).
+type lnode struct {
+	ed    *edit
+	items []Value  // leaf only
+	kids  []*lnode // inner only
+	sizes []int    // inner only: items under kids[i]
+}
+
+func (n *lnode) leaf() bool { return n.kids == nil }
+
+func (n *lnode) count() int {
+	if n.leaf() {
+		return len(n.items)
+	}
+	c := 0
+	for _, s := range n.sizes {
+		c += s
+	}
+	return c
+}
+
+func (n *lnode) own(ed *edit) *lnode {
+	if ed != nil && n.ed == ed {
+		return n
+	}
+	c := &lnode{ed: ed}
+	if n.leaf() {
+		c.items = append(make([]Value, 0, len(n.items)+1), n.items...)
+	} else {
+		c.kids = append(make([]*lnode, 0, len(n.kids)+1), n.kids...)
+		c.sizes = append(make([]int, 0, len(n.sizes)+1), n.sizes...)
+	}
+	return c
+}
+
+// find returns the child holding position i and i relative to that child.
+// With end set, a position equal to a child's size stays in that child
+// (used by insert, so appends go to the last child).
+func (n *lnode) find(i int, end bool) (int, int) {
+	for k, s := range n.sizes {
+		if i < s || (end && i == s) {
+			return k, i
+		}
+		i -= s
+	}
+	panic("draft: list index beyond node size (broken invariant)")
+}
+
+func listGet(n *lnode, i int) Value {
+	for !n.leaf() {
+		var k int
+		k, i = n.find(i, false)
+		n = n.kids[k]
+	}
+	return n.items[i]
+}
+
+// listSet replaces the item at i (which must be in range) and returns the
+// new root and the old item.
+func listSet(ed *edit, n *lnode, i int, v Value) (*lnode, Value) {
+	n = n.own(ed)
+	if n.leaf() {
+		old := n.items[i]
+		n.items[i] = v
+		return n, old
+	}
+	k, j := n.find(i, false)
+	c, old := listSet(ed, n.kids[k], j, v)
+	n.kids[k] = c
+	return n, old
+}
+
+// listInsert inserts v before position i (0 <= i <= length).
+func listInsert(ed *edit, root *lnode, i int, v Value) *lnode {
+	if root == nil {
+		return &lnode{ed: ed, items: []Value{v}}
+	}
+	n, split := listInsertNode(ed, root, i, v)
+	if split != nil {
+		n = &lnode{ed: ed, kids: []*lnode{n, split}, sizes: []int{n.count(), split.count()}}
+	}
+	return n
+}
+
+func listInsertNode(ed *edit, n *lnode, i int, v Value) (*lnode, *lnode) {
+	n = n.own(ed)
+	if n.leaf() {
+		n.items = insertAt(n.items, i, v)
+		if len(n.items) <= nodeMax {
+			return n, nil
+		}
+		// Split unevenly when appending so that lists built by appends
+		// end up with full leaves.
+		h := len(n.items) / 2
+		if i == len(n.items)-1 {
+			h = len(n.items) - 1
+		}
+		r := &lnode{ed: ed, items: append(make([]Value, 0, nodeMax+1), n.items[h:]...)}
+		clear(n.items[h:])
+		n.items = n.items[:h]
+		return n, r
+	}
+	k, j := n.find(i, true)
+	c, split := listInsertNode(ed, n.kids[k], j, v)
+	n.kids[k] = c
+	n.sizes[k]++
+	if split == nil {
+		return n, nil
+	}
+	n.sizes[k] = c.count()
+	n.kids = insertAt(n.kids, k+1, split)
+	n.sizes = insertAt(n.sizes, k+1, split.count())
+	if len(n.kids) <= nodeMax {
+		return n, nil
+	}
+	h := len(n.kids) / 2
+	if k+1 == len(n.kids)-1 {
+		h = len(n.kids) - 1
+	}
+	r := &lnode{ed: ed,
+		kids:  append(make([]*lnode, 0, nodeMax+1), n.kids[h:]...),
+		sizes: append(make([]int, 0, nodeMax+1), n.sizes[h:]...)}
+	clear(n.kids[h:])
+	n.kids, n.sizes = n.kids[:h], n.sizes[:h]
+	return n, r
+}
+
+// listRemove removes the item at i (in range) and returns the new root
+// (nil when the list becomes empty) and the removed item.
+func listRemove(ed *edit, root *lnode, i int) (*lnode, Value) {
+	n, old := listRemoveNode(ed, root, i)
+	for n != nil && !n.leaf() && len(n.kids) == 1 {
+		n = n.kids[0]
+	}
+	if n != nil && n.leaf() && len(n.items) == 0 {
+		n = nil
+	}
+	return n, old
+}
+
+func listRemoveNode(ed *edit, n *lnode, i int) (*lnode, Value) {
+	n = n.own(ed)
+	if n.leaf() {
+		old := n.items[i]
+		n.items = removeAt(n.items, i)
+		return n, old
+	}
+	k, j := n.find(i, false)
+	c, old := listRemoveNode(ed, n.kids[k], j)
+	if n.sizes[k] == 1 {
+		n.kids = removeAt(n.kids, k)
+		n.sizes = removeAt(n.sizes, k)
+		return n, old
+	}
+	n.kids[k] = c
+	n.sizes[k]--
+	return n, old
+}
+
+// listBuild builds a tree from items in O(n).
+func listBuild(ed *edit, items []Value) *lnode {
+	if len(items) == 0 {
+		return nil
+	}
+	var level []*lnode
+	for i := 0; i < len(items); i += nodeMax {
+		j := min(i+nodeMax, len(items))
+		level = append(level, &lnode{ed: ed, items: append(make([]Value, 0, j-i), items[i:j]...)})
+	}
+	for len(level) > 1 {
+		var up []*lnode
+		for i := 0; i < len(level); i += nodeMax {
+			j := min(i+nodeMax, len(level))
+			p := &lnode{ed: ed, kids: append(make([]*lnode, 0, j-i), level[i:j]...)}
+			for _, k := range p.kids {
+				p.sizes = append(p.sizes, k.count())
+			}
+			up = append(up, p)
+		}
+		level = up
+	}
+	return level[0]
+}
+
+func listEach(n *lnode, base int, yield func(int, Value) bool) (int, bool) {
+	if n == nil {
+		return base, true
+	}
+	if n.leaf() {
+		for _, v := range n.items {
+			if !yield(base, v) {
+				return base, false
+			}
+			base++
+		}
+		return base, true
+	}
+	for _, c := range n.kids {
+		var ok bool
+		if base, ok = listEach(c, base, yield); !ok {
+			return base, false
+		}
+	}
+	return base, true
+}
+
+// listNodeEqual compares two subtrees, skipping shared nodes and comparing
+// aligned inner nodes child by child.
+func listNodeEqual(a, b *lnode) bool {
+	if a == b {
+		return true
+	}
+	if a == nil || b == nil {
+		return false
+	}
+	if !a.leaf() && !b.leaf() && len(a.kids) == len(b.kids) {
+		aligned := true
+		for i := range a.sizes {
+			if a.sizes[i] != b.sizes[i] {
+				aligned = false
+				break
+			}
+		}
+		if aligned {
+			for i := range a.kids {
+				if !listNodeEqual(a.kids[i], b.kids[i]) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	if a.leaf() && b.leaf() {
+		if len(a.items) != len(b.items) {
+			return false
+		}
+		for i := range a.items {
+			if !a.items[i].Equal(b.items[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	var vs []Value
+	listEach(a, 0, func(_ int, v Value) bool { vs = append(vs, v); return true })
+	i := 0
+	_, ok := listEach(b, 0, func(_ int, v Value) bool {
+		if i >= len(vs) || !vs[i].Equal(v) {
+			return false
+		}
+		i++
+		return true
+	})
+	return ok && i == len(vs)
+}

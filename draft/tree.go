@@ -1,0 +1,97 @@
+package draft
+
+import "errors"
+
+// errNoop aborts an update that would not change anything; update returns
+// the tree unchanged and callers treat it as success.
+var errNoop = errors.New("draft: no-op")
+
+// update descends from v along p and replaces the value found there with
+// fn's result, copying (or, for nodes owned by ed, changing in place) only
+// the nodes on the path. On error v is returned unchanged.
+func update(ed *edit, v Value, p Path, fn func(Value) (Value, error)) (Value, error) {
+	if len(p) == 0 {
+		return fn(v)
+	}
+	s := p[0]
+	switch v.kind {
+	case MapKind:
+		k := s.Token()
+		c, ok := mapGet(v.m, k)
+		if !ok {
+			return v, ErrNotFound
+		}
+		nc, err := update(ed, c, p[1:], fn)
+		if err != nil {
+			return v, err
+		}
+		if nc.identical(c) {
+			return v, nil
+		}
+		return v.mapSet(ed, k, nc), nil
+	case ListKind:
+		i, err := itemIndex(v, s)
+		if err != nil {
+			return v, err
+		}
+		c := listGet(v.l, i)
+		nc, err := update(ed, c, p[1:], fn)
+		if err != nil {
+			return v, err
+		}
+		if nc.identical(c) {
+			return v, nil
+		}
+		nv, _ := v.listSet(ed, i, nc)
+		return nv, nil
+	case Invalid:
+		return v, ErrNotFound
+	}
+	return v, ErrWrongType
+}
+
+// itemIndex resolves s to the index of an existing item of list l.
+func itemIndex(l Value, s Segment) (int, error) {
+	i, ok := s.listIndex()
+	if !ok {
+		if s.kind == segEnd || s.kind == segIndex {
+			return 0, ErrIndexRange
+		}
+		return 0, ErrWrongType
+	}
+	if i >= int(l.num) {
+		return 0, ErrIndexRange
+	}
+	return i, nil
+}
+
+// insertIndex resolves s to an insertion position in list l (0..Len, with
+// End meaning Len).
+func insertIndex(l Value, s Segment) (int, error) {
+	if s.kind == segEnd {
+		return int(l.num), nil
+	}
+	i, ok := s.listIndex()
+	if !ok {
+		if s.kind == segIndex {
+			return 0, ErrIndexRange
+		}
+		return 0, ErrWrongType
+	}
+	if i > int(l.num) {
+		return 0, ErrIndexRange
+	}
+	return i, nil
+}
+
+// freezeIfOwned reports whether v's root node is owned by ed, in which case
+// handing v out requires the edit to stop changing nodes in place.
+func ownedBy(v Value, ed *edit) bool {
+	switch v.kind {
+	case MapKind:
+		return v.m != nil && v.m.ed == ed
+	case ListKind:
+		return v.l != nil && v.l.ed == ed
+	}
+	return false
+}
