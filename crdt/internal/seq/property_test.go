@@ -142,6 +142,7 @@ func TestConvergence(t *testing.T) {
 			}
 		}
 		want := listSlots(reps[0].l)
+		wantBytes := reps[0].l.AppendEncode(nil)
 		for i, r := range reps {
 			got := listSlots(r.l)
 			if !slices.Equal(got, want) {
@@ -151,6 +152,17 @@ func TestConvergence(t *testing.T) {
 				t.Fatalf("seed %d: replica %d differs from the oracle", seed, i)
 			}
 			checkTree(t, r.l)
+			if b := r.l.AppendEncode(nil); !slices.Equal(b, wantBytes) {
+				t.Fatalf("seed %d: replica %d encodes differently", seed, i)
+			}
+		}
+		d, err := Decode(wantBytes)
+		if err != nil {
+			t.Fatalf("seed %d: decode: %v", seed, err)
+		}
+		checkTree(t, d)
+		if !slices.Equal(listSlots(d), want) {
+			t.Fatalf("seed %d: decoded list differs", seed)
 		}
 	}
 }
