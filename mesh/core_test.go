@@ -1,0 +1,497 @@
+package mesh
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/syncmesh/syncmesh/clock"
+)
+
+// coreNet wires several Cores together in virtual time, with no goroutines.
+// It models memberlist's gossip the way simulations will: each node keeps a
+// transmit-limited broadcast queue and, every gossip round, piggybacks up to
+// packetBytes of it on packets to fanout random peers. Packets and
+// best-effort sends are lost with probability loss; reliable sends are not
+// lost but are delayed and reordered; anything crossing a partition is
+// dropped. Every message may be duplicated.
+type coreNet struct {
+	t    *testing.T
+	seed uint64
+	rng  *rand.Rand
+	now  int64 // ms
+
+	nodes      []*simNode
+	inflight   []simMsg
+	loss, dup  float64
+	fanout     int
+	packet     int
+	retransmit int // retransmit multiplier, as memberlist's RetransmitMult
+	cfg        CoreConfig
+	trace      uint64 // hash of every delivery, for the determinism test
+	nextID     clock.ReplicaID
+	delivered  int
+}
+
+type simNode struct {
+	name  string
+	core  *Core
+	doc   *fakeDoc
+	group int // partition group
+	queue []*simBroadcast
+}
+
+type simBroadcast struct {
+	key       string
+	msg       []byte
+	transmits int
+}
+
+type simMsg struct {
+	due  int64
+	to   int
+	from int
+	msg  []byte
+}
+
+const stepMillis = 100
+
+func newCoreNet(t *testing.T, seed uint64, n int, cfg CoreConfig) *coreNet {
+	t.Helper()
+	net := &coreNet{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 1)), now: 1_000_000,
+		fanout: 3, packet: 1400, retransmit: 4, cfg: cfg, nextID: 1}
+	for i := range n {
+		net.nodes = append(net.nodes, &simNode{name: fmt.Sprintf("n%02d", i)})
+		net.restart(i)
+	}
+	return net
+}
+
+// restart replaces node i with an empty one (a new replica, as a node that
+// lost its disk must be), keeping its name.
+func (net *coreNet) restart(i int) {
+	nd := net.nodes[i]
+	nd.doc = newFakeDoc(net.nextID, func() int64 { return net.now })
+	net.nextID++
+	cfg := net.cfg
+	cfg.Name = nd.name
+	cfg.Seed = net.seed + uint64(i)*7919 + uint64(net.nextID)
+	core, err := NewCore(cfg, nd.doc)
+	if err != nil {
+		net.t.Fatal(err)
+	}
+	nd.core, nd.queue = core, nil
+	for _, o := range net.nodes {
+		if o != nd {
+			core.PeerUp(o.name)
+		}
+	}
+}
+
+func (net *coreNet) fatalf(format string, args ...any) {
+	net.t.Helper()
+	net.t.Fatalf("seed %d (rerun with MESH_SEED=%d): %s", net.seed, net.seed, fmt.Sprintf(format, args...))
+}
+
+// write makes node i set kv with a change padded by pad bytes.
+func (net *coreNet) write(i, pad int, kv ...string) {
+	nd := net.nodes[i]
+	ch := nd.doc.update(pad, 0, kv...)
+	net.handle(i, nd.core.Local(ch))
+}
+
+func (net *coreNet) handle(from int, out Output) {
+	nd := net.nodes[from]
+	for _, b := range out.Broadcasts {
+		i := slices.IndexFunc(nd.queue, func(q *simBroadcast) bool { return q.key == b.Key })
+		if i >= 0 {
+			nd.queue[i] = &simBroadcast{key: b.Key, msg: b.Msg}
+		} else {
+			nd.queue = append(nd.queue, &simBroadcast{key: b.Key, msg: b.Msg})
+		}
+	}
+	for _, s := range out.Sends {
+		to := slices.IndexFunc(net.nodes, func(o *simNode) bool { return o.name == s.To })
+		if to < 0 {
+			net.fatalf("send to unknown peer %q", s.To)
+		}
+		if !s.Reliable && net.rng.Float64() < net.loss {
+			continue
+		}
+		net.post(from, to, s.Msg, int64(net.rng.IntN(3))*stepMillis)
+	}
+}
+
+func (net *coreNet) post(from, to int, msg []byte, delay int64) {
+	net.inflight = append(net.inflight, simMsg{due: net.now + delay, from: from, to: to, msg: msg})
+	if net.rng.Float64() < net.dup {
+		net.inflight = append(net.inflight, simMsg{due: net.now + delay + stepMillis, from: from, to: to, msg: msg})
+	}
+}
+
+// gossip runs one gossip round on every node.
+func (net *coreNet) gossip() {
+	limit := net.retransmit * int(math.Ceil(math.Log10(float64(len(net.nodes)+1))))
+	for i, nd := range net.nodes {
+		if len(nd.queue) == 0 {
+			continue
+		}
+		slices.SortStableFunc(nd.queue, func(a, b *simBroadcast) int { return cmp.Compare(a.transmits, b.transmits) })
+		for range net.fanout {
+			to := net.rng.IntN(len(net.nodes) - 1)
+			if to >= i {
+				to++
+			}
+			used := 0
+			lost := net.rng.Float64() < net.loss
+			for _, b := range nd.queue {
+				if used+len(b.msg)+3 > net.packet {
+					continue
+				}
+				used += len(b.msg) + 3
+				b.transmits++
+				if !lost {
+					net.post(i, to, b.msg, 0)
+				}
+			}
+		}
+		nd.queue = slices.DeleteFunc(nd.queue, func(b *simBroadcast) bool { return b.transmits >= limit })
+	}
+}
+
+// step advances virtual time by one step: gossip, deliver due messages in a
+// random order, tick every core.
+func (net *coreNet) step() {
+	net.now += stepMillis
+	net.gossip()
+	var due []simMsg
+	net.inflight = slices.DeleteFunc(net.inflight, func(m simMsg) bool {
+		if m.due <= net.now {
+			due = append(due, m)
+			return true
+		}
+		return false
+	})
+	net.rng.Shuffle(len(due), func(i, j int) { due[i], due[j] = due[j], due[i] })
+	for _, m := range due {
+		if net.nodes[m.from].group != net.nodes[m.to].group {
+			continue
+		}
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%d %d %d %x", net.trace, m.from, m.to, m.msg)
+		net.trace = h.Sum64()
+		net.delivered++
+		out, err := net.nodes[m.to].core.Receive(net.now, m.msg)
+		if err != nil && !errors.Is(err, ErrDecode) {
+			net.t.Logf("node %d: %v", m.to, err)
+		}
+		net.handle(m.to, out)
+	}
+	for i, nd := range net.nodes {
+		net.handle(i, nd.core.Tick(net.now))
+	}
+}
+
+// converged reports whether every node holds the same state and version
+// and nothing is pending.
+func (net *coreNet) converged() bool {
+	want := net.nodes[0].doc.digest()
+	for _, nd := range net.nodes {
+		if nd.doc.digest() != want || len(nd.doc.pending) > 0 || len(nd.doc.quarantine) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// coverage returns the share of (node, operation) pairs delivered: applied
+// or held in the pending buffer.
+func (net *coreNet) coverage() float64 {
+	all := VersionVector{}
+	for _, nd := range net.nodes {
+		for r, s := range nd.doc.vv {
+			all[r] = max(all[r], s)
+		}
+	}
+	var have uint64
+	for _, nd := range net.nodes {
+		have += nd.doc.vv.Total()
+		held := map[seenKey]bool{}
+		for _, ch := range nd.doc.pending {
+			if k := (seenKey{replica: ch.Replica, seq: ch.Start}); !held[k] && ch.Start > nd.doc.vv[ch.Replica] {
+				held[k] = true
+				have += ch.End - ch.Start + 1
+			}
+		}
+	}
+	return float64(have) / float64(all.Total()*uint64(len(net.nodes)))
+}
+
+// runUntilConverged steps until converged, failing after maxSteps. It
+// returns the steps taken.
+func (net *coreNet) runUntilConverged(maxSteps int) int {
+	net.t.Helper()
+	for s := 0; s < maxSteps; s++ {
+		if net.converged() {
+			return s
+		}
+		net.step()
+	}
+	if !net.converged() {
+		for _, nd := range net.nodes {
+			net.t.Logf("%s pending=%d q=%d %s", nd.name, len(nd.doc.pending), len(nd.doc.quarantine), nd.doc.digest())
+		}
+		net.fatalf("not converged after %d steps", maxSteps)
+	}
+	return maxSteps
+}
+
+// testSeeds returns the seeds to run: MESH_SEED if set, else a few fixed
+// ones (MESH_SEEDS=n runs n seeds, for longer local runs).
+func testSeeds(t *testing.T) []uint64 {
+	if s := os.Getenv("MESH_SEED"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []uint64{v}
+	}
+	n := 3
+	if s := os.Getenv("MESH_SEEDS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	seeds := make([]uint64, n)
+	for i := range seeds {
+		seeds[i] = uint64(i + 1)
+	}
+	return seeds
+}
+
+func TestCoreConverges(t *testing.T) {
+	tests := []struct {
+		name     string
+		nodes    int
+		loss     float64
+		dup      float64
+		pad      int // bytes added to each change: > FastPathBytes forces announce+fetch
+		noAE     bool
+		maxSteps int
+	}{
+		{name: "fast path, no loss", nodes: 10, noAE: true, maxSteps: 60},
+		{name: "20% loss with duplicates", nodes: 12, loss: 0.2, dup: 0.1, maxSteps: 200},
+		{name: "large changes announced and fetched", nodes: 8, pad: 3000, noAE: true, maxSteps: 60},
+		{name: "large changes, 20% loss", nodes: 8, pad: 3000, loss: 0.2, maxSteps: 200},
+	}
+	for _, tc := range tests {
+		for _, seed := range testSeeds(t) {
+			t.Run(fmt.Sprintf("%s/seed=%d", tc.name, seed), func(t *testing.T) {
+				cfg := CoreConfig{}
+				if tc.noAE {
+					cfg.AntiEntropyMillis = math.MaxInt64 / 4
+				}
+				net := newCoreNet(t, seed, tc.nodes, cfg)
+				net.loss, net.dup = tc.loss, tc.dup
+				for w := range 60 {
+					i := net.rng.IntN(tc.nodes)
+					net.write(i, tc.pad, fmt.Sprintf("k%d", net.rng.IntN(10)), fmt.Sprintf("v%d", w))
+					if w%3 == 0 {
+						net.step()
+					}
+				}
+				if tc.noAE {
+					// Gossip alone is probabilistic: it must reach nearly
+					// every node, and anti-entropy then finishes the job.
+					for range 30 {
+						net.step()
+					}
+					if cov := net.coverage(); cov < 0.97 {
+						net.fatalf("gossip alone reached only %.3f of (node, op) pairs", cov)
+					}
+					for _, nd := range net.nodes {
+						nd.core.cfg.AntiEntropyMillis = 1000
+						nd.core.nextAE = net.now
+					}
+				}
+				steps := net.runUntilConverged(tc.maxSteps)
+				t.Logf("seed %d: converged %d steps after the last write, %d deliveries", seed, steps, net.delivered)
+				if tc.pad > 0 {
+					var fetches uint64
+					for _, nd := range net.nodes {
+						fetches += nd.core.Stats().Fetches
+					}
+					if fetches == 0 {
+						net.fatalf("large changes were not fetched")
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestCoreRepairsPartitionAndRestart(t *testing.T) {
+	for _, seed := range testSeeds(t) {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			net := newCoreNet(t, seed, 10, CoreConfig{})
+			net.loss = 0.2
+			// Partition into halves and write on both sides.
+			for i, nd := range net.nodes {
+				nd.group = i % 2
+			}
+			for w := range 80 {
+				net.write(net.rng.IntN(10), 0, fmt.Sprintf("k%d", w%7), fmt.Sprintf("v%d", w))
+				net.step()
+			}
+			if net.converged() {
+				net.fatalf("converged across a partition")
+			}
+			for _, nd := range net.nodes {
+				nd.group = 0
+			}
+			net.runUntilConverged(150)
+
+			// A node restarts empty and catches up through anti-entropy.
+			net.restart(3)
+			if net.converged() {
+				net.fatalf("empty node counts as converged")
+			}
+			net.runUntilConverged(100)
+		})
+	}
+}
+
+func TestCoreSnapshotCatchUp(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		threshold uint64
+		floor     bool
+	}{
+		{name: "difference above threshold", threshold: 10},
+		{name: "peer log compacted", threshold: 1 << 40, floor: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seed := testSeeds(t)[0]
+			net := newCoreNet(t, seed, 4, CoreConfig{SnapshotMissingOps: tc.threshold, ChunkBytes: 512})
+			for w := range 100 {
+				net.write(w%3, 0, fmt.Sprintf("k%d", w), "v")
+			}
+			net.runUntilConverged(100)
+			net.restart(3)
+			if tc.floor {
+				for _, nd := range net.nodes[:3] {
+					nd.doc.floor = nd.doc.Version()
+				}
+			}
+			net.runUntilConverged(100)
+			var snaps uint64
+			for _, nd := range net.nodes {
+				snaps += nd.core.Stats().SnapshotsMerged
+			}
+			if snaps == 0 {
+				net.fatalf("caught up without a snapshot")
+			}
+		})
+	}
+}
+
+func TestCoreChunkedCatchUp(t *testing.T) {
+	seed := testSeeds(t)[0]
+	net := newCoreNet(t, seed, 3, CoreConfig{ChunkBytes: 256, ChunksPerReply: 2})
+	for w := range 200 {
+		net.write(w%2, 0, fmt.Sprintf("k%d", w), "v")
+	}
+	net.runUntilConverged(100)
+	net.restart(2)
+	net.runUntilConverged(200)
+	st := net.nodes[2].core.Stats()
+	if st.SnapshotsMerged != 0 || st.Received[TypeChanges] < 10 {
+		net.fatalf("want a chunked catch-up, got %+v", st)
+	}
+}
+
+func TestCoreDeterministic(t *testing.T) {
+	run := func() (uint64, string) {
+		net := newCoreNet(t, 42, 8, CoreConfig{})
+		net.loss, net.dup = 0.3, 0.1
+		for w := range 40 {
+			net.write(net.rng.IntN(8), 0, fmt.Sprintf("k%d", w%5), fmt.Sprintf("v%d", w))
+			net.step()
+		}
+		net.runUntilConverged(200)
+		return net.trace, net.nodes[0].doc.digest()
+	}
+	t1, d1 := run()
+	t2, d2 := run()
+	if t1 != t2 || d1 != d2 {
+		t.Fatalf("same seed, different runs: trace %x vs %x", t1, t2)
+	}
+}
+
+func TestCoreQuarantineRetriedOnTick(t *testing.T) {
+	net := newCoreNet(t, 1, 2, CoreConfig{})
+	a, b := net.nodes[0], net.nodes[1]
+	// Node a's change is stamped 5 s in the future of everyone's clock.
+	ch := a.doc.update(0, net.now+5000, "k", "future")
+	out, err := b.core.Receive(net.now, Encode(&ChangeMsg{Change: ch}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Applied) != 0 || b.core.Stats().Quarantined != 1 {
+		t.Fatalf("future change not quarantined: %+v %+v", out, b.core.Stats())
+	}
+	for range 60 {
+		net.now += stepMillis
+		b.core.Tick(net.now)
+	}
+	if b.doc.state["k"].Value != "future" || b.core.Stats().Quarantined != 0 {
+		t.Fatalf("quarantined change not applied after time caught up: %+v", b.core.Stats())
+	}
+}
+
+func TestCoreRejectsAndCounts(t *testing.T) {
+	net := newCoreNet(t, 1, 2, CoreConfig{})
+	c := net.nodes[0].core
+	bad := [][]byte{
+		nil,
+		{9, 1},
+		{ProtocolVersion, 200},
+		{ProtocolVersion, byte(TypeChange), 0x94},
+		Encode(&ChangeMsg{Change: Change{Replica: 5, Start: 1, End: 1, Data: []byte("not json")}}),
+	}
+	for _, b := range bad {
+		out, err := c.Receive(net.now, b)
+		if err == nil {
+			t.Fatalf("%x accepted", b)
+		}
+		if len(out.Applied) != 0 {
+			t.Fatalf("%x applied something", b)
+		}
+	}
+	st := c.Stats()
+	for _, r := range []RejectReason{RejectEmpty, RejectVersion, RejectType, RejectTruncated, RejectDocument} {
+		if st.Rejected[r] != 1 {
+			t.Errorf("rejected[%s] = %d, want 1 (%v)", r, st.Rejected[r], st.Rejected)
+		}
+	}
+	if v := net.nodes[0].doc.Version(); len(v) != 0 {
+		t.Fatalf("bad input moved the version: %v", v)
+	}
+}
+
+func TestCoreConfigValidate(t *testing.T) {
+	if _, err := NewCore(CoreConfig{}, newFakeDoc(1, nil)); !errors.Is(err, ErrConfig) {
+		t.Fatalf("empty name: %v", err)
+	}
+	if _, err := NewCore(CoreConfig{Name: "a"}, nil); !errors.Is(err, ErrConfig) {
+		t.Fatalf("nil doc: %v", err)
+	}
+	if _, err := NewCore(CoreConfig{Name: "a", ChunkBytes: -1}, newFakeDoc(1, nil)); !errors.Is(err, ErrConfig) {
+		t.Fatalf("negative size: %v", err)
+	}
+}
