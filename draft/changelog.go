@@ -171,17 +171,28 @@ func (c *changeLog) merge(j int, hasNew bool, nv Value, delta Value) {
 	}
 }
 
-// structural records list insert/remove/move patches on the list at
-// listPath. It reports false if they were folded into an ancestor entry.
-// Before a new epoch starts, refresh is called to settle pending values.
-func (c *changeLog) structural(listPath Path, fwd, inv []Patch, refresh func()) {
-	if c.epochLive > 0 {
-		c.indexEpoch()
-		if j, ok := c.foldTarget(listPath.String(), true); ok {
-			c.entries[j].refresh = true
-			return
-		}
-		refresh()
+// beforeStructural is called before a list insert/remove/move on the list
+// at listPath changes the tree. It returns the entry to fold the change
+// into (fold >= 0) or settles the epoch's pending values (with refresh,
+// while paths still point where they did) and returns -1.
+func (c *changeLog) beforeStructural(listPath Path, refresh func()) int {
+	if c.epochLive == 0 {
+		return -1
+	}
+	c.indexEpoch()
+	if j, ok := c.foldTarget(listPath.String(), true); ok {
+		return j
+	}
+	refresh()
+	return -1
+}
+
+// structural records list insert/remove/move patches after the change,
+// given beforeStructural's result, and starts a new epoch unless folded.
+func (c *changeLog) structural(fold int, fwd, inv []Patch) {
+	if fold >= 0 {
+		c.entries[fold].refresh = true
+		return
 	}
 	for i := range fwd {
 		c.push(entry{fwd: fwd[i], inv: inv[i], struct_: true})

@@ -56,7 +56,10 @@ func (d *Draft) Finish() (next Value, patches, inverse []Patch, err error) {
 	if s.log.live == 0 {
 		return s.base, nil, nil, nil
 	}
-	if s.log.structs > 0 && s.root.Equal(s.base) {
+	// Writes at a path after writes below it are not merged, so a recipe
+	// can undo its changes without the log seeing it; Equal skips shared
+	// subtrees, so this costs about the size of the change.
+	if s.root.Equal(s.base) {
 		return s.base, nil, nil, nil
 	}
 	fwd, inv := s.log.patches()
@@ -225,6 +228,7 @@ func (s *session) insert(lp Path, at Segment, vs []Value) error {
 		return ErrFinished
 	}
 	var i int
+	fold := s.log.beforeStructural(lp, s.settle)
 	root, err := update(s.ed, s.root, lp, func(c Value) (Value, error) {
 		if c.kind != ListKind {
 			return c, ErrWrongType
@@ -258,7 +262,7 @@ func (s *session) insert(lp Path, at Segment, vs []Value) error {
 		fwd[j] = Patch{Op: OpAdd, Path: ip, Value: v}
 		inv[j] = Patch{Op: OpRemove, Path: ip}
 	}
-	s.log.structural(lp, fwd, inv, s.settle)
+	s.log.structural(fold, fwd, inv)
 	return nil
 }
 
@@ -276,6 +280,7 @@ func (s *session) removeRange(lp Path, i, n int) error {
 		return ErrFinished
 	}
 	var olds []Value
+	fold := s.log.beforeStructural(lp, s.settle)
 	root, err := update(s.ed, s.root, lp, func(c Value) (Value, error) {
 		if c.kind != ListKind {
 			return c, ErrWrongType
@@ -306,7 +311,7 @@ func (s *session) removeRange(lp Path, i, n int) error {
 		fwd[j] = Patch{Op: OpRemove, Path: ip}
 		inv[j] = Patch{Op: OpAdd, Path: ip, Value: olds[j]}
 	}
-	s.log.structural(lp, fwd, inv, s.settle)
+	s.log.structural(fold, fwd, inv)
 	return nil
 }
 
@@ -315,6 +320,7 @@ func (s *session) move(lp Path, from, to int) error {
 	if s.done {
 		return ErrFinished
 	}
+	fold := s.log.beforeStructural(lp, s.settle)
 	root, err := update(s.ed, s.root, lp, func(c Value) (Value, error) {
 		if c.kind != ListKind {
 			return c, ErrWrongType
@@ -336,9 +342,9 @@ func (s *session) move(lp Path, from, to int) error {
 	}
 	s.root = root
 	fp, tp := lp.append(Index(from)), lp.append(Index(to))
-	s.log.structural(lp,
+	s.log.structural(fold,
 		[]Patch{{Op: OpMove, From: fp, Path: tp}},
-		[]Patch{{Op: OpMove, From: tp, Path: fp}}, s.settle)
+		[]Patch{{Op: OpMove, From: tp, Path: fp}})
 	return nil
 }
 
