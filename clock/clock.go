@@ -16,9 +16,16 @@ const lastPacked = ^uint64(0)
 //
 // The clock's state is the (Wall, Logical) pair of the last timestamp it
 // issued or observed, kept packed as Wall<<16 | Logical in one atomic word.
-// Packing makes the order of the pair the order of the integer, so the
-// send and receive rules of the HLC paper become one expression (see next)
-// and a Logical overflow carries into Wall by plain addition.
+// Packing makes the order of the pair the order of the integer, so a Logical
+// overflow carries into Wall by plain addition and the send and receive
+// rules of Kulkarni et al. (2014) become, with pt the physical time,
+//
+//	Now:    (l, c) = max((l, c) + 1, (pt, 0))
+//	Update: (l, c) = max(max((l, c), (l_m, c_m)) + 1, (pt, 0))
+//
+// Case by case this is the paper's rule: if pt is the largest wall, the
+// result is (pt, 0); otherwise l is the largest of the walls and c is one
+// more than the largest counter among the pairs whose wall is l.
 type Clock struct {
 	state      atomic.Uint64
 	replica    ReplicaID
@@ -147,16 +154,6 @@ func (c *Clock) receive(remote Timestamp, apply bool) error {
 
 // readPhysical reads physical time, clamps it to [0, MaxWall] and returns it
 // packed with Logical 0.
-//
-// With the state packed, the HLC rules of Kulkarni et al. (2014) are
-//
-//	send:    (l, c) = max((l, c) + 1, (pt, 0))
-//	receive: (l, c) = max(max((l, c), (l_m, c_m)) + 1, (pt, 0))
-//
-// where +1 on a packed pair increments c and carries into l when c is 65535.
-// Case by case this is the paper's rule: if pt is the largest wall, the result
-// is (pt, 0); otherwise l is the largest of the walls and c is one more than
-// the largest counter among those pairs whose wall is l.
 func (c *Clock) readPhysical() uint64 {
 	pt := c.physical.NowMillis()
 	pt = min(max(pt, 0), MaxWall)
