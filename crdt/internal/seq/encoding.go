@@ -39,56 +39,57 @@ const maxSlots = 1 << 30
 // AppendEncode appends the encoding of l to dst and returns the extended
 // slice. Equal lists encode to equal bytes.
 func (l *List) AppendEncode(dst []byte) []byte {
-	sorted := make([]*node, 0, l.slots)
-	for _, n := range l.ids {
-		sorted = append(sorted, n)
+	ns := l.n
+	sorted := make([]int32, 0, len(l.ids))
+	for _, x := range l.ids {
+		sorted = append(sorted, x)
 	}
-	slices.SortFunc(sorted, func(a, b *node) int { return a.id.Compare(b.id) })
-	rankOf := make([]uint64, l.slots+1) // by node idx; the head (idx 0) is 0
-	for k, n := range sorted {
-		rankOf[n.idx] = uint64(k + 1)
+	slices.SortFunc(sorted, func(a, b int32) int { return ns[a].id.Compare(ns[b].id) })
+	rankOf := make([]uint64, len(ns)) // by node index; the head's is 0
+	for k, x := range sorted {
+		rankOf[x] = uint64(k + 1)
 	}
+	idAt := func(k int) ID { return ns[sorted[k]].id }
 
 	dst = append(dst, encodingVersion)
 	// Replica table.
 	var replicas int
-	for k, n := range sorted {
-		if k == 0 || n.id.Replica != sorted[k-1].id.Replica {
+	for k := range sorted {
+		if k == 0 || idAt(k).Replica != idAt(k-1).Replica {
 			replicas++
 		}
 	}
 	dst = binary.AppendUvarint(dst, uint64(replicas))
-	for k, n := range sorted {
+	for k := range sorted {
 		switch {
 		case k == 0:
-			dst = binary.AppendUvarint(dst, uint64(n.id.Replica))
-		case n.id.Replica != sorted[k-1].id.Replica:
-			dst = binary.AppendUvarint(dst, uint64(n.id.Replica-sorted[k-1].id.Replica))
+			dst = binary.AppendUvarint(dst, uint64(idAt(k).Replica))
+		case idAt(k).Replica != idAt(k-1).Replica:
+			dst = binary.AppendUvarint(dst, uint64(idAt(k).Replica-idAt(k-1).Replica))
 		}
 	}
 	// Seq runs per replica.
 	for start := 0; start < len(sorted); {
 		end := start + 1
-		for end < len(sorted) && sorted[end].id.Replica == sorted[start].id.Replica {
+		for end < len(sorted) && idAt(end).Replica == idAt(start).Replica {
 			end++
 		}
-		group := sorted[start:end]
 		runs := 1
-		for k := 1; k < len(group); k++ {
-			if group[k].id.Seq != group[k-1].id.Seq+1 {
+		for k := start + 1; k < end; k++ {
+			if idAt(k).Seq != idAt(k-1).Seq+1 {
 				runs++
 			}
 		}
 		dst = binary.AppendUvarint(dst, uint64(runs))
 		prevEnd := uint64(0)
-		for k := 0; k < len(group); {
+		for k := start; k < end; {
 			j := k + 1
-			for j < len(group) && group[j].id.Seq == group[j-1].id.Seq+1 {
+			for j < end && idAt(j).Seq == idAt(j-1).Seq+1 {
 				j++
 			}
-			dst = binary.AppendUvarint(dst, group[k].id.Seq-prevEnd-1)
+			dst = binary.AppendUvarint(dst, idAt(k).Seq-prevEnd-1)
 			dst = binary.AppendUvarint(dst, uint64(j-k-1))
-			prevEnd = group[j-1].id.Seq
+			prevEnd = idAt(j - 1).Seq
 			k = j
 		}
 		start = end
@@ -96,10 +97,10 @@ func (l *List) AppendEncode(dst []byte) []byte {
 	// Visibility runs.
 	var lens []uint64
 	vis, run := true, uint64(0)
-	for _, n := range sorted {
-		if n.vis != vis {
+	for _, x := range sorted {
+		if ns[x].vis != vis {
 			lens = append(lens, run)
-			vis, run = n.vis, 0
+			vis, run = ns[x].vis, 0
 		}
 		run++
 	}
@@ -111,12 +112,11 @@ func (l *List) AppendEncode(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, r)
 	}
 	// Tree.
-	w := uint(bits.Len(uint(l.slots)))
-	var bw bitWriter
-	bw.buf = dst
-	for _, n := range sorted {
-		bw.write(uint64(n.side), 1)
-		bw.write(rankOf[n.parent.idx], w)
+	w := uint(bits.Len(uint(len(sorted))))
+	bw := bitWriter{buf: dst}
+	for _, x := range sorted {
+		bw.write(uint64(ns[x].side), 1)
+		bw.write(rankOf[ns[x].parent], w)
 	}
 	return bw.flush()
 }
@@ -258,65 +258,66 @@ func Decode(b []byte) (*List, error) {
 		return nil, corrupt("tree section has the wrong length")
 	}
 
-	// Slots, in ascending id order.
-	nodes := make([]node, n+1)
-	l := &List{ids: make(map[ID]*node, n), slots: int(n), head: &nodes[0]}
-	l.head.prio = headPrio
-	k := 1
+	// Slots, in ascending id order: slot k (from 1) is node k+1.
+	l := &List{n: make([]node, n+2), ids: make(map[ID]int32, n)}
+	ns := l.n
+	ns[headNode].prio = headPrio
+	x := headNode + 1
 	for _, r := range runs {
 		for s := r.start; s < r.start+r.len; s++ {
-			x := &nodes[k]
-			x.id = ID{Replica: clock.ReplicaID(r.replica), Seq: s}
-			x.prio, x.idx = prioOf(x.id), int32(k)
-			l.ids[x.id] = x
-			k++
+			id := ID{Replica: clock.ReplicaID(r.replica), Seq: s}
+			ns[x].id, ns[x].prio = id, prioOf(id)
+			l.ids[id] = x
+			x++
 		}
 	}
-	k = 1
+	x = headNode + 1
 	visible := true
 	for _, v := range vis {
 		for range v {
-			nodes[k].vis = visible
-			k++
+			ns[x].vis = visible
+			x++
 		}
 		visible = !visible
 	}
 	// Tree: parents and sides; siblings are linked in ascending id order by
 	// walking the slots backwards and prepending.
 	br := bitReader{b: d.b}
-	for k := 1; k <= int(n); k++ {
-		nodes[k].side = uint8(br.read(1))
+	for k := uint64(1); k <= n; k++ {
+		x := int32(k) + headNode
+		ns[x].side = uint8(br.read(1))
 		p := br.read(w)
-		if p > n || p == uint64(k) || (p == 0 && nodes[k].side == sideLeft) {
+		if p > n || p == k || (p == 0 && ns[x].side == sideLeft) {
 			return nil, corrupt("bad parent reference")
 		}
-		nodes[k].parent = &nodes[p]
+		ns[x].parent = int32(p) + headNode
 	}
 	if br.rest() != 0 {
 		return nil, corrupt("nonzero padding")
 	}
-	for k := int(n); k >= 1; k-- {
-		x := &nodes[k]
-		x.sib = x.parent.kids[x.side]
-		x.parent.kids[x.side] = x
+	for x := int32(n) + headNode; x > headNode; x-- {
+		p, s := ns[x].parent, ns[x].side
+		ns[x].sib = ns[p].kids[s]
+		ns[p].kids[s] = x
 	}
-	order := fugueOrder(l.head, int(n)+1)
+	order := l.fugueOrder(int(n) + 1)
 	if len(order) != int(n)+1 {
 		return nil, corrupt("tree has a cycle")
 	}
-	buildTreap(order)
+	l.buildTreap(order)
 	return l, nil
 }
 
-// fugueOrder returns the in-order walk of the Fugue tree under head (head
-// first), visiting at most limit nodes.
-func fugueOrder(head *node, limit int) []*node {
+// fugueOrder returns the in-order walk of the Fugue tree (head first),
+// visiting at most limit nodes.
+func (l *List) fugueOrder(limit int) []int32 {
+	ns := l.n
 	type item struct {
-		n    *node
+		n    int32
 		emit bool
 	}
-	order := make([]*node, 0, limit)
-	stack := []item{{head, false}}
+	order := make([]int32, 0, limit)
+	stack := []item{{headNode, false}}
 	for len(stack) > 0 && len(order) < limit {
 		it := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -328,7 +329,7 @@ func fugueOrder(head *node, limit int) []*node {
 		// reverse so that they pop in ascending order.
 		for side := sideRight; side >= sideLeft; side-- {
 			from := len(stack)
-			for c := it.n.kids[side]; c != nil; c = c.sib {
+			for c := ns[it.n].kids[side]; c != nilNode; c = ns[c].sib {
 				stack = append(stack, item{c, false})
 			}
 			slices.Reverse(stack[from:])

@@ -3,6 +3,8 @@ package seq
 import (
 	"fmt"
 	"iter"
+	"maps"
+	"slices"
 )
 
 // Origins tell a replica where a remotely created slot goes: its parent in the
@@ -30,39 +32,34 @@ type Origins struct {
 // A List is NOT safe for concurrent use: every method, including the reading
 // ones, must be serialised by the caller.
 type List struct {
-	head  *node // sentinel (zero ID, never visible): root of both trees, first in order
-	ids   map[ID]*node
-	slots int    // slots excluding the head
-	free  []node // preallocated nodes, handed out by alloc
+	n   []node // n[0] is the nil sentinel, n[1] the head (zero ID, never visible)
+	ids map[ID]int32
 }
 
 // New returns an empty list.
 func New() *List {
-	l := &List{ids: make(map[ID]*node)}
-	l.head = &node{prio: headPrio}
+	l := &List{ids: make(map[ID]int32), n: make([]node, 2, 16)}
+	l.n[headNode].prio = headPrio
 	return l
 }
 
-const chunkNodes = 256
-
-// alloc returns a fresh node for id and records it.
-func (l *List) alloc(id ID) *node {
-	if len(l.free) == 0 {
-		l.free = make([]node, chunkNodes)
+// alloc appends a fresh visible node for id, records it and returns its
+// index. It may move l.n.
+func (l *List) alloc(id ID) int32 {
+	if len(l.n) >= maxSlots {
+		panic("seq: too many slots")
 	}
-	x := &l.free[0]
-	l.free = l.free[1:]
-	l.slots++
-	*x = node{id: id, prio: prioOf(id), idx: int32(l.slots), vis: true}
+	x := int32(len(l.n))
+	l.n = append(l.n, node{id: id, prio: prioOf(id), vis: true})
 	l.ids[id] = x
 	return x
 }
 
 // Len returns the number of visible slots.
-func (l *List) Len() int { return int(l.head.cnt) }
+func (l *List) Len() int { return int(l.n[headNode].cnt) }
 
 // Slots returns the number of slots, tombstones included.
-func (l *List) Slots() int { return l.slots }
+func (l *List) Slots() int { return len(l.n) - 2 }
 
 // InsertAt inserts the new slot id, visible, so that it lands at visible index
 // index (0..Len()). It returns the origins to send with the insert so that
@@ -77,28 +74,29 @@ func (l *List) InsertAt(index int, id ID) (Origins, error) {
 	if _, dup := l.ids[id]; dup {
 		return Origins{}, fmt.Errorf("%w: %v", ErrDuplicate, id)
 	}
-	left := l.head
+	left := headNode
 	if index > 0 {
-		left = visibleAt(l.head, int32(index-1))
+		left = l.visibleAt(int32(index - 1))
 	}
-	x := l.alloc(id)
-	if left.kids[sideRight] == nil {
+	if l.n[left].kids[sideRight] == nilNode {
 		// Fugue: no right children yet, so become the first one.
-		x.parent, x.side = left, sideRight
-		left.kids[sideRight] = x
+		x := l.alloc(id)
+		l.n[x].parent, l.n[x].side = left, sideRight
+		l.n[left].kids[sideRight] = x
 		l.linkAfter(left, x)
-		return Origins{Left: left.id}, nil
+		return Origins{Left: l.n[left].id}, nil
 	}
 	// Otherwise become a left child of the next slot in order (the right
 	// origin), the leftmost slot of left's right subtree.
-	right := next(left)
-	if right == nil || right.kids[sideLeft] != nil {
+	right := l.next(left)
+	if right == nilNode || l.n[right].kids[sideLeft] != nilNode {
 		panic("seq: broken invariant: right origin is not the leftmost slot of a subtree")
 	}
-	x.parent, x.side = right, sideLeft
-	right.kids[sideLeft] = x
+	x := l.alloc(id)
+	l.n[x].parent, l.n[x].side = right, sideLeft
+	l.n[right].kids[sideLeft] = x
 	l.linkBefore(right, x)
-	return Origins{Right: right.id}, nil
+	return Origins{Right: l.n[right].id}, nil
 }
 
 // Integrate inserts the slot id, visible, created on another replica with
@@ -112,51 +110,54 @@ func (l *List) Integrate(id ID, o Origins) (index int, err error) {
 		return 0, ErrZeroID
 	}
 	if x, dup := l.ids[id]; dup {
-		return rank(x), fmt.Errorf("%w: %v", ErrDuplicate, id)
+		return l.rank(x), fmt.Errorf("%w: %v", ErrDuplicate, id)
 	}
-	parent, side := l.head, uint8(sideRight)
+	parent, side := headNode, uint8(sideRight)
 	switch {
 	case !o.Left.IsZero() && !o.Right.IsZero():
 		return 0, fmt.Errorf("%w: slot %v has both origins %v and %v", ErrInvalidOrigins, id, o.Left, o.Right)
 	case !o.Left.IsZero():
-		parent = l.ids[o.Left]
-		if parent == nil {
+		p, ok := l.ids[o.Left]
+		if !ok {
 			return 0, &MissingOriginError{Slot: id, Origin: o.Left}
 		}
+		parent = p
 	case !o.Right.IsZero():
-		parent, side = l.ids[o.Right], sideLeft
-		if parent == nil {
+		p, ok := l.ids[o.Right]
+		if !ok {
 			return 0, &MissingOriginError{Slot: id, Origin: o.Right}
 		}
+		parent, side = p, sideLeft
 	}
 	x := l.alloc(id)
-	x.parent, x.side = parent, side
+	l.n[x].parent, l.n[x].side = parent, side
 	l.place(x)
-	return rank(x), nil
+	return l.rank(x), nil
 }
 
 // place links x, whose Fugue parent and side are set, among its siblings
 // (ascending id) and at its position in list order: the subtrees of siblings
 // are contiguous, so x goes right after its preceding sibling's subtree or
 // right before its following sibling's subtree.
-func (l *List) place(x *node) {
-	p, s := x.parent, x.side
-	var prev *node
-	nxt := p.kids[s]
-	for nxt != nil && nxt.id.Compare(x.id) < 0 {
-		prev, nxt = nxt, nxt.sib
+func (l *List) place(x int32) {
+	ns := l.n
+	p, s := ns[x].parent, ns[x].side
+	prev := nilNode
+	nxt := ns[p].kids[s]
+	for nxt != nilNode && ns[nxt].id.Compare(ns[x].id) < 0 {
+		prev, nxt = nxt, ns[nxt].sib
 	}
-	x.sib = nxt
-	if prev == nil {
-		p.kids[s] = x
+	ns[x].sib = nxt
+	if prev == nilNode {
+		ns[p].kids[s] = x
 	} else {
-		prev.sib = x
+		ns[prev].sib = x
 	}
 	switch {
-	case s == sideRight && prev == nil:
+	case s == sideRight && prev == nilNode:
 		l.linkAfter(p, x)
 		return
-	case s == sideLeft && nxt == nil:
+	case s == sideLeft && nxt == nilNode:
 		l.linkBefore(p, x)
 		return
 	}
@@ -164,21 +165,21 @@ func (l *List) place(x *node) {
 	// shorter (both give the same position), stepping both in turn.
 	a, b := prev, nxt
 	for {
-		if b != nil {
-			if b.kids[sideLeft] == nil {
+		if b != nilNode {
+			if ns[b].kids[sideLeft] == nilNode {
 				l.linkBefore(b, x)
 				return
 			}
-			b = b.kids[sideLeft]
+			b = ns[b].kids[sideLeft]
 		}
-		if a != nil {
-			last := a.kids[sideRight]
-			if last == nil {
+		if a != nilNode {
+			last := ns[a].kids[sideRight]
+			if last == nilNode {
 				l.linkAfter(a, x)
 				return
 			}
-			for last.sib != nil {
-				last = last.sib
+			for ns[last].sib != nilNode {
+				last = ns[last].sib
 			}
 			a = last
 		}
@@ -189,52 +190,56 @@ func (l *List) place(x *node) {
 // It returns the slot's visible index (where it is, or would be if visible)
 // and whether the visibility changed.
 func (l *List) SetVisible(id ID, visible bool) (index int, changed bool, err error) {
-	x := l.ids[id]
-	if x == nil {
+	x, ok := l.ids[id]
+	if !ok {
 		if id.IsZero() {
 			return 0, false, ErrZeroID
 		}
 		return 0, false, fmt.Errorf("%w: %v", ErrNotFound, id)
 	}
-	if x.vis != visible {
-		x.vis = visible
+	if l.n[x].vis != visible {
+		l.n[x].vis = visible
 		if visible {
-			addVisible(x, 1)
+			l.addVisible(x, 1)
 		} else {
-			addVisible(x, -1)
+			l.addVisible(x, -1)
 		}
 		changed = true
 	}
-	return rank(x), changed, nil
+	return l.rank(x), changed, nil
 }
 
 // IndexOf returns the visible index of slot id — for a tombstone, the index a
 // slot inserted in its place would have — whether it is visible, and whether
 // the id is known at all.
 func (l *List) IndexOf(id ID) (index int, visible bool, ok bool) {
-	x := l.ids[id]
-	if x == nil {
+	x, ok := l.ids[id]
+	if !ok {
 		return 0, false, false
 	}
-	return rank(x), x.vis, true
+	return l.rank(x), l.n[x].vis, true
 }
 
 // Has reports whether slot id is in the list (visible or not).
-func (l *List) Has(id ID) bool { return l.ids[id] != nil }
+func (l *List) Has(id ID) bool {
+	_, ok := l.ids[id]
+	return ok
+}
 
 // At returns the id of the visible slot at index.
 func (l *List) At(index int) (ID, error) {
 	if index < 0 || index >= l.Len() {
 		return ID{}, fmt.Errorf("%w: index %d, length %d", ErrIndex, index, l.Len())
 	}
-	return visibleAt(l.head, int32(index)).id, nil
+	return l.n[l.visibleAt(int32(index))].id, nil
 }
 
-// All yields every slot in list order with its visibility.
+// All yields every slot in list order with its visibility. The list must not
+// be changed during the iteration.
 func (l *List) All() iter.Seq2[ID, bool] {
 	return func(yield func(ID, bool) bool) {
-		for n := next(l.head); n != nil; n = next(n) {
-			if !yield(n.id, n.vis) {
+		for n := l.next(headNode); n != nilNode; n = l.next(n) {
+			if !yield(l.n[n].id, l.n[n].vis) {
 				return
 			}
 		}
@@ -243,26 +248,5 @@ func (l *List) All() iter.Seq2[ID, bool] {
 
 // Clone returns a deep copy of l; the two share nothing.
 func (l *List) Clone() *List {
-	nodes := make([]node, l.slots+1)
-	at := func(n *node) *node {
-		if n == nil {
-			return nil
-		}
-		return &nodes[n.idx]
-	}
-	c := &List{ids: make(map[ID]*node, l.slots), slots: l.slots}
-	copyNode := func(n *node) {
-		y := &nodes[n.idx]
-		*y = *n
-		y.left, y.right, y.up = at(n.left), at(n.right), at(n.up)
-		y.parent, y.sib = at(n.parent), at(n.sib)
-		y.kids = [2]*node{at(n.kids[0]), at(n.kids[1])}
-	}
-	copyNode(l.head)
-	c.head = &nodes[0]
-	for id, n := range l.ids {
-		copyNode(n)
-		c.ids[id] = &nodes[n.idx]
-	}
-	return c
+	return &List{n: slices.Clone(l.n), ids: maps.Clone(l.ids)}
 }

@@ -16,60 +16,70 @@ func id(r, s uint64) ID { return ID{Replica: clock.ReplicaID(r), Seq: s} }
 // counts, and that list order equals the in-order walk of the Fugue tree.
 func checkTree(t *testing.T, l *List) {
 	t.Helper()
+	ns := l.n
+	if ns[nilNode] != (node{}) {
+		t.Fatalf("nil sentinel written: %+v", ns[nilNode])
+	}
 	var seen int
-	var walk func(n *node) int32
-	walk = func(n *node) int32 {
-		if n == nil {
+	var walk func(n int32) int32
+	walk = func(n int32) int32 {
+		if n == nilNode {
 			return 0
 		}
 		seen++
-		for _, c := range []*node{n.left, n.right} {
-			if c != nil {
-				if c.up != n {
-					t.Fatalf("treap: %v's child %v has up %v", n.id, c.id, c.up)
+		for _, c := range []int32{ns[n].left, ns[n].right} {
+			if c != nilNode {
+				if ns[c].up != n {
+					t.Fatalf("treap: %v's child %v has up %v", ns[n].id, ns[c].id, ns[c].up)
 				}
-				if c.prio > n.prio {
-					t.Fatalf("treap: heap order broken at %v", n.id)
+				if ns[c].prio > ns[n].prio {
+					t.Fatalf("treap: heap order broken at %v", ns[n].id)
 				}
 			}
 		}
-		c := walk(n.left) + walk(n.right) + b2i(n.vis)
-		if c != n.cnt {
-			t.Fatalf("treap: count of %v is %d, want %d", n.id, n.cnt, c)
+		c := walk(ns[n].left) + walk(ns[n].right) + b2i(ns[n].vis)
+		if c != ns[n].cnt {
+			t.Fatalf("treap: count of %v is %d, want %d", ns[n].id, ns[n].cnt, c)
 		}
 		return c
 	}
-	walk(l.head)
-	if seen != l.slots+1 || len(l.ids) != l.slots {
-		t.Fatalf("slots: treap %d, map %d, counter %d", seen-1, len(l.ids), l.slots)
+	if ns[headNode].up != nilNode {
+		t.Fatal("head is not the treap root")
+	}
+	walk(headNode)
+	if seen != l.Slots()+1 || len(l.ids) != l.Slots() {
+		t.Fatalf("slots: treap %d, map %d, counter %d", seen-1, len(l.ids), l.Slots())
+	}
+	for id, x := range l.ids {
+		if ns[x].id != id {
+			t.Fatalf("map: %v points at %v", id, ns[x].id)
+		}
 	}
 	// In-order walk of the Fugue tree.
 	var fugue []ID
-	var fw func(n *node)
-	fw = func(n *node) {
-		for c := n.kids[sideLeft]; c != nil; c = c.sib {
-			if c.parent != n || c.side != sideLeft {
-				t.Fatalf("fugue: bad parent link at %v", c.id)
+	var fw func(n int32)
+	fw = func(n int32) {
+		for side := sideLeft; side <= sideRight; side++ {
+			for c := ns[n].kids[side]; c != nilNode; c = ns[c].sib {
+				if ns[c].parent != n || int(ns[c].side) != side {
+					t.Fatalf("fugue: bad parent link at %v", ns[c].id)
+				}
+				if s := ns[c].sib; s != nilNode && ns[c].id.Compare(ns[s].id) >= 0 {
+					t.Fatalf("fugue: siblings out of order at %v", ns[c].id)
+				}
 			}
-			if c.sib != nil && c.id.Compare(c.sib.id) >= 0 {
-				t.Fatalf("fugue: siblings out of order at %v", c.id)
-			}
+		}
+		for c := ns[n].kids[sideLeft]; c != nilNode; c = ns[c].sib {
 			fw(c)
 		}
-		if n != l.head {
-			fugue = append(fugue, n.id)
+		if n != headNode {
+			fugue = append(fugue, ns[n].id)
 		}
-		for c := n.kids[sideRight]; c != nil; c = c.sib {
-			if c.parent != n || c.side != sideRight {
-				t.Fatalf("fugue: bad parent link at %v", c.id)
-			}
-			if c.sib != nil && c.id.Compare(c.sib.id) >= 0 {
-				t.Fatalf("fugue: siblings out of order at %v", c.id)
-			}
+		for c := ns[n].kids[sideRight]; c != nilNode; c = ns[c].sib {
 			fw(c)
 		}
 	}
-	fw(l.head)
+	fw(headNode)
 	var order []ID
 	for id := range l.All() {
 		order = append(order, id)

@@ -5,6 +5,11 @@ package seq
 // subtree. Priorities are a hash of the slot id, so the shape depends only on
 // the set of slots, not on the order they arrived in. The head has the highest
 // priority and is therefore always the root.
+//
+// Nodes live in one slice and link to each other by index (no pointers: the
+// garbage collector never scans them and appends copy them without write
+// barriers). Index 0 is a nil sentinel whose count stays 0; index 1 is the
+// head.
 
 import "math"
 
@@ -13,20 +18,23 @@ type node struct {
 	id ID
 
 	// Treap over list order.
-	left, right, up *node
+	left, right, up int32
 	cnt             int32 // visible slots in this treap subtree
 	prio            uint32
 
 	// Fugue tree: parent, side under it (sideLeft/sideRight), the first child
 	// on each side and the next sibling on the same side, ascending by id.
-	parent *node
-	kids   [2]*node
-	sib    *node
-
-	idx  int32 // creation index, dense from 0 (the head); used by Clone and encoding
-	side uint8
-	vis  bool
+	parent int32
+	kids   [2]int32
+	sib    int32
+	side   uint8
+	vis    bool
 }
+
+const (
+	nilNode  int32 = 0
+	headNode int32 = 1
+)
 
 const (
 	sideLeft  = 0 // left child: placed before its parent
@@ -49,13 +57,6 @@ func prioOf(id ID) uint32 {
 	return p
 }
 
-func count(n *node) int32 {
-	if n == nil {
-		return 0
-	}
-	return n.cnt
-}
-
 func b2i(v bool) int32 {
 	if v {
 		return 1
@@ -64,161 +65,173 @@ func b2i(v bool) int32 {
 }
 
 // linkAfter puts the fresh leaf x right after a in list order.
-func (l *List) linkAfter(a, x *node) {
-	if a.right == nil {
-		a.right = x
-		x.up = a
+func (l *List) linkAfter(a, x int32) {
+	ns := l.n
+	if c := ns[a].right; c == nilNode {
+		ns[a].right = x
+		ns[x].up = a
 	} else {
-		n := a.right
-		for n.left != nil {
-			n = n.left
+		for ns[c].left != nilNode {
+			c = ns[c].left
 		}
-		n.left = x
-		x.up = n
+		ns[c].left = x
+		ns[x].up = c
 	}
 	l.settle(x)
 }
 
 // linkBefore puts the fresh leaf x right before b in list order.
-func (l *List) linkBefore(b, x *node) {
-	if b.left == nil {
-		b.left = x
-		x.up = b
+func (l *List) linkBefore(b, x int32) {
+	ns := l.n
+	if c := ns[b].left; c == nilNode {
+		ns[b].left = x
+		ns[x].up = b
 	} else {
-		n := b.left
-		for n.right != nil {
-			n = n.right
+		for ns[c].right != nilNode {
+			c = ns[c].right
 		}
-		n.right = x
-		x.up = n
+		ns[c].right = x
+		ns[x].up = c
 	}
 	l.settle(x)
 }
 
 // settle counts the freshly attached leaf x in its ancestors and rotates it up
 // to restore the heap order of priorities.
-func (l *List) settle(x *node) {
-	x.cnt = b2i(x.vis)
-	if x.cnt != 0 {
-		for p := x.up; p != nil; p = p.up {
-			p.cnt++
+func (l *List) settle(x int32) {
+	ns := l.n
+	ns[x].cnt = b2i(ns[x].vis)
+	if ns[x].cnt != 0 {
+		for p := ns[x].up; p != nilNode; p = ns[p].up {
+			ns[p].cnt++
 		}
 	}
-	for x.up != nil && x.up.prio < x.prio {
-		rotateUp(x)
+	for {
+		p := ns[x].up
+		if p == nilNode || ns[p].prio >= ns[x].prio {
+			return
+		}
+		l.rotateUp(x)
 	}
 }
 
 // rotateUp lifts x above its treap parent, keeping list order and counts.
-func rotateUp(x *node) {
-	p := x.up
-	g := p.up
-	if p.left == x {
-		p.left = x.right
-		if x.right != nil {
-			x.right.up = p
+func (l *List) rotateUp(x int32) {
+	ns := l.n
+	p := ns[x].up
+	g := ns[p].up
+	if ns[p].left == x {
+		c := ns[x].right
+		ns[p].left = c
+		if c != nilNode {
+			ns[c].up = p
 		}
-		x.right = p
+		ns[x].right = p
 	} else {
-		p.right = x.left
-		if x.left != nil {
-			x.left.up = p
+		c := ns[x].left
+		ns[p].right = c
+		if c != nilNode {
+			ns[c].up = p
 		}
-		x.left = p
+		ns[x].left = p
 	}
-	p.up = x
-	x.up = g
-	if g != nil {
-		if g.left == p {
-			g.left = x
+	ns[p].up = x
+	ns[x].up = g
+	if g != nilNode {
+		if ns[g].left == p {
+			ns[g].left = x
 		} else {
-			g.right = x
+			ns[g].right = x
 		}
 	}
-	x.cnt = p.cnt
-	p.cnt = count(p.left) + count(p.right) + b2i(p.vis)
+	ns[x].cnt = ns[p].cnt
+	ns[p].cnt = ns[ns[p].left].cnt + ns[ns[p].right].cnt + b2i(ns[p].vis)
 }
 
 // rank returns the number of visible slots before x.
-func rank(x *node) int {
-	r := count(x.left)
-	for n := x; n.up != nil; n = n.up {
-		if n.up.right == n {
-			r += count(n.up.left) + b2i(n.up.vis)
+func (l *List) rank(x int32) int {
+	ns := l.n
+	r := ns[ns[x].left].cnt
+	for n := x; ns[n].up != nilNode; {
+		u := ns[n].up
+		if ns[u].right == n {
+			r += ns[ns[u].left].cnt + b2i(ns[u].vis)
 		}
+		n = u
 	}
 	return int(r)
 }
 
-// visibleAt returns the visible slot at index i; 0 <= i < root.cnt.
-func visibleAt(root *node, i int32) *node {
-	n := root
+// visibleAt returns the visible slot at index i; 0 <= i < Len().
+func (l *List) visibleAt(i int32) int32 {
+	ns := l.n
+	n := headNode
 	for {
-		lc := count(n.left)
+		lc := ns[ns[n].left].cnt
 		if i < lc {
-			n = n.left
+			n = ns[n].left
 			continue
 		}
 		i -= lc
-		if n.vis {
+		if ns[n].vis {
 			if i == 0 {
 				return n
 			}
 			i--
 		}
-		n = n.right
+		n = ns[n].right
 	}
 }
 
-// next returns the slot after x in list order (visible or not), or nil.
-func next(x *node) *node {
-	if x.right != nil {
-		n := x.right
-		for n.left != nil {
-			n = n.left
+// next returns the slot after x in list order (visible or not), or nilNode.
+func (l *List) next(x int32) int32 {
+	ns := l.n
+	if c := ns[x].right; c != nilNode {
+		for ns[c].left != nilNode {
+			c = ns[c].left
 		}
-		return n
+		return c
 	}
-	for x.up != nil && x.up.right == x {
-		x = x.up
+	for ns[x].up != nilNode && ns[ns[x].up].right == x {
+		x = ns[x].up
 	}
-	return x.up
+	return ns[x].up
 }
 
 // addVisible adds d to the counts of x and its ancestors.
-func addVisible(x *node, d int32) {
-	for n := x; n != nil; n = n.up {
-		n.cnt += d
+func (l *List) addVisible(x int32, d int32) {
+	ns := l.n
+	for n := x; n != nilNode; n = ns[n].up {
+		ns[n].cnt += d
 	}
 }
 
 // buildTreap links the slots of order (list order, head first) into a treap
-// in O(n) and returns its root. Each node's vis must be set; its treap fields
-// are overwritten.
-func buildTreap(order []*node) *node {
-	stack := make([]*node, 0, 64)
+// in O(n). Each node's vis must be set; its treap fields are overwritten.
+func (l *List) buildTreap(order []int32) {
+	ns := l.n
+	stack := make([]int32, 0, 64)
+	fix := func(n int32) { ns[n].cnt = ns[ns[n].left].cnt + ns[ns[n].right].cnt + b2i(ns[n].vis) }
 	for _, x := range order {
-		x.left, x.right, x.up = nil, nil, nil
-		var last *node
-		for len(stack) > 0 && stack[len(stack)-1].prio < x.prio {
+		ns[x].left, ns[x].right, ns[x].up = nilNode, nilNode, nilNode
+		last := nilNode
+		for len(stack) > 0 && ns[stack[len(stack)-1]].prio < ns[x].prio {
 			last = stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
-			last.cnt = count(last.left) + count(last.right) + b2i(last.vis)
+			fix(last)
 		}
-		if last != nil {
-			x.left = last
-			last.up = x
+		if last != nilNode {
+			ns[x].left = last
+			ns[last].up = x
 		}
 		if len(stack) > 0 {
 			top := stack[len(stack)-1]
-			top.right = x
-			x.up = top
+			ns[top].right = x
+			ns[x].up = top
 		}
 		stack = append(stack, x)
 	}
 	for i := len(stack) - 1; i >= 0; i-- {
-		n := stack[i]
-		n.cnt = count(n.left) + count(n.right) + b2i(n.vis)
+		fix(stack[i])
 	}
-	return stack[0]
 }

@@ -1,0 +1,135 @@
+package seq
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+const w4Inserts = 10_000
+
+// w4Positions returns the insert positions of W4: insert i goes to a random
+// index in 0..i.
+func w4Positions() []int {
+	rng := rand.New(rand.NewPCG(4, 4))
+	pos := make([]int, w4Inserts)
+	for i := range pos {
+		pos[i] = rng.IntN(i + 1)
+	}
+	return pos
+}
+
+// BenchmarkInsertAtW4: one op = 10,000 local inserts at random positions into
+// a fresh list.
+func BenchmarkInsertAtW4(b *testing.B) {
+	pos := w4Positions()
+	b.ReportAllocs()
+	for b.Loop() {
+		l := New()
+		for i, p := range pos {
+			if _, err := l.InsertAt(p, id(1, uint64(i+1))); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*w4Inserts)/b.Elapsed().Seconds(), "inserts/s")
+}
+
+// BenchmarkIntegrateW4: one op = the 10,000 W4 inserts integrated, in order,
+// on a second replica.
+func BenchmarkIntegrateW4(b *testing.B) {
+	pos := w4Positions()
+	src := New()
+	ops := make([]insertOp, len(pos))
+	for i, p := range pos {
+		x := id(1, uint64(i+1))
+		o, err := src.InsertAt(p, x)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ops[i] = insertOp{x, o}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		l := New()
+		for _, op := range ops {
+			if _, err := l.Integrate(op.id, op.o); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*w4Inserts)/b.Elapsed().Seconds(), "inserts/s")
+}
+
+// big100k is a 100,000-slot list (random positions, every 10th slot hidden).
+func big100k(b *testing.B) (*List, []ID) {
+	rng := rand.New(rand.NewPCG(100, 1))
+	l := New()
+	ids := make([]ID, 0, 100_000)
+	for i := range 100_000 {
+		x := id(uint64(1+i%3), uint64(i+1))
+		if _, err := l.InsertAt(rng.IntN(l.Len()+1), x); err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, x)
+	}
+	for i := 0; i < len(ids); i += 10 {
+		if _, _, err := l.SetVisible(ids[i], false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+	return l, ids
+}
+
+func BenchmarkIndexOf100k(b *testing.B) {
+	l, ids := big100k(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, _, ok := l.IndexOf(ids[i%len(ids)]); !ok {
+			b.Fatal("missing")
+		}
+		i++
+	}
+}
+
+func BenchmarkAt100k(b *testing.B) {
+	l, _ := big100k(b)
+	n := l.Len()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := l.At((i * 7919) % n); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+func BenchmarkEncodeW4(b *testing.B) {
+	l := w4List(b, w4Inserts)
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = l.AppendEncode(buf[:0])
+	}
+	b.ReportMetric(float64(len(buf)), "bytes")
+}
+
+func BenchmarkDecodeW4(b *testing.B) {
+	enc := w4List(b, w4Inserts).AppendEncode(nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Decode(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCloneW4(b *testing.B) {
+	l := w4List(b, w4Inserts)
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Clone()
+	}
+}
