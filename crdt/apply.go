@@ -1,0 +1,287 @@
+package crdt
+
+import (
+	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/draft"
+)
+
+// This file applies single operations to the registers. Callers guarantee
+// causal readiness (every id an op references is applied, see ready) and
+// that the op is not applied yet; applyOp then never fails on a
+// well-formed op, and an op whose references are dangling (they name an op
+// that exists but is not an element) is a no-op on every replica alike.
+
+// nodeAt walks a container path, creating map registers and nodes as
+// needed. It returns nil if an element on the way does not exist.
+func (d *Doc) nodeAt(path []Segment) *node {
+	n := d.root
+	for _, sg := range path {
+		s := d.slotIn(n, sg)
+		if s == nil {
+			return nil
+		}
+		n = d.ensureChild(s)
+	}
+	return n
+}
+
+// slotIn returns n's register for sg, creating map registers. Elements exist
+// only once inserted.
+func (d *Doc) slotIn(n *node, sg Segment) *slot {
+	if sg.IsElem() {
+		if n.lst == nil {
+			return nil
+		}
+		return n.lst.elems[sg.Elem]
+	}
+	s := n.keys[sg.Key]
+	if s == nil {
+		s = &slot{owner: n, key: sg.Key}
+		n.keys[sg.Key] = s
+	}
+	return s
+}
+
+func (d *Doc) applyOp(op *Op, id OpID, ts clock.Timestamp, local bool) {
+	n := d.nodeAt(op.Path)
+	if n == nil {
+		return
+	}
+	switch op.Kind {
+	case OpSet, OpDelete:
+		s := d.slotIn(n, op.Key)
+		if s == nil {
+			return
+		}
+		force := d.supersede(s, op)
+		if op.Kind == OpSet {
+			s.entries = append(s.entries, entry{id: id, ts: ts, val: op.Value})
+			adjustLive(s, 1)
+		}
+		d.touch(s, force)
+	case OpInc:
+		s := d.slotIn(n, op.Key)
+		if s == nil {
+			return
+		}
+		d.increment(s, id, ts, op.Value)
+		d.touch(s, false)
+	case OpInsert:
+		l := n.list()
+		if !local {
+			if _, err := l.seq.Integrate(id, op.Origins); err != nil {
+				return
+			}
+		}
+		s := &slot{owner: n, elem: id, pos: id, posTS: ts}
+		l.elems[id] = s
+		if _, _, err := l.seq.SetVisible(id, false); err != nil {
+			panic("crdt: inserted slot missing from its sequence: " + err.Error())
+		}
+		s.entries = append(s.entries, entry{id: id, ts: ts, val: op.Value})
+		adjustLive(s, 1)
+		d.touch(s, false)
+	case OpMove:
+		d.move(n, op, id, ts, local)
+	}
+}
+
+// supersede removes what op's author had seen at s: the entries in Pred,
+// the counter contributions in Marks, and with Ctx everything below s that
+// Ctx covers. It reports whether anything below s changed.
+func (d *Doc) supersede(s *slot, op *Op) bool {
+	removed := 0
+	for _, p := range op.Pred {
+		for k := range s.entries {
+			if s.entries[k].id == p {
+				s.entries = append(s.entries[:k], s.entries[k+1:]...)
+				removed++
+				break
+			}
+		}
+	}
+	if op.Ctx != nil {
+		k := 0
+		for _, e := range s.entries {
+			if op.Ctx.Covers(e.id) {
+				removed++
+				continue
+			}
+			s.entries[k] = e
+			k++
+		}
+		clear(s.entries[k:])
+		s.entries = s.entries[:k]
+	}
+	if removed > 0 {
+		adjustLive(s, -removed)
+	}
+	below := false
+	for i := range op.Marks {
+		m := &op.Marks[i]
+		t := s
+		for _, sg := range m.Rel {
+			if t.child == nil {
+				t = nil
+				break
+			}
+			if t = d.slotIn(t.child, sg); t == nil {
+				break
+			}
+		}
+		if t == nil || t.ctr == nil {
+			continue
+		}
+		if d.unmark(t, m) && t != s {
+			below = true
+		}
+	}
+	if op.Ctx != nil && s.child != nil {
+		if d.clearNode(s.child, op.Ctx) {
+			below = true
+		}
+	}
+	return below
+}
+
+// unmark applies a counter mark to register t; it reports a change.
+func (d *Doc) unmark(t *slot, m *CounterMark) bool {
+	k, ok := t.ctr.find(m.Replica)
+	if !ok {
+		return false
+	}
+	c := &t.ctr.contribs[k]
+	if m.Seq <= c.remSeq {
+		return false
+	}
+	was := c.live()
+	c.remSeq, c.remI, c.remF = m.Seq, m.Int, m.Float
+	if was && !c.live() {
+		adjustLive(t, -1)
+	}
+	return true
+}
+
+// clearNode removes every entry below n that ctx covers. It keeps list
+// visibility flags in step. It reports whether anything was removed.
+func (d *Doc) clearNode(n *node, ctx VersionVector) bool {
+	changed := false
+	each := func(s *slot) {
+		k := 0
+		for _, e := range s.entries {
+			if ctx.Covers(e.id) {
+				continue
+			}
+			s.entries[k] = e
+			k++
+		}
+		if r := len(s.entries) - k; r > 0 {
+			clear(s.entries[k:])
+			s.entries = s.entries[:k]
+			adjustLive(s, -r)
+			changed = true
+		}
+		if s.child != nil && d.clearNode(s.child, ctx) {
+			changed = true
+		}
+	}
+	for _, s := range n.keys {
+		each(s)
+	}
+	if n.lst != nil {
+		for _, s := range n.lst.elems {
+			each(s)
+			k, _ := d.resolve(s)
+			if _, _, err := n.lst.seq.SetVisible(s.pos, k != visNone); err != nil {
+				panic("crdt: element position missing from its sequence: " + err.Error())
+			}
+		}
+	}
+	// The caller re-renders the top of the cleared subtree; record the
+	// inner nodes' liveness as settled so later transitions are noticed.
+	n.impl = n.implFlags()
+	return changed
+}
+
+// increment adds delta to replica id.Replica's contribution at s.
+func (d *Doc) increment(s *slot, id OpID, ts clock.Timestamp, delta draft.Value) {
+	if s.ctr == nil {
+		s.ctr = &counter{}
+	}
+	k, ok := s.ctr.find(id.Replica)
+	if !ok {
+		s.ctr.contribs = append(s.ctr.contribs, contrib{})
+		copy(s.ctr.contribs[k+1:], s.ctr.contribs[k:])
+		s.ctr.contribs[k] = contrib{replica: id.Replica}
+	}
+	c := &s.ctr.contribs[k]
+	was := c.live()
+	switch delta.Kind() {
+	case draft.IntKind:
+		i, _ := delta.AsInt()
+		c.i += i
+	default:
+		f, _ := delta.AsFloat()
+		c.f += f
+		c.hasF = true
+	}
+	c.seq, c.ts = id.Seq, ts
+	if !was {
+		adjustLive(s, 1)
+	}
+}
+
+// move applies an OpMove: a new position slot for element op.Key.Elem, which
+// becomes the element's position if its (timestamp, id) is the greatest.
+func (d *Doc) move(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
+	if n.lst == nil {
+		return
+	}
+	l := n.lst
+	s := l.elems[op.Key.Elem]
+	if s == nil {
+		return
+	}
+	if !local {
+		if _, err := l.seq.Integrate(id, op.Origins); err != nil {
+			return
+		}
+	}
+	if l.moved == nil {
+		l.moved = make(map[OpID]OpID)
+	}
+	l.moved[id] = s.elem
+	if _, _, err := l.seq.SetVisible(id, false); err != nil {
+		panic("crdt: move slot missing from its sequence: " + err.Error())
+	}
+	if !opLess(s.posTS, s.pos, ts, id) {
+		return
+	}
+	old := s.pos
+	shown := n.shown == visList && s.vis != visNone
+	if shown {
+		i, _, _ := l.seq.SetVisible(old, false)
+		d.emit(draft.OpRemove, append(d.pathOf(n, 1), draft.Index(i)), draft.Value{})
+	} else {
+		_, _, _ = l.seq.SetVisible(old, false)
+	}
+	s.pos, s.posTS = id, ts
+	if shown {
+		i, _, _ := l.seq.SetVisible(id, true)
+		v := d.renderSlotValue(s)
+		d.emit(draft.OpAdd, append(d.pathOf(n, 1), draft.Index(i)), v)
+	} else {
+		k, _ := d.resolve(s)
+		_, _, _ = l.seq.SetVisible(id, k != visNone)
+		d.touchMultiAbove(n)
+	}
+}
+
+// renderSlotValue returns the value a shown register currently shows.
+func (d *Doc) renderSlotValue(s *slot) draft.Value {
+	switch s.vis {
+	case visMap, visList:
+		return d.renderNode(s.child, s.vis, true)
+	}
+	return s.visVal
+}

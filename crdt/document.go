@@ -1,0 +1,447 @@
+package crdt
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/draft"
+)
+
+// Doc is one replica of a replicated JSON document. It is a pure state
+// machine: no goroutines, no wall time (time comes only from the injected
+// clock). A Doc is NOT safe for concurrent use; callers (mesh) serialise
+// access. Values it returns (State, patches, changes) are immutable and may
+// be shared freely.
+type Doc struct {
+	cfg   Config
+	clk   *clock.Clock
+	strat *Strategies
+
+	root  *node
+	state draft.Value
+	vv    VersionVector
+	log   opLog
+
+	pending    pendingBuf
+	quarantine []*Change
+	stats      Stats
+
+	// scratch
+	patches []draft.Patch
+	quiet   bool // don't emit visible patches (local updates use Produce's)
+	cbuf    []cand
+}
+
+// Stats are cumulative counters, for operators.
+type Stats struct {
+	Applied, Duplicates, Buffered, Dropped, Quarantined, Rejected uint64
+}
+
+// Result reports what Apply, MergeSnapshot or RetryQuarantined did.
+type Result struct {
+	// Applied counts changes applied (wholly or their unseen suffix).
+	Applied int
+	// Duplicates counts changes that were already applied in full.
+	Duplicates int
+	// Pending counts changes buffered because a prerequisite is missing.
+	Pending int
+	// Quarantined counts changes held because their timestamp is too far
+	// ahead of physical time.
+	Quarantined int
+	// Dropped counts changes not kept because a buffer was full.
+	Dropped int
+	// Rejected counts malformed changes and clock rejections.
+	Rejected int
+	// Patches are the visible changes to State, in order (RFC 6902 intent
+	// patches against the state before the call).
+	Patches []draft.Patch
+}
+
+// New returns an empty document (the root is an empty map).
+func New(cfg Config) (*Doc, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.fill()
+	d := &Doc{
+		cfg:   cfg,
+		clk:   cfg.Clock,
+		strat: cfg.Strategies,
+		root:  newNode(nil),
+		state: draft.EmptyMap(),
+		vv:    VersionVector{},
+		log:   newMemLog(),
+	}
+	d.root.shown = visMap
+	d.pending.init()
+	return d, nil
+}
+
+// Replica returns the document's replica id.
+func (d *Doc) Replica() clock.ReplicaID { return d.cfg.Replica }
+
+// State returns the visible state: an immutable map, O(1).
+func (d *Doc) State() draft.Value { return d.state }
+
+// Version returns a copy of the version vector: what this replica has
+// applied.
+func (d *Doc) Version() VersionVector { return d.vv.Clone() }
+
+// Stats returns the cumulative counters.
+func (d *Doc) Stats() Stats { return d.stats }
+
+// PendingLen returns the number of changes waiting for prerequisites.
+func (d *Doc) PendingLen() int { return d.pending.n }
+
+// PendingBytes returns the estimated memory held by the pending buffer.
+func (d *Doc) PendingBytes() int { return d.pending.bytes }
+
+// Quarantined returns the changes held because their timestamps were too far
+// ahead (oldest first). The slice is a copy; the changes are shared.
+func (d *Doc) Quarantined() []*Change { return slices.Clone(d.quarantine) }
+
+// Apply applies remote changes in any order, with duplicates; changes whose
+// prerequisites are missing wait in the pending buffer and are applied when
+// those arrive. A malformed change is rejected (counted, and the first such
+// error is returned) without affecting the others.
+func (d *Doc) Apply(changes ...*Change) (Result, error) {
+	var res Result
+	var first error
+	for _, c := range changes {
+		if err := d.receive(c, &res); err != nil && first == nil {
+			first = err
+		}
+	}
+	d.drain(&res)
+	d.finish(&res)
+	return res, first
+}
+
+// finish applies the collected visible patches to the state.
+func (d *Doc) finish(res *Result) {
+	if len(d.patches) == 0 {
+		return
+	}
+	next, err := draft.Apply(d.state, d.patches)
+	if err != nil {
+		panic("crdt: materialised state out of step with the registers: " + err.Error())
+	}
+	d.state = next
+	res.Patches = d.patches
+	d.patches = nil
+}
+
+// receive handles one incoming change.
+func (d *Doc) receive(c *Change, res *Result) error {
+	if err := validateChange(c); err != nil {
+		res.Rejected++
+		d.stats.Rejected++
+		return err
+	}
+	if d.vv[c.Replica] >= c.EndSeq() {
+		res.Duplicates++
+		d.stats.Duplicates++
+		return nil
+	}
+	if err := d.clk.Check(c.Timestamp); err != nil {
+		return d.clockRefused(c, err, res)
+	}
+	if !d.ready(c) {
+		if !d.pending.add(c, d.cfg.MaxPending, d.cfg.MaxPendingBytes) {
+			res.Dropped++
+			d.stats.Dropped++
+			return fmt.Errorf("%w: change %s/%d dropped", ErrPendingFull, c.Replica, c.StartSeq)
+		}
+		res.Pending++
+		d.stats.Buffered++
+		return nil
+	}
+	return d.applyRemote(c, res)
+}
+
+func (d *Doc) hold(c *Change, res *Result) {
+	for _, q := range d.quarantine {
+		if q.Replica == c.Replica && q.StartSeq == c.StartSeq {
+			return
+		}
+	}
+	if len(d.quarantine) >= d.cfg.MaxQuarantine {
+		res.Dropped++
+		d.stats.Dropped++
+		return
+	}
+	d.quarantine = append(d.quarantine, c)
+	res.Quarantined++
+	d.stats.Quarantined++
+}
+
+// clockRefused quarantines a change whose timestamp is too far ahead and
+// rejects one the clock refuses for another reason.
+func (d *Doc) clockRefused(c *Change, err error, res *Result) error {
+	if errors.Is(err, clock.ErrDrift) {
+		d.hold(c, res)
+		return nil
+	}
+	res.Rejected++
+	d.stats.Rejected++
+	return fmt.Errorf("%w: change %s/%d: %v", ErrReplica, c.Replica, c.StartSeq, err)
+}
+
+// applyRemote applies the unseen suffix of a ready change.
+func (d *Doc) applyRemote(c *Change, res *Result) error {
+	if err := d.clk.Update(c.Timestamp); err != nil {
+		return d.clockRefused(c, err, res)
+	}
+	from := 0
+	if have := d.vv[c.Replica]; have >= c.StartSeq {
+		from = int(have - c.StartSeq + 1)
+	}
+	for i := from; i < len(c.Ops); i++ {
+		d.applyOp(&c.Ops[i], c.ID(i), c.Timestamp, false)
+		d.vv[c.Replica] = c.StartSeq + uint64(i)
+	}
+	d.log.append(c)
+	res.Applied++
+	d.stats.Applied++
+	return nil
+}
+
+// drain applies pending changes that have become ready, until none is.
+func (d *Doc) drain(res *Result) {
+	for progress := d.pending.n > 0; progress; {
+		progress = false
+		for _, r := range d.pending.replicas() {
+			for {
+				c := d.pending.head(r)
+				if c == nil {
+					break
+				}
+				if d.vv[c.Replica] >= c.EndSeq() {
+					d.pending.pop(r)
+					continue
+				}
+				if !d.ready(c) {
+					break
+				}
+				d.pending.pop(r)
+				_ = d.applyRemote(c, res)
+				progress = true
+			}
+		}
+	}
+}
+
+// RetryQuarantined re-offers quarantined changes whose timestamps are now
+// acceptable (mesh calls it on a tick).
+func (d *Doc) RetryQuarantined() (Result, error) {
+	if len(d.quarantine) == 0 {
+		return Result{}, nil
+	}
+	q := d.quarantine
+	d.quarantine = nil
+	var keep []*Change
+	var ready []*Change
+	for _, c := range q {
+		if err := d.clk.Check(c.Timestamp); errors.Is(err, clock.ErrDrift) {
+			keep = append(keep, c)
+		} else {
+			ready = append(ready, c)
+		}
+	}
+	d.quarantine = keep
+	return d.Apply(ready...)
+}
+
+// ready reports whether every prerequisite of c's unseen ops is applied:
+// the replica's earlier ops (FIFO) and every id an op references.
+func (d *Doc) ready(c *Change) bool {
+	have := d.vv[c.Replica]
+	if have+1 < c.StartSeq {
+		return false
+	}
+	from := uint64(0)
+	if have >= c.StartSeq {
+		from = have - c.StartSeq + 1
+	}
+	for i := from; i < uint64(len(c.Ops)); i++ {
+		self := c.StartSeq + i
+		dep := func(id OpID) bool {
+			return d.vv.Covers(id) || (id.Replica == c.Replica && id.Seq < self)
+		}
+		op := &c.Ops[i]
+		for _, sg := range op.Path {
+			if sg.IsElem() && !dep(sg.Elem) {
+				return false
+			}
+		}
+		if op.Key.IsElem() && !dep(op.Key.Elem) {
+			return false
+		}
+		for _, p := range op.Pred {
+			if !dep(p) {
+				return false
+			}
+		}
+		for r, s := range op.Ctx {
+			if !dep(OpID{Replica: r, Seq: s}) {
+				return false
+			}
+		}
+		for k := range op.Marks {
+			m := &op.Marks[k]
+			if !dep(OpID{Replica: m.Replica, Seq: m.Seq}) {
+				return false
+			}
+			for _, sg := range m.Rel {
+				if sg.IsElem() && !dep(sg.Elem) {
+					return false
+				}
+			}
+		}
+		for _, o := range originIDs(op.Origins) {
+			if !dep(o) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validateChange checks structural rules that do not depend on state.
+func validateChange(c *Change) error {
+	switch {
+	case c == nil:
+		return fmt.Errorf("%w: nil change", ErrMalformed)
+	case c.Replica == 0:
+		return fmt.Errorf("%w: zero replica", ErrMalformed)
+	case c.StartSeq == 0:
+		return fmt.Errorf("%w: zero start sequence", ErrMalformed)
+	case len(c.Ops) == 0:
+		return fmt.Errorf("%w: empty change", ErrMalformed)
+	case c.Timestamp.Replica != c.Replica:
+		return fmt.Errorf("%w: timestamp replica %s differs from change replica %s", ErrMalformed, c.Timestamp.Replica, c.Replica)
+	case c.StartSeq+uint64(len(c.Ops)) < c.StartSeq:
+		return fmt.Errorf("%w: sequence overflow", ErrMalformed)
+	}
+	for i := range c.Ops {
+		if err := validateOp(&c.Ops[i], c.ID(i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateOp(op *Op, id OpID) error {
+	bad := func(why string) error {
+		return fmt.Errorf("%w: op %s/%d (%s): %s", ErrMalformed, id.Replica, id.Seq, op.Kind, why)
+	}
+	switch op.Kind {
+	case OpSet, OpInsert:
+		k := op.Value.Kind()
+		if k == draft.Invalid {
+			return bad("no value")
+		}
+		if (k == draft.MapKind || k == draft.ListKind) && op.Value.Len() != 0 {
+			return bad("container value must be an empty marker")
+		}
+	case OpInc:
+		if k := op.Value.Kind(); k != draft.IntKind && k != draft.FloatKind {
+			return bad("delta must be a number")
+		}
+	case OpDelete:
+	case OpMove:
+		if !op.Key.IsElem() {
+			return bad("move needs an element")
+		}
+	default:
+		return bad("unknown kind")
+	}
+	for _, p := range op.Pred {
+		if p.Seq == 0 || p.Replica == 0 || !idBefore(p, id) {
+			return bad("bad predecessor")
+		}
+	}
+	if op.Kind == OpInsert && op.Key != (Segment{}) {
+		return bad("insert takes no key")
+	}
+	for _, o := range originIDs(op.Origins) {
+		if o == id {
+			return bad("op is its own origin")
+		}
+	}
+	return nil
+}
+
+// idBefore: a referenced op of the same replica must be earlier.
+func idBefore(ref, self OpID) bool { return ref.Replica != self.Replica || ref.Seq < self.Seq }
+
+// ChangesSince returns the applied changes holding operations that vv does
+// not include, replica by replica in sequence order, stopping once about
+// maxBytes (estimated) are collected (maxBytes <= 0: no limit). At least one
+// change is returned when any is missing.
+func (d *Doc) ChangesSince(vv VersionVector, maxBytes int) []*Change {
+	return d.log.since(vv, maxBytes)
+}
+
+// opLog stores applied changes for anti-entropy. It is an interface so that
+// storage (issue 6) can replace the in-memory log.
+type opLog interface {
+	append(c *Change)
+	since(vv VersionVector, maxBytes int) []*Change
+}
+
+type memLog struct {
+	by map[clock.ReplicaID][]*Change
+}
+
+func newMemLog() *memLog { return &memLog{by: make(map[clock.ReplicaID][]*Change)} }
+
+func (l *memLog) append(c *Change) { l.by[c.Replica] = append(l.by[c.Replica], c) }
+
+func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
+	rs := make([]clock.ReplicaID, 0, len(l.by))
+	for r := range l.by {
+		rs = append(rs, r)
+	}
+	slices.SortFunc(rs, cmp.Compare)
+	var out []*Change
+	size := 0
+	for _, r := range rs {
+		cs := l.by[r]
+		have := vv[r]
+		i, _ := slices.BinarySearchFunc(cs, have, func(c *Change, h uint64) int {
+			return cmp.Compare(c.EndSeq(), h+1)
+		})
+		for ; i < len(cs); i++ {
+			if cs[i].EndSeq() <= have {
+				continue
+			}
+			sz := changeSize(cs[i])
+			if maxBytes > 0 && len(out) > 0 && size+sz > maxBytes {
+				return out
+			}
+			out = append(out, cs[i])
+			size += sz
+		}
+	}
+	return out
+}
+
+// changeSize estimates the memory and wire size of c in bytes.
+func changeSize(c *Change) int {
+	n := 48
+	for i := range c.Ops {
+		op := &c.Ops[i]
+		n += 16 + len(op.Path)*24 + len(op.Key.Key) + len(op.Pred)*16 + len(op.Ctx)*16 + len(op.Marks)*48 + 32
+		for _, sg := range op.Path {
+			n += len(sg.Key)
+		}
+		if s, ok := op.Value.AsString(); ok {
+			n += len(s)
+		}
+	}
+	return n
+}

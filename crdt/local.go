@@ -1,0 +1,473 @@
+package crdt
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/syncmesh/syncmesh/draft"
+)
+
+// This file turns local draft patches (index-based, RFC 6902 intent) into
+// operations (element-identity-based), applying each at once so the next
+// patch resolves against the state it was made on.
+
+// Update runs recipe on a draft of the state, turns its patches into one
+// change, applies it locally and returns it for sending (nil if the recipe
+// changed nothing). If the recipe fails, nothing changes.
+func (d *Doc) Update(recipe func(*draft.Draft) error) (*Change, error) {
+	next, patches, _, err := draft.Produce(d.state, recipe)
+	if err != nil {
+		return nil, err
+	}
+	if len(patches) == 0 {
+		return nil, nil
+	}
+	return d.commitLocal(next, patches)
+}
+
+// UpdatePatches applies RFC 6902 patches (as from draft or a JSON Patch
+// document) to the state, turns them into one change, applies it locally and
+// returns it for sending. It is atomic: patches that do not apply to the
+// state (strictly, as draft.Apply checks them) change nothing.
+func (d *Doc) UpdatePatches(patches []draft.Patch) (*Change, error) {
+	next, err := draft.Apply(d.state, patches)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPath, err)
+	}
+	if len(patches) == 0 {
+		return nil, nil
+	}
+	return d.commitLocal(next, patches)
+}
+
+func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, error) {
+	if err := d.checkLocal(patches); err != nil {
+		return nil, err
+	}
+	lc := localChange{d: d, c: &Change{
+		Replica:   d.cfg.Replica,
+		StartSeq:  d.vv[d.cfg.Replica] + 1,
+		Timestamp: d.clk.Now(),
+	}, exact: true}
+	d.patches = d.patches[:0]
+	for i := range patches {
+		if err := lc.patch(&patches[i]); err != nil {
+			// The patches applied to the state, so this is a bug here.
+			panic(fmt.Sprintf("crdt: local patch %d (%s %s) did not convert: %v", i, patches[i].Op, patches[i].Path, err))
+		}
+	}
+	if lc.exact {
+		d.state = next
+	} else {
+		st, err := draft.Apply(d.state, d.patches)
+		if err != nil {
+			panic("crdt: materialised state out of step with the registers: " + err.Error())
+		}
+		d.state = st
+	}
+	d.patches = nil
+	if len(lc.c.Ops) == 0 {
+		return nil, nil
+	}
+	d.log.append(lc.c)
+	d.stats.Applied++
+	return lc.c, nil
+}
+
+// checkLocal rejects patches that reach inside a MultiValue register showing
+// several siblings: the sibling list is a view, not a container; resolve the
+// conflict by writing the register itself.
+func (d *Doc) checkLocal(patches []draft.Patch) error {
+	for i := range patches {
+		for _, p := range []draft.Path{patches[i].Path, patches[i].From} {
+			if err := d.checkInsideMulti(p, patches[:i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (d *Doc) checkInsideMulti(p draft.Path, earlier []draft.Patch) error {
+	n := d.root
+	for k, sg := range p {
+		if n == nil || n.shown == visNone {
+			return nil
+		}
+		s, err := d.visibleSlot(n, sg)
+		if err != nil {
+			return nil // draft has validated the path; it is new
+		}
+		if s.vis == visMulti && k < len(p)-1 {
+			for _, e := range earlier {
+				if e.Path.Equal(p[:k+1]) {
+					return nil
+				}
+			}
+			return fmt.Errorf("%w: %s is inside the concurrent values of %s; write %s to resolve them",
+				ErrPath, p, p[:k+1], p[:k+1])
+		}
+		n = s.child
+	}
+	return nil
+}
+
+type localChange struct {
+	d        *Doc
+	c        *Change
+	exact    bool // the produced state equals what the registers show
+	asserted map[*node]bool
+}
+
+// assert makes the containers above and at n explicit: a container shown
+// only because something inside it is live (its marker was removed
+// concurrently) gets a marker, so the author's edit inside keeps it as the
+// author saw it (an emptied list stays an empty list).
+func (lc *localChange) assert(n *node) {
+	for s := n.parent; s != nil; s = s.owner.parent {
+		if lc.asserted[s.child] {
+			return
+		}
+		if lc.asserted == nil {
+			lc.asserted = make(map[*node]bool)
+		}
+		lc.asserted[s.child] = true
+		want := draft.MapKind
+		marker := draft.EmptyMap()
+		if s.vis == visList {
+			want, marker = draft.ListKind, draft.EmptyList()
+		}
+		explicit := false
+		for _, e := range s.entries {
+			if e.val.Kind() == want {
+				explicit = true
+				break
+			}
+		}
+		if !explicit {
+			lc.add(Op{Kind: OpSet, Path: s.owner.path, Key: s.seg(), Value: marker})
+		}
+	}
+}
+
+// add appends op to the change and applies it.
+func (lc *localChange) add(op Op) OpID {
+	d := lc.d
+	lc.c.Ops = append(lc.c.Ops, op)
+	i := len(lc.c.Ops) - 1
+	id := lc.c.ID(i)
+	d.applyOp(&lc.c.Ops[i], id, lc.c.Timestamp, true)
+	d.vv[id.Replica] = id.Seq
+	return id
+}
+
+func (lc *localChange) nextID() OpID {
+	return OpID{Replica: lc.c.Replica, Seq: lc.c.StartSeq + uint64(len(lc.c.Ops))}
+}
+
+// container resolves the visible container holding the last segment of p.
+func (d *Doc) container(p draft.Path) (*node, error) {
+	if len(p) == 0 {
+		return nil, fmt.Errorf("%w: the root cannot be replaced or removed", ErrPath)
+	}
+	n := d.root
+	for _, sg := range p[:len(p)-1] {
+		s, err := d.visibleSlot(n, sg)
+		if err != nil {
+			return nil, err
+		}
+		if s.vis != visMap && s.vis != visList {
+			return nil, fmt.Errorf("%w: %s is not a container", ErrPath, p)
+		}
+		n = s.child
+	}
+	return n, nil
+}
+
+// visibleSlot returns the register shown at segment sg of shown container n.
+func (d *Doc) visibleSlot(n *node, sg draft.Segment) (*slot, error) {
+	if n.shown == visList {
+		i, ok := listIndex(sg)
+		if !ok || n.lst == nil {
+			return nil, fmt.Errorf("%w: %q is not a list index", ErrPath, sg.Token())
+		}
+		p, err := n.lst.seq.At(i)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrPath, err)
+		}
+		return n.lst.elemAt(p), nil
+	}
+	s := n.keys[sg.Token()]
+	if s == nil || s.vis == visNone {
+		return nil, fmt.Errorf("%w: no key %q", ErrPath, sg.Token())
+	}
+	return s, nil
+}
+
+func listIndex(sg draft.Segment) (int, bool) {
+	if i, ok := sg.AsIndex(); ok {
+		return i, i >= 0
+	}
+	if sg.IsEnd() {
+		return 0, false
+	}
+	t := sg.Token()
+	if t == "" || (len(t) > 1 && t[0] == '0') {
+		return 0, false
+	}
+	i, err := strconv.Atoi(t)
+	return i, err == nil && i >= 0
+}
+
+func (lc *localChange) patch(p *draft.Patch) error {
+	d := lc.d
+	switch p.Op {
+	case draft.OpTest:
+		return nil
+	case draft.OpAdd, draft.OpReplace:
+		n, err := d.container(p.Path)
+		if err != nil {
+			return err
+		}
+		last := p.Path[len(p.Path)-1]
+		if n.shown == visList {
+			if p.Op == draft.OpAdd {
+				i, ok := listIndex(last)
+				if last.IsEnd() {
+					i, ok = n.list().seq.Len(), true
+				}
+				if !ok {
+					return fmt.Errorf("%w: bad list index %q", ErrPath, last.Token())
+				}
+				return lc.insert(n, i, p.Value)
+			}
+			s, err := d.visibleSlot(n, last)
+			if err != nil {
+				return err
+			}
+			return lc.write(s, p.Value, p.Delta)
+		}
+		return lc.write(d.slotIn(n, KeySeg(last.Token())), p.Value, p.Delta)
+	case draft.OpRemove:
+		n, err := d.container(p.Path)
+		if err != nil {
+			return err
+		}
+		s, err := d.visibleSlot(n, p.Path[len(p.Path)-1])
+		if err != nil {
+			return err
+		}
+		lc.remove(s)
+		return nil
+	case draft.OpMove, draft.OpCopy:
+		from, err := d.container(p.From)
+		if err != nil {
+			return err
+		}
+		to, err := d.container(p.Path)
+		if err != nil {
+			return err
+		}
+		fs, err := d.visibleSlot(from, p.From[len(p.From)-1])
+		if err != nil {
+			return err
+		}
+		if p.Op == draft.OpMove && from == to && from.shown == visList {
+			j, ok := listIndex(p.Path[len(p.Path)-1])
+			if p.Path[len(p.Path)-1].IsEnd() {
+				j, ok = from.lst.seq.Len()-1, true
+			}
+			if !ok {
+				return fmt.Errorf("%w: bad list index", ErrPath)
+			}
+			return lc.move(from, fs, j)
+		}
+		v := d.renderNodeValue(fs)
+		if p.Op == draft.OpMove {
+			lc.remove(fs)
+		}
+		return lc.patch(&draft.Patch{Op: draft.OpAdd, Path: p.Path, Value: v})
+	}
+	return fmt.Errorf("%w: unknown patch op %q", ErrPath, p.Op)
+}
+
+// renderNodeValue returns what shown register s shows, detached.
+func (d *Doc) renderNodeValue(s *slot) draft.Value {
+	switch s.vis {
+	case visMap, visList:
+		return d.renderNode(s.child, s.vis, false)
+	}
+	return s.visVal
+}
+
+// supersedeAll fills op with everything the author sees at s.
+func (lc *localChange) supersedeAll(op *Op, s *slot) {
+	for _, e := range s.entries {
+		op.Pred = append(op.Pred, e.id)
+	}
+	op.Marks = counterMarks(s, nil, op.Marks)
+	if s.child != nil && s.child.liveMap+s.child.liveList > 0 {
+		op.Ctx = lc.d.vv.Clone()
+		op.Marks = nodeMarks(s.child, []Segment{}, op.Marks)
+	}
+}
+
+func counterMarks(s *slot, rel []Segment, out []CounterMark) []CounterMark {
+	if s.ctr == nil {
+		return out
+	}
+	for _, c := range s.ctr.contribs {
+		if c.live() {
+			out = append(out, CounterMark{Rel: rel, Replica: c.replica, Seq: c.seq, Int: c.i, Float: c.f})
+		}
+	}
+	return out
+}
+
+func nodeMarks(n *node, rel []Segment, out []CounterMark) []CounterMark {
+	each := func(s *slot) {
+		r := append(rel[:len(rel):len(rel)], s.seg())
+		out = counterMarks(s, r, out)
+		if s.child != nil {
+			out = nodeMarks(s.child, r, out)
+		}
+	}
+	for _, s := range n.keys {
+		each(s)
+	}
+	if n.lst != nil {
+		for _, s := range n.lst.elems {
+			each(s)
+		}
+	}
+	return out
+}
+
+// write sets register s to v (a whole value: containers are written as a
+// marker plus their contents).
+func (lc *localChange) write(s *slot, v, delta draft.Value) error {
+	d := lc.d
+	if !v.IsValid() {
+		return fmt.Errorf("%w: no value", ErrPath)
+	}
+	n := s.owner
+	lc.assert(n)
+	if st := d.strategy(s); st.Kind == Counter {
+		if f, ok := v.AsFloat(); ok {
+			clean := len(s.entries) == 0 && (s.child == nil || s.child.liveMap+s.child.liveList == 0)
+			if !clean {
+				op := Op{Kind: OpDelete, Path: n.path, Key: s.seg()}
+				lc.supersedeAll(&op, s)
+				lc.add(op)
+				delta = v
+			} else if !delta.IsValid() {
+				cur := draft.Int(0)
+				if s.ctr != nil {
+					cur, _, _, _ = s.ctr.value()
+				}
+				ci, cok := cur.AsInt()
+				vi, vok := v.AsInt()
+				if cok && vok {
+					delta = draft.Int(vi - ci)
+				} else {
+					cf, _ := cur.AsFloat()
+					delta = draft.Float(f - cf)
+				}
+			}
+			if delta.Kind() == draft.FloatKind || (s.ctr != nil && hasFloat(s.ctr)) {
+				lc.exact = false
+			}
+			lc.add(Op{Kind: OpInc, Path: n.path, Key: s.seg(), Value: delta})
+			return nil
+		}
+	}
+	op := Op{Kind: OpSet, Path: n.path, Key: s.seg(), Value: markerOf(v)}
+	lc.supersedeAll(&op, s)
+	lc.add(op)
+	return lc.fill(s, v)
+}
+
+func hasFloat(c *counter) bool {
+	for _, x := range c.contribs {
+		if x.hasF {
+			return true
+		}
+	}
+	return false
+}
+
+// markerOf returns v, or an empty container of v's kind.
+func markerOf(v draft.Value) draft.Value {
+	switch v.Kind() {
+	case draft.MapKind:
+		return draft.EmptyMap()
+	case draft.ListKind:
+		return draft.EmptyList()
+	}
+	return v
+}
+
+// fill writes a container value's contents below register s.
+func (lc *localChange) fill(s *slot, v draft.Value) error {
+	switch v.Kind() {
+	case draft.MapKind:
+		if v.Len() == 0 {
+			return nil
+		}
+		n := lc.d.ensureChild(s)
+		for k, x := range v.Range() {
+			if err := lc.write(lc.d.slotIn(n, KeySeg(k)), x, draft.Value{}); err != nil {
+				return err
+			}
+		}
+	case draft.ListKind:
+		if v.Len() == 0 {
+			return nil
+		}
+		n := lc.d.ensureChild(s)
+		for i, x := range v.Items() {
+			if err := lc.insert(n, i, x); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// insert inserts v at visible index i of list n.
+func (lc *localChange) insert(n *node, i int, v draft.Value) error {
+	lc.assert(n)
+	l := n.list()
+	id := lc.nextID()
+	o, err := l.seq.InsertAt(i, id)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrPath, err)
+	}
+	lc.add(Op{Kind: OpInsert, Path: n.path, Value: markerOf(v), Origins: o})
+	return lc.fill(l.elems[id], v)
+}
+
+// remove deletes register s (observed-remove).
+func (lc *localChange) remove(s *slot) {
+	lc.assert(s.owner)
+	op := Op{Kind: OpDelete, Path: s.owner.path, Key: s.seg()}
+	lc.supersedeAll(&op, s)
+	lc.add(op)
+}
+
+// move moves element s of list n to visible index j (RFC 6902: j counts the
+// list without the element).
+func (lc *localChange) move(n *node, s *slot, j int) error {
+	lc.assert(n)
+	l := n.lst
+	if _, _, err := l.seq.SetVisible(s.pos, false); err != nil {
+		return fmt.Errorf("%w: %v", ErrPath, err)
+	}
+	id := lc.nextID()
+	o, err := l.seq.InsertAt(j, id)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrPath, err)
+	}
+	lc.add(Op{Kind: OpMove, Path: n.path, Key: s.seg(), Origins: o})
+	return nil
+}

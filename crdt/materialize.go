@@ -1,0 +1,315 @@
+package crdt
+
+import (
+	"slices"
+
+	"github.com/syncmesh/syncmesh/draft"
+)
+
+// This file keeps the materialised state (Doc.state) in step with the CRDT
+// registers, incrementally: after an op changes a register, touch works out
+// what the register now shows and emits the visible patch for it.
+
+// strategy returns the register's strategy, resolving and caching it.
+func (d *Doc) strategy(s *slot) *Strategy {
+	if s.strat == 0 {
+		s.strat = 1
+		if d.strat != nil && len(d.strat.rules) > 0 {
+			path := make([]Segment, len(s.owner.path)+1)
+			copy(path, s.owner.path)
+			path[len(path)-1] = s.seg()
+			var best = -1
+			for i := range d.strat.rules {
+				r := &d.strat.rules[i]
+				if len(r.segs) != len(path) || !r.matches(path) {
+					continue
+				}
+				if best < 0 || r.moreSpecific(&d.strat.rules[best]) {
+					best = i
+				}
+			}
+			if best >= 0 {
+				s.strat = int32(best) + 2
+			}
+		}
+	}
+	if s.strat == 1 {
+		return &defaultStrategy
+	}
+	return &d.strat.rules[s.strat-2].strat
+}
+
+var defaultStrategy = Strategy{Kind: LastWriterWins}
+
+// resolve computes what register s shows. For containers it returns the
+// kind only (render produces the value); for visMulti it renders the sibling
+// list without marking anything shown.
+func (d *Doc) resolve(s *slot) (visKind, draft.Value) {
+	// Fast path: one entry, nothing else.
+	if len(s.entries) == 1 && s.child == nil && s.ctr == nil {
+		v := s.entries[0].val
+		switch v.Kind() {
+		case draft.MapKind:
+			return visMap, draft.Value{}
+		case draft.ListKind:
+			return visList, draft.Value{}
+		}
+		return visScalar, v
+	}
+	cs := s.candidates(d.cbuf[:0])
+	d.cbuf = cs[:0]
+	st := d.strategy(s)
+	k, i := choose(st, cs)
+	switch {
+	case k == visMulti:
+		cs = slices.Clone(cs) // rendering siblings below reuses d.cbuf
+		sortCands(cs)
+		items := make([]draft.Value, len(cs))
+		for j := range cs {
+			items[j] = d.candValue(s, &cs[j])
+		}
+		return visMulti, draft.ListOf(items...)
+	case i == -2:
+		return visScalar, foldCustom(st.Merge, cs)
+	case k == visScalar:
+		return visScalar, cs[i].val
+	}
+	return k, draft.Value{}
+}
+
+// candValue returns a candidate's value, rendering containers detached.
+func (d *Doc) candValue(s *slot, c *cand) draft.Value {
+	switch c.kind {
+	case visMap, visList:
+		return d.renderNode(s.child, c.kind, false)
+	}
+	return c.val
+}
+
+// ensureChild returns s's container node, creating it.
+func (d *Doc) ensureChild(s *slot) *node {
+	if s.child == nil {
+		s.child = newNode(s)
+	}
+	return s.child
+}
+
+// renderNode builds the value of container n shown as kind k (visMap or
+// visList). With mark, n and everything rendered below are recorded as shown.
+func (d *Doc) renderNode(n *node, k visKind, mark bool) draft.Value {
+	if n == nil {
+		if k == visList {
+			return draft.EmptyList()
+		}
+		return draft.EmptyMap()
+	}
+	if mark {
+		n.shown = k
+	}
+	if k == visMap {
+		if len(n.keys) == 0 {
+			return draft.EmptyMap()
+		}
+		m := make(map[string]draft.Value, len(n.keys))
+		for key, s := range n.keys {
+			if v := d.renderSlot(s, mark); v.IsValid() {
+				m[key] = v
+			}
+		}
+		return draft.MapOf(m)
+	}
+	if n.lst == nil {
+		return draft.EmptyList()
+	}
+	items := make([]draft.Value, 0, n.lst.seq.Len())
+	for p, visible := range n.lst.seq.All() {
+		if !visible {
+			continue
+		}
+		if e := n.lst.elemAt(p); e != nil {
+			if v := d.renderSlot(e, mark); v.IsValid() {
+				items = append(items, v)
+			}
+		}
+	}
+	return draft.ListOf(items...)
+}
+
+// renderSlot returns what register s shows (Invalid if nothing).
+func (d *Doc) renderSlot(s *slot, mark bool) draft.Value {
+	k, v := d.resolve(s)
+	if k == visMap || k == visList {
+		if mark && s.child == nil {
+			d.ensureChild(s)
+		}
+		v = d.renderNode(s.child, k, mark)
+	}
+	if mark {
+		s.vis = k
+		if k == visScalar || k == visMulti {
+			s.visVal = v
+		} else {
+			s.visVal = draft.Value{}
+		}
+	}
+	return v
+}
+
+// unshow records that container n (and everything below) is no longer shown.
+func (d *Doc) unshow(n *node) {
+	if n == nil || n.shown == visNone {
+		return
+	}
+	n.shown = visNone
+	for _, s := range n.keys {
+		d.unshowSlot(s)
+	}
+	if n.lst != nil {
+		for _, s := range n.lst.elems {
+			d.unshowSlot(s)
+		}
+	}
+}
+
+func (d *Doc) unshowSlot(s *slot) {
+	if s.vis == visMap || s.vis == visList {
+		d.unshow(s.child)
+	}
+	s.vis = visNone
+	s.visVal = draft.Value{}
+}
+
+// path returns the visible path of container n (it must be shown).
+func (d *Doc) pathOf(n *node, extra int) draft.Path {
+	depth := len(n.path)
+	p := make(draft.Path, depth, depth+extra)
+	for s := n.parent; s != nil; s = s.owner.parent {
+		depth--
+		if s.isElem() {
+			i, _, _ := s.owner.lst.seq.IndexOf(s.pos)
+			p[depth] = draft.Index(i)
+		} else {
+			p[depth] = draft.Key(s.key)
+		}
+	}
+	return p
+}
+
+func (d *Doc) emit(op draft.Op, path draft.Path, v draft.Value) {
+	if d.quiet {
+		return
+	}
+	d.patches = append(d.patches, draft.Patch{Op: op, Path: path, Value: v})
+}
+
+// touch brings the materialised state in line with register s after it
+// changed. force re-renders a container even if it stays the same kind (its
+// contents changed wholesale, e.g. after a subtree clear).
+func (d *Doc) touch(s *slot, force bool) {
+	n := s.owner
+	if s.isElem() {
+		d.touchElem(s, force)
+	} else if n.shown != visMap {
+		d.unshowSlot(s)
+		d.touchMultiAbove(n)
+	} else {
+		k, v := d.resolve(s)
+		old := s.vis
+		if force || k != old || ((k == visScalar || k == visMulti) && !v.Equal(s.visVal)) {
+			v = d.reshow(s, old, k, v)
+			switch {
+			case k == visNone:
+				if old != visNone {
+					d.emit(draft.OpRemove, append(d.pathOf(n, 1), draft.Key(s.key)), draft.Value{})
+				}
+			case old == visNone:
+				d.emit(draft.OpAdd, append(d.pathOf(n, 1), draft.Key(s.key)), v)
+			default:
+				d.emit(draft.OpReplace, append(d.pathOf(n, 1), draft.Key(s.key)), v)
+			}
+		}
+	}
+	d.checkImpl(n)
+}
+
+// touchMultiAbove re-resolves the MultiValue register whose sibling list
+// shows container n (not itself shown), if there is one: a change inside a
+// sibling changes that list.
+func (d *Doc) touchMultiAbove(n *node) {
+	for s := n.parent; s != nil; s = s.owner.parent {
+		if s.vis == visMulti {
+			d.touch(s, false)
+			return
+		}
+		if s.vis != visNone || s.owner.shown != visNone {
+			return
+		}
+	}
+}
+
+// reshow records that shown register s now shows k (v for scalars), having
+// shown old, rendering a container; it returns the value shown.
+func (d *Doc) reshow(s *slot, old, k visKind, v draft.Value) draft.Value {
+	if old == visMap || old == visList {
+		d.unshow(s.child)
+	}
+	if k == visMap || k == visList {
+		v = d.renderNode(d.ensureChild(s), k, true)
+	}
+	s.vis = k
+	s.visVal = draft.Value{}
+	if k == visScalar || k == visMulti {
+		s.visVal = v
+	}
+	return v
+}
+
+// checkImpl re-resolves n's own register if n's live content appeared or
+// vanished since its parent last looked.
+func (d *Doc) checkImpl(n *node) {
+	if n.parent != nil && n.implFlags() != n.impl {
+		d.touch(n.parent, false)
+	}
+}
+
+// touchElem is touch for a list element: it also keeps the sequence's
+// visibility flag of the element's position in step (an element is visible
+// iff it shows something), whether or not the list is shown.
+func (d *Doc) touchElem(s *slot, force bool) {
+	n := s.owner
+	l := n.lst
+	k, v := d.resolve(s)
+	alive := k != visNone
+	if n.shown != visList {
+		d.unshowSlot(s)
+		if _, _, err := l.seq.SetVisible(s.pos, alive); err != nil {
+			panic("crdt: element position missing from its sequence: " + err.Error())
+		}
+		d.touchMultiAbove(n)
+		return
+	}
+	old := s.vis
+	if !force && k == old && !((k == visScalar || k == visMulti) && !v.Equal(s.visVal)) {
+		return
+	}
+	v = d.reshow(s, old, k, v)
+	switch {
+	case k == visNone:
+		i, _, err := l.seq.SetVisible(s.pos, false)
+		if err != nil {
+			panic("crdt: element position missing from its sequence: " + err.Error())
+		}
+		if old != visNone {
+			d.emit(draft.OpRemove, append(d.pathOf(n, 1), draft.Index(i)), draft.Value{})
+		}
+	case old == visNone:
+		i, _, err := l.seq.SetVisible(s.pos, true)
+		if err != nil {
+			panic("crdt: element position missing from its sequence: " + err.Error())
+		}
+		d.emit(draft.OpAdd, append(d.pathOf(n, 1), draft.Index(i)), v)
+	default:
+		i, _, _ := l.seq.IndexOf(s.pos)
+		d.emit(draft.OpReplace, append(d.pathOf(n, 1), draft.Index(i)), v)
+	}
+}

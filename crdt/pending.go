@@ -1,0 +1,73 @@
+package crdt
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/syncmesh/syncmesh/clock"
+)
+
+// pendingBuf holds causally premature changes per author, sorted by
+// StartSeq, so only each author's head can become ready (FIFO).
+type pendingBuf struct {
+	by    map[clock.ReplicaID][]*Change
+	n     int
+	bytes int
+}
+
+func (p *pendingBuf) init() { p.by = make(map[clock.ReplicaID][]*Change) }
+
+// add buffers c unless an equal change is buffered; it reports false if the
+// buffer is full.
+func (p *pendingBuf) add(c *Change, maxN, maxBytes int) bool {
+	cs := p.by[c.Replica]
+	i, found := slices.BinarySearchFunc(cs, c.StartSeq, func(x *Change, s uint64) int { return cmp.Compare(x.StartSeq, s) })
+	if found {
+		return true
+	}
+	sz := changeSize(c)
+	if p.n+1 > maxN || p.bytes+sz > maxBytes {
+		return false
+	}
+	p.by[c.Replica] = slices.Insert(cs, i, c)
+	p.n++
+	p.bytes += sz
+	return true
+}
+
+func (p *pendingBuf) replicas() []clock.ReplicaID {
+	rs := make([]clock.ReplicaID, 0, len(p.by))
+	for r := range p.by {
+		rs = append(rs, r)
+	}
+	slices.SortFunc(rs, cmp.Compare)
+	return rs
+}
+
+func (p *pendingBuf) head(r clock.ReplicaID) *Change {
+	if cs := p.by[r]; len(cs) > 0 {
+		return cs[0]
+	}
+	return nil
+}
+
+func (p *pendingBuf) pop(r clock.ReplicaID) {
+	cs := p.by[r]
+	p.n--
+	p.bytes -= changeSize(cs[0])
+	cs[0] = nil
+	if len(cs) == 1 {
+		delete(p.by, r)
+		return
+	}
+	p.by[r] = cs[1:]
+}
+
+// all returns the buffered changes, by replica then sequence.
+func (p *pendingBuf) all() []*Change {
+	var out []*Change
+	for _, r := range p.replicas() {
+		out = append(out, p.by[r]...)
+	}
+	return out
+}

@@ -1,0 +1,344 @@
+package crdt
+
+import (
+	"slices"
+
+	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/crdt/internal/seq"
+	"github.com/syncmesh/syncmesh/draft"
+)
+
+// visKind is what a register shows (or a container node is shown as) in the
+// materialised state.
+type visKind uint8
+
+const (
+	visNone   visKind = iota // absent
+	visScalar                // a scalar (or a counter's sum)
+	visMap                   // a map container
+	visList                  // a list container
+	visMulti                 // MultiValue siblings, shown as a list of values
+)
+
+// entry is one live write in a register: a scalar, or a container marker
+// (an empty map or list value).
+type entry struct {
+	id  OpID
+	ts  clock.Timestamp
+	val draft.Value
+}
+
+// contrib is one replica's contribution to a counter: the sum of its
+// increments up to op seq, minus what observed-removes took away (rem*).
+type contrib struct {
+	replica clock.ReplicaID
+	seq     uint64
+	ts      clock.Timestamp
+	i       int64
+	f       float64
+	hasF    bool
+	remSeq  uint64
+	remI    int64
+	remF    float64
+}
+
+func (c *contrib) live() bool { return c.seq > c.remSeq }
+
+// counter holds per-replica contributions, sorted by replica: its size is
+// the number of replicas that ever incremented it, never the history.
+type counter struct {
+	contribs []contrib
+}
+
+func (c *counter) find(r clock.ReplicaID) (int, bool) {
+	return slices.BinarySearchFunc(c.contribs, r, func(x contrib, r clock.ReplicaID) int {
+		switch {
+		case x.replica < r:
+			return -1
+		case x.replica > r:
+			return 1
+		}
+		return 0
+	})
+}
+
+// value returns the counter's sum and the LWW key of its newest live
+// contribution; ok is false when no contribution is live.
+func (c *counter) value() (v draft.Value, ts clock.Timestamp, id OpID, ok bool) {
+	var si int64
+	var sf float64
+	isF := false
+	for k := range c.contribs {
+		x := &c.contribs[k]
+		si += x.i - x.remI
+		sf += x.f - x.remF
+		isF = isF || x.hasF
+		if x.live() {
+			if !ok || opLess(ts, id, x.ts, OpID{Replica: x.replica, Seq: x.seq}) {
+				ts, id = x.ts, OpID{Replica: x.replica, Seq: x.seq}
+			}
+			ok = true
+		}
+	}
+	if isF {
+		return draft.Float(float64(si) + sf), ts, id, ok
+	}
+	return draft.Int(si), ts, id, ok
+}
+
+func (c *counter) liveCount() int {
+	n := 0
+	for k := range c.contribs {
+		if c.contribs[k].live() {
+			n++
+		}
+	}
+	return n
+}
+
+// slot is a register: a map key or a list element of a container node.
+type slot struct {
+	owner   *node
+	key     string
+	elem    OpID // non-zero for list elements
+	entries []entry
+	child   *node    // the container living at this register, once written into
+	ctr     *counter // counter contributions, if ever incremented
+	strat   int32    // 0 unresolved, 1 default, k+2 rule k
+
+	// what the materialised state shows for this register
+	vis    visKind
+	visVal draft.Value // for visScalar and visMulti
+
+	// list elements: the winning position slot and its LWW key
+	pos   OpID
+	posTS clock.Timestamp
+}
+
+func (s *slot) isElem() bool { return s.elem.Seq != 0 }
+
+// seg returns the slot's segment in its container.
+func (s *slot) seg() Segment {
+	if s.isElem() {
+		return Segment{Elem: s.elem}
+	}
+	return Segment{Key: s.key}
+}
+
+// units is the number of live things in the register itself.
+func (s *slot) units() int {
+	n := len(s.entries)
+	if s.ctr != nil {
+		n += s.ctr.liveCount()
+	}
+	return n
+}
+
+// node is a container, identified by its path: the root map, or the
+// container living at some register.
+type node struct {
+	parent *slot // nil for the root
+	path   []Segment
+	keys   map[string]*slot
+	lst    *listState
+	// live counts live entries and counter contributions in this node's
+	// registers and below, through key registers (liveMap) and element
+	// registers (liveList). A node with live content is visible even if its
+	// marker was removed (an edit concurrent with a delete keeps its path).
+	liveMap, liveList int
+	impl              uint8 // implFlags as last seen by the parent's resolution
+	shown             visKind
+}
+
+// listState is a node's list part: the sequence of position slots and the
+// element registers.
+type listState struct {
+	seq   *seq.List
+	elems map[OpID]*slot
+	moved map[OpID]OpID // position slot made by a move -> element
+}
+
+func (n *node) implFlags() uint8 {
+	var f uint8
+	if n.liveMap > 0 {
+		f |= 1
+	}
+	if n.liveList > 0 {
+		f |= 2
+	}
+	return f
+}
+
+func newNode(parent *slot) *node {
+	n := &node{parent: parent, keys: make(map[string]*slot)}
+	if parent != nil {
+		p := parent.owner.path
+		n.path = make([]Segment, len(p)+1)
+		copy(n.path, p)
+		n.path[len(p)] = parent.seg()
+	}
+	return n
+}
+
+func (n *node) list() *listState {
+	if n.lst == nil {
+		n.lst = &listState{seq: seq.New(), elems: make(map[OpID]*slot)}
+	}
+	return n.lst
+}
+
+// elemAt returns the element owning position slot p.
+func (l *listState) elemAt(p OpID) *slot {
+	if s, ok := l.elems[p]; ok {
+		return s
+	}
+	if e, ok := l.moved[p]; ok {
+		return l.elems[e]
+	}
+	return nil
+}
+
+// adjustLive adds d live units at register s and every container above it.
+func adjustLive(s *slot, d int) {
+	for s != nil {
+		n := s.owner
+		if s.isElem() {
+			n.liveList += d
+		} else {
+			n.liveMap += d
+		}
+		s = n.parent
+	}
+}
+
+// cand is one candidate for what a register shows: a scalar entry, the
+// counter's sum, or a container (all markers of one kind merge into one,
+// keyed by the newest; a container with live content but no marker is
+// "implied" and has the zero key, so any explicit write beats it).
+type cand struct {
+	kind visKind
+	val  draft.Value
+	ts   clock.Timestamp
+	id   OpID
+}
+
+func (c *cand) less(o *cand) bool { return opLess(c.ts, c.id, o.ts, o.id) }
+
+// candidates appends the register's candidates to buf.
+func (s *slot) candidates(buf []cand) []cand {
+	mi, li := -1, -1
+	for k := range s.entries {
+		e := &s.entries[k]
+		switch e.val.Kind() {
+		case draft.MapKind:
+			if mi < 0 {
+				mi = len(buf)
+				buf = append(buf, cand{kind: visMap, ts: e.ts, id: e.id})
+			} else if opLess(buf[mi].ts, buf[mi].id, e.ts, e.id) {
+				buf[mi].ts, buf[mi].id = e.ts, e.id
+			}
+		case draft.ListKind:
+			if li < 0 {
+				li = len(buf)
+				buf = append(buf, cand{kind: visList, ts: e.ts, id: e.id})
+			} else if opLess(buf[li].ts, buf[li].id, e.ts, e.id) {
+				buf[li].ts, buf[li].id = e.ts, e.id
+			}
+		default:
+			buf = append(buf, cand{kind: visScalar, val: e.val, ts: e.ts, id: e.id})
+		}
+	}
+	if c := s.child; c != nil {
+		c.impl = c.implFlags()
+		if c.liveMap > 0 && mi < 0 {
+			buf = append(buf, cand{kind: visMap})
+		}
+		if c.liveList > 0 && li < 0 {
+			buf = append(buf, cand{kind: visList})
+		}
+	}
+	if s.ctr != nil {
+		if v, ts, id, ok := s.ctr.value(); ok {
+			buf = append(buf, cand{kind: visScalar, val: v, ts: ts, id: id})
+		}
+	}
+	return buf
+}
+
+// choose picks what a register shows from its candidates under strategy st.
+// For visMulti the caller renders the sibling list.
+func choose(st *Strategy, cs []cand) (visKind, int) {
+	switch len(cs) {
+	case 0:
+		return visNone, -1
+	case 1:
+		return cs[0].kind, 0
+	}
+	best := 0
+	for k := 1; k < len(cs); k++ {
+		if cs[best].less(&cs[k]) {
+			best = k
+		}
+	}
+	switch st.Kind {
+	case MultiValue:
+		return visMulti, -1
+	case Max, Min:
+		num := -1
+		var nv float64
+		for k := range cs {
+			f, ok := cs[k].val.AsFloat()
+			if cs[k].kind != visScalar || !ok {
+				continue
+			}
+			better := num < 0 || (st.Kind == Max && f > nv) || (st.Kind == Min && f < nv) ||
+				(f == nv && cs[num].less(&cs[k]))
+			if better {
+				num, nv = k, f
+			}
+		}
+		if num >= 0 {
+			return visScalar, num
+		}
+	case Custom:
+		for k := range cs {
+			if cs[k].kind != visScalar {
+				return cs[best].kind, best
+			}
+		}
+		return visScalar, -2 // fold
+	}
+	return cs[best].kind, best
+}
+
+// foldCustom folds a custom merge over scalar candidates in LWW order.
+func foldCustom(f MergeFunc, cs []cand) draft.Value {
+	order := make([]int, len(cs))
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if cs[a].less(&cs[b]) {
+			return -1
+		}
+		return 1
+	})
+	acc := cs[order[0]].val
+	for _, k := range order[1:] {
+		acc = f(acc, cs[k].val)
+	}
+	return acc
+}
+
+// sortCands orders candidates by their LWW key, oldest first.
+func sortCands(cs []cand) {
+	slices.SortFunc(cs, func(a, b cand) int {
+		if a.less(&b) {
+			return -1
+		}
+		if b.less(&a) {
+			return 1
+		}
+		return 0
+	})
+}
