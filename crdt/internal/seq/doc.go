@@ -41,12 +41,15 @@
 //   - The list order is the Fugue in-order walk; it depends only on the set of
 //     slots and their parents and sides, never on delivery order, so replicas
 //     that integrated the same inserts hold the same order.
-//   - The order is also kept in a treap (priority = hash of the ID, head on
-//     top) whose nodes count the visible slots below them; index <-> id
-//     lookups, inserts and visibility changes are O(log n) expected. The walk
-//     Integrate does among concurrent siblings is bounded by the size of the
-//     smaller of the two neighbouring subtrees' boundary chains; local inserts
-//     never walk.
+//   - The order is also kept in a counted B+tree: leaves of up to 64 slots
+//     with a visibility bitmask, inner nodes of up to 32 children with the
+//     visible count under each, leaves chained in order, every slot knowing
+//     its leaf. Visible index <-> id lookups, inserts and visibility changes
+//     are O(log n) (three levels at 100,000 slots). Ids map to slots through
+//     pages of 32 consecutive seqs of one replica.
+//   - Local inserts never walk the Fugue tree. Integrate walks it only among
+//     concurrent siblings: to the end of the preceding sibling's subtree or
+//     the start of the following one's, whichever is reached first.
 //   - The encoding is a function of the state: replicas with equal state
 //     encode to equal bytes.
 //

@@ -40,10 +40,7 @@ const maxSlots = 1 << 30
 // slice. Equal lists encode to equal bytes.
 func (l *List) AppendEncode(dst []byte) []byte {
 	ns := l.n
-	sorted := make([]int32, 0, len(l.ids))
-	for _, x := range l.ids {
-		sorted = append(sorted, x)
-	}
+	sorted := l.ids.values(make([]int32, 0, l.ids.n))
 	slices.SortFunc(sorted, func(a, b int32) int { return ns[a].id.Compare(ns[b].id) })
 	rankOf := make([]uint64, len(ns)) // by node index; the head's is 0
 	for k, x := range sorted {
@@ -259,15 +256,14 @@ func Decode(b []byte) (*List, error) {
 	}
 
 	// Slots, in ascending id order: slot k (from 1) is node k+1.
-	l := &List{n: make([]node, n+2), ids: make(map[ID]int32, n)}
+	l := &List{n: make([]node, n+2), ids: newIDIndex(int(n))}
 	ns := l.n
-	ns[headNode].prio = headPrio
 	x := headNode + 1
 	for _, r := range runs {
 		for s := r.start; s < r.start+r.len; s++ {
 			id := ID{Replica: clock.ReplicaID(r.replica), Seq: s}
-			ns[x].id, ns[x].prio = id, prioOf(id)
-			l.ids[id] = x
+			ns[x].id = id
+			l.ids.set(id, x)
 			x++
 		}
 	}
@@ -304,7 +300,7 @@ func Decode(b []byte) (*List, error) {
 	if len(order) != int(n)+1 {
 		return nil, corrupt("tree has a cycle")
 	}
-	l.buildTreap(order)
+	l.buildOrder(order)
 	return l, nil
 }
 

@@ -3,7 +3,6 @@ package seq
 import (
 	"fmt"
 	"iter"
-	"maps"
 	"slices"
 )
 
@@ -32,14 +31,18 @@ type Origins struct {
 // A List is NOT safe for concurrent use: every method, including the reading
 // ones, must be serialised by the caller.
 type List struct {
-	n   []node // n[0] is the nil sentinel, n[1] the head (zero ID, never visible)
-	ids map[ID]int32
+	n       []node // n[0] is unused ("none"), n[1] the head (zero ID, never visible)
+	ids     idIndex
+	leaves  []leaf  // order tree leaves; [0] unused
+	inners  []inner // order tree inner nodes; [0] unused
+	root    int32   // root inner node
+	visible int
 }
 
 // New returns an empty list.
 func New() *List {
-	l := &List{ids: make(map[ID]int32), n: make([]node, 2, 16)}
-	l.n[headNode].prio = headPrio
+	l := &List{ids: newIDIndex(0), n: make([]node, 2, 16)}
+	l.initOrder()
 	return l
 }
 
@@ -50,13 +53,13 @@ func (l *List) alloc(id ID) int32 {
 		panic("seq: too many slots")
 	}
 	x := int32(len(l.n))
-	l.n = append(l.n, node{id: id, prio: prioOf(id), vis: true})
-	l.ids[id] = x
+	l.n = append(l.n, node{id: id, vis: true})
+	l.ids.set(id, x)
 	return x
 }
 
 // Len returns the number of visible slots.
-func (l *List) Len() int { return int(l.n[headNode].cnt) }
+func (l *List) Len() int { return l.visible }
 
 // Slots returns the number of slots, tombstones included.
 func (l *List) Slots() int { return len(l.n) - 2 }
@@ -71,7 +74,7 @@ func (l *List) InsertAt(index int, id ID) (Origins, error) {
 	if index < 0 || index > l.Len() {
 		return Origins{}, fmt.Errorf("%w: insert at %d, length %d", ErrIndex, index, l.Len())
 	}
-	if _, dup := l.ids[id]; dup {
+	if l.ids.get(id) != nilNode {
 		return Origins{}, fmt.Errorf("%w: %v", ErrDuplicate, id)
 	}
 	left := headNode
@@ -109,7 +112,7 @@ func (l *List) Integrate(id ID, o Origins) (index int, err error) {
 	if id.IsZero() {
 		return 0, ErrZeroID
 	}
-	if x, dup := l.ids[id]; dup {
+	if x := l.ids.get(id); x != nilNode {
 		return l.rank(x), fmt.Errorf("%w: %v", ErrDuplicate, id)
 	}
 	parent, side := headNode, uint8(sideRight)
@@ -117,14 +120,14 @@ func (l *List) Integrate(id ID, o Origins) (index int, err error) {
 	case !o.Left.IsZero() && !o.Right.IsZero():
 		return 0, fmt.Errorf("%w: slot %v has both origins %v and %v", ErrInvalidOrigins, id, o.Left, o.Right)
 	case !o.Left.IsZero():
-		p, ok := l.ids[o.Left]
-		if !ok {
+		p := l.ids.get(o.Left)
+		if p == nilNode {
 			return 0, &MissingOriginError{Slot: id, Origin: o.Left}
 		}
 		parent = p
 	case !o.Right.IsZero():
-		p, ok := l.ids[o.Right]
-		if !ok {
+		p := l.ids.get(o.Right)
+		if p == nilNode {
 			return 0, &MissingOriginError{Slot: id, Origin: o.Right}
 		}
 		parent, side = p, sideLeft
@@ -190,20 +193,15 @@ func (l *List) place(x int32) {
 // It returns the slot's visible index (where it is, or would be if visible)
 // and whether the visibility changed.
 func (l *List) SetVisible(id ID, visible bool) (index int, changed bool, err error) {
-	x, ok := l.ids[id]
-	if !ok {
+	x := l.ids.get(id)
+	if x == nilNode {
 		if id.IsZero() {
 			return 0, false, ErrZeroID
 		}
 		return 0, false, fmt.Errorf("%w: %v", ErrNotFound, id)
 	}
 	if l.n[x].vis != visible {
-		l.n[x].vis = visible
-		if visible {
-			l.addVisible(x, 1)
-		} else {
-			l.addVisible(x, -1)
-		}
+		l.setVis(x, visible)
 		changed = true
 	}
 	return l.rank(x), changed, nil
@@ -213,8 +211,8 @@ func (l *List) SetVisible(id ID, visible bool) (index int, changed bool, err err
 // slot inserted in its place would have — whether it is visible, and whether
 // the id is known at all.
 func (l *List) IndexOf(id ID) (index int, visible bool, ok bool) {
-	x, ok := l.ids[id]
-	if !ok {
+	x := l.ids.get(id)
+	if x == nilNode {
 		return 0, false, false
 	}
 	return l.rank(x), l.n[x].vis, true
@@ -222,8 +220,7 @@ func (l *List) IndexOf(id ID) (index int, visible bool, ok bool) {
 
 // Has reports whether slot id is in the list (visible or not).
 func (l *List) Has(id ID) bool {
-	_, ok := l.ids[id]
-	return ok
+	return l.ids.get(id) != nilNode
 }
 
 // At returns the id of the visible slot at index.
@@ -238,9 +235,15 @@ func (l *List) At(index int) (ID, error) {
 // be changed during the iteration.
 func (l *List) All() iter.Seq2[ID, bool] {
 	return func(yield func(ID, bool) bool) {
-		for n := l.next(headNode); n != nilNode; n = l.next(n) {
-			if !yield(l.n[n].id, l.n[n].vis) {
-				return
+		for lf := int32(1); lf != 0; lf = l.leaves[lf].next {
+			L := &l.leaves[lf]
+			for i, x := range L.items[:L.n] {
+				if x == headNode {
+					continue
+				}
+				if !yield(l.n[x].id, L.vis&(1<<i) != 0) {
+					return
+				}
 			}
 		}
 	}
@@ -248,5 +251,12 @@ func (l *List) All() iter.Seq2[ID, bool] {
 
 // Clone returns a deep copy of l; the two share nothing.
 func (l *List) Clone() *List {
-	return &List{n: slices.Clone(l.n), ids: maps.Clone(l.ids)}
+	return &List{
+		n:       slices.Clone(l.n),
+		ids:     l.ids.clone(),
+		leaves:  slices.Clone(l.leaves),
+		inners:  slices.Clone(l.inners),
+		root:    l.root,
+		visible: l.visible,
+	}
 }

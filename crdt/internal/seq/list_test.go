@@ -3,6 +3,7 @@ package seq
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -17,42 +18,59 @@ func id(r, s uint64) ID { return ID{Replica: clock.ReplicaID(r), Seq: s} }
 func checkTree(t *testing.T, l *List) {
 	t.Helper()
 	ns := l.n
-	if ns[nilNode] != (node{}) {
-		t.Fatalf("nil sentinel written: %+v", ns[nilNode])
-	}
-	var seen int
-	var walk func(n int32) int32
-	walk = func(n int32) int32 {
-		if n == nilNode {
-			return 0
+	// Order tree: walk it from the root, checking links and counts, and
+	// collect the slots in order.
+	var inOrder []int32
+	var walkInner func(p, parent int32) int32
+	walkInner = func(p, parent int32) int32 {
+		in := &l.inners[p]
+		if in.parent != parent || in.n < 1 || in.n > innerCap {
+			t.Fatalf("order: inner %d: parent %d (want %d), n %d", p, in.parent, parent, in.n)
 		}
-		seen++
-		for _, c := range []int32{ns[n].left, ns[n].right} {
-			if c != nilNode {
-				if ns[c].up != n {
-					t.Fatalf("treap: %v's child %v has up %v", ns[n].id, ns[c].id, ns[c].up)
+		var total int32
+		for i, k := range in.kids[:in.n] {
+			var c int32
+			if in.leafKids {
+				L := &l.leaves[k]
+				if L.parent != p || L.n < 1 || L.n > leafCap {
+					t.Fatalf("order: leaf %d: parent %d (want %d), n %d", k, L.parent, p, L.n)
 				}
-				if ns[c].prio > ns[n].prio {
-					t.Fatalf("treap: heap order broken at %v", ns[n].id)
+				if L.n < 64 && L.vis>>L.n != 0 {
+					t.Fatalf("order: leaf %d has visibility bits past its end", k)
 				}
+				for j, x := range L.items[:L.n] {
+					if ns[x].leaf != k || ns[x].vis != (L.vis&(1<<j) != 0) {
+						t.Fatalf("order: slot %v: leaf %d (in %d), vis %v", ns[x].id, ns[x].leaf, k, ns[x].vis)
+					}
+					inOrder = append(inOrder, x)
+				}
+				c = int32(bits.OnesCount64(L.vis))
+			} else {
+				c = walkInner(k, p)
 			}
+			if in.cnts[i] != c {
+				t.Fatalf("order: inner %d child %d count %d, want %d", p, i, in.cnts[i], c)
+			}
+			total += c
 		}
-		c := walk(ns[n].left) + walk(ns[n].right) + b2i(ns[n].vis)
-		if c != ns[n].cnt {
-			t.Fatalf("treap: count of %v is %d, want %d", ns[n].id, ns[n].cnt, c)
-		}
-		return c
+		return total
 	}
-	if ns[headNode].up != nilNode {
-		t.Fatal("head is not the treap root")
+	if total := walkInner(l.root, 0); int(total) != l.Len() {
+		t.Fatalf("order: root counts %d visible, Len %d", total, l.Len())
 	}
-	walk(headNode)
-	if seen != l.Slots()+1 || len(l.ids) != l.Slots() {
-		t.Fatalf("slots: treap %d, map %d, counter %d", seen-1, len(l.ids), l.Slots())
+	var chain []int32
+	for lf := int32(1); lf != 0; lf = l.leaves[lf].next {
+		chain = append(chain, l.leaves[lf].items[:l.leaves[lf].n]...)
 	}
-	for id, x := range l.ids {
-		if ns[x].id != id {
-			t.Fatalf("map: %v points at %v", id, ns[x].id)
+	if !slices.Equal(chain, inOrder) || len(inOrder) == 0 || inOrder[0] != headNode {
+		t.Fatal("order: leaf chain differs from the tree walk or does not start with the head")
+	}
+	if len(inOrder) != l.Slots()+1 || l.ids.n != l.Slots() || len(l.ids.values(nil)) != l.Slots() {
+		t.Fatalf("slots: tree %d, index %d, counter %d", len(inOrder)-1, l.ids.n, l.Slots())
+	}
+	for _, x := range inOrder[1:] {
+		if got := l.ids.get(ns[x].id); got != x {
+			t.Fatalf("index: %v gives node %d, want %d", ns[x].id, got, x)
 		}
 	}
 	// In-order walk of the Fugue tree.
