@@ -33,7 +33,7 @@ import (
 // positions is close to the log2(n!) bits such a history carries.
 const encodingVersion = 1
 
-// maxSlots bounds the slot count of a decoded list (counts are int32).
+// maxSlots bounds the slot count of a list (counts and links are int32).
 const maxSlots = 1 << 30
 
 // AppendEncode appends the encoding of l to dst and returns the extended

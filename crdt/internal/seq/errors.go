@@ -20,6 +20,8 @@ var (
 	ErrZeroID = errors.New("seq: zero slot id")
 	// ErrInvalidOrigins: both origins are set (a slot has exactly one parent).
 	ErrInvalidOrigins = errors.New("seq: invalid origins")
+	// ErrFull: the list already holds the maximum number of slots (2^30).
+	ErrFull = errors.New("seq: list is full")
 	// ErrVersion: the encoding has a version this build does not read.
 	ErrVersion = errors.New("seq: unsupported encoding version")
 	// ErrCorrupt: the encoding is malformed (truncated, inconsistent counts,

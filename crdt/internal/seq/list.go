@@ -47,16 +47,16 @@ func New() *List {
 }
 
 // alloc appends a fresh visible node for id, records it and returns its
-// index. It may move l.n.
+// index. It may move l.n. The caller checked l.full().
 func (l *List) alloc(id ID) int32 {
-	if len(l.n) >= maxSlots {
-		panic("seq: too many slots")
-	}
 	x := int32(len(l.n))
 	l.n = append(l.n, node{id: id, vis: true})
 	l.ids.set(id, x)
 	return x
 }
+
+// full reports whether the list holds maxSlots slots.
+func (l *List) full() bool { return l.Slots() >= maxSlots }
 
 // Len returns the number of visible slots.
 func (l *List) Len() int { return l.visible }
@@ -76,6 +76,9 @@ func (l *List) InsertAt(index int, id ID) (Origins, error) {
 	}
 	if l.ids.get(id) != nilNode {
 		return Origins{}, fmt.Errorf("%w: %v", ErrDuplicate, id)
+	}
+	if l.full() {
+		return Origins{}, ErrFull
 	}
 	left := headNode
 	if index > 0 {
@@ -131,6 +134,9 @@ func (l *List) Integrate(id ID, o Origins) (index int, err error) {
 			return 0, &MissingOriginError{Slot: id, Origin: o.Right}
 		}
 		parent, side = p, sideLeft
+	}
+	if l.full() {
+		return 0, ErrFull
 	}
 	x := l.alloc(id)
 	l.n[x].parent, l.n[x].side = parent, side

@@ -254,12 +254,17 @@ func (l *List) insertChild(p, after, c, cnt int32) {
 	copy(in.cnts[i+1:in.n+1], in.cnts[i:in.n])
 	in.kids[i], in.cnts[i] = c, cnt
 	in.n++
-	if in.leafKids {
+	l.setParent(in.leafKids, c, p)
+	l.addUp(in.parent, p, cnt)
+}
+
+// setParent sets the parent of child c (a leaf if leafKid) to inner node p.
+func (l *List) setParent(leafKid bool, c, p int32) {
+	if leafKid {
 		l.leaves[c].parent = p
 	} else {
 		l.inners[c].parent = p
 	}
-	l.addUp(in.parent, p, cnt)
 }
 
 // childIndex2 is childIndex that returns -1 for a missing child.
@@ -279,11 +284,7 @@ func (l *List) splitInner(p int32) int32 {
 	Q.n, P.n = half, half
 	Q.leafKids, Q.parent = P.leafKids, P.parent
 	for _, k := range Q.kids[:Q.n] {
-		if Q.leafKids {
-			l.leaves[k].parent = q
-		} else {
-			l.inners[k].parent = q
-		}
+		l.setParent(Q.leafKids, k, q)
 	}
 	moved := Q.sum()
 	if P.parent == 0 {
@@ -337,11 +338,10 @@ func (l *List) buildOrder(order []int32) {
 			in := &l.inners[p]
 			copy(in.kids[:], chunk)
 			for i, k := range chunk {
+				l.setParent(leafKids, k, p)
 				if leafKids {
-					l.leaves[k].parent = p
 					in.cnts[i] = int32(bits.OnesCount64(l.leaves[k].vis))
 				} else {
-					l.inners[k].parent = p
 					in.cnts[i] = l.inners[k].sum()
 				}
 			}
