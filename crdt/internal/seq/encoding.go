@@ -40,8 +40,7 @@ const maxSlots = 1 << 30
 // slice. Equal lists encode to equal bytes.
 func (l *List) AppendEncode(dst []byte) []byte {
 	ns := l.n
-	sorted := l.ids.values(make([]int32, 0, l.ids.n))
-	slices.SortFunc(sorted, func(a, b int32) int { return ns[a].id.Compare(ns[b].id) })
+	sorted := l.ids.sorted(make([]int32, 0, l.ids.n))
 	rankOf := make([]uint64, len(ns)) // by node index; the head's is 0
 	for k, x := range sorted {
 		rankOf[x] = uint64(k + 1)

@@ -1,7 +1,9 @@
 package seq
 
 import (
+	"cmp"
 	"maps"
+	"slices"
 
 	"github.com/syncmesh/syncmesh/clock"
 )
@@ -66,10 +68,16 @@ func (x *idIndex) set(id ID, v int32) {
 	x.n++
 }
 
-// values appends every recorded node index to dst, in no particular order.
-func (x *idIndex) values(dst []int32) []int32 {
-	for _, p := range x.pages {
-		for _, v := range p {
+// sorted appends every recorded node index to dst in ascending id order.
+func (x *idIndex) sorted(dst []int32) []int32 {
+	keys := slices.SortedFunc(maps.Keys(x.pages), func(a, b pageKey) int {
+		if c := cmp.Compare(a.replica, b.replica); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.hi, b.hi)
+	})
+	for _, k := range keys {
+		for _, v := range x.pages[k] {
 			if v != 0 {
 				dst = append(dst, v)
 			}
