@@ -18,6 +18,7 @@ type idIndex struct {
 	lastKey  pageKey
 	lastPage *idPage
 	n        int
+	spare    []idPage // preallocated pages, handed out by set
 }
 
 const pageBits = 5
@@ -59,7 +60,11 @@ func (x *idIndex) get(id ID) int32 {
 func (x *idIndex) set(id ID, v int32) {
 	p := x.page(id)
 	if p == nil {
-		p = new(idPage)
+		if len(x.spare) == 0 {
+			x.spare = make([]idPage, min(max(8, len(x.pages)/2), 1024))
+		}
+		p = &x.spare[0]
+		x.spare = x.spare[1:]
 		k := pageKey{id.Replica, id.Seq >> pageBits}
 		x.pages[k] = p
 		x.lastKey, x.lastPage = k, p
@@ -88,9 +93,12 @@ func (x *idIndex) sorted(dst []int32) []int32 {
 
 func (x *idIndex) clone() idIndex {
 	c := idIndex{pages: maps.Clone(x.pages), n: x.n}
+	spare := make([]idPage, len(c.pages))
+	i := 0
 	for k, p := range c.pages {
-		q := *p
-		c.pages[k] = &q
+		spare[i] = *p
+		c.pages[k] = &spare[i]
+		i++
 	}
 	return c
 }
