@@ -191,6 +191,7 @@ func (d *Doc) clearNode(n *node, ctx VersionVector) bool {
 	if n.lst != nil {
 		for _, s := range n.lst.elems {
 			each(s)
+			settle(s)
 			k, _ := d.resolve(s)
 			if _, _, err := n.lst.seq.SetVisible(s.pos, k != visNone); err != nil {
 				panic("crdt: element position missing from its sequence: " + err.Error())

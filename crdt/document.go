@@ -33,6 +33,8 @@ type Doc struct {
 	patches []draft.Patch
 	quiet   bool // don't emit visible patches (local updates use Produce's)
 	cbuf    []cand
+
+	afterOp func(c *Change, i int) // test hook: called after each remote op
 }
 
 // Stats are cumulative counters, for operators.
@@ -202,6 +204,9 @@ func (d *Doc) applyRemote(c *Change, res *Result) error {
 	for i := from; i < len(c.Ops); i++ {
 		d.applyOp(&c.Ops[i], c.ID(i), c.Timestamp, false)
 		d.vv[c.Replica] = c.StartSeq + uint64(i)
+		if d.afterOp != nil {
+			d.afterOp(c, i)
+		}
 	}
 	d.log.append(c)
 	res.Applied++

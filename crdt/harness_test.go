@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -150,6 +151,9 @@ func dumpSlot(b *strings.Builder, s *slot, path string) {
 		b.WriteString("\n")
 	}
 	if s.child != nil {
+		if os.Getenv("CRDT_TRACE") != "" {
+			fmt.Fprintf(b, "%s node: live=%d/%d impl=%d shown=%d vis=%d\n", path, s.child.liveMap, s.child.liveList, s.child.impl, s.child.shown, s.vis)
+		}
 		dumpNode(b, s.child, path)
 	}
 }

@@ -137,6 +137,9 @@ func (d *Doc) renderNode(n *node, k visKind, mark bool) draft.Value {
 
 // renderSlot returns what register s shows (Invalid if nothing).
 func (d *Doc) renderSlot(s *slot, mark bool) draft.Value {
+	if mark {
+		settle(s)
+	}
 	k, v := d.resolve(s)
 	if k == visMap || k == visList {
 		if mark && s.child == nil {
@@ -207,6 +210,7 @@ func (d *Doc) emit(op draft.Op, path draft.Path, v draft.Value) {
 // contents changed wholesale, e.g. after a subtree clear).
 func (d *Doc) touch(s *slot, force bool) {
 	n := s.owner
+	settle(s)
 	if s.isElem() {
 		d.touchElem(s, force)
 	} else if n.shown != visMap {
@@ -262,6 +266,14 @@ func (d *Doc) reshow(s *slot, old, k visKind, v draft.Value) draft.Value {
 		s.visVal = v
 	}
 	return v
+}
+
+// settle records the liveness of s's container as seen by this resolution
+// of s (see checkImpl). Detached renders must not call it.
+func settle(s *slot) {
+	if s.child != nil {
+		s.child.impl = s.child.implFlags()
+	}
 }
 
 // checkImpl re-resolves n's own register if n's live content appeared or

@@ -207,6 +207,18 @@ func runHistory(t *testing.T, seed uint64) (ok bool) {
 	reps := make([]*replica, nrep)
 	for i := range reps {
 		reps[i] = newReplica(t, clockID(i), st)
+		if os.Getenv("CRDT_TRACE") != "" {
+			d := reps[i].Doc
+			prev := dump(d)
+			d.afterOp = func(c *Change, i int) {
+				if msg := flagCheck(d, d.root); msg != "" {
+					t.Logf("before:\n%s", prev)
+					t.Logf("op %d of %s", i, fmtChange(c))
+					t.Fatalf("after: %s\n%s", msg, dump(d))
+				}
+				prev = dump(d)
+			}
+		}
 	}
 	var all []sentChange
 	steps := 30 + rng.IntN(40)
@@ -309,6 +321,9 @@ func runHistory(t *testing.T, seed uint64) (ok bool) {
 func clockID(i int) clockReplica { return clockReplica(i + 1) }
 
 func consistency(d *Doc) string {
+	if msg := flagCheck(d, d.root); msg != "" {
+		return msg
+	}
 	want := d.renderNode(d.root, visMap, false)
 	if !want.Equal(d.State()) {
 		a, _ := d.State().MarshalJSON()
@@ -422,4 +437,37 @@ func liveEntry(d *Doc, path []Segment, key Segment, id OpID) bool {
 		}
 	}
 	return false
+}
+
+// flagCheck verifies that every list position's visibility flag says whether
+// it is its element's position and the element shows something.
+func flagCheck(d *Doc, n *node) string {
+	check := func(s *slot) string {
+		if s.child != nil {
+			return flagCheck(d, s.child)
+		}
+		return ""
+	}
+	for _, s := range n.keys {
+		if m := check(s); m != "" {
+			return m
+		}
+	}
+	if n.lst == nil {
+		return ""
+	}
+	for p, vis := range n.lst.seq.All() {
+		e := n.lst.elemAt(p)
+		k, _ := d.resolve(e)
+		want := e.pos == p && k != visNone
+		if vis != want {
+			return "list " + formatSegs(n.path) + " slot " + p.String() + " of element " + e.elem.String() + " visible=" + strconv.FormatBool(vis) + ", want " + strconv.FormatBool(want)
+		}
+	}
+	for _, e := range n.lst.elems {
+		if m := check(e); m != "" {
+			return m
+		}
+	}
+	return ""
 }

@@ -249,7 +249,6 @@ func (s *slot) candidates(buf []cand) []cand {
 		}
 	}
 	if c := s.child; c != nil {
-		c.impl = c.implFlags()
 		if c.liveMap > 0 && mi < 0 {
 			buf = append(buf, cand{kind: visMap})
 		}
