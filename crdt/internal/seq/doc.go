@@ -29,9 +29,9 @@
 // concurrent runs at one place hang as siblings under the same parent. So
 // runs are never interleaved, forward or backward, and concurrent inserts at
 // one position are ordered by ID on every replica. Sibling order is by ID on
-// both sides (basic Fugue, not FugueMax: the paper shows FugueMax avoids
-// interleaving in some further corner cases that involve right origins; those
-// would need the right origin in the op).
+// both sides: this is basic Fugue, not FugueMax, which also orders right
+// siblings by their right origins and is the variant the paper proves
+// maximally non-interleaving (it would need the right origin in every op).
 //
 // # Invariants
 //
