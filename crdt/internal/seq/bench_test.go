@@ -60,6 +60,42 @@ func BenchmarkIntegrateW4(b *testing.B) {
 	b.ReportMetric(float64(b.N*w4Inserts)/b.Elapsed().Seconds(), "inserts/s")
 }
 
+// BenchmarkIntegrateConcurrentRuns: one op = two replicas' concurrent
+// 5,000-slot runs at the same place (one forward, one backward) integrated on a
+// third replica, one run after the other. The first slot of the second run has
+// to walk past the first run's chain of 5,000 to find its place.
+func BenchmarkIntegrateConcurrentRuns(b *testing.B) {
+	const n = 5000
+	var runs [2][]insertOp
+	for r := range 2 {
+		l := New()
+		for i := range n {
+			x := id(uint64(r+1), uint64(i+1))
+			ix := i
+			if r == 1 {
+				ix = 0
+			}
+			o, err := l.InsertAt(ix, x)
+			if err != nil {
+				b.Fatal(err)
+			}
+			runs[r] = append(runs[r], insertOp{x, o})
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		l := New()
+		for r := range 2 {
+			for _, op := range runs[r] {
+				if _, err := l.Integrate(op.id, op.o); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*2*n)/b.Elapsed().Seconds(), "inserts/s")
+}
+
 // big100k is a 100,000-slot list (random positions, every 10th slot hidden).
 func big100k(b *testing.B) (*List, []ID) {
 	rng := rand.New(rand.NewPCG(100, 1))

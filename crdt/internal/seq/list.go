@@ -80,28 +80,33 @@ func (l *List) InsertAt(index int, id ID) (Origins, error) {
 	if l.full() {
 		return Origins{}, ErrFull
 	}
-	left := headNode
+	left, lf, pos := headNode, int32(1), 0 // the head is first in leaf 1
 	if index > 0 {
-		left = l.visibleAt(int32(index - 1))
+		lf, pos = l.visibleAtPos(int32(index - 1))
+		left = l.leaves[lf].items[pos]
 	}
 	if l.n[left].kids[sideRight] == nilNode {
 		// Fugue: no right children yet, so become the first one.
 		x := l.alloc(id)
 		l.n[x].parent, l.n[x].side = left, sideRight
 		l.n[left].kids[sideRight] = x
-		l.linkAfter(left, x)
+		l.insertInLeaf(lf, pos+1, x)
 		return Origins{Left: l.n[left].id}, nil
 	}
 	// Otherwise become a left child of the next slot in order (the right
 	// origin), the leftmost slot of left's right subtree.
-	right := l.next(left)
-	if right == nilNode || l.n[right].kids[sideLeft] != nilNode {
+	lf, pos = l.nextPos(lf, pos)
+	if lf == 0 {
+		panic("seq: broken invariant: a slot with right children is last")
+	}
+	right := l.leaves[lf].items[pos]
+	if l.n[right].kids[sideLeft] != nilNode {
 		panic("seq: broken invariant: right origin is not the leftmost slot of a subtree")
 	}
 	x := l.alloc(id)
 	l.n[x].parent, l.n[x].side = right, sideLeft
 	l.n[right].kids[sideLeft] = x
-	l.linkBefore(right, x)
+	l.insertInLeaf(lf, pos, x)
 	return Origins{Right: l.n[right].id}, nil
 }
 

@@ -137,6 +137,12 @@ func (l *List) rank(x int32) int {
 
 // visibleAt returns the visible slot at index i; 0 <= i < Len().
 func (l *List) visibleAt(i int32) int32 {
+	lf, pos := l.visibleAtPos(i)
+	return l.leaves[lf].items[pos]
+}
+
+// visibleAtPos returns the leaf and position of the visible slot at index i.
+func (l *List) visibleAtPos(i int32) (int32, int) {
 	p := l.root
 	for {
 		in := &l.inners[p]
@@ -149,26 +155,32 @@ func (l *List) visibleAt(i int32) int32 {
 			p = in.kids[j]
 			continue
 		}
-		L := &l.leaves[in.kids[j]]
-		m := L.vis
+		m := l.leaves[in.kids[j]].vis
 		for ; i > 0; i-- {
 			m &= m - 1
 		}
-		return L.items[bits.TrailingZeros64(m)]
+		return in.kids[j], bits.TrailingZeros64(m)
 	}
 }
 
 // next returns the slot after x in list order (visible or not), or nilNode.
 func (l *List) next(x int32) int32 {
 	lf, pos := l.posIn(x)
-	L := &l.leaves[lf]
-	if int32(pos+1) < L.n {
-		return L.items[pos+1]
-	}
-	if L.next == 0 {
+	lf, pos = l.nextPos(lf, pos)
+	if lf == 0 {
 		return nilNode
 	}
-	return l.leaves[L.next].items[0]
+	return l.leaves[lf].items[pos]
+}
+
+// nextPos returns the leaf and position after position pos of leaf lf, or
+// leaf 0 at the end of the list.
+func (l *List) nextPos(lf int32, pos int) (int32, int) {
+	L := &l.leaves[lf]
+	if int32(pos+1) < L.n {
+		return lf, pos + 1
+	}
+	return L.next, 0
 }
 
 // linkAfter puts the fresh slot x right after a in list order.

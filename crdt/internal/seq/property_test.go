@@ -52,11 +52,14 @@ func (r *replica) ready(op propOp) bool {
 
 func (r *replica) deliver(t *testing.T, seed uint64, op propOp) {
 	if op.insert {
-		_, err := r.l.Integrate(op.id, op.o)
+		ix, err := r.l.Integrate(op.id, op.o)
 		if err != nil && !errors.Is(err, ErrDuplicate) {
 			t.Fatalf("seed %d: integrate %v: %v", seed, op.id, err)
 		}
 		r.o.integrate(op.id, op.o)
+		if want := r.o.indexOf(op.id); ix != want {
+			t.Fatalf("seed %d: integrate %v returned index %d, oracle %d", seed, op.id, ix, want)
+		}
 		return
 	}
 	if _, _, err := r.l.SetVisible(op.id, false); err != nil {
