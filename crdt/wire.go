@@ -1,0 +1,464 @@
+package crdt
+
+import (
+	"fmt"
+
+	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/crdt/internal/seq"
+	"github.com/syncmesh/syncmesh/draft"
+)
+
+// Wire format, version 1 (msgpack; docs/crdt.md has the field tables):
+//
+//	message  = [version=1, type, replicas, body]
+//	replicas = [replica id, ...]     every replica id is sent once; ids in the
+//	                                 body are indexes into this table
+//	type 1 (one change), 2 (batch): body = [change, ...]
+//	change   = [author index, start seq, timestamp (bin 16), [op, ...]]
+//	op       = [kind, path, key, value, pred, ctx, marks, origins]
+//	           trailing empty fields are omitted
+//
+// Segments are a string (map key) or [replica index, seq] (list element);
+// ids inside pred and ctx are flattened pairs [index, seq, index, seq, ...];
+// ctx is sorted by replica id. Encoding is a function of the changes alone.
+const (
+	wireVersion = 1
+
+	msgChange   = 1
+	msgBatch    = 2
+	msgSnapshot = 3
+)
+
+// Decoder limits: inputs beyond them are rejected with ErrTooLarge before
+// anything is allocated for them.
+const (
+	maxWireReplicas = 1 << 16
+	maxWireChanges  = 1 << 20
+	maxWireOps      = 1 << 20
+	maxWireDepth    = 256
+	maxWireString   = 1 << 24
+	maxWireList     = 1 << 20
+)
+
+type wireTable struct {
+	ids []clock.ReplicaID
+	idx map[clock.ReplicaID]int
+}
+
+func (t *wireTable) add(r clock.ReplicaID) {
+	if _, ok := t.idx[r]; !ok {
+		t.idx[r] = len(t.ids)
+		t.ids = append(t.ids, r)
+	}
+}
+
+func (t *wireTable) addSegs(p []Segment) {
+	for _, sg := range p {
+		if sg.IsElem() {
+			t.add(sg.Elem.Replica)
+		}
+	}
+}
+
+func (t *wireTable) addChange(c *Change) {
+	t.add(c.Replica)
+	for i := range c.Ops {
+		op := &c.Ops[i]
+		t.addSegs(op.Path)
+		t.addSegs([]Segment{op.Key})
+		for _, p := range op.Pred {
+			t.add(p.Replica)
+		}
+		for _, r := range op.Ctx.Replicas() {
+			t.add(r)
+		}
+		for _, m := range op.Marks {
+			t.addSegs(m.Rel)
+			t.add(m.Replica)
+		}
+		for _, o := range originIDs(op.Origins) {
+			t.add(o.Replica)
+		}
+	}
+}
+
+// EncodeChange returns the wire encoding of one change.
+func EncodeChange(c *Change) []byte { return appendChanges(nil, msgChange, []*Change{c}) }
+
+// EncodeChanges returns the wire encoding of a batch of changes (one replica
+// table for all of them).
+func EncodeChanges(cs []*Change) []byte { return appendChanges(nil, msgBatch, cs) }
+
+func appendChanges(b []byte, typ int, cs []*Change) []byte {
+	t := wireTable{idx: make(map[clock.ReplicaID]int)}
+	for _, c := range cs {
+		t.addChange(c)
+	}
+	b = mpArray(b, 4)
+	b = mpUint(b, wireVersion)
+	b = mpUint(b, uint64(typ))
+	b = mpArray(b, len(t.ids))
+	for _, r := range t.ids {
+		b = mpUint(b, uint64(r))
+	}
+	b = mpArray(b, len(cs))
+	for _, c := range cs {
+		b = t.appendChange(b, c)
+	}
+	return b
+}
+
+func (t *wireTable) appendChange(b []byte, c *Change) []byte {
+	b = mpArray(b, 4)
+	b = mpUint(b, uint64(t.idx[c.Replica]))
+	b = mpUint(b, c.StartSeq)
+	b = mpBinHeader(b, clock.EncodedLen)
+	b = c.Timestamp.AppendEncode(b)
+	b = mpArray(b, len(c.Ops))
+	for i := range c.Ops {
+		b = t.appendOp(b, &c.Ops[i])
+	}
+	return b
+}
+
+func (t *wireTable) appendID(b []byte, id OpID) []byte {
+	return mpUint(mpUint(b, uint64(t.idx[id.Replica])), id.Seq)
+}
+
+func (t *wireTable) appendSeg(b []byte, sg Segment) []byte {
+	if sg.IsElem() {
+		return t.appendID(mpArray(b, 2), sg.Elem)
+	}
+	return mpStr(b, sg.Key)
+}
+
+func (t *wireTable) appendPath(b []byte, p []Segment) []byte {
+	b = mpArray(b, len(p))
+	for _, sg := range p {
+		b = t.appendSeg(b, sg)
+	}
+	return b
+}
+
+func appendValue(b []byte, v draft.Value) []byte {
+	switch v.Kind() {
+	case draft.BoolKind:
+		x, _ := v.AsBool()
+		return mpBool(b, x)
+	case draft.IntKind:
+		x, _ := v.AsInt()
+		return mpInt(b, x)
+	case draft.FloatKind:
+		x, _ := v.AsFloat()
+		return mpFloat(b, x)
+	case draft.StringKind:
+		x, _ := v.AsString()
+		return mpStr(b, x)
+	case draft.BytesKind:
+		x, _ := v.AsBytes()
+		return mpBin(b, string(x))
+	case draft.MapKind:
+		return mpMap(b, 0)
+	case draft.ListKind:
+		return mpArray(b, 0)
+	}
+	return mpNil(b) // null, or no value
+}
+
+func (t *wireTable) appendOp(b []byte, op *Op) []byte {
+	n := 4
+	switch {
+	case !op.Origins.Left.IsZero() || !op.Origins.Right.IsZero():
+		n = 8
+	case len(op.Marks) > 0:
+		n = 7
+	case len(op.Ctx.Replicas()) > 0:
+		n = 6
+	case len(op.Pred) > 0:
+		n = 5
+	}
+	b = mpArray(b, n)
+	b = mpUint(b, uint64(op.Kind))
+	b = t.appendPath(b, op.Path)
+	b = t.appendSeg(b, op.Key)
+	b = appendValue(b, op.Value)
+	if n > 4 {
+		b = mpArray(b, 2*len(op.Pred))
+		for _, p := range op.Pred {
+			b = t.appendID(b, p)
+		}
+	}
+	if n > 5 {
+		rs := op.Ctx.Replicas()
+		b = mpArray(b, 2*len(rs))
+		for _, r := range rs {
+			b = t.appendID(b, OpID{Replica: r, Seq: op.Ctx[r]})
+		}
+	}
+	if n > 6 {
+		b = mpArray(b, len(op.Marks))
+		for _, m := range op.Marks {
+			b = mpArray(b, 5)
+			b = t.appendPath(b, m.Rel)
+			b = t.appendID(b, OpID{Replica: m.Replica, Seq: m.Seq})
+			b = mpInt(b, m.Int)
+			b = mpFloat(b, m.Float)
+		}
+	}
+	if n > 7 {
+		b = mpArray(b, 3)
+		if !op.Origins.Left.IsZero() {
+			b = t.appendID(mpUint(b, 0), op.Origins.Left)
+		} else {
+			b = t.appendID(mpUint(b, 1), op.Origins.Right)
+		}
+	}
+	return b
+}
+
+// DecodeChange decodes one change encoded by EncodeChange. It validates the
+// structure (see Apply) and never panics; it does not retain b.
+func DecodeChange(b []byte) (*Change, error) {
+	cs, err := decodeChanges(b, msgChange)
+	if err != nil {
+		return nil, err
+	}
+	return cs[0], nil
+}
+
+// DecodeChanges decodes a batch encoded by EncodeChanges (or a single change
+// from EncodeChange).
+func DecodeChanges(b []byte) ([]*Change, error) { return decodeChanges(b, msgBatch) }
+
+func decodeChanges(b []byte, want int) ([]*Change, error) {
+	r := &mpReader{b: b}
+	table, typ := r.header()
+	if r.err != nil {
+		return nil, r.err
+	}
+	if typ != msgChange && typ != msgBatch || (want == msgChange && typ != msgChange) {
+		return nil, fmt.Errorf("%w: message type %d", ErrVersion, typ)
+	}
+	n := r.array(maxWireChanges, 4)
+	if typ == msgChange && n != 1 && r.err == nil {
+		return nil, fmt.Errorf("%w: single-change message holds %d changes", ErrMalformed, n)
+	}
+	cs := make([]*Change, 0, n)
+	for range n {
+		c := table.change(r)
+		if r.err != nil {
+			return nil, r.err
+		}
+		if err := validateChange(c); err != nil {
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	if r.err == nil && r.left() != 0 {
+		r.fail("%d trailing bytes", r.left())
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return cs, nil
+}
+
+// header reads [version, type, replicas, ...] up to the body.
+func (r *mpReader) header() (*readTable, int) {
+	if r.array(4, 1) != 4 && r.err == nil {
+		r.fail("message must be an array of 4")
+	}
+	if v := r.uint(); v != wireVersion && r.err == nil {
+		r.err = fmt.Errorf("%w: encoding version %d", ErrVersion, v)
+	}
+	typ := int(min(r.uint(), 255))
+	n := r.array(maxWireReplicas, 1)
+	t := &readTable{ids: make([]clock.ReplicaID, 0, n)}
+	for range n {
+		id := clock.ReplicaID(r.uint())
+		if id == 0 {
+			r.fail("zero replica id in table")
+		}
+		t.ids = append(t.ids, id)
+	}
+	return t, typ
+}
+
+type readTable struct{ ids []clock.ReplicaID }
+
+func (t *readTable) replica(r *mpReader) clock.ReplicaID {
+	i := r.uint()
+	if r.err != nil {
+		return 0
+	}
+	if i >= uint64(len(t.ids)) {
+		r.fail("replica index %d outside table of %d", i, len(t.ids))
+		return 0
+	}
+	return t.ids[i]
+}
+
+func (t *readTable) id(r *mpReader) OpID {
+	rep := t.replica(r)
+	s := r.uint()
+	if s == 0 && r.err == nil {
+		r.fail("zero sequence number")
+	}
+	return OpID{Replica: rep, Seq: s}
+}
+
+func (t *readTable) seg(r *mpReader) Segment {
+	if c := r.peek(); c&0xf0 == 0x90 || c == 0xdc || c == 0xdd {
+		if r.array(2, 1) != 2 {
+			r.fail("element segment must be [replica, seq]")
+			return Segment{}
+		}
+		return Segment{Elem: t.id(r)}
+	}
+	return Segment{Key: r.str(maxWireString)}
+}
+
+func (t *readTable) path(r *mpReader) []Segment {
+	n := r.array(maxWireDepth, 1)
+	if n == 0 {
+		return nil
+	}
+	p := make([]Segment, 0, n)
+	for range n {
+		p = append(p, t.seg(r))
+	}
+	return p
+}
+
+func (t *readTable) change(r *mpReader) *Change {
+	if r.array(4, 1) != 4 {
+		r.fail("change must be an array of 4")
+		return nil
+	}
+	c := &Change{Replica: t.replica(r), StartSeq: r.uint()}
+	ts, err := clock.Decode(r.bin(clock.EncodedLen))
+	if err != nil && r.err == nil {
+		r.fail("timestamp: %v", err)
+	}
+	c.Timestamp = ts
+	n := r.array(maxWireOps, 4)
+	c.Ops = make([]Op, n)
+	for i := range c.Ops {
+		t.op(r, &c.Ops[i])
+		if r.err != nil {
+			return nil
+		}
+	}
+	return c
+}
+
+// value reads a scalar or a container marker; a nil is Null for kinds that
+// carry a value and absent otherwise.
+func readValue(r *mpReader, kind OpKind) draft.Value {
+	c := r.peek()
+	switch {
+	case c == 0xc0:
+		r.off++
+		if kind == OpSet || kind == OpInsert {
+			return draft.Null()
+		}
+		return draft.Value{}
+	case c == 0xc2 || c == 0xc3:
+		r.off++
+		return draft.Bool(c == 0xc3)
+	case c == 0xca || c == 0xcb:
+		return draft.Float(r.float())
+	case c < 0x80 || c >= 0xe0 || (c >= 0xcc && c <= 0xd3):
+		return draft.Int(r.int())
+	case c&0xe0 == 0xa0 || (c >= 0xd9 && c <= 0xdb):
+		return draft.String(r.str(maxWireString))
+	case c >= 0xc4 && c <= 0xc6:
+		return draft.Bytes(r.bin(maxWireString))
+	case c == 0x80:
+		r.off++
+		return draft.EmptyMap()
+	case c == 0x90:
+		r.off++
+		return draft.EmptyList()
+	}
+	r.fail("unsupported value 0x%02x", c)
+	return draft.Value{}
+}
+
+func (t *readTable) op(r *mpReader, op *Op) {
+	n := r.array(8, 1)
+	if n < 4 {
+		r.fail("op must have 4 to 8 fields, has %d", n)
+		return
+	}
+	op.Kind = OpKind(min(r.uint(), 255))
+	op.Path = t.path(r)
+	op.Key = t.seg(r)
+	op.Value = readValue(r, op.Kind)
+	if n > 4 {
+		k := r.array(2*maxWireList, 1)
+		if k%2 != 0 {
+			r.fail("odd pred list")
+			return
+		}
+		if k > 0 {
+			op.Pred = make([]OpID, 0, k/2)
+		}
+		for range k / 2 {
+			op.Pred = append(op.Pred, t.id(r))
+		}
+	}
+	if n > 5 {
+		k := r.array(2*maxWireReplicas, 1)
+		if k%2 != 0 {
+			r.fail("odd context")
+			return
+		}
+		if k > 0 {
+			op.Ctx = make(VersionVector, k/2)
+		}
+		prev := clock.ReplicaID(0)
+		for j := range k / 2 {
+			id := t.id(r)
+			if r.err == nil && j > 0 && id.Replica <= prev {
+				r.fail("context not sorted by replica")
+			}
+			prev = id.Replica
+			op.Ctx[id.Replica] = id.Seq
+		}
+	}
+	if n > 6 {
+		k := r.array(maxWireList, 5)
+		if k > 0 {
+			op.Marks = make([]CounterMark, 0, k)
+		}
+		for range k {
+			if r.array(5, 1) != 5 {
+				r.fail("counter mark must have 5 fields")
+				return
+			}
+			m := CounterMark{Rel: t.path(r)}
+			id := t.id(r)
+			m.Replica, m.Seq = id.Replica, id.Seq
+			m.Int = r.int()
+			m.Float = r.float()
+			op.Marks = append(op.Marks, m)
+		}
+	}
+	if n > 7 {
+		if r.array(3, 1) != 3 {
+			r.fail("origins must have 3 fields")
+			return
+		}
+		side := r.uint()
+		id := t.id(r)
+		switch side {
+		case 0:
+			op.Origins = seq.Origins{Left: id}
+		case 1:
+			op.Origins = seq.Origins{Right: id}
+		default:
+			r.fail("origin side %d", side)
+		}
+	}
+}
