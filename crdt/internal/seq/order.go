@@ -232,6 +232,9 @@ func (l *List) insertInLeaf(lf int32, pos int, x int32) {
 // returns the new leaf.
 func (l *List) splitLeaf(lf int32) int32 {
 	r := int32(len(l.leaves))
+	if len(l.leaves) == cap(l.leaves) {
+		l.leaves = slices.Grow(l.leaves, len(l.leaves)) // double, as in alloc
+	}
 	l.leaves = append(l.leaves, leaf{})
 	L, R := &l.leaves[lf], &l.leaves[r]
 	const half = leafCap / 2
