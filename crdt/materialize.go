@@ -18,19 +18,7 @@ func (d *Doc) strategy(s *slot) *Strategy {
 			path := make([]Segment, len(s.owner.path)+1)
 			copy(path, s.owner.path)
 			path[len(path)-1] = s.seg()
-			var best = -1
-			for i := range d.strat.rules {
-				r := &d.strat.rules[i]
-				if len(r.segs) != len(path) || !r.matches(path) {
-					continue
-				}
-				if best < 0 || r.moreSpecific(&d.strat.rules[best]) {
-					best = i
-				}
-			}
-			if best >= 0 {
-				s.strat = int32(best) + 2
-			}
+			s.strat = int32(d.strat.ruleFor(path)) + 2
 		}
 	}
 	if s.strat == 1 {

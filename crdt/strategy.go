@@ -149,23 +149,28 @@ func (s *Strategies) MustSet(pattern string, st Strategy) *Strategies {
 
 // lookup returns the strategy for a register path.
 func (s *Strategies) lookup(path []Segment) Strategy {
-	if s == nil || len(s.rules) == 0 {
-		return Strategy{}
+	if i := s.ruleFor(path); i >= 0 {
+		return s.rules[i].strat
 	}
-	var best *rule
+	return Strategy{}
+}
+
+// ruleFor returns the index of the most specific rule matching path, or -1.
+func (s *Strategies) ruleFor(path []Segment) int {
+	if s == nil {
+		return -1
+	}
+	best := -1
 	for i := range s.rules {
 		r := &s.rules[i]
 		if len(r.segs) != len(path) || !r.matches(path) {
 			continue
 		}
-		if best == nil || r.moreSpecific(best) {
-			best = r
+		if best < 0 || r.moreSpecific(&s.rules[best]) {
+			best = i
 		}
 	}
-	if best == nil {
-		return Strategy{}
-	}
-	return best.strat
+	return best
 }
 
 func (r *rule) matches(path []Segment) bool {
