@@ -259,7 +259,7 @@ func (l *List) splitLeaf(lf int32) int32 {
 func (l *List) insertChild(p, after, c, cnt int32) {
 	if l.inners[p].n == innerCap {
 		q := l.splitInner(p)
-		if l.inners[p].childIndex2(after) < 0 {
+		if !l.inners[p].has(after) {
 			p = q
 		}
 	}
@@ -282,9 +282,9 @@ func (l *List) setParent(leafKid bool, c, p int32) {
 	}
 }
 
-// childIndex2 is childIndex that returns -1 for a missing child.
-func (in *inner) childIndex2(c int32) int {
-	return slices.Index(in.kids[:in.n], c)
+// has reports whether c is a child of in.
+func (in *inner) has(c int32) bool {
+	return slices.Contains(in.kids[:in.n], c)
 }
 
 // splitInner moves the upper half of full inner node p to a new inner node
