@@ -31,6 +31,7 @@ type entry struct {
 }
 
 type changeLog struct {
+	first     [1]entry // backing for the first entry (saves an allocation)
 	entries   []entry
 	epoch     int            // first entry of the current epoch
 	epochLive int            // live entries in the current epoch
@@ -41,9 +42,10 @@ type changeLog struct {
 
 // indexEpoch makes sure every live entry of the epoch is in idx.
 func (c *changeLog) indexEpoch() {
-	if c.idx == nil {
-		c.idx = make(map[string]int)
+	if c.idx != nil {
+		return // push indexes entries added after the first build
 	}
+	c.idx = make(map[string]int)
 	for j := c.epoch; j < len(c.entries); j++ {
 		e := &c.entries[j]
 		if e.dead || e.indexed || e.struct_ {
@@ -53,6 +55,54 @@ func (c *changeLog) indexEpoch() {
 		e.indexed = true
 		c.idx[e.key] = j
 	}
+}
+
+// smallEpoch is the number of live entries up to which the epoch is
+// searched by scanning instead of through idx (no strings, no map).
+const smallEpoch = 8
+
+// scan finds, among the epoch's live non-structural entries, a fold target
+// (a live add/replace at a proper ancestor of p, or at p itself when self
+// is set) and an entry at exactly p.
+func (c *changeLog) scan(p Path, self bool) (fold, exact int) {
+	fold, exact = -1, -1
+	for j := c.epoch; j < len(c.entries); j++ {
+		e := &c.entries[j]
+		if e.dead || e.struct_ {
+			continue
+		}
+		q := e.fwd.Path
+		if len(q) > len(p) || !p.HasPrefix(q) {
+			continue
+		}
+		foldable := (e.fwd.Op == OpAdd || e.fwd.Op == OpReplace) && !e.fwd.Delta.IsValid()
+		if len(q) == len(p) {
+			exact = j
+			if self && foldable && fold < 0 {
+				fold = j
+			}
+		} else if foldable && (fold < 0 || len(c.entries[fold].fwd.Path) > len(q)) {
+			fold = j
+		}
+	}
+	return fold, exact
+}
+
+// find is scan or the idx lookup, whichever fits the epoch's size.
+func (c *changeLog) find(p Path, self bool) (fold, exact int) {
+	if c.idx == nil && c.epochLive <= smallEpoch {
+		return c.scan(p, self)
+	}
+	c.indexEpoch()
+	key := p.String()
+	fold, exact = -1, -1
+	if j, ok := c.foldTarget(key, self); ok {
+		fold = j
+	}
+	if j, ok := c.idx[key]; ok {
+		exact = j
+	}
+	return fold, exact
 }
 
 // foldTarget returns the live add/replace entry at a proper ancestor of the
@@ -119,14 +169,13 @@ func (c *changeLog) push(e entry) {
 // before, nv/hasNew what is there now; delta is set for increments.
 func (c *changeLog) write(p Path, hadOld bool, old Value, hasNew bool, nv Value, delta Value) {
 	if c.epochLive > 0 {
-		c.indexEpoch()
-		key := p.String()
-		if j, ok := c.foldTarget(key, false); ok {
-			c.entries[j].refresh = true
+		fold, exact := c.find(p, false)
+		if fold >= 0 {
+			c.entries[fold].refresh = true
 			return
 		}
-		if j, ok := c.idx[key]; ok {
-			c.merge(j, hasNew, nv, delta)
+		if exact >= 0 {
+			c.merge(exact, hasNew, nv, delta)
 			return
 		}
 	}
@@ -179,9 +228,8 @@ func (c *changeLog) beforeStructural(listPath Path, refresh func()) int {
 	if c.epochLive == 0 {
 		return -1
 	}
-	c.indexEpoch()
-	if j, ok := c.foldTarget(listPath.String(), true); ok {
-		return j
+	if fold, _ := c.find(listPath, true); fold >= 0 {
+		return fold
 	}
 	refresh()
 	return -1
@@ -238,8 +286,8 @@ func (c *changeLog) settle(root Value) {
 // patches returns the live forward patches in order and the inverse
 // patches in reverse order.
 func (c *changeLog) patches() ([]Patch, []Patch) {
-	fwd := make([]Patch, 0, c.live)
-	inv := make([]Patch, c.live)
+	buf := make([]Patch, 2*c.live)
+	fwd, inv := buf[:0:c.live], buf[c.live:]
 	k := c.live
 	for i := range c.entries {
 		e := &c.entries[i]

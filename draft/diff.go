@@ -44,10 +44,9 @@ func diffMapNodes(out []Patch, at Path, a, b *mnode) []Patch {
 	if a == b {
 		return out
 	}
-	if a != nil && b != nil && !a.leaf() && !b.leaf() &&
-		len(a.kids) == len(b.kids) && equalStrings(a.keys[1:], b.keys[1:]) {
+	if a != nil && b != nil && aligned(a, b) {
 		for i := range a.kids {
-			out = diffMapNodes(out, at, a.kids[i], b.kids[i])
+			out = diffMapNodes(out, at, a.kids[i].n, b.kids[i].n)
 		}
 		return out
 	}

@@ -13,6 +13,8 @@ type Draft struct {
 }
 
 type session struct {
+	d    Draft
+	tok  edit // the first ownership token (saves an allocation)
 	base Value
 	root Value
 	ed   *edit
@@ -23,7 +25,10 @@ type session struct {
 // NewDraft opens a manual draft on base (Immer's createDraft). Finish it
 // with Finish. Use it for long-lived batches of changes.
 func NewDraft(base Value) *Draft {
-	return &Draft{s: &session{base: base, root: base, ed: new(edit)}}
+	s := &session{base: base, root: base}
+	s.d.s, s.ed = s, &s.tok
+	s.log.entries = s.log.first[:0]
+	return &s.d
 }
 
 // Produce runs recipe on a draft of base and returns the next state, the
@@ -255,8 +260,8 @@ func (s *session) insert(lp Path, at Segment, vs []Value) error {
 		return nil
 	}
 	s.root = root
-	fwd := make([]Patch, len(vs))
-	inv := make([]Patch, len(vs))
+	buf := make([]Patch, 2*len(vs))
+	fwd, inv := buf[:len(vs):len(vs)], buf[len(vs):]
 	for j, v := range vs {
 		ip := lp.append(Index(i + j))
 		fwd[j] = Patch{Op: OpAdd, Path: ip, Value: v}
@@ -304,8 +309,8 @@ func (s *session) removeRange(lp Path, i, n int) error {
 		return nil
 	}
 	s.root = root
-	fwd := make([]Patch, n)
-	inv := make([]Patch, n)
+	buf := make([]Patch, 2*n)
+	fwd, inv := buf[:n:n], buf[n:]
 	ip := lp.append(Index(i))
 	for j := range n {
 		fwd[j] = Patch{Op: OpRemove, Path: ip}

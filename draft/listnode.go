@@ -28,14 +28,52 @@ func (n *lnode) own(ed *edit) *lnode {
 	if ed != nil && n.ed == ed {
 		return n
 	}
-	c := &lnode{ed: ed}
 	if n.leaf() {
-		c.items = append(make([]Value, 0, len(n.items)+1), n.items...)
-	} else {
-		c.kids = append(make([]*lnode, 0, len(n.kids)+1), n.kids...)
-		c.sizes = append(make([]int, 0, len(n.sizes)+1), n.sizes...)
+		return newListLeaf(ed, n.items, len(n.items)+1)
 	}
-	return c
+	return newListInner(ed, n.kids, n.sizes, len(n.kids)+1)
+}
+
+// Nodes are allocated together with their arrays (one allocation per
+// copied node), in a small and a full size class, like map nodes.
+type (
+	lleafSmall struct {
+		n lnode
+		b [8]Value
+	}
+	lleafFull struct {
+		n lnode
+		b [nodeMax + 1]Value
+	}
+	linnerFull struct {
+		n lnode
+		k [nodeMax + 1]*lnode
+		s [nodeMax + 1]int
+	}
+)
+
+func newListLeaf(ed *edit, items []Value, need int) *lnode {
+	switch {
+	case need <= 8:
+		x := &lleafSmall{}
+		x.n.ed, x.n.items = ed, append(x.b[:0], items...)
+		return &x.n
+	case need <= nodeMax+1:
+		x := &lleafFull{}
+		x.n.ed, x.n.items = ed, append(x.b[:0], items...)
+		return &x.n
+	}
+	return &lnode{ed: ed, items: append(make([]Value, 0, need), items...)}
+}
+
+func newListInner(ed *edit, kids []*lnode, sizes []int, need int) *lnode {
+	if need <= nodeMax+1 {
+		x := &linnerFull{}
+		x.n.ed, x.n.kids, x.n.sizes = ed, append(x.k[:0], kids...), append(x.s[:0], sizes...)
+		return &x.n
+	}
+	return &lnode{ed: ed, kids: append(make([]*lnode, 0, need), kids...),
+		sizes: append(make([]int, 0, need), sizes...)}
 }
 
 // find returns the child holding position i and i relative to that child.
@@ -78,11 +116,11 @@ func listSet(ed *edit, n *lnode, i int, v Value) (*lnode, Value) {
 // listInsert inserts v before position i (0 <= i <= length).
 func listInsert(ed *edit, root *lnode, i int, v Value) *lnode {
 	if root == nil {
-		return &lnode{ed: ed, items: []Value{v}}
+		return newListLeaf(ed, []Value{v}, 1)
 	}
 	n, split := listInsertNode(ed, root, i, v)
 	if split != nil {
-		n = &lnode{ed: ed, kids: []*lnode{n, split}, sizes: []int{n.count(), split.count()}}
+		n = newListInner(ed, []*lnode{n, split}, []int{n.count(), split.count()}, 2)
 	}
 	return n
 }
@@ -100,7 +138,7 @@ func listInsertNode(ed *edit, n *lnode, i int, v Value) (*lnode, *lnode) {
 		if i == len(n.items)-1 {
 			h = len(n.items) - 1
 		}
-		r := &lnode{ed: ed, items: append(make([]Value, 0, nodeMax+1), n.items[h:]...)}
+		r := newListLeaf(ed, n.items[h:], nodeMax+1)
 		clear(n.items[h:])
 		n.items = n.items[:h]
 		return n, r
@@ -122,9 +160,7 @@ func listInsertNode(ed *edit, n *lnode, i int, v Value) (*lnode, *lnode) {
 	if k+1 == len(n.kids)-1 {
 		h = len(n.kids) - 1
 	}
-	r := &lnode{ed: ed,
-		kids:  append(make([]*lnode, 0, nodeMax+1), n.kids[h:]...),
-		sizes: append(make([]int, 0, nodeMax+1), n.sizes[h:]...)}
+	r := newListInner(ed, n.kids[h:], n.sizes[h:], nodeMax+1)
 	clear(n.kids[h:])
 	n.kids, n.sizes = n.kids[:h], n.sizes[:h]
 	return n, r

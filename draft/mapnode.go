@@ -1,7 +1,5 @@
 package draft
 
-import "sort"
-
 // nodeMax is the fan-out of the persistent B+trees behind maps and lists:
 // the most entries a leaf holds and the most children an inner node holds.
 // 32 keeps trees shallow (a million keys fit in four levels) while a path
@@ -16,42 +14,138 @@ const nodeMax = 32
 type edit struct{ _ int }
 
 // mnode is a node of the persistent B+tree that holds a map's entries in
-// sorted key order. Leaves have keys and vals; inner nodes have kids, and
-// keys[i] is the smallest key in kids[i] (keys[0] may be stale-low after a
-// delete; only keys[1:] steer searches).
+// sorted key order. Leaves have ents; inner nodes have kids, where
+// kids[i].key is the smallest key under kids[i] (kids[0].key may be stale
+// low after a delete; only kids[1:] keys steer searches). Keys and values
+// sit side by side so a copy is one allocation.
 type mnode struct {
 	ed   *edit
-	keys []string
-	vals []Value  // leaf only
-	kids []*mnode // inner only
+	ents []mentry // leaf only
+	kids []mkid   // inner only
 }
+
+type mentry struct {
+	key string
+	val Value
+}
+
+type mkid struct {
+	key string
+	n   *mnode
+}
+
+// Leaves are kept smaller than inner nodes: a leaf entry is a whole Value,
+// and the leaf is what every write copies.
+const (
+	mapLeafMax   = 16
+	mapBranchMax = nodeMax
+)
 
 func (n *mnode) leaf() bool { return n.kids == nil }
 
-// own returns n itself when ed owns it, or a copy owned by ed.
+func (n *mnode) minKey() string {
+	if n.leaf() {
+		return n.ents[0].key
+	}
+	return n.kids[0].key
+}
+
+func (n *mnode) size() int {
+	if n.leaf() {
+		return len(n.ents)
+	}
+	return len(n.kids)
+}
+
+// own returns n itself when ed owns it, or a copy owned by ed with room
+// for one more entry.
 func (n *mnode) own(ed *edit) *mnode {
 	if ed != nil && n.ed == ed {
 		return n
 	}
-	c := &mnode{ed: ed}
-	c.keys = append(make([]string, 0, len(n.keys)+1), n.keys...)
 	if n.leaf() {
-		c.vals = append(make([]Value, 0, len(n.vals)+1), n.vals...)
-	} else {
-		c.kids = append(make([]*mnode, 0, len(n.kids)+1), n.kids...)
+		return newMapLeaf(ed, n.ents, len(n.ents)+1)
 	}
-	return c
+	return newMapInner(ed, n.kids, len(n.kids)+1)
+}
+
+// Nodes are allocated together with their entry array (one allocation per
+// copied node), in a small and a full size class.
+type (
+	mleafSmall struct {
+		n mnode
+		b [4]mentry
+	}
+	mleafFull struct {
+		n mnode
+		b [mapLeafMax + 1]mentry
+	}
+	minnerSmall struct {
+		n mnode
+		b [4]mkid
+	}
+	minnerFull struct {
+		n mnode
+		b [mapBranchMax + 1]mkid
+	}
+)
+
+// newMapLeaf returns a leaf owned by ed holding a copy of ents, with
+// capacity for at least need entries.
+func newMapLeaf(ed *edit, ents []mentry, need int) *mnode {
+	switch {
+	case need <= 4:
+		x := &mleafSmall{}
+		x.n.ed, x.n.ents = ed, append(x.b[:0], ents...)
+		return &x.n
+	case need <= mapLeafMax+1:
+		x := &mleafFull{}
+		x.n.ed, x.n.ents = ed, append(x.b[:0], ents...)
+		return &x.n
+	}
+	return &mnode{ed: ed, ents: append(make([]mentry, 0, need), ents...)}
+}
+
+// newMapInner is newMapLeaf for inner nodes.
+func newMapInner(ed *edit, kids []mkid, need int) *mnode {
+	switch {
+	case need <= 4:
+		x := &minnerSmall{}
+		x.n.ed, x.n.kids = ed, append(x.b[:0], kids...)
+		return &x.n
+	case need <= mapBranchMax+1:
+		x := &minnerFull{}
+		x.n.ed, x.n.kids = ed, append(x.b[:0], kids...)
+		return &x.n
+	}
+	return &mnode{ed: ed, kids: append(make([]mkid, 0, need), kids...)}
 }
 
 // childFor returns the index of the child whose key range holds key.
 func (n *mnode) childFor(key string) int {
-	i := sort.Search(len(n.keys)-1, func(i int) bool { return n.keys[i+1] > key })
-	return i
+	lo, hi := 1, len(n.kids)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if n.kids[m].key <= key {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo - 1
 }
 
 func (n *mnode) search(key string) (int, bool) {
-	i := sort.SearchStrings(n.keys, key)
-	return i, i < len(n.keys) && n.keys[i] == key
+	lo, hi := 0, len(n.ents)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if n.ents[m].key < key {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(n.ents) && n.ents[lo].key == key
 }
 
 func mapGet(n *mnode, key string) (Value, bool) {
@@ -61,9 +155,9 @@ func mapGet(n *mnode, key string) (Value, bool) {
 			if !ok {
 				return Value{}, false
 			}
-			return n.vals[i], true
+			return n.ents[i].val, true
 		}
-		n = n.kids[n.childFor(key)]
+		n = n.kids[n.childFor(key)].n
 	}
 	return Value{}, false
 }
@@ -72,11 +166,11 @@ func mapGet(n *mnode, key string) (Value, bool) {
 // and whether the key is new.
 func mapSet(ed *edit, root *mnode, key string, v Value) (*mnode, bool) {
 	if root == nil {
-		return &mnode{ed: ed, keys: []string{key}, vals: []Value{v}}, true
+		return newMapLeaf(ed, []mentry{{key, v}}, 1), true
 	}
 	n, split, added := mapSetNode(ed, root, key, v)
 	if split != nil {
-		n = &mnode{ed: ed, keys: []string{n.keys[0], split.keys[0]}, kids: []*mnode{n, split}}
+		n = newMapInner(ed, []mkid{{n.minKey(), n}, {split.minKey(), split}}, 2)
 	}
 	return n, added
 }
@@ -86,43 +180,37 @@ func mapSetNode(ed *edit, n *mnode, key string, v Value) (*mnode, *mnode, bool) 
 		i, ok := n.search(key)
 		n = n.own(ed)
 		if ok {
-			n.vals[i] = v
+			n.ents[i].val = v
 			return n, nil, false
 		}
-		n.keys = insertAt(n.keys, i, key)
-		n.vals = insertAt(n.vals, i, v)
-		if len(n.keys) <= nodeMax {
+		n.ents = insertAt(n.ents, i, mentry{key, v})
+		if len(n.ents) <= mapLeafMax {
 			return n, nil, true
 		}
-		h := len(n.keys) / 2
-		r := &mnode{ed: ed,
-			keys: append(make([]string, 0, nodeMax+1), n.keys[h:]...),
-			vals: append(make([]Value, 0, nodeMax+1), n.vals[h:]...)}
-		clear(n.vals[h:])
-		n.keys, n.vals = n.keys[:h], n.vals[:h]
+		h := len(n.ents) / 2
+		r := newMapLeaf(ed, n.ents[h:], mapLeafMax+1)
+		clear(n.ents[h:])
+		n.ents = n.ents[:h]
 		return n, r, true
 	}
 	i := n.childFor(key)
-	c, split, added := mapSetNode(ed, n.kids[i], key, v)
+	c, split, added := mapSetNode(ed, n.kids[i].n, key, v)
 	n = n.own(ed)
-	n.kids[i] = c
-	if key < n.keys[i] {
-		n.keys[i] = key
+	n.kids[i].n = c
+	if key < n.kids[i].key {
+		n.kids[i].key = key
 	}
 	if split == nil {
 		return n, nil, added
 	}
-	n.keys = insertAt(n.keys, i+1, split.keys[0])
-	n.kids = insertAt(n.kids, i+1, split)
-	if len(n.kids) <= nodeMax {
+	n.kids = insertAt(n.kids, i+1, mkid{split.minKey(), split})
+	if len(n.kids) <= mapBranchMax {
 		return n, nil, added
 	}
 	h := len(n.kids) / 2
-	r := &mnode{ed: ed,
-		keys: append(make([]string, 0, nodeMax+1), n.keys[h:]...),
-		kids: append(make([]*mnode, 0, nodeMax+1), n.kids[h:]...)}
+	r := newMapInner(ed, n.kids[h:], mapBranchMax+1)
 	clear(n.kids[h:])
-	n.keys, n.kids = n.keys[:h], n.kids[:h]
+	n.kids = n.kids[:h]
 	return n, r, added
 }
 
@@ -139,9 +227,9 @@ func mapDelete(ed *edit, root *mnode, key string) (*mnode, Value, bool) {
 	}
 	n, old := mapDeleteNode(ed, root, key)
 	for n != nil && !n.leaf() && len(n.kids) == 1 {
-		n = n.kids[0]
+		n = n.kids[0].n
 	}
-	if n != nil && len(n.keys) == 0 {
+	if n != nil && n.size() == 0 {
 		n = nil
 	}
 	return n, old, true
@@ -152,20 +240,17 @@ func mapDeleteNode(ed *edit, n *mnode, key string) (*mnode, Value) {
 	n = n.own(ed)
 	if n.leaf() {
 		i, _ := n.search(key)
-		old := n.vals[i]
-		n.keys = removeAt(n.keys, i)
-		n.vals = removeAt(n.vals, i)
+		old := n.ents[i].val
+		n.ents = removeAt(n.ents, i)
 		return n, old
 	}
 	i := n.childFor(key)
-	c, old := mapDeleteNode(ed, n.kids[i], key)
-	if len(c.keys) == 0 {
-		n.keys = removeAt(n.keys, i)
+	c, old := mapDeleteNode(ed, n.kids[i].n, key)
+	if c.size() == 0 {
 		n.kids = removeAt(n.kids, i)
 		return n, old
 	}
-	n.kids[i] = c
-	n.keys[i] = c.keys[0]
+	n.kids[i] = mkid{c.minKey(), c}
 	return n, old
 }
 
@@ -176,19 +261,21 @@ func mapBuild(ed *edit, keys []string, vals []Value) *mnode {
 		return nil
 	}
 	var level []*mnode
-	for i := 0; i < len(keys); i += nodeMax {
-		j := min(i+nodeMax, len(keys))
-		level = append(level, &mnode{ed: ed,
-			keys: append(make([]string, 0, j-i), keys[i:j]...),
-			vals: append(make([]Value, 0, j-i), vals[i:j]...)})
+	for i := 0; i < len(keys); i += mapLeafMax {
+		j := min(i+mapLeafMax, len(keys))
+		n := &mnode{ed: ed, ents: make([]mentry, j-i)}
+		for k := i; k < j; k++ {
+			n.ents[k-i] = mentry{keys[k], vals[k]}
+		}
+		level = append(level, n)
 	}
 	for len(level) > 1 {
 		var up []*mnode
-		for i := 0; i < len(level); i += nodeMax {
-			j := min(i+nodeMax, len(level))
-			p := &mnode{ed: ed, kids: append(make([]*mnode, 0, j-i), level[i:j]...)}
-			for _, k := range p.kids {
-				p.keys = append(p.keys, k.keys[0])
+		for i := 0; i < len(level); i += mapBranchMax {
+			j := min(i+mapBranchMax, len(level))
+			p := &mnode{ed: ed, kids: make([]mkid, 0, j-i)}
+			for _, k := range level[i:j] {
+				p.kids = append(p.kids, mkid{k.minKey(), k})
 			}
 			up = append(up, p)
 		}
@@ -203,15 +290,29 @@ func mapEach(n *mnode, yield func(string, Value) bool) bool {
 		return true
 	}
 	if n.leaf() {
-		for i, k := range n.keys {
-			if !yield(k, n.vals[i]) {
+		for i := range n.ents {
+			if !yield(n.ents[i].key, n.ents[i].val) {
 				return false
 			}
 		}
 		return true
 	}
 	for _, c := range n.kids {
-		if !mapEach(c, yield) {
+		if !mapEach(c.n, yield) {
+			return false
+		}
+	}
+	return true
+}
+
+// aligned reports whether two inner nodes split the key space the same
+// way, so their children can be compared pairwise.
+func aligned(a, b *mnode) bool {
+	if a.leaf() || b.leaf() || len(a.kids) != len(b.kids) {
+		return false
+	}
+	for i := 1; i < len(a.kids); i++ {
+		if a.kids[i].key != b.kids[i].key {
 			return false
 		}
 	}
@@ -228,20 +329,20 @@ func mapNodeEqual(a, b *mnode) bool {
 	if a == nil || b == nil {
 		return false
 	}
-	if !a.leaf() && !b.leaf() && len(a.kids) == len(b.kids) && equalStrings(a.keys[1:], b.keys[1:]) {
+	if aligned(a, b) {
 		for i := range a.kids {
-			if !mapNodeEqual(a.kids[i], b.kids[i]) {
+			if !mapNodeEqual(a.kids[i].n, b.kids[i].n) {
 				return false
 			}
 		}
 		return true
 	}
 	if a.leaf() && b.leaf() {
-		if !equalStrings(a.keys, b.keys) {
+		if len(a.ents) != len(b.ents) {
 			return false
 		}
-		for i := range a.vals {
-			if !a.vals[i].Equal(b.vals[i]) {
+		for i := range a.ents {
+			if a.ents[i].key != b.ents[i].key || !a.ents[i].val.Equal(b.ents[i].val) {
 				return false
 			}
 		}

@@ -122,11 +122,30 @@ func (p Path) Equal(o Path) bool {
 		return false
 	}
 	for i := range p {
-		if p[i].Token() != o[i].Token() {
+		if !p[i].sameToken(o[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// sameToken reports whether s and o have the same token text, without
+// formatting indices.
+func (s Segment) sameToken(o Segment) bool {
+	switch {
+	case s.kind == o.kind:
+		return s.idx == o.idx && s.key == o.key
+	case s.kind == segKey && o.kind == segIndex:
+		n, ok := parseIndexToken(s.key)
+		return ok && n == o.idx
+	case s.kind == segIndex && o.kind == segKey:
+		return o.sameToken(s)
+	case s.kind == segEnd:
+		return o.kind == segKey && o.key == "-"
+	case o.kind == segEnd:
+		return s.kind == segKey && s.key == "-"
+	}
+	return false
 }
 
 // HasPrefix reports whether q is a prefix of p (token-wise).
