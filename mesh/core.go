@@ -118,7 +118,7 @@ func (o *Output) send(to string, m Message) {
 }
 
 func (o *Output) applied(a Applied) {
-	if a.Changes > 0 || a.Effect != nil {
+	if a.Changes > 0 || len(a.Patches) > 0 {
 		o.Applied = append(o.Applied, a)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/draft"
 )
 
 // ErrCompacted is returned (wrapped) by Document.ChangesSince when some of
@@ -78,8 +79,7 @@ type Applied struct {
 	// the Unix epoch) among the newly applied changes, or 0 if unknown. The
 	// Node uses it for the convergence-lag metric.
 	NewestMillis int64
-	// Effect is the document's description of the visible change (for the
-	// crdt document: the patches), handed to watchers unchanged. Nil when
-	// nothing visible changed.
-	Effect any
+	// Patches describe the visible change, handed to watchers unchanged.
+	// Empty when nothing visible changed.
+	Patches []draft.Patch
 }

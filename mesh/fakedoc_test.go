@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/draft"
 )
 
 // fakeDoc is an in-memory Document for tests: a last-writer-wins string map
@@ -47,7 +48,7 @@ type fakeBody struct {
 	Pad     string
 }
 
-var _ Document = (*fakeDoc)(nil)
+var _ LocalDocument = (*fakeDoc)(nil)
 var _ VersionReader = (*fakeDoc)(nil)
 
 func newFakeDoc(r clock.ReplicaID, now func() int64) *fakeDoc {
@@ -129,10 +130,9 @@ func (d *fakeDoc) drain(a *Applied) {
 			case ch.End <= d.vv[ch.Replica]:
 				// Covered meanwhile: drop.
 			case d.vv[ch.Replica] >= ch.Start-1 && d.vv.Covers(body.Deps):
-				d.integrate(ch, body)
+				a.Patches = append(a.Patches, d.integrate(ch, body)...)
 				a.Changes++
 				a.NewestMillis = max(a.NewestMillis, body.Wall)
-				a.Effect = "changed"
 				progress = true
 			default:
 				keep = append(keep, ch)
@@ -142,17 +142,54 @@ func (d *fakeDoc) drain(a *Applied) {
 	}
 }
 
-// integrate applies a ready change: LWW by (lamport, replica).
-func (d *fakeDoc) integrate(ch Change, body fakeBody) {
+// integrate applies a ready change: LWW by (lamport, replica). It returns
+// the visible changes as patches.
+func (d *fakeDoc) integrate(ch Change, body fakeBody) []draft.Patch {
 	d.lamport = max(d.lamport, body.Lamport)
+	var patches []draft.Patch
 	for _, kv := range body.Sets {
 		e := fakeEntry{Value: kv[1], Lamport: body.Lamport, Replica: ch.Replica}
-		if old, ok := d.state[kv[0]]; !ok || old.Lamport < e.Lamport || (old.Lamport == e.Lamport && old.Replica < e.Replica) {
+		old, ok := d.state[kv[0]]
+		if !ok || old.Lamport < e.Lamport || (old.Lamport == e.Lamport && old.Replica < e.Replica) {
 			d.state[kv[0]] = e
+			op := draft.OpReplace
+			if !ok {
+				op = draft.OpAdd
+			}
+			patches = append(patches, draft.Patch{Op: op, Path: draft.P(kv[0]), Value: draft.String(kv[1])})
 		}
 	}
 	d.vv[ch.Replica] = ch.End
 	d.log[ch.Replica] = append(d.log[ch.Replica], ch)
+	return patches
+}
+
+// Update implements LocalDocument: the recipe may only set top-level
+// string values.
+func (d *fakeDoc) Update(recipe func(*draft.Draft) error) (Change, Applied, error) {
+	_, patches, _, err := draft.Produce(d.State(), recipe)
+	if err != nil || len(patches) == 0 {
+		return Change{}, Applied{}, err
+	}
+	var kv []string
+	for _, p := range patches {
+		s, ok := p.Value.AsString()
+		if len(p.Path) != 1 || !ok || (p.Op != draft.OpAdd && p.Op != draft.OpReplace) {
+			return Change{}, Applied{}, fmt.Errorf("fake: unsupported patch %v", p)
+		}
+		kv = append(kv, p.Path[0].Token(), s)
+	}
+	ch := d.update(0, 0, kv...)
+	return ch, Applied{Changes: 1, Patches: patches}, nil
+}
+
+// State implements LocalDocument.
+func (d *fakeDoc) State() draft.Value {
+	m := make(map[string]draft.Value, len(d.state))
+	for k, e := range d.state {
+		m[k] = draft.String(e.Value)
+	}
+	return draft.MapOf(m)
 }
 
 func (d *fakeDoc) ChangesSince(v VersionVector, maxBytes int) ([]Change, bool, error) {

@@ -1,0 +1,619 @@
+package mesh
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+
+	"github.com/syncmesh/syncmesh/draft"
+)
+
+// LocalDocument is the document a Node serves: the replication surface the
+// protocol core needs, plus local edits and reads. The Node calls it under
+// its own lock, one call at a time.
+type LocalDocument interface {
+	Document
+	// Update runs recipe on a draft of the current state and applies the
+	// result locally. It returns the encoded change to disseminate (a zero
+	// Change when the recipe changed nothing) and the local effect.
+	Update(recipe func(d *draft.Draft) error) (Change, Applied, error)
+	// State returns the current visible state (immutable).
+	State() draft.Value
+}
+
+// Event is one batch of visible changes delivered to watchers: a local
+// Update or one remote apply (a gossiped change, a repair chunk, a snapshot
+// or quarantined changes released).
+type Event struct {
+	// Local is set for changes made by this node's Update.
+	Local bool
+	// Patches are the visible changes, as the document reported them.
+	Patches []draft.Patch
+}
+
+// MemberEventType says what happened to a member.
+type MemberEventType uint8
+
+// Member event types.
+const (
+	MemberJoin MemberEventType = iota
+	MemberLeave
+	MemberUpdate
+)
+
+// String returns the event type's name.
+func (t MemberEventType) String() string {
+	switch t {
+	case MemberJoin:
+		return "join"
+	case MemberLeave:
+		return "leave"
+	case MemberUpdate:
+		return "update"
+	}
+	return "unknown"
+}
+
+// Member is a live node of the mesh.
+type Member struct {
+	Name string
+	Addr string // host:port
+}
+
+// MemberEvent reports a membership change.
+type MemberEvent struct {
+	Type   MemberEventType
+	Member Member
+}
+
+// Node is one member of a syncmesh: it serves a document, gossips its
+// changes over memberlist and repairs what gossip loses. All methods are
+// safe for concurrent use.
+type Node struct {
+	cfg  Config
+	log  *slog.Logger
+	meta []byte
+
+	mu   sync.Mutex // guards core and doc
+	core *Core
+	doc  LocalDocument
+
+	queue  *memberlist.TransmitLimitedQueue
+	inbox  chan []byte
+	outbox chan Send
+	events chan MemberEvent // public, bounded
+	joins  chan string      // joined peers to sync with at once, bounded
+
+	lifeMu  sync.Mutex // guards ml, started, closed, cancel
+	ml      *memberlist.Memberlist
+	started bool
+	closed  bool
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+
+	watchMu  sync.Mutex
+	watchers map[*watcher]struct{}
+
+	// membersMu guards members: copies of the live memberlist nodes, kept
+	// from event callbacks, because the *memberlist.Node values that
+	// Memberlist.Members returns are updated by memberlist without a lock
+	// the caller can take.
+	membersMu sync.Mutex
+	members   map[string]memberlist.Node
+
+	refusedMu sync.Mutex
+	refused   map[string]struct{} // peers already logged as incompatible
+
+	stats     nodeStats
+	collector *collector // registered on cfg.Registerer, or nil
+}
+
+type watcher struct {
+	ch chan Event
+}
+
+// New validates cfg and returns a Node. Nothing listens until Start.
+func New(cfg Config) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%s/%d", cfg.Name, time.Now().UnixNano())
+		seed = h.Sum64()
+	}
+	core, err := NewCore(CoreConfig{
+		Name:               cfg.Name,
+		FastPathBytes:      cfg.FastPathBytes,
+		AntiEntropyMillis:  cfg.AntiEntropyInterval.Milliseconds(),
+		ChunkBytes:         cfg.ChunkBytes,
+		ChunksPerReply:     cfg.ChunksPerReply,
+		SnapshotMissingOps: cfg.SnapshotMissingOps,
+		Seed:               seed,
+	}, cfg.Document)
+	if err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	n := &Node{
+		cfg:      cfg,
+		log:      logger.With("node", cfg.Name),
+		meta:     nodeMeta(cfg.Document.Fingerprint()),
+		core:     core,
+		doc:      cfg.Document,
+		inbox:    make(chan []byte, cfg.InboxSize),
+		outbox:   make(chan Send, cfg.OutboxSize),
+		events:   make(chan MemberEvent, cfg.EventBuffer),
+		joins:    make(chan string, cfg.EventBuffer),
+		watchers: map[*watcher]struct{}{},
+		refused:  map[string]struct{}{},
+		members:  map[string]memberlist.Node{},
+	}
+	n.stats.init()
+	n.queue = &memberlist.TransmitLimitedQueue{NumNodes: n.numNodes, RetransmitMult: cfg.RetransmitMult}
+	if cfg.Registerer != nil {
+		n.collector = newCollector(n)
+		if err := cfg.Registerer.Register(n.collector); err != nil {
+			return nil, fmt.Errorf("mesh: registering metrics: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// Name returns the node's name.
+func (n *Node) Name() string { return n.cfg.Name }
+
+func (n *Node) numNodes() int {
+	n.lifeMu.Lock()
+	ml := n.ml
+	n.lifeMu.Unlock()
+	if ml == nil {
+		return 1
+	}
+	return ml.NumMembers()
+}
+
+// Start creates the memberlist instance (it starts listening) and the
+// node's goroutines. ctx bounds startup only; stop the node with Close.
+func (n *Node) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	n.lifeMu.Lock()
+	defer n.lifeMu.Unlock()
+	switch {
+	case n.closed:
+		return ErrClosed
+	case n.started:
+		return ErrStarted
+	}
+	mc, err := n.cfg.memberlistConfig()
+	if err != nil {
+		return err
+	}
+	d := delegate{n}
+	mc.Delegate, mc.Events, mc.Alive, mc.Merge = d, d, d, d
+	mc.Logger = log.New(&memberlistLog{n.log}, "", 0)
+	ml, err := memberlist.Create(mc)
+	if err != nil {
+		return fmt.Errorf("mesh: starting memberlist: %w", err)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	n.ml, n.started, n.cancel = ml, true, cancel
+	n.wg.Add(1 + n.cfg.SendWorkers)
+	go n.loop(runCtx)
+	for range n.cfg.SendWorkers {
+		go n.sender(runCtx)
+	}
+	n.log.Info("mesh node started", "addr", n.addrLocked())
+	return nil
+}
+
+func (n *Node) addrLocked() string {
+	ln := n.ml.LocalNode()
+	return net.JoinHostPort(ln.Addr.String(), strconv.Itoa(int(ln.Port)))
+}
+
+// Addr returns the address peers use to reach this node (host:port), or ""
+// before Start.
+func (n *Node) Addr() string {
+	n.lifeMu.Lock()
+	defer n.lifeMu.Unlock()
+	if n.ml == nil {
+		return ""
+	}
+	return n.addrLocked()
+}
+
+func (n *Node) memberlist() (*memberlist.Memberlist, error) {
+	n.lifeMu.Lock()
+	defer n.lifeMu.Unlock()
+	switch {
+	case n.closed:
+		return nil, ErrClosed
+	case n.ml == nil:
+		return nil, ErrNotStarted
+	}
+	return n.ml, nil
+}
+
+// Join contacts the given peers (host:port) and joins their mesh. It
+// returns how many peers were contacted successfully. memberlist's join
+// cannot be interrupted: when ctx ends first, Join returns ctx's error and
+// the join finishes in the background.
+func (n *Node) Join(ctx context.Context, peers []string) (int, error) {
+	ml, err := n.memberlist()
+	if err != nil {
+		return 0, err
+	}
+	type result struct {
+		k   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		k, err := ml.Join(peers)
+		done <- result{k, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return r.k, fmt.Errorf("mesh: join: %w", r.err)
+		}
+		return r.k, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// Leave announces that this node is leaving, waiting until the
+// announcement has gone out or ctx ends (default 5 s without a deadline).
+// The node keeps serving until Close.
+func (n *Node) Leave(ctx context.Context) error {
+	ml, err := n.memberlist()
+	if err != nil {
+		return err
+	}
+	timeout := 5 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	if err := ml.Leave(timeout); err != nil {
+		return fmt.Errorf("mesh: leave: %w", err)
+	}
+	return nil
+}
+
+// Close stops the node's goroutines and memberlist. It does not announce a
+// leave (call Leave first for a graceful exit). Close is idempotent.
+func (n *Node) Close() error {
+	n.lifeMu.Lock()
+	if n.closed {
+		n.lifeMu.Unlock()
+		return nil
+	}
+	n.closed = true
+	ml, cancel := n.ml, n.cancel
+	n.lifeMu.Unlock()
+	var err error
+	if cancel != nil {
+		cancel()
+		n.wg.Wait()
+	}
+	if ml != nil {
+		err = ml.Shutdown()
+	}
+	n.watchMu.Lock()
+	for w := range n.watchers {
+		delete(n.watchers, w)
+		close(w.ch)
+	}
+	n.watchMu.Unlock()
+	if n.collector != nil {
+		n.cfg.Registerer.Unregister(n.collector)
+	}
+	return err
+}
+
+// Update runs recipe on a draft of the current state, applies the change
+// locally and disseminates it. It returns the recipe's error, or the
+// document's. Update works before Start too; the change is gossiped once
+// the node runs.
+func (n *Node) Update(ctx context.Context, recipe func(d *draft.Draft) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	n.lifeMu.Lock()
+	closed := n.closed
+	n.lifeMu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	n.mu.Lock()
+	ch, a, err := n.doc.Update(recipe)
+	var out Output
+	if err == nil && ch.Replica != 0 {
+		out = n.core.Local(ch)
+	}
+	n.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if len(a.Patches) > 0 {
+		n.notify(Event{Local: true, Patches: a.Patches})
+	}
+	n.dispatch(out)
+	return nil
+}
+
+// State returns the current state. The Value is immutable and safe to keep.
+func (n *Node) State() draft.Value {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.doc.State()
+}
+
+// Version returns a copy of the document's version vector.
+func (n *Node) Version() VersionVector {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.doc.Version()
+}
+
+// Watch returns a channel of Events, one per local or remote batch that
+// changed the visible state, until ctx ends or the node closes (then the
+// channel is closed). Each watcher has a buffer of Config.WatchBuffer
+// events; when it is full, new events for that watcher are dropped and
+// counted (Status().WatchDrops), never blocking the mesh. A watcher that
+// must not miss anything re-reads State after a drop.
+func (n *Node) Watch(ctx context.Context) <-chan Event {
+	w := &watcher{ch: make(chan Event, n.cfg.WatchBuffer)}
+	n.watchMu.Lock()
+	n.lifeMu.Lock()
+	closed := n.closed
+	n.lifeMu.Unlock()
+	if closed {
+		n.watchMu.Unlock()
+		close(w.ch)
+		return w.ch
+	}
+	n.watchers[w] = struct{}{}
+	n.watchMu.Unlock()
+	context.AfterFunc(ctx, func() {
+		n.watchMu.Lock()
+		defer n.watchMu.Unlock()
+		if _, ok := n.watchers[w]; ok {
+			delete(n.watchers, w)
+			close(w.ch)
+		}
+	})
+	return w.ch
+}
+
+func (n *Node) notify(e Event) {
+	n.watchMu.Lock()
+	defer n.watchMu.Unlock()
+	for w := range n.watchers {
+		select {
+		case w.ch <- e:
+		default:
+			n.stats.watchDrops.Add(1)
+		}
+	}
+}
+
+// Members returns the live members, this node included, sorted by name.
+// Empty before Start.
+func (n *Node) Members() []Member {
+	n.membersMu.Lock()
+	defer n.membersMu.Unlock()
+	out := make([]Member, 0, len(n.members))
+	for _, m := range n.members {
+		out = append(out, Member{Name: m.Name, Addr: m.Address()})
+	}
+	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// MemberEvents returns the channel of membership events. It is bounded
+// (Config.EventBuffer); events are dropped and counted when nobody reads
+// it. It is never closed.
+func (n *Node) MemberEvents() <-chan MemberEvent { return n.events }
+
+// memberEvent is called by memberlist (never concurrently with itself,
+// with memberlist's node lock held, so node may be read here).
+func (n *Node) memberEvent(t MemberEventType, node *memberlist.Node) {
+	n.membersMu.Lock()
+	if t == MemberLeave {
+		delete(n.members, node.Name)
+	} else {
+		n.members[node.Name] = *node
+	}
+	n.membersMu.Unlock()
+	if node.Name == n.cfg.Name {
+		return
+	}
+	e := MemberEvent{Type: t, Member: Member{Name: node.Name, Addr: node.Address()}}
+	select {
+	case n.events <- e:
+	default:
+		n.stats.eventDrops.Add(1)
+	}
+	if t == MemberJoin {
+		select {
+		case n.joins <- node.Name:
+		default:
+			n.stats.eventDrops.Add(1)
+		}
+	}
+}
+
+// admit checks a peer's metadata (called by memberlist, concurrently).
+func (n *Node) admit(peer *memberlist.Node) error {
+	err := checkMeta(n.meta, peer.Meta)
+	if err == nil {
+		return nil
+	}
+	n.stats.refusedPeers.Add(1)
+	n.refusedMu.Lock()
+	_, logged := n.refused[peer.Name]
+	if !logged && len(n.refused) < 1024 {
+		n.refused[peer.Name] = struct{}{}
+	}
+	n.refusedMu.Unlock()
+	if !logged {
+		n.log.Warn("refusing incompatible peer", "peer", peer.Name, "addr", peer.Address(), "err", err)
+	}
+	return err
+}
+
+// loop is the protocol loop: the only goroutine that feeds the core
+// messages, ticks and membership changes.
+func (n *Node) loop(ctx context.Context) {
+	defer n.wg.Done()
+	tick := time.NewTicker(n.cfg.TickInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case b := <-n.inbox:
+			n.mu.Lock()
+			out, err := n.core.Receive(n.cfg.Physical.NowMillis(), b)
+			n.mu.Unlock()
+			if err != nil {
+				n.log.Debug("message rejected", "type", peekType(b), "bytes", len(b), "err", err)
+			}
+			n.dispatch(out)
+		case peer := <-n.joins:
+			n.mu.Lock()
+			n.core.PeerUp(peer)
+			out := n.core.SyncWith(peer)
+			n.mu.Unlock()
+			n.dispatch(out)
+		case <-tick.C:
+			n.refreshPeers()
+			n.mu.Lock()
+			out := n.core.Tick(n.cfg.Physical.NowMillis())
+			n.mu.Unlock()
+			n.dispatch(out)
+		}
+	}
+}
+
+// refreshPeers makes the core's peer list memberlist's live members, so
+// dropped membership events cannot leave it stale for long.
+func (n *Node) refreshPeers() {
+	live := map[string]bool{}
+	n.membersMu.Lock()
+	for name := range n.members {
+		live[name] = true
+	}
+	n.membersMu.Unlock()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, p := range n.core.Peers() {
+		if !live[p] {
+			n.core.PeerDown(p)
+		}
+	}
+	for p := range live {
+		n.core.PeerUp(p)
+	}
+}
+
+// dispatch carries out a core Output: gossip, direct sends, watcher events.
+func (n *Node) dispatch(out Output) {
+	for _, b := range out.Broadcasts {
+		n.queue.QueueBroadcast(&broadcast{key: b.Key, msg: b.Msg})
+	}
+	if len(out.Broadcasts) > 0 {
+		if q := n.queue.NumQueued(); q > n.cfg.BroadcastQueueLimit {
+			n.queue.Prune(n.cfg.BroadcastQueueLimit)
+			n.stats.broadcastPruned.Add(uint64(q - n.cfg.BroadcastQueueLimit))
+		}
+	}
+	for _, s := range out.Sends {
+		if len(s.Msg) > n.cfg.MaxMessageBytes {
+			n.stats.sendDrops.Add(1)
+			n.log.Warn("message over MaxMessageBytes not sent", "to", s.To, "type", peekType(s.Msg), "bytes", len(s.Msg))
+			continue
+		}
+		select {
+		case n.outbox <- s:
+		default:
+			n.stats.sendDrops.Add(1)
+		}
+	}
+	for _, a := range out.Applied {
+		if len(a.Patches) > 0 {
+			n.notify(Event{Patches: a.Patches})
+		}
+	}
+}
+
+// sender sends direct messages from the outbox.
+func (n *Node) sender(ctx context.Context) {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case s := <-n.outbox:
+			n.send(s)
+		}
+	}
+}
+
+func (n *Node) send(s Send) {
+	ml, err := n.memberlist()
+	if err != nil {
+		return
+	}
+	n.membersMu.Lock()
+	to, ok := n.members[s.To]
+	n.membersMu.Unlock()
+	if !ok {
+		n.stats.sendDrops.Add(1)
+		return
+	}
+	if s.Reliable {
+		err = ml.SendReliable(&to, s.Msg)
+	} else {
+		err = ml.SendBestEffort(&to, s.Msg)
+	}
+	if err != nil {
+		n.stats.sendErrors.Add(1)
+		n.log.Debug("send failed", "to", s.To, "type", peekType(s.Msg), "err", err)
+		return
+	}
+	n.stats.sent(peekType(s.Msg), len(s.Msg))
+}
+
+// memberlistLog forwards memberlist's log lines to slog.
+type memberlistLog struct{ log *slog.Logger }
+
+func (l *memberlistLog) Write(p []byte) (int, error) {
+	msg := string(p)
+	level := slog.LevelDebug
+	if strings.Contains(msg, "[WARN]") || strings.Contains(msg, "[ERR]") {
+		level = slog.LevelWarn
+	}
+	l.log.Log(context.Background(), level, "memberlist", "msg", msg)
+	return len(p), nil
+}
