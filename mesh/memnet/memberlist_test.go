@@ -18,7 +18,7 @@ import (
 
 // eventually polls cond every 10ms until it holds or timeout passes.
 // memberlist runs on wall-clock timers, so polling is the only option here.
-func eventually(t *testing.T, timeout time.Duration, cond func() bool, what func() string) {
+func eventually(t testing.TB, timeout time.Duration, cond func() bool, what func() string) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -31,7 +31,7 @@ func eventually(t *testing.T, timeout time.Duration, cond func() bool, what func
 	}
 }
 
-func noErr(t *testing.T, err error, what string) {
+func noErr(t testing.TB, err error, what string) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
@@ -96,6 +96,7 @@ func (w timedTransport) DialAddressTimeout(a memberlist.Address, d time.Duration
 }
 
 type cluster struct {
+	stopped sync.Once
 	net     *memnet.Network
 	nodes   []*memberlist.Memberlist
 	addrs   []string
@@ -103,9 +104,10 @@ type cluster struct {
 }
 
 // startCluster creates count memberlist nodes on a fresh Network with the
-// given default faults and joins each to node 0 (joins use streams, which
-// faults do not touch). Everything is shut down at the end of the test.
-func startCluster(t *testing.T, count int, seed uint64, faults memnet.LinkFaults) *cluster {
+// given default faults and joins each to node 0 and an earlier node (joins
+// use streams, which faults do not touch). Everything is shut down at the
+// end of the test, or earlier by stop.
+func startCluster(t testing.TB, count int, seed uint64, faults memnet.LinkFaults) *cluster {
 	t.Helper()
 	cfg := memnet.DefaultConfig()
 	cfg.Seed = seed
@@ -113,14 +115,7 @@ func startCluster(t *testing.T, count int, seed uint64, faults memnet.LinkFaults
 	n, err := memnet.New(cfg)
 	noErr(t, err, "memnet.New")
 	c := &cluster{net: n}
-	t.Cleanup(func() {
-		var wg sync.WaitGroup
-		for _, m := range c.nodes {
-			wg.Go(func() { _ = m.Shutdown() })
-		}
-		wg.Wait()
-		_ = n.Close()
-	})
+	t.Cleanup(c.stop)
 	for i := range count {
 		tr, err := n.NewTransport(fmt.Sprintf("node-%02d", i))
 		noErr(t, err, "NewTransport")
@@ -130,14 +125,32 @@ func startCluster(t *testing.T, count int, seed uint64, faults memnet.LinkFaults
 		c.addrs = append(c.addrs, tr.Addr())
 	}
 	for i, m := range c.nodes[1:] {
-		_, err := m.Join([]string{c.addrs[0]})
+		// Join through the first node and a recent one, so no single node
+		// serves every join's push/pull.
+		seeds := []string{c.addrs[0]}
+		if i/2 > 0 {
+			seeds = append(seeds, c.addrs[i/2])
+		}
+		_, err := m.Join(seeds)
 		noErr(t, err, fmt.Sprintf("node %d joining", i+1))
 	}
 	return c
 }
 
+// stop shuts every node down, then the network. It is idempotent.
+func (c *cluster) stop() {
+	c.stopped.Do(func() {
+		var wg sync.WaitGroup
+		for _, m := range c.nodes {
+			wg.Go(func() { _ = m.Shutdown() })
+		}
+		wg.Wait()
+		_ = c.net.Close()
+	})
+}
+
 // waitMembers waits until every node in idx sees exactly want live members.
-func (c *cluster) waitMembers(t *testing.T, idx []int, want int, timeout time.Duration, msg string) {
+func (c *cluster) waitMembers(t testing.TB, idx []int, want int, timeout time.Duration, msg string) {
 	t.Helper()
 	eventually(t, timeout, func() bool {
 		for _, i := range idx {

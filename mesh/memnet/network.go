@@ -130,9 +130,11 @@ func (n *Network) Close() error {
 	for _, t := range ts {
 		_ = t.Shutdown()
 	}
-	for _, f := range n.sched.close() {
+	pending := n.sched.close()
+	for _, f := range pending {
 		n.dropped(f.from, f.to.name, dropClosed)
 	}
+	n.sched.settle(len(pending))
 	n.log.Info("network closed")
 	return nil
 }

@@ -3,6 +3,7 @@ package memnet
 import (
 	"container/heap"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,6 +44,9 @@ type scheduler struct {
 	wake chan struct{} // cap 1: the earliest due time changed
 	quit chan struct{} // closed by close
 	wg   sync.WaitGroup
+	// pending counts copies accepted by push and not yet delivered or
+	// dropped; unlike len(q) it includes copies being delivered right now.
+	pending atomic.Int64
 
 	mu      sync.Mutex // guards everything below
 	q       flightHeap
@@ -67,6 +71,7 @@ func (s *scheduler) push(f *flight, delay time.Duration) bool {
 	f.seq = s.seq
 	s.seq++
 	heap.Push(&s.q, f)
+	s.pending.Add(1)
 	if !s.running {
 		s.running = true
 		s.wg.Add(1)
@@ -109,6 +114,7 @@ func (s *scheduler) loop() {
 		if len(due) > 0 {
 			for i, f := range due {
 				s.n.deliver(f, true)
+				s.pending.Add(-1)
 				due[i] = nil
 			}
 			continue
@@ -125,7 +131,8 @@ func (s *scheduler) loop() {
 }
 
 // removeTo takes every pending copy addressed to t out of the queue and
-// returns them.
+// returns them; the caller must count each as dropped and then call
+// settle(len(result)).
 func (s *scheduler) removeTo(t *Transport) []*flight {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -148,7 +155,8 @@ func (s *scheduler) removeTo(t *Transport) []*flight {
 }
 
 // close stops the goroutine, waits for it and returns the copies that were
-// still pending.
+// still pending; the caller must count each as dropped and then call
+// settle(len(result)).
 func (s *scheduler) close() []*flight {
 	s.mu.Lock()
 	if s.closed {
@@ -164,8 +172,8 @@ func (s *scheduler) close() []*flight {
 	return out
 }
 
-func (s *scheduler) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.q)
-}
+// settle marks k copies taken by removeTo or close as dropped.
+func (s *scheduler) settle(k int) { s.pending.Add(int64(-k)) }
+
+// inFlight is the number of copies not yet delivered or dropped.
+func (s *scheduler) inFlight() int { return int(s.pending.Load()) }

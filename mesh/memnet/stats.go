@@ -152,7 +152,7 @@ func (n *Network) Stats() Stats {
 		names[name] = c
 	}
 	n.mu.Unlock()
-	st := Stats{Nodes: make(map[string]NodeStats, len(names)), InFlight: n.sched.len()}
+	st := Stats{Nodes: make(map[string]NodeStats, len(names)), InFlight: n.sched.inFlight()}
 	for name, c := range names {
 		ns := c.snapshot()
 		st.Nodes[name] = ns

@@ -175,9 +175,11 @@ func (t *Transport) Shutdown() error {
 	cut := n.takeStreamsLocked(func(s *stream) bool { return s.dialer == t || s.listener == t })
 	n.mu.Unlock()
 	closeStreams(cut)
-	for _, f := range n.sched.removeTo(t) {
+	pending := n.sched.removeTo(t)
+	for _, f := range pending {
 		n.dropped(f.from, t.name, dropClosed)
 	}
+	n.sched.settle(len(pending))
 	n.log.Info("node shut down", "node", t.name, "addr", t.addr.String(), "streams_cut", len(cut))
 	return nil
 }
