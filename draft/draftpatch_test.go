@@ -64,8 +64,13 @@ func TestDraftApplyPatchesMatchesApply(t *testing.T) {
 			}
 			if wantErr != nil {
 				var pe *PatchError
-				if !errors.As(gotErr, &pe) || !errors.Is(gotErr, errors.Unwrap(wantErr.(*PatchError).Err)) && !errors.Is(gotErr, wantErr.(*PatchError).Err) {
-					t.Logf("Apply: %v; draft: %v", wantErr, gotErr)
+				if !errors.As(gotErr, &pe) {
+					t.Fatalf("draft error %v is not a *PatchError", gotErr)
+				}
+				for _, sentinel := range []error{ErrNotFound, ErrWrongType, ErrIndexRange, ErrBadPatch, ErrTestFailed} {
+					if errors.Is(wantErr, sentinel) != errors.Is(gotErr, sentinel) {
+						t.Fatalf("Apply error %v and draft error %v differ on %v", wantErr, gotErr, sentinel)
+					}
 				}
 				if !got.Same(base) {
 					t.Fatalf("a failed recipe must leave base: got %v", got)
