@@ -29,9 +29,10 @@
 // concurrent runs at one place hang as siblings under the same parent. So
 // runs are never interleaved, forward or backward, and concurrent inserts at
 // one position are ordered by ID on every replica. Sibling order is by ID on
-// both sides: this is basic Fugue, not FugueMax, which also orders right
-// siblings by their right origins and is the variant the paper proves
-// maximally non-interleaving (it would need the right origin in every op).
+// both sides: this is basic Fugue, not FugueMax, which also takes right
+// origins into account when ordering right siblings and is the variant the
+// paper proves maximally non-interleaving (it would need the right origin in
+// every op).
 //
 // # Invariants
 //
