@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// Distribution selects how the jitter of a link's delay is drawn.
+// Distribution selects how the jitter of a link's delay is drawn. It is a
+// plain value, safe to copy and share.
 type Distribution uint8
 
 const (
@@ -38,6 +39,7 @@ func (d Distribution) String() string {
 // in bursts whose mean length is about 1/BadToGood packets when LossBad is 1.
 //
 // The zero value disables the model. All fields are probabilities in [0, 1].
+// GilbertElliott is a plain value, safe to copy and share.
 type GilbertElliott struct {
 	// GoodToBad is the probability, per packet, of moving from the good to
 	// the bad state.
@@ -57,7 +59,8 @@ func (g GilbertElliott) Enabled() bool { return g != GilbertElliott{} }
 // LinkFaults describes what happens to packets on one directed link. The
 // zero value is a perfect link: no loss, no delay, no duplication. Streams
 // are affected only by partitions, blocks and closed nodes, never by
-// LinkFaults (they model TCP, whose retransmissions hide loss).
+// LinkFaults (they model TCP, whose retransmissions hide loss). LinkFaults
+// is a plain value, safe to copy and share; the Network keeps its own copy.
 type LinkFaults struct {
 	// Loss is the probability in [0, 1] that a packet is dropped,
 	// independently of every other packet.
@@ -121,7 +124,8 @@ func (f LinkFaults) Validate() error {
 }
 
 // Config configures a Network. Start from DefaultConfig and change fields;
-// zero sizes are rejected rather than silently defaulted.
+// zero sizes are rejected rather than silently defaulted. Config is a plain
+// value; New copies it.
 type Config struct {
 	// Seed seeds the PCG generator behind every fault decision (loss,
 	// burst state, duplication, jitter, reordering). Default 1. The same

@@ -52,6 +52,27 @@
 // decisions, are not reproducible; only the decisions for a given order
 // are.
 //
+// # Using it with memberlist
+//
+// Set memberlist.Config.Transport to a Transport and give every node a
+// unique Name; join with Transport.Addr or Network.Addr. Things learnt
+// while testing it:
+//
+//   - memberlist does not heal a partition by itself. It never probes or
+//     push/pulls with nodes it has declared dead, and gossips to them
+//     (within GossipToTheDeadTime) only while it has broadcasts queued. A
+//     short partition may merge on its own after Heal; one held for a few
+//     seconds after both sides declared each other dead did not merge in
+//     20 s in our test. An application must Join across (as Serf's
+//     reconnector does); one Join suffices while GossipToTheDeadTime has
+//     not run out.
+//   - Under -race on a loaded 2-core machine goroutines stall for hundreds
+//     of milliseconds, so memberlist timers tighter than about
+//     ProbeInterval 300ms / ProbeTimeout 150ms / SuspicionMult 3 make
+//     healthy nodes flap. The package's memberlist_test.go has a config
+//     that is stable there; 100 nodes converge in about 8 s without -race
+//     and 22 s with it.
+//
 // # Usage
 //
 //	n, _ := memnet.New(memnet.DefaultConfig())

@@ -30,7 +30,7 @@ var (
 )
 
 // DialError describes a refused dial. It unwraps to ErrClosed, ErrNoRoute,
-// ErrPartitioned or ErrBacklogFull.
+// ErrPartitioned or ErrBacklogFull. It is immutable once returned.
 type DialError struct {
 	// From is the dialling node's name.
 	From string

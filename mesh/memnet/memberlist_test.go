@@ -225,9 +225,10 @@ func TestMemberlistPartitionAndHeal(t *testing.T) {
 
 	c.net.Heal()
 	// memberlist never probes or push/pulls with nodes it has declared
-	// dead, so an application must rejoin them (Serf's reconnector does
-	// this); one join across the healed link is enough for refutations to
-	// spread both ways.
+	// dead and gossips to them only while broadcasts are queued, so once
+	// the partition has settled an application must rejoin (as Serf's
+	// reconnector does); one join across the healed link is enough for
+	// refutations to spread both ways.
 	_, err := c.nodes[0].Join([]string{c.addrs[half]})
 	noErr(t, err, "rejoin")
 	c.waitMembers(t, all, size, 15*time.Second, "merge after heal")

@@ -19,7 +19,8 @@ func (r dropReason) String() string {
 	return [...]string{"loss", "partition", "queue full", "oversize", "closed", "no route"}[r]
 }
 
-// Drops counts dropped packet copies by reason.
+// Drops counts dropped packet copies by reason. Like every Stats type it is
+// a plain snapshot value, safe to copy and share.
 type Drops struct {
 	// Loss: dropped by uniform or bursty loss.
 	Loss uint64

@@ -15,7 +15,8 @@ import (
 // memberlist.Config.Transport. It is safe for concurrent use. No method
 // blocks: writes are queued or dropped, dials succeed or fail at once.
 // Packet buffers passed to WriteTo are copied, so the caller may reuse them;
-// each received Packet.Buf belongs to the receiver.
+// each received Packet.Buf belongs to the receiver. Packet.From is shared by
+// every packet from the same sender and must not be modified.
 type Transport struct {
 	net      *Network
 	name     string
