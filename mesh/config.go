@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/crdt"
 )
 
 // Profile selects the memberlist timing preset a Config builds on: failure
@@ -45,9 +46,25 @@ type Config struct {
 	// Default: the host name. Two live nodes must never share a name.
 	Name string
 
-	// Document is the replicated document this node serves. Required until
-	// the crdt adapter lands (then nil will mean a new crdt document). The
-	// Node owns it after New: nothing else may call it.
+	// Replica is the replica id of the document New creates: unique among
+	// all replicas that ever wrote to the document, and never reused by a
+	// node that lost its state. Default 0: a random id (crypto/rand).
+	// Ignored when Document is set.
+	Replica clock.ReplicaID
+	// MaxDrift is how far ahead of our physical time a remote change's
+	// clock may be before the change is quarantined (held and retried as
+	// time passes) instead of applied. Default 500 ms (clock's default).
+	// Ignored when Document is set.
+	MaxDrift time.Duration
+	// Strategies is the document's conflict-strategy table. Every node of a
+	// mesh must use an equal table: peers with another fingerprint are
+	// refused at join time. Default nil: LastWriterWins everywhere. Ignored
+	// when Document is set.
+	Strategies *crdt.Strategies
+	// Document overrides the document: tests and simulations pass a fake or
+	// a prepared one (see NewDocument). Default nil: New creates a
+	// crdt.Doc from Replica, Physical, MaxDrift and Strategies. The Node
+	// owns it after New: nothing else may call it.
 	Document LocalDocument
 
 	// Profile is the memberlist timing preset (probe interval and timeout,
@@ -187,6 +204,7 @@ func LANConfig() Config {
 		WatchBuffer:         256,
 		EventBuffer:         64,
 		TickInterval:        100 * time.Millisecond,
+		MaxDrift:            clock.DefaultMaxDrift,
 		Label:               "syncmesh",
 		Physical:            clock.System(),
 	}
@@ -226,8 +244,8 @@ func (c Config) Validate() error {
 		return bad("Name is empty")
 	case len(c.Name) > MaxNameBytes:
 		return bad("Name is longer than %d bytes", MaxNameBytes)
-	case c.Document == nil:
-		return bad("Document is nil")
+	case c.Document == nil && c.MaxDrift <= 0:
+		return bad("MaxDrift must be positive")
 	case c.Profile > ProfileLocal:
 		return bad("unknown Profile %d", c.Profile)
 	case c.Transport == nil && (c.BindPort < 0 || c.BindPort > 65535):

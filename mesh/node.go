@@ -2,6 +2,8 @@ package mesh
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -16,6 +18,8 @@ import (
 
 	"github.com/hashicorp/memberlist"
 
+	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/crdt"
 	"github.com/syncmesh/syncmesh/draft"
 )
 
@@ -127,6 +131,18 @@ type watcher struct {
 func New(cfg Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Document == nil {
+		for cfg.Replica == 0 {
+			var b [8]byte
+			_, _ = crand.Read(b[:])
+			cfg.Replica = clock.ReplicaID(binary.LittleEndian.Uint64(b[:]))
+		}
+		doc, err := newCRDTDocument(cfg)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Document = doc
 	}
 	seed := cfg.Seed
 	if seed == 0 {
@@ -366,6 +382,20 @@ func (n *Node) State() draft.Value {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.doc.State()
+}
+
+// Conflicts returns the live concurrent values at path when there are two
+// or more that do not merge (see crdt.Doc.Conflicts), or nil. It is nil
+// for a Config.Document that does not report conflicts.
+func (n *Node) Conflicts(path draft.Path) []crdt.Conflict {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if c, ok := n.doc.(interface {
+		Conflicts(draft.Path) []crdt.Conflict
+	}); ok {
+		return c.Conflicts(path)
+	}
+	return nil
 }
 
 // Version returns a copy of the document's version vector.

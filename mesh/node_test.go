@@ -81,6 +81,7 @@ func (c *cluster) testConfig(name string) Config {
 	cfg.Name = name
 	cfg.Transport = tr
 	cfg.Document = newFakeDoc(c.next, clock.System().NowMillis)
+	cfg.Replica = c.next // used when tune clears Document for a crdt document
 	cfg.Seed = uint64(c.next)
 	cfg.AntiEntropyInterval = 300 * time.Millisecond
 	c.next++
@@ -345,7 +346,7 @@ func TestNodeConfigValidate(t *testing.T) {
 		mut  func(*Config)
 	}{
 		{"no name", func(c *Config) { c.Name = "" }},
-		{"no document", func(c *Config) { c.Document = nil }},
+		{"no drift for the crdt document", func(c *Config) { c.Document, c.MaxDrift = nil, 0 }},
 		{"fast path too big", func(c *Config) { c.FastPathBytes = 4000 }},
 		{"tick above anti-entropy", func(c *Config) { c.TickInterval = 2 * c.AntiEntropyInterval }},
 		{"bad key", func(c *Config) { c.SecretKeys = [][]byte{make([]byte, 5)} }},
