@@ -138,7 +138,7 @@ func (a *applier) replace(v Value, p Path, x Value) (Value, error) {
 		switch c.kind {
 		case MapKind:
 			k := last.Token()
-			if _, ok := mapGet(c.m, k); !ok && !a.lenient {
+			if _, ok := mapGet(c.mroot(), k); !ok && !a.lenient {
 				return c, ErrNotFound
 			}
 			return c.mapSet(a.ed, k, x), nil
@@ -211,12 +211,12 @@ func jsonEqual(a, b Value) bool {
 		if a.num != b.num {
 			return false
 		}
-		if a.m == b.m {
+		if a.mroot() == b.mroot() {
 			return true
 		}
 		eq := true
-		mapEach(a.m, func(k string, x Value) bool {
-			y, ok := mapGet(b.m, k)
+		mapEach(a.mroot(), func(k string, x Value) bool {
+			y, ok := mapGet(b.mroot(), k)
 			eq = ok && jsonEqual(x, y)
 			return eq
 		})
@@ -225,12 +225,12 @@ func jsonEqual(a, b Value) bool {
 		if a.num != b.num {
 			return false
 		}
-		if a.l == b.l {
+		if a.lroot() == b.lroot() {
 			return true
 		}
 		eq := true
-		listEach(a.l, 0, func(i int, x Value) bool {
-			eq = jsonEqual(x, listGet(b.l, i))
+		listEach(a.lroot(), 0, func(i int, x Value) bool {
+			eq = jsonEqual(x, listGet(b.lroot(), i))
 			return eq
 		})
 		return eq

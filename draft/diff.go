@@ -31,7 +31,7 @@ func diffInto(out []Patch, at Path, a, b Value) []Patch {
 	}
 	switch {
 	case a.kind == MapKind && b.kind == MapKind:
-		return diffMapNodes(out, at, a.m, b.m)
+		return diffMapNodes(out, at, a.mroot(), b.mroot())
 	case a.kind == ListKind && b.kind == ListKind:
 		return diffLists(out, at, a, b)
 	case a.Equal(b):
@@ -75,10 +75,10 @@ func diffMapNodes(out []Patch, at Path, a, b *mnode) []Patch {
 func diffLists(out []Patch, at Path, a, b Value) []Patch {
 	n := min(a.Len(), b.Len())
 	for i := range n {
-		out = diffInto(out, at.append(Index(i)), listGet(a.l, i), listGet(b.l, i))
+		out = diffInto(out, at.append(Index(i)), listGet(a.lroot(), i), listGet(b.lroot(), i))
 	}
 	for i := n; i < b.Len(); i++ {
-		out = append(out, Patch{Op: OpAdd, Path: at.append(Index(i)), Value: listGet(b.l, i)})
+		out = append(out, Patch{Op: OpAdd, Path: at.append(Index(i)), Value: listGet(b.lroot(), i)})
 	}
 	for i := a.Len() - 1; i >= n; i-- {
 		out = append(out, Patch{Op: OpRemove, Path: at.append(Index(i))})

@@ -136,7 +136,7 @@ func (s *session) set(p Path, v Value) error {
 		switch c.kind {
 		case MapKind:
 			k := last.Token()
-			if old, had = mapGet(c.m, k); had && old.Equal(v) {
+			if old, had = mapGet(c.mroot(), k); had && old.Equal(v) {
 				return c, errNoop
 			}
 			return c.mapSet(s.ed, k, v), nil
@@ -145,7 +145,7 @@ func (s *session) set(p Path, v Value) error {
 			if err != nil {
 				return c, err
 			}
-			if old, had = listGet(c.l, i), true; old.Equal(v) {
+			if old, had = listGet(c.lroot(), i), true; old.Equal(v) {
 				return c, errNoop
 			}
 			nc, _ := c.listSet(s.ed, i, v)

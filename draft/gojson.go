@@ -47,15 +47,15 @@ func (v Value) appendJSON(b []byte, depth int) ([]byte, error) {
 		}
 		return b, nil
 	case StringKind:
-		return appendJSONString(b, v.str), nil
+		return appendJSONString(b, v.text()), nil
 	case BytesKind:
-		s, _ := json.Marshal([]byte(v.str))
+		s, _ := json.Marshal([]byte(v.text()))
 		return append(b, s...), nil
 	case MapKind:
 		b = append(b, '{')
 		var err error
 		first := true
-		mapEach(v.m, func(k string, x Value) bool {
+		mapEach(v.mroot(), func(k string, x Value) bool {
 			if !first {
 				b = append(b, ',')
 			}
@@ -72,7 +72,7 @@ func (v Value) appendJSON(b []byte, depth int) ([]byte, error) {
 	case ListKind:
 		b = append(b, '[')
 		var err error
-		listEach(v.l, 0, func(i int, x Value) bool {
+		listEach(v.lroot(), 0, func(i int, x Value) bool {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -193,7 +193,7 @@ func fromGo(x any, depth int) (Value, error) {
 			}
 			vals[i] = v
 		}
-		return Value{kind: MapKind, num: uint64(len(keys)), m: mapBuild(nil, keys, vals)}, nil
+		return mapValue(uint64(len(keys)), mapBuild(nil, keys, vals)), nil
 	case []any:
 		items := make([]Value, len(x))
 		for i, e := range x {
@@ -203,7 +203,7 @@ func fromGo(x any, depth int) (Value, error) {
 			}
 			items[i] = v
 		}
-		return Value{kind: ListKind, num: uint64(len(items)), l: listBuild(nil, items)}, nil
+		return listValue(uint64(len(items)), listBuild(nil, items)), nil
 	}
 	rv := reflect.ValueOf(x)
 	switch rv.Kind() {
@@ -268,16 +268,16 @@ func (v Value) ToGo() any {
 	case FloatKind:
 		return math.Float64frombits(v.num)
 	case StringKind:
-		return v.str
+		return v.text()
 	case BytesKind:
-		return []byte(v.str)
+		return []byte(v.text())
 	case MapKind:
 		m := make(map[string]any, v.num)
-		mapEach(v.m, func(k string, x Value) bool { m[k] = x.ToGo(); return true })
+		mapEach(v.mroot(), func(k string, x Value) bool { m[k] = x.ToGo(); return true })
 		return m
 	case ListKind:
 		s := make([]any, 0, v.num)
-		listEach(v.l, 0, func(_ int, x Value) bool { s = append(s, x.ToGo()); return true })
+		listEach(v.lroot(), 0, func(_ int, x Value) bool { s = append(s, x.ToGo()); return true })
 		return s
 	}
 	return nil

@@ -45,15 +45,15 @@ func (v Value) encodeMsgpack(enc *msgpack.Encoder, depth int) error {
 	case FloatKind:
 		return enc.EncodeFloat64(math.Float64frombits(v.num))
 	case StringKind:
-		return enc.EncodeString(v.str)
+		return enc.EncodeString(v.text())
 	case BytesKind:
-		return enc.EncodeBytes([]byte(v.str))
+		return enc.EncodeBytes([]byte(v.text()))
 	case MapKind:
 		if err := enc.EncodeMapLen(int(v.num)); err != nil {
 			return err
 		}
 		var err error
-		mapEach(v.m, func(k string, x Value) bool {
+		mapEach(v.mroot(), func(k string, x Value) bool {
 			if err = enc.EncodeString(k); err == nil {
 				err = x.encodeMsgpack(enc, depth+1)
 			}
@@ -65,7 +65,7 @@ func (v Value) encodeMsgpack(enc *msgpack.Encoder, depth int) error {
 			return err
 		}
 		var err error
-		listEach(v.l, 0, func(_ int, x Value) bool {
+		listEach(v.lroot(), 0, func(_ int, x Value) bool {
 			err = x.encodeMsgpack(enc, depth+1)
 			return err == nil
 		})
@@ -143,7 +143,7 @@ func decodeMsgpackValue(dec *msgpack.Decoder, depth, remaining int) (Value, erro
 			}
 			items = append(items, x)
 		}
-		return Value{kind: ListKind, num: uint64(len(items)), l: listBuild(nil, items)}, nil
+		return listValue(uint64(len(items)), listBuild(nil, items)), nil
 	case msgpcode.IsFixedMap(c), c == msgpcode.Map16, c == msgpcode.Map32:
 		n, err := dec.DecodeMapLen()
 		if err != nil {

@@ -120,7 +120,7 @@ func decodeJSONPath(raw json.RawMessage) (Path, error) {
 			}
 			switch v.kind {
 			case StringKind:
-				p[i] = Key(v.str)
+				p[i] = Key(v.text())
 			case IntKind:
 				n := int64(v.num)
 				if n < 0 || n > 1e15 {

@@ -17,7 +17,7 @@ func update(ed *edit, v Value, p Path, fn func(Value) (Value, error)) (Value, er
 	switch v.kind {
 	case MapKind:
 		k := s.Token()
-		c, ok := mapGet(v.m, k)
+		c, ok := mapGet(v.mroot(), k)
 		if !ok {
 			return v, ErrNotFound
 		}
@@ -34,7 +34,7 @@ func update(ed *edit, v Value, p Path, fn func(Value) (Value, error)) (Value, er
 		if err != nil {
 			return v, err
 		}
-		c := listGet(v.l, i)
+		c := listGet(v.lroot(), i)
 		nc, err := update(ed, c, p[1:], fn)
 		if err != nil {
 			return v, err
@@ -89,9 +89,9 @@ func insertIndex(l Value, s Segment) (int, error) {
 func ownedBy(v Value, ed *edit) bool {
 	switch v.kind {
 	case MapKind:
-		return v.m != nil && v.m.ed == ed
+		return v.mroot() != nil && v.mroot().ed == ed
 	case ListKind:
-		return v.l != nil && v.l.ed == ed
+		return v.lroot() != nil && v.lroot().ed == ed
 	}
 	return false
 }
