@@ -75,6 +75,7 @@ func (d *Doc) applyOp(op *Op, id OpID, ts clock.Timestamp, local bool) {
 		}
 		s := &slot{owner: n, elem: id, pos: id, posTS: ts}
 		l.elems[id] = s
+		l.org[id] = op.Origins
 		if _, _, err := l.seq.SetVisible(id, false); err != nil {
 			panic("crdt: inserted slot missing from its sequence: " + err.Error())
 		}
@@ -252,6 +253,7 @@ func (d *Doc) move(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 		l.moved = make(map[OpID]OpID)
 	}
 	l.moved[id] = s.elem
+	l.org[id] = op.Origins
 	if _, _, err := l.seq.SetVisible(id, false); err != nil {
 		panic("crdt: move slot missing from its sequence: " + err.Error())
 	}

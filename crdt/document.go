@@ -132,7 +132,7 @@ func (d *Doc) finish(res *Result) {
 		panic("crdt: materialised state out of step with the registers: " + err.Error())
 	}
 	d.state = next
-	res.Patches = d.patches
+	res.Patches = append(res.Patches, d.patches...)
 	d.patches = nil
 }
 

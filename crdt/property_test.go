@@ -221,9 +221,18 @@ func runHistory(t *testing.T, seed uint64) (ok bool) {
 		}
 	}
 	var all []sentChange
+	var snaps []*Snapshot
 	steps := 30 + rng.IntN(40)
 	for range steps {
 		r := reps[rng.IntN(nrep)]
+		if rng.IntN(8) == 0 {
+			sn, err := DecodeSnapshot(EncodeSnapshot(r.Snapshot()))
+			if err != nil {
+				t.Errorf("seed %d: snapshot round trip: %v", seed, err)
+				return false
+			}
+			snaps = append(snaps, sn)
+		}
 		if rng.IntN(3) != 0 {
 			r.phys.Advance(time.Duration(rng.IntN(3)) * time.Millisecond)
 			before := r.Version()
@@ -308,6 +317,39 @@ func runHistory(t *testing.T, seed uint64) (ok bool) {
 	for _, r := range reps[1:] {
 		if got := dump(r.Doc); got != want {
 			t.Errorf("seed %d: replicas diverge:\n--- %s\n%s\n--- %s\n%s", seed, reps[0].Replica(), want, r.Replica(), got)
+			return false
+		}
+	}
+	// Snapshots: merging them (in any order, with duplicates) and then the
+	// changes gives the same state; merging the final snapshots alone too.
+	var changes []*Change
+	for _, s := range all {
+		changes = append(changes, s.c)
+	}
+	var finals []*Snapshot
+	for _, r := range reps {
+		finals = append(finals, r.Snapshot())
+	}
+	for k, plan := range [][]*Snapshot{snaps, reversed(append(snaps, snaps...)), finals, reversed(finals)} {
+		x := newReplica(t, clockReplica(100+k), st)
+		for _, sn := range plan {
+			if _, err := x.MergeSnapshot(sn); err != nil {
+				t.Errorf("seed %d: merge snapshot: %v", seed, err)
+				return false
+			}
+			if msg := consistency(x.Doc); msg != "" {
+				t.Errorf("seed %d: after snapshot merge: %s", seed, msg)
+				return false
+			}
+		}
+		if k < 2 {
+			if _, err := x.Apply(changes...); err != nil {
+				t.Errorf("seed %d: apply after snapshots: %v", seed, err)
+				return false
+			}
+		}
+		if got := dump(x.Doc); got != want {
+			t.Errorf("seed %d: snapshot plan %d diverges:\n--- want\n%s\n--- got\n%s", seed, k, want, got)
 			return false
 		}
 	}
@@ -470,4 +512,12 @@ func flagCheck(d *Doc, n *node) string {
 		}
 	}
 	return ""
+}
+
+func reversed[T any](s []T) []T {
+	out := make([]T, len(s))
+	for i, x := range s {
+		out[len(s)-1-i] = x
+	}
+	return out
 }

@@ -155,7 +155,8 @@ type node struct {
 type listState struct {
 	seq   *seq.List
 	elems map[OpID]*slot
-	moved map[OpID]OpID // position slot made by a move -> element
+	moved map[OpID]OpID        // position slot made by a move -> element
+	org   map[OpID]seq.Origins // every slot's origins, for snapshots
 }
 
 func (n *node) implFlags() uint8 {
@@ -182,7 +183,7 @@ func newNode(parent *slot) *node {
 
 func (n *node) list() *listState {
 	if n.lst == nil {
-		n.lst = &listState{seq: seq.New(), elems: make(map[OpID]*slot)}
+		n.lst = &listState{seq: seq.New(), elems: make(map[OpID]*slot), org: make(map[OpID]seq.Origins)}
 	}
 	return n.lst
 }

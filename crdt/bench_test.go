@@ -1,0 +1,183 @@
+package crdt
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/draft"
+)
+
+// The workloads of ../shared/bench/crdt/bench.mjs, through the full path:
+// draft recipe -> patches -> ops -> apply (and encode/decode where bytes
+// cross between replicas).
+
+const (
+	benchN1   = 100_000
+	benchN2   = 50_000
+	benchN3   = 100_000
+	benchN4   = 10_000
+	benchKeys = 1000
+)
+
+// mulberry32 is bench.mjs's PRNG, so key and position choices are the same.
+type mulberry32 uint32
+
+func (m *mulberry32) next() float64 {
+	*m += 0x6d2b79f5
+	t := uint32(*m)
+	t = (t ^ (t >> 15)) * (t | 1)
+	t ^= t + (t^(t>>7))*(t|61)
+	return float64(t^(t>>14)) / 4294967296
+}
+
+func benchDoc(b *testing.B, id clock.ReplicaID, st *Strategies) *Doc {
+	b.Helper()
+	clk, err := clock.New(clock.Config{Replica: id, Physical: clock.NewManual(1_764_000_000_000), MaxDrift: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := DefaultConfig(id, clk)
+	cfg.Strategies = st
+	d, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
+}
+
+var benchKeyNames = func() []string {
+	ks := make([]string, benchKeys)
+	for i := range ks {
+		ks[i] = fmt.Sprintf("k%d", i)
+	}
+	return ks
+}()
+
+func mustUpdate(b *testing.B, d *Doc, f func(*draft.Draft) error) {
+	if _, err := d.Update(f); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// W1: 100,000 single-key writes on 1,000 keys, each its own change.
+func BenchmarkW1MapSet(b *testing.B) {
+	b.ReportAllocs()
+	var d *Doc
+	var elapsed time.Duration
+	for b.Loop() {
+		d = benchDoc(b, 1, nil)
+		mustUpdate(b, d, func(x *draft.Draft) error { return x.Set(draft.Path{draft.Key("m")}, draft.EmptyMap()) })
+		m := d.root.keys["m"]
+		_ = m
+		start := time.Now()
+		for i := range benchN1 {
+			p := draft.Path{draft.Key("m"), draft.Key(benchKeyNames[i%benchKeys])}
+			v := draft.Int(int64(i))
+			mustUpdate(b, d, func(x *draft.Draft) error { return x.Set(p, v) })
+		}
+		elapsed += time.Since(start)
+	}
+	b.ReportMetric(float64(benchN1)*float64(b.N)/elapsed.Seconds(), "writes/s")
+	b.ReportMetric(float64(len(EncodeSnapshot(d.Snapshot()))), "snapshot-B")
+}
+
+// W2: two replicas write 50,000 keys each concurrently, then exchange what
+// the other lacks (ChangesSince its version vector, encoded, decoded) and
+// merge.
+func BenchmarkW2ConcurrentMerge(b *testing.B) {
+	b.ReportAllocs()
+	var merge time.Duration
+	var exchanged int
+	for b.Loop() {
+		b.StopTimer()
+		da, db := benchDoc(b, 1, nil), benchDoc(b, 2, nil)
+		for _, d := range []*Doc{da, db} {
+			mustUpdate(b, d, func(x *draft.Draft) error { return x.Set(draft.Path{draft.Key("m")}, draft.EmptyMap()) })
+		}
+		ra, rb := mulberry32(1), mulberry32(2)
+		for i := range benchN2 {
+			p := draft.Path{draft.Key("m"), draft.Key(benchKeyNames[int(ra.next()*benchKeys)])}
+			mustUpdate(b, da, func(x *draft.Draft) error { return x.Set(p, draft.Int(int64(i))) })
+		}
+		for i := range benchN2 {
+			p := draft.Path{draft.Key("m"), draft.Key(benchKeyNames[int(rb.next()*benchKeys)])}
+			mustUpdate(b, db, func(x *draft.Draft) error { return x.Set(p, draft.Int(1e6+int64(i))) })
+		}
+		b.StartTimer()
+		start := time.Now()
+		ua := EncodeChanges(da.ChangesSince(db.Version(), 0))
+		ub := EncodeChanges(db.ChangesSince(da.Version(), 0))
+		ca, err := DecodeChanges(ua)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cb, err := DecodeChanges(ub)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.Apply(ca...); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := da.Apply(cb...); err != nil {
+			b.Fatal(err)
+		}
+		merge += time.Since(start)
+		b.StopTimer()
+		exchanged = len(ua) + len(ub)
+		if !da.State().Equal(db.State()) {
+			b.Fatal("W2 did not converge")
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(merge.Milliseconds())/float64(b.N), "merge-ms")
+	b.ReportMetric(float64(exchanged), "exchanged-B")
+}
+
+// W3: 100,000 counter increments, each its own change.
+func BenchmarkW3CounterInc(b *testing.B) {
+	b.ReportAllocs()
+	st := NewStrategies().MustSet("/c", Count())
+	var elapsed time.Duration
+	for b.Loop() {
+		d := benchDoc(b, 1, st)
+		p := draft.Path{draft.Key("c")}
+		mustUpdate(b, d, func(x *draft.Draft) error { return x.Set(p, draft.Int(0)) })
+		one := draft.Int(1)
+		start := time.Now()
+		for range benchN3 {
+			mustUpdate(b, d, func(x *draft.Draft) error { return x.Increment(p, one) })
+		}
+		elapsed += time.Since(start)
+		if v, _ := d.State().Get("c"); !v.Equal(draft.Int(benchN3)) {
+			b.Fatalf("counter %v", v)
+		}
+	}
+	b.ReportMetric(float64(benchN3)*float64(b.N)/elapsed.Seconds(), "incs/s")
+}
+
+// W4: 10,000 inserts at random list positions, each its own change, then
+// the encoded size of the document.
+func BenchmarkW4ListInsert(b *testing.B) {
+	b.ReportAllocs()
+	var elapsed time.Duration
+	var size int
+	for b.Loop() {
+		d := benchDoc(b, 1, nil)
+		lp := draft.Path{draft.Key("l")}
+		mustUpdate(b, d, func(x *draft.Draft) error { return x.Set(lp, draft.EmptyList()) })
+		r := mulberry32(4)
+		start := time.Now()
+		for i := range benchN4 {
+			pos := int(r.next() * float64(i+1))
+			p := draft.Path{draft.Key("l"), draft.Index(pos)}
+			v := draft.Int(int64(i))
+			mustUpdate(b, d, func(x *draft.Draft) error { return x.Insert(p, v) })
+		}
+		elapsed += time.Since(start)
+		size = len(EncodeSnapshot(d.Snapshot()))
+	}
+	b.ReportMetric(float64(benchN4)*float64(b.N)/elapsed.Seconds(), "inserts/s")
+	b.ReportMetric(float64(size), "snapshot-B")
+}

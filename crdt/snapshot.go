@@ -1,0 +1,523 @@
+package crdt
+
+import (
+	"bytes"
+	"compress/flate"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/crdt/internal/seq"
+)
+
+// Snapshot is the full CRDT state of a replica (every live entry with its id
+// and timestamp, counter contributions, list slots with their origins and
+// tombstones, element positions) and its version vector. Merging snapshots
+// is the causal-context join (see MergeSnapshot). A Snapshot is immutable
+// and safe for concurrent reads.
+type Snapshot struct {
+	vv   VersionVector
+	root *snapNode
+}
+
+// Version returns a copy of the snapshot's version vector.
+func (s *Snapshot) Version() VersionVector { return s.vv.Clone() }
+
+type snapNode struct {
+	keys  []string
+	slots []*snapSlot // parallel to keys, sorted by key
+	list  *snapList
+}
+
+type snapSlot struct {
+	entries []entry // sorted by id
+	ctr     []contrib
+	child   *snapNode
+}
+
+type snapPos struct {
+	id  OpID
+	org seq.Origins
+}
+
+type snapElem struct {
+	id    OpID
+	pos   OpID
+	posTS clock.Timestamp
+	slot  *snapSlot
+}
+
+type snapList struct {
+	slots []snapPos  // every position slot, sorted by id
+	elems []snapElem // sorted by id
+	moved [][2]OpID  // move slot -> element, sorted by slot
+}
+
+func idCmp(a, b OpID) int { return a.Compare(b) }
+
+// Snapshot captures the document's CRDT state.
+func (d *Doc) Snapshot() *Snapshot {
+	return &Snapshot{vv: d.vv.Clone(), root: snapOfNode(d.root)}
+}
+
+func snapOfNode(n *node) *snapNode {
+	if n == nil {
+		return nil
+	}
+	sn := &snapNode{}
+	keys := make([]string, 0, len(n.keys))
+	for k, s := range n.keys {
+		if !emptySlot(s) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	sn.keys = keys
+	for _, k := range keys {
+		sn.slots = append(sn.slots, snapOfSlot(n.keys[k]))
+	}
+	if l := n.lst; l != nil {
+		sl := &snapList{}
+		for id, o := range l.org {
+			sl.slots = append(sl.slots, snapPos{id: id, org: o})
+		}
+		slices.SortFunc(sl.slots, func(a, b snapPos) int { return idCmp(a.id, b.id) })
+		for id, s := range l.elems {
+			sl.elems = append(sl.elems, snapElem{id: id, pos: s.pos, posTS: s.posTS, slot: snapOfSlot(s)})
+		}
+		slices.SortFunc(sl.elems, func(a, b snapElem) int { return idCmp(a.id, b.id) })
+		for p, e := range l.moved {
+			sl.moved = append(sl.moved, [2]OpID{p, e})
+		}
+		slices.SortFunc(sl.moved, func(a, b [2]OpID) int { return idCmp(a[0], b[0]) })
+		sn.list = sl
+	}
+	if len(sn.keys) == 0 && sn.list == nil {
+		return nil
+	}
+	return sn
+}
+
+// emptySlot reports whether a map register holds nothing at all.
+func emptySlot(s *slot) bool {
+	return len(s.entries) == 0 && s.ctr == nil && snapOfNode(s.child) == nil
+}
+
+func snapOfSlot(s *slot) *snapSlot {
+	ss := &snapSlot{entries: slices.Clone(s.entries), child: snapOfNode(s.child)}
+	slices.SortFunc(ss.entries, func(a, b entry) int { return idCmp(a.id, b.id) })
+	if s.ctr != nil {
+		ss.ctr = slices.Clone(s.ctr.contribs)
+	}
+	return ss
+}
+
+// Snapshot wire format (version 1): [1, 3, replicas, body], where body is a
+// bin holding raw DEFLATE (compress/flate, level 9: deterministic for a
+// given input) of the msgpack
+//
+//	[vv pairs, base wall, root]
+//	node  = [[key, ...], [slot, ...], list or nil]
+//	slot  = [entries, counter or nil, child node or nil]
+//	entries = [replica, seq, wall-base, logical, value, ...] flattened
+//	counter = [[replica, seq, wall-base, logical, int, float, hasFloat,
+//	           removed seq, removed int, removed float], ...]
+//	list  = [slots, elements, moved]
+//	slots = [replica, seq, side (0 none, 1 left, 2 right), origin replica,
+//	         origin seq, ...] flattened, by id
+//	elements = [[replica, seq, pos replica, pos seq, pos wall-base,
+//	           pos logical, slot], ...] by id
+//	moved = [slot replica, slot seq, element replica, element seq, ...]
+//
+// Timestamps are sent without their replica: it is always the replica of
+// the op they stamp.
+const maxSnapshotBody = 1 << 28
+
+type snapWriter struct {
+	t    wireTable
+	base int64
+	b    []byte
+}
+
+// EncodeSnapshot returns the wire encoding of s. Equal snapshots encode to
+// equal bytes.
+func EncodeSnapshot(s *Snapshot) []byte {
+	w := &snapWriter{t: wireTable{idx: make(map[clock.ReplicaID]int)}, base: -1}
+	for _, r := range s.vv.Replicas() {
+		w.t.add(r)
+	}
+	w.scan(s.root)
+	if w.base < 0 {
+		w.base = 0
+	}
+	rs := s.vv.Replicas()
+	w.b = mpArray(w.b, 3)
+	w.b = mpArray(w.b, 2*len(rs))
+	for _, r := range rs {
+		w.b = w.t.appendID(w.b, OpID{Replica: r, Seq: s.vv[r]})
+	}
+	w.b = mpInt(w.b, w.base)
+	w.node(s.root)
+
+	var z bytes.Buffer
+	fw, _ := flate.NewWriter(&z, flate.BestCompression)
+	_, _ = fw.Write(w.b)
+	_ = fw.Close()
+
+	out := mpArray(nil, 4)
+	out = mpUint(out, wireVersion)
+	out = mpUint(out, msgSnapshot)
+	out = mpArray(out, len(w.t.ids))
+	for _, r := range w.t.ids {
+		out = mpUint(out, uint64(r))
+	}
+	return mpBin(out, z.String())
+}
+
+// scan registers replicas and finds the smallest wall.
+func (w *snapWriter) scan(n *snapNode) {
+	if n == nil {
+		return
+	}
+	wall := func(ts clock.Timestamp) {
+		if w.base < 0 || ts.Wall < w.base {
+			w.base = ts.Wall
+		}
+	}
+	var slot func(s *snapSlot)
+	slot = func(s *snapSlot) {
+		for _, e := range s.entries {
+			w.t.add(e.id.Replica)
+			wall(e.ts)
+		}
+		for _, c := range s.ctr {
+			w.t.add(c.replica)
+			wall(c.ts)
+		}
+		w.scan(s.child)
+	}
+	for _, s := range n.slots {
+		slot(s)
+	}
+	if l := n.list; l != nil {
+		for _, p := range l.slots {
+			w.t.add(p.id.Replica)
+			for _, o := range originIDs(p.org) {
+				w.t.add(o.Replica)
+			}
+		}
+		for _, e := range l.elems {
+			w.t.add(e.pos.Replica)
+			wall(e.posTS)
+			slot(e.slot)
+		}
+	}
+}
+
+func (w *snapWriter) ts(ts clock.Timestamp) {
+	w.b = mpUint(w.b, uint64(ts.Wall-w.base))
+	w.b = mpUint(w.b, uint64(ts.Logical))
+}
+
+func (w *snapWriter) node(n *snapNode) {
+	if n == nil {
+		w.b = mpNil(w.b)
+		return
+	}
+	w.b = mpArray(w.b, 3)
+	w.b = mpArray(w.b, len(n.keys))
+	for _, k := range n.keys {
+		w.b = mpStr(w.b, k)
+	}
+	w.b = mpArray(w.b, len(n.slots))
+	for _, s := range n.slots {
+		w.slot(s)
+	}
+	l := n.list
+	if l == nil {
+		w.b = mpNil(w.b)
+		return
+	}
+	w.b = mpArray(w.b, 3)
+	w.b = mpArray(w.b, 5*len(l.slots))
+	for _, p := range l.slots {
+		w.b = w.t.appendID(w.b, p.id)
+		switch {
+		case !p.org.Left.IsZero():
+			w.b = w.t.appendID(mpUint(w.b, 1), p.org.Left)
+		case !p.org.Right.IsZero():
+			w.b = w.t.appendID(mpUint(w.b, 2), p.org.Right)
+		default:
+			w.b = append(mpUint(w.b, 0), 0, 0)
+		}
+	}
+	w.b = mpArray(w.b, len(l.elems))
+	for _, e := range l.elems {
+		w.b = mpArray(w.b, 7)
+		w.b = w.t.appendID(w.b, e.id)
+		w.b = w.t.appendID(w.b, e.pos)
+		w.ts(e.posTS)
+		w.slot(e.slot)
+	}
+	w.b = mpArray(w.b, 4*len(l.moved))
+	for _, m := range l.moved {
+		w.b = w.t.appendID(w.t.appendID(w.b, m[0]), m[1])
+	}
+}
+
+func (w *snapWriter) slot(s *snapSlot) {
+	w.b = mpArray(w.b, 3)
+	w.b = mpArray(w.b, 5*len(s.entries))
+	for _, e := range s.entries {
+		w.b = w.t.appendID(w.b, e.id)
+		w.ts(e.ts)
+		w.b = appendValue(w.b, e.val)
+	}
+	if s.ctr == nil {
+		w.b = mpNil(w.b)
+	} else {
+		w.b = mpArray(w.b, len(s.ctr))
+		for _, c := range s.ctr {
+			w.b = mpArray(w.b, 10)
+			w.b = w.t.appendID(w.b, OpID{Replica: c.replica, Seq: c.seq})
+			w.ts(c.ts)
+			w.b = mpInt(w.b, c.i)
+			w.b = mpFloat(w.b, c.f)
+			w.b = mpBool(w.b, c.hasF)
+			w.b = mpUint(w.b, c.remSeq)
+			w.b = mpInt(w.b, c.remI)
+			w.b = mpFloat(w.b, c.remF)
+		}
+	}
+	w.node(s.child)
+}
+
+// DecodeSnapshot decodes bytes from EncodeSnapshot. It never panics and
+// checks every size before allocating.
+func DecodeSnapshot(b []byte) (*Snapshot, error) {
+	r := &mpReader{b: b}
+	table, typ := r.header()
+	if r.err == nil && typ != msgSnapshot {
+		return nil, fmt.Errorf("%w: message type %d is not a snapshot", ErrVersion, typ)
+	}
+	z := r.bin(maxSnapshotBody)
+	if r.err == nil && r.left() != 0 {
+		r.fail("%d trailing bytes", r.left())
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	body, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(z)), maxSnapshotBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: snapshot body: %v", ErrMalformed, err)
+	}
+	if len(body) > maxSnapshotBody {
+		return nil, fmt.Errorf("%w: snapshot body over %d bytes", ErrTooLarge, maxSnapshotBody)
+	}
+	sr := &snapReader{t: table, r: &mpReader{b: body}}
+	s := sr.snapshot()
+	if sr.r.err == nil && sr.r.left() != 0 {
+		sr.r.fail("%d trailing bytes in body", sr.r.left())
+	}
+	if sr.r.err != nil {
+		return nil, sr.r.err
+	}
+	return s, nil
+}
+
+type snapReader struct {
+	t     *readTable
+	r     *mpReader
+	base  int64
+	depth int
+}
+
+func (sr *snapReader) snapshot() *Snapshot {
+	r := sr.r
+	if r.array(3, 1) != 3 {
+		r.fail("snapshot body must be an array of 3")
+		return nil
+	}
+	s := &Snapshot{vv: VersionVector{}}
+	k := r.array(2*maxWireReplicas, 1)
+	if k%2 != 0 {
+		r.fail("odd version vector")
+	}
+	for range k / 2 {
+		id := sr.t.id(r)
+		s.vv[id.Replica] = id.Seq
+	}
+	sr.base = r.int()
+	if sr.base < 0 || sr.base > clock.MaxWall {
+		r.fail("base wall %d out of range", sr.base)
+	}
+	s.root = sr.node()
+	return s
+}
+
+func (sr *snapReader) ts(rep clock.ReplicaID) clock.Timestamp {
+	d := sr.r.uint()
+	l := sr.r.uint()
+	if sr.r.err == nil && (d > uint64(clock.MaxWall-sr.base) || l > 0xffff) {
+		sr.r.fail("timestamp out of range")
+	}
+	return clock.Timestamp{Wall: sr.base + int64(d), Logical: uint16(l), Replica: rep}
+}
+
+func (sr *snapReader) node() *snapNode {
+	r := sr.r
+	if r.isNil() || r.err != nil {
+		return nil
+	}
+	sr.depth++
+	defer func() { sr.depth-- }()
+	if sr.depth > maxWireDepth {
+		r.fail("nesting deeper than %d", maxWireDepth)
+		return nil
+	}
+	if r.array(3, 1) != 3 {
+		r.fail("node must be an array of 3")
+		return nil
+	}
+	n := &snapNode{}
+	nk := r.array(maxWireList, 1)
+	n.keys = make([]string, 0, nk)
+	for i := range nk {
+		k := r.str(maxWireString)
+		if r.err == nil && i > 0 && k <= n.keys[i-1] {
+			r.fail("keys not sorted")
+		}
+		n.keys = append(n.keys, k)
+	}
+	if r.array(maxWireList, 1) != nk && r.err == nil {
+		r.fail("keys and slots differ in number")
+	}
+	for range nk {
+		n.slots = append(n.slots, sr.slot())
+		if r.err != nil {
+			return nil
+		}
+	}
+	if r.isNil() || r.err != nil {
+		return n
+	}
+	if r.array(3, 1) != 3 {
+		r.fail("list must be an array of 3")
+		return nil
+	}
+	l := &snapList{}
+	ns := r.array(5*maxWireList, 1)
+	if ns%5 != 0 {
+		r.fail("bad slot list")
+		return nil
+	}
+	l.slots = make([]snapPos, 0, ns/5)
+	for range ns / 5 {
+		p := snapPos{id: sr.t.id(r)}
+		side := r.uint()
+		switch side {
+		case 0:
+			r.uint()
+			r.uint()
+		case 1:
+			p.org.Left = sr.t.id(r)
+		case 2:
+			p.org.Right = sr.t.id(r)
+		default:
+			r.fail("bad origin side %d", side)
+		}
+		if k := len(l.slots); r.err == nil && k > 0 && idCmp(l.slots[k-1].id, p.id) >= 0 {
+			r.fail("slots not sorted")
+		}
+		l.slots = append(l.slots, p)
+	}
+	ne := r.array(maxWireList, 7)
+	l.elems = make([]snapElem, 0, ne)
+	for range ne {
+		if r.array(7, 1) != 7 {
+			r.fail("element must be an array of 7")
+			return nil
+		}
+		e := snapElem{id: sr.t.id(r), pos: sr.t.id(r)}
+		e.posTS = sr.ts(e.pos.Replica)
+		e.slot = sr.slot()
+		if k := len(l.elems); r.err == nil && k > 0 && idCmp(l.elems[k-1].id, e.id) >= 0 {
+			r.fail("elements not sorted")
+		}
+		l.elems = append(l.elems, e)
+		if r.err != nil {
+			return nil
+		}
+	}
+	nm := r.array(4*maxWireList, 1)
+	if nm%4 != 0 {
+		r.fail("bad moved list")
+		return nil
+	}
+	for range nm / 4 {
+		l.moved = append(l.moved, [2]OpID{sr.t.id(r), sr.t.id(r)})
+	}
+	n.list = l
+	return n
+}
+
+func (sr *snapReader) slot() *snapSlot {
+	r := sr.r
+	if r.array(3, 1) != 3 {
+		r.fail("slot must be an array of 3")
+		return &snapSlot{}
+	}
+	s := &snapSlot{}
+	ne := r.array(5*maxWireList, 1)
+	if ne%5 != 0 {
+		r.fail("bad entry list")
+		return s
+	}
+	s.entries = make([]entry, 0, ne/5)
+	for range ne / 5 {
+		e := entry{id: sr.t.id(r)}
+		e.ts = sr.ts(e.id.Replica)
+		e.val = readValue(r, OpSet)
+		if !e.val.IsValid() && r.err == nil {
+			r.fail("entry without value")
+		}
+		if k := len(s.entries); r.err == nil && k > 0 && idCmp(s.entries[k-1].id, e.id) >= 0 {
+			r.fail("entries not sorted")
+		}
+		s.entries = append(s.entries, e)
+	}
+	if !r.isNil() {
+		nc := r.array(maxWireReplicas, 10)
+		for range nc {
+			if r.array(10, 1) != 10 {
+				r.fail("counter contribution must be an array of 10")
+				return s
+			}
+			id := sr.t.id(r)
+			c := contrib{replica: id.Replica, seq: id.Seq}
+			c.ts = sr.ts(id.Replica)
+			c.i = r.int()
+			c.f = r.float()
+			c.hasF = r.peek() == 0xc3
+			if b := r.byte(); b != 0xc2 && b != 0xc3 && r.err == nil {
+				r.fail("expected bool")
+			}
+			c.remSeq = r.uint()
+			c.remI = r.int()
+			c.remF = r.float()
+			if k := len(s.ctr); r.err == nil && k > 0 && s.ctr[k-1].replica >= c.replica {
+				r.fail("counter contributions not sorted")
+			}
+			if r.err == nil && c.remSeq > c.seq {
+				r.fail("counter removal after its last increment")
+			}
+			s.ctr = append(s.ctr, c)
+		}
+		if s.ctr == nil {
+			s.ctr = []contrib{}
+		}
+	}
+	s.child = sr.node()
+	return s
+}

@@ -1,0 +1,72 @@
+package crdt
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/syncmesh/syncmesh/draft"
+)
+
+func sampleDoc(t testing.TB) *replica {
+	a := newReplica(t, 7, NewStrategies().MustSet("/c", Count()))
+	b := newReplica(t, 9, NewStrategies().MustSet("/c", Count()))
+	a.update(t, set("/m", obj("x", draft.Int(1), "s", draft.String("hi"))))
+	a.update(t, set("/l", draft.ListOf(draft.Int(1), draft.Int(2), draft.Int(3))))
+	a.update(t, set("/c", draft.Float(2.5)))
+	b.apply(t, a.ChangesSince(nil, 0)...)
+	b.update(t, set("/m/x", draft.Int(2)))
+	b.update(t, func(d *draft.Draft) error { return d.Move(draft.MustParsePointer("/l"), 0, 2) })
+	b.update(t, del("/l/0"))
+	a.update(t, set("/m/x", draft.Bool(true)))
+	a.apply(t, b.ChangesSince(nil, 0)...)
+	return a
+}
+
+func TestSnapshotRoundTripAndGolden(t *testing.T) {
+	a := sampleDoc(t)
+	b := EncodeSnapshot(a.Snapshot())
+	s, err := DecodeSnapshot(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(EncodeSnapshot(s), b) {
+		t.Fatal("re-encoding differs")
+	}
+	golden(t, "snapshot-v1.bin", b)
+	x := newReplica(t, 11, NewStrategies().MustSet("/c", Count()))
+	if _, err := x.MergeSnapshot(s); err != nil {
+		t.Fatal(err)
+	}
+	if dump(x.Doc) != dump(a.Doc) {
+		t.Fatalf("loaded snapshot differs:\n%s\n---\n%s", dump(x.Doc), dump(a.Doc))
+	}
+	if _, err := DecodeSnapshot(b[:len(b)-1]); err == nil {
+		t.Fatal("truncated snapshot accepted")
+	}
+	if _, err := DecodeSnapshot(EncodeChange(sampleChanges()[0])); !errors.Is(err, ErrVersion) {
+		t.Fatalf("change decoded as snapshot: %v", err)
+	}
+}
+
+func FuzzDecodeSnapshot(f *testing.F) {
+	f.Add(EncodeSnapshot(sampleDoc(f).Snapshot()))
+	f.Add(EncodeSnapshot(newReplica(f, 1, nil).Snapshot()))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := DecodeSnapshot(b)
+		if err != nil {
+			return
+		}
+		again, err := DecodeSnapshot(EncodeSnapshot(s))
+		if err != nil {
+			t.Fatalf("re-decoding: %v", err)
+		}
+		if !bytes.Equal(EncodeSnapshot(again), EncodeSnapshot(s)) {
+			t.Fatal("unstable round trip")
+		}
+		x := newReplica(t, 5, nil)
+		if _, err := x.MergeSnapshot(s); err == nil {
+			checkConsistent(t, x.Doc)
+		}
+	})
+}
