@@ -410,7 +410,7 @@ func (v Value) mapDelete(ed *edit, key string) (Value, Value, bool) {
 	if !ok {
 		return v, Value{}, false
 	}
-	return mapValue(v.num - 1, root), old, true
+	return mapValue(v.num-1, root), old, true
 }
 
 func (v Value) listSet(ed *edit, i int, x Value) (Value, Value) {
@@ -419,12 +419,12 @@ func (v Value) listSet(ed *edit, i int, x Value) (Value, Value) {
 }
 
 func (v Value) listInsert(ed *edit, i int, x Value) Value {
-	return listValue(v.num + 1, listInsert(ed, v.lroot(), i, x))
+	return listValue(v.num+1, listInsert(ed, v.lroot(), i, x))
 }
 
 func (v Value) listRemove(ed *edit, i int) (Value, Value) {
 	root, old := listRemove(ed, v.lroot(), i)
-	return listValue(v.num - 1, root), old
+	return listValue(v.num-1, root), old
 }
 
 // isContainer reports whether v is a map or a list.
