@@ -1,39 +1,49 @@
 // Command syncmesh is the syncmesh command line: a gossip demo, a long-running
-// node with an HTTP API, client commands and convergence simulations.
+// node with an HTTP API and dashboard, client commands for that API, and
+// convergence simulations.
+//
+// main.go is wiring only: it sets up signal handling and the process's
+// streams, then hands over to run, which dispatches to one command. Every
+// command parses its flags into a Config of a package under internal/ and
+// calls that package; the logic lives there, where tests reach it.
 package main
 
 import (
-	"fmt"
-	"io"
+	"context"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, os.Args[1:])
+	stop()
+	os.Exit(code)
 }
 
-const usage = `usage: syncmesh <command> [flags]
-
-commands:
-  demo    start a small mesh on loopback, make conflicting edits, watch it converge
-`
-
-// run is main without the process: it returns the exit code.
-func run(args []string, stdout, stderr io.Writer) int {
+// run is main without the process: it runs one command and returns the
+// exit code (0 success, 1 failure, 2 bad usage).
+func run(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+		e.usage()
+		return exitUsage
 	}
-	switch args[0] {
+	name, rest := args[0], args[1:]
+	var err error
+	switch name {
 	case "demo":
-		fmt.Fprintln(stdout, "syncmesh demo: not built yet. It will start 5 nodes on loopback over memberlist,")
-		fmt.Fprintln(stdout, "make concurrent conflicting edits, and print the converged state and how long it took.")
-		return 0
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
+		err = demoCmd(ctx, e, rest)
+	case "node":
+		err = nodeCmd(ctx, e, rest)
+	case "get", "set", "delete", "patch", "watch", "members", "status", "conflicts":
+		err = clientCmd(ctx, e, name, rest)
+	// The simulations engineer adds: case "sim": err = <function in sim.go>
+	case "help", "-h", "-help", "--help":
+		return helpCmd(e, rest)
 	default:
-		fmt.Fprintf(stderr, "syncmesh: unknown command %q\n\n%s", args[0], usage)
-		return 2
+		e.errorf("unknown command %q (run 'syncmesh help' for the list)", name)
+		return exitUsage
 	}
+	return e.exit(name, err)
 }
