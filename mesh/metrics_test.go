@@ -1,0 +1,71 @@
+package mesh
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func TestNodeMetrics(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	c := newCluster(t, 1, nil)
+	cfg := c.testConfig("m0")
+	cfg.Registerer = reg
+	if _, err := c.add(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.add(c.testConfig("m1")); err != nil {
+		t.Fatal(err)
+	}
+	c.waitMembers(c.nodes, 2)
+	if err := c.nodes[1].Update(context.Background(), set("a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	waitConverged(t, 10*time.Second, c.nodes)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			v := m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			key := mf.GetName()
+			for _, l := range m.GetLabel() {
+				if l.GetName() != "node" {
+					key += "/" + l.GetValue()
+				}
+				if l.GetName() == "node" && l.GetValue() != "m0" {
+					t.Fatalf("node label %q", l.GetValue())
+				}
+			}
+			got[key] = v
+		}
+	}
+	for key, min := range map[string]float64{
+		"syncmesh_mesh_members":                        2,
+		"syncmesh_mesh_version_ops":                    1,
+		"syncmesh_mesh_messages_received_total/digest": 1,
+		"syncmesh_mesh_applied_changes_total":          1,
+		"syncmesh_mesh_queue_depth/inbox":              0,
+		"syncmesh_mesh_drops_total/watch":              0,
+		"syncmesh_mesh_convergence_lag_seconds":        0,
+		"syncmesh_mesh_bytes_received_total/digest":    1,
+		"syncmesh_mesh_anti_entropy_rounds_total":      0,
+		"syncmesh_mesh_refused_peers_total":            0,
+		"syncmesh_mesh_quarantined_changes":            0,
+	} {
+		v, ok := got[key]
+		if !ok || v < min {
+			t.Errorf("%s = %v (present %v), want >= %v", key, v, ok, min)
+		}
+	}
+	if err := c.nodes[0].Close(); err != nil {
+		t.Fatal(err)
+	}
+	if mfs, _ := reg.Gather(); len(mfs) != 0 {
+		t.Fatalf("metrics still registered after Close: %d families", len(mfs))
+	}
+}
