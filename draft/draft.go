@@ -14,7 +14,6 @@ type Draft struct {
 
 type session struct {
 	d    Draft
-	tok  edit // the first ownership token (saves an allocation)
 	base Value
 	root Value
 	ed   *edit
@@ -26,7 +25,10 @@ type session struct {
 // with Finish. Use it for long-lived batches of changes.
 func NewDraft(base Value) *Draft {
 	s := &session{base: base, root: base}
-	s.d.s, s.ed = s, &s.tok
+	// The token must be its own allocation: nodes keep it alive, and a
+	// token inside the session would keep the whole session (and through
+	// base, every earlier state) alive too.
+	s.d.s, s.ed = s, new(edit)
 	s.log.entries = s.log.first[:0]
 	return &s.d
 }
