@@ -1,0 +1,190 @@
+package simulations
+
+import (
+	"fmt"
+
+	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/crdt"
+	"github.com/syncmesh/syncmesh/mesh"
+)
+
+// changeCache shares decoded changes between the simulated replicas: a
+// crdt.Change is immutable once decoded, so 10,000 replicas can hold one
+// copy. Keyed by the wire bytes' identity (replica, start, end).
+type changeCache map[changeID]*crdt.Change
+
+type changeID struct {
+	replica    clock.ReplicaID
+	start, end uint64
+}
+
+// docAdapter implements mesh.Document (and mesh.VersionReader) over a
+// *crdt.Doc. It keeps a copy of the version vector, updated incrementally
+// where the crdt result makes that exact and refreshed otherwise, so the
+// core's per-gossip version check is a map lookup, and it reports every
+// version advance to onAdvance (the simulator's convergence bookkeeping).
+//
+// It should move to package mesh once mesh has its own adapter; it lives
+// here because none existed when the simulator was written.
+type docAdapter struct {
+	d       *crdt.Doc
+	fp      []byte
+	cache   changeCache
+	vv      crdt.VersionVector
+	quar    int
+	advance func(r clock.ReplicaID, from, to uint64)
+	violate func(invariant, detail string)
+	// stats
+	dropped, quarantinedTotal uint64
+}
+
+var (
+	_ mesh.Document      = (*docAdapter)(nil)
+	_ mesh.VersionReader = (*docAdapter)(nil)
+)
+
+func newDocAdapter(d *crdt.Doc, fp []byte, cache changeCache, advance func(clock.ReplicaID, uint64, uint64)) *docAdapter {
+	return &docAdapter{d: d, fp: fp, cache: cache, vv: d.Version(), advance: advance}
+}
+
+func (a *docAdapter) Version() mesh.VersionVector { return mesh.VersionVector(a.vv.Clone()) }
+
+func (a *docAdapter) VersionOf(r clock.ReplicaID) uint64 { return a.vv[r] }
+
+// refresh re-reads the document's version vector and reports advances.
+func (a *docAdapter) refresh() {
+	nv := a.d.Version()
+	for _, r := range a.vv.Replicas() {
+		if old := a.vv[r]; nv[r] < old && a.violate != nil {
+			a.violate("monotonic-versions", fmt.Sprintf("replica %v version of %v fell from %d to %d", a.d.Replica(), r, old, nv[r]))
+		}
+	}
+	for _, r := range nv.Replicas() {
+		if old := a.vv[r]; nv[r] != old {
+			a.advance(r, old, nv[r])
+		}
+	}
+	a.vv = nv
+}
+
+// set records that replica r is now applied up to seq.
+func (a *docAdapter) set(r clock.ReplicaID, seq uint64) {
+	if old := a.vv[r]; seq > old {
+		a.vv[r] = seq
+		a.advance(r, old, seq)
+	}
+}
+
+// local records a change this replica made with Update.
+func (a *docAdapter) local(c *crdt.Change) {
+	a.cache[changeID{c.Replica, c.StartSeq, c.EndSeq()}] = c
+	a.set(c.Replica, c.EndSeq())
+}
+
+func (a *docAdapter) decode(ch mesh.Change) (*crdt.Change, error) {
+	id := changeID{ch.Replica, ch.Start, ch.End}
+	if c, ok := a.cache[id]; ok {
+		return c, nil
+	}
+	c, err := crdt.DecodeChange(ch.Data)
+	if err != nil {
+		return nil, err
+	}
+	if c.Replica != ch.Replica || c.StartSeq != ch.Start || c.EndSeq() != ch.End {
+		return nil, fmt.Errorf("simulations: change header %v/%d-%d does not match its data", ch.Replica, ch.Start, ch.End)
+	}
+	a.cache[id] = c
+	return c, nil
+}
+
+func (a *docAdapter) result(res crdt.Result, given []*crdt.Change, err error) (mesh.Applied, error) {
+	a.dropped += uint64(res.Dropped)
+	a.quarantinedTotal += uint64(res.Quarantined)
+	exact := res.Applied == len(given) && res.Pending == 0 && res.Quarantined == 0 &&
+		res.Dropped == 0 && res.Rejected == 0 && res.Duplicates == 0 && a.quar == 0 && a.d.PendingLen() == 0
+	if exact {
+		for _, c := range given {
+			a.set(c.Replica, c.EndSeq())
+		}
+	} else if res.Applied > 0 {
+		a.refresh()
+	}
+	if res.Quarantined > 0 || a.quar > 0 {
+		a.quar = len(a.d.Quarantined())
+	}
+	return mesh.Applied{Changes: res.Applied, Pending: a.d.PendingLen(), Quarantined: a.quar}, err
+}
+
+func (a *docAdapter) Apply(changes []mesh.Change) (mesh.Applied, error) {
+	cs := make([]*crdt.Change, 0, len(changes))
+	var firstErr error
+	for _, ch := range changes {
+		c, err := a.decode(ch)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		cs = append(cs, c)
+	}
+	res, err := a.d.Apply(cs...)
+	if err == nil {
+		err = firstErr
+	}
+	return a.result(res, cs, err)
+}
+
+func (a *docAdapter) ChangesSince(v mesh.VersionVector, maxBytes int) ([]mesh.Change, bool, error) {
+	cv := crdt.VersionVector(v.Clone())
+	cs := a.d.ChangesSince(cv, maxBytes)
+	out := make([]mesh.Change, len(cs))
+	for i, c := range cs {
+		out[i] = mesh.Change{Replica: c.Replica, Start: c.StartSeq, End: c.EndSeq(), Data: crdt.EncodeChange(c)}
+		cv[c.Replica] = max(cv[c.Replica], c.EndSeq())
+	}
+	more := len(cs) > 0 && len(a.d.ChangesSince(cv, 1)) > 0
+	return out, more, nil
+}
+
+// Snapshot encodes every change in the log: crdt has no compacted snapshot
+// form yet, and the log is never compacted, so this is the whole state.
+func (a *docAdapter) Snapshot() ([]byte, mesh.VersionVector, error) {
+	cs := a.d.ChangesSince(nil, 0)
+	return crdt.EncodeChanges(cs), a.Version(), nil
+}
+
+func (a *docAdapter) MergeSnapshot(data []byte) (mesh.Applied, error) {
+	cs, err := crdt.DecodeChanges(data)
+	if err != nil {
+		return mesh.Applied{}, err
+	}
+	for i, c := range cs {
+		id := changeID{c.Replica, c.StartSeq, c.EndSeq()}
+		if shared, ok := a.cache[id]; ok {
+			cs[i] = shared
+		} else {
+			a.cache[id] = c
+		}
+	}
+	res, err := a.d.Apply(cs...)
+	a.dropped += uint64(res.Dropped)
+	a.quarantinedTotal += uint64(res.Quarantined)
+	a.refresh()
+	a.quar = len(a.d.Quarantined())
+	return mesh.Applied{Changes: res.Applied, Pending: a.d.PendingLen(), Quarantined: a.quar}, err
+}
+
+func (a *docAdapter) RetryQuarantined() (mesh.Applied, error) {
+	if a.quar == 0 {
+		return mesh.Applied{Pending: a.d.PendingLen()}, nil
+	}
+	res, err := a.d.RetryQuarantined()
+	if res.Applied > 0 {
+		a.refresh()
+	}
+	a.quar = len(a.d.Quarantined())
+	return mesh.Applied{Changes: res.Applied, Pending: a.d.PendingLen(), Quarantined: a.quar}, err
+}
+
+func (a *docAdapter) Fingerprint() []byte { return a.fp }

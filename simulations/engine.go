@@ -1,0 +1,669 @@
+package simulations
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+
+	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/crdt"
+	"github.com/syncmesh/syncmesh/mesh"
+)
+
+// epochMillis is virtual time zero, as Unix milliseconds: timestamps look
+// like real ones (2023-11-14) and are far from the clock's limits.
+const epochMillis = 1_700_000_000_000
+
+// Options are the run's settings that are not part of the scenario.
+type Options struct {
+	// Source is the scenario file, used in the reproduce command printed on
+	// a violation. Default "SCENARIO".
+	Source string
+	// Progress, when non-nil, receives a progress bar (carriage-return
+	// updated) while the run goes. Default nil: silent.
+	Progress io.Writer
+}
+
+// node is one simulated node: a protocol core over a crdt document with
+// its own manual physical clock, and a model of memberlist's broadcast
+// queue.
+type node struct {
+	idx     int32
+	name    string
+	up      bool
+	gone    bool // left or crashed for good
+	docLost bool // went down without its disk
+	inc     uint32
+	member  bool // chosen as a gossip target by the others
+	offset  int64
+	maxPhys int64
+	phys    *clock.Manual
+	clk     *clock.Clock
+	doc     *crdt.Doc
+	ad      *docAdapter
+	core    *mesh.Core
+	q       gossipQueue
+	replica clock.ReplicaID
+}
+
+// Sim is engine 1: a deterministic, single-threaded, virtual-time
+// discrete-event simulation of a syncmesh mesh. It drives real mesh.Cores
+// over real crdt.Docs. A Sim is not safe for concurrent use; run one Sim
+// per goroutine.
+type Sim struct {
+	sc   Scenario
+	opts Options
+	now  int64 // µs
+	q    eventQueue
+
+	nodes   []*node
+	byName  map[string]int32
+	members []int32
+	live    int
+
+	rGossip, rWork, rFault, rView *rand.Rand
+	zipf                          *rand.Zipf
+	net                           network
+
+	strat   *crdt.Strategies
+	fp      []byte
+	cache   changeCache
+	bcasts  map[string]*bcast
+	nextRep clock.ReplicaID
+
+	wr        writeRegistry
+	heals     []int64
+	workEnd   int64
+	faultEnd  int64
+	deadline  int64
+	lastWrite int // index of the last write, for conflicts
+	writesDue int
+
+	st        counters
+	viol      *Violation
+	pktDelays []int64
+	pktBuf    []*bcast
+	progress  int
+}
+
+// counters are the run's traffic and buffer figures.
+type counters struct {
+	gossipPackets, gossipBytes uint64
+	streamMsgs, streamBytes    uint64
+	dropsDead, dropsPruned     uint64
+	duplicates                 uint64
+	rejected                   uint64
+	queuePeak, pendingPeak     int
+	quarantinePeak             int
+	bytesPerSec                []uint64
+	skippedWrites              int
+}
+
+// seeds derives independent stream seeds from the scenario seed.
+func seeds(seed uint64, stream uint64) (uint64, uint64) {
+	x := seed ^ (stream * 0x9e3779b97f4a7c15)
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x, x ^ 0xd1b54a32d192ed03
+}
+
+func newRand(seed, stream uint64) *rand.Rand {
+	a, b := seeds(seed, stream)
+	return rand.New(rand.NewPCG(a, b))
+}
+
+// New prepares a run of sc (defaults applied, validated).
+func New(sc Scenario, opts Options) (*Sim, error) {
+	if err := sc.Validate(); err != nil {
+		return nil, err
+	}
+	sc = sc.Defaults()
+	if opts.Source == "" {
+		opts.Source = "SCENARIO"
+	}
+	s := &Sim{
+		sc:        sc,
+		opts:      opts,
+		byName:    make(map[string]int32, sc.Nodes),
+		rGossip:   newRand(sc.Seed, 1),
+		rWork:     newRand(sc.Seed, 2),
+		rFault:    newRand(sc.Seed, 3),
+		rView:     newRand(sc.Seed, 4),
+		net:       network{rng: newRand(sc.Seed, 5), base: sc.Network, initialN: sc.Nodes},
+		strat:     crdt.NewStrategies().MustSet("/cnt/*", crdt.Count()),
+		cache:     make(changeCache),
+		bcasts:    make(map[string]*bcast),
+		lastWrite: -1,
+	}
+	fp := s.strat.Fingerprint()
+	s.fp = fp[:]
+	if sc.Workload.Distribution == "zipf" && sc.Workload.Keys > 1 {
+		s.zipf = rand.NewZipf(s.rWork, sc.Workload.ZipfS, 1, uint64(sc.Workload.Keys-1))
+	}
+	s.wr.init()
+	w := sc.Workload
+	s.workEnd = w.Start.Micros() + int64(float64(w.Writes)/w.Rate*1e6)
+	for _, f := range sc.Faults {
+		s.faultEnd = max(s.faultEnd, f.At.Micros(), f.Until.Micros())
+		if f.Kind == FaultCrash && f.Restart > 0 {
+			s.faultEnd = max(s.faultEnd, f.At.Micros()+f.Restart.Micros())
+		}
+	}
+	s.deadline = sc.Duration.Micros()
+	return s, nil
+}
+
+func (s *Sim) nowMs(n *node) int64 {
+	return epochMillis + s.now/1000 + n.offset
+}
+
+// enter sets n's physical clock to now before a call into its core.
+func (s *Sim) enter(n *node) int64 {
+	ms := s.nowMs(n)
+	n.phys.Set(ms)
+	n.maxPhys = max(n.maxPhys, ms)
+	return ms
+}
+
+// leaveNode checks the per-node invariants after a call into n.
+func (s *Sim) checkNode(n *node) {
+	if s.viol != nil {
+		return
+	}
+	if l := n.q.len(); l > s.sc.Gossip.QueueLimit {
+		s.violate("bounded-queues", fmt.Sprintf("node %s broadcast queue %d > limit %d", n.name, l, s.sc.Gossip.QueueLimit))
+	}
+	s.st.queuePeak = max(s.st.queuePeak, n.q.len())
+	p := n.doc.PendingLen()
+	s.st.pendingPeak = max(s.st.pendingPeak, p)
+	if p > s.sc.Mesh.MaxPending {
+		s.violate("bounded-queues", fmt.Sprintf("node %s pending %d > limit %d", n.name, p, s.sc.Mesh.MaxPending))
+	}
+	s.st.quarantinePeak = max(s.st.quarantinePeak, n.ad.quar)
+	if n.ad.quar > crdt.DefaultMaxQuarantine {
+		s.violate("bounded-queues", fmt.Sprintf("node %s quarantine %d > limit %d", n.name, n.ad.quar, crdt.DefaultMaxQuarantine))
+	}
+	// No far-future timestamp applied: the clock, which every applied
+	// change's timestamp has passed through, is within MaxDrift of the
+	// highest physical time this node has read (+1 ms per 65,536 stamps).
+	if last := n.clk.Last().Wall; last > n.maxPhys+s.sc.Mesh.MaxDrift.Millis()+1 {
+		s.violate("no-far-future", fmt.Sprintf("node %s clock at %d ms, physical %d ms, max drift %d ms: a far-future timestamp was applied",
+			n.name, last, n.maxPhys, s.sc.Mesh.MaxDrift.Millis()))
+	}
+}
+
+func (s *Sim) violate(invariant, detail string) {
+	if s.viol != nil {
+		return
+	}
+	s.viol = &Violation{
+		Scenario:  s.sc.Name,
+		Seed:      s.sc.Seed,
+		AtMillis:  s.now / 1000,
+		Invariant: invariant,
+		Detail:    detail,
+		Command:   fmt.Sprintf("syncmesh sim run %s --seed %d", s.opts.Source, s.sc.Seed),
+	}
+}
+
+func nodeName(i int) string { return fmt.Sprintf("n%05d", i) }
+
+// startNode brings node i up: a new node (n == nil), a restart without disk
+// (fresh document, new replica) or a restart with disk (same document).
+func (s *Sim) startNode(i int, keepDoc bool) error {
+	var n *node
+	if i < len(s.nodes) {
+		n = s.nodes[i]
+	} else {
+		n = &node{idx: int32(i), name: nodeName(i), phys: clock.NewManual(0)}
+		s.nodes = append(s.nodes, n)
+		s.byName[n.name] = int32(i)
+	}
+	n.inc++
+	n.up, n.gone, n.docLost = true, false, false
+	s.enter(n)
+	if !keepDoc || n.doc == nil {
+		s.nextRep++
+		n.replica = s.nextRep
+		clk, err := clock.New(clock.Config{Replica: n.replica, Physical: n.phys, MaxDrift: timeDur(s.sc.Mesh.MaxDrift)})
+		if err != nil {
+			return err
+		}
+		cfg := crdt.DefaultConfig(n.replica, clk)
+		cfg.Strategies = s.strat
+		cfg.MaxPending = s.sc.Mesh.MaxPending
+		doc, err := crdt.New(cfg)
+		if err != nil {
+			return err
+		}
+		n.clk, n.doc = clk, doc
+		idx := i
+		n.ad = newDocAdapter(doc, s.fp, s.cache, func(r clock.ReplicaID, from, to uint64) { s.advance(idx, r, from, to) })
+		n.ad.violate = s.violate
+		n.q = gossipQueue{}
+	} else {
+		// Back with its disk: it holds what it held before the crash.
+		for _, r := range n.ad.vv.Replicas() {
+			s.advance(i, r, 0, n.ad.vv[r])
+		}
+		n.q = gossipQueue{}
+	}
+	a, b := seeds(s.sc.Seed, uint64(i)<<20|uint64(n.inc))
+	core, err := mesh.NewCore(mesh.CoreConfig{
+		Name:              n.name,
+		FastPathBytes:     s.sc.Mesh.FastPathBytes,
+		AntiEntropyMillis: s.sc.Mesh.AntiEntropy.Millis(),
+		SeenCapacity:      s.sc.Mesh.SeenCapacity,
+		Seed:              a ^ b,
+	}, n.ad)
+	if err != nil {
+		return err
+	}
+	n.core = core
+	s.live++
+	s.addMember(n)
+	s.q.push(event{at: s.now + s.rGossip.Int64N(s.sc.Gossip.Interval.Micros()+1), kind: evGossip, node: n.idx, inc: n.inc})
+	s.q.push(event{at: s.now + s.rGossip.Int64N(s.sc.Mesh.Tick.Micros()+1), kind: evTick, node: n.idx, inc: n.inc})
+	return nil
+}
+
+// addMember makes n a gossip target and gives it (and some others) peers.
+func (s *Sim) addMember(n *node) {
+	if !n.member {
+		n.member = true
+		s.members = append(s.members, n.idx)
+	}
+	view := s.sc.Gossip.PeerView
+	var picked []int32
+	if view >= len(s.members)-1 {
+		picked = s.members
+	} else {
+		for range view {
+			picked = append(picked, s.members[s.rView.IntN(len(s.members))])
+		}
+	}
+	names := make([]string, 0, len(picked))
+	for _, m := range picked {
+		if m == n.idx {
+			continue
+		}
+		names = append(names, s.nodes[m].name)
+		// Symmetric: the peer learns of n too, keeping views about equal.
+		if s.nodes[m].up {
+			s.nodes[m].core.PeerUp(n.name)
+		}
+	}
+	slices.Sort(names)
+	for _, nm := range names {
+		n.core.PeerUp(nm)
+	}
+}
+
+// stopNode takes node i down (crash or leave). Its document stays for a
+// restart with disk.
+func (s *Sim) stopNode(i int, permanent, keepDoc bool) {
+	n := s.nodes[i]
+	if !n.up {
+		return
+	}
+	n.up = false
+	n.gone = permanent
+	n.docLost = !keepDoc
+	s.live--
+	for _, r := range n.ad.vv.Replicas() {
+		s.wr.unhold(r, n.ad.vv[r])
+	}
+	if permanent || !keepDoc {
+		s.wr.markLost(s)
+	}
+	s.wr.recheck(s)
+	s.q.push(event{at: s.now + s.sc.Gossip.FailureDetection.Micros(), kind: evDetect, node: n.idx, inc: n.inc})
+}
+
+// detect removes a down node from membership and from every core's peers.
+func (s *Sim) detect(e event) {
+	n := s.nodes[e.node]
+	if n.up || !n.member {
+		return
+	}
+	n.member = false
+	i := slices.Index(s.members, n.idx)
+	s.members = slices.Delete(s.members, i, i+1)
+	for _, o := range s.nodes {
+		if o.up {
+			o.core.PeerDown(n.name)
+		}
+	}
+}
+
+// Run runs the scenario to its end and returns the report, or a
+// *Violation (with the seed and the command that reproduces it).
+func (s *Sim) Run() (*Report, error) {
+	for i := range s.sc.Nodes {
+		if err := s.startNode(i, false); err != nil {
+			return nil, err
+		}
+	}
+	if s.sc.Workload.Writes > 0 {
+		s.q.push(event{at: s.sc.Workload.Start.Micros(), kind: evWrite})
+	}
+	for i, f := range s.sc.Faults {
+		s.q.push(event{at: f.At.Micros(), kind: evFault, node: int32(i)})
+	}
+	s.q.push(event{at: max(s.workEnd, s.faultEnd), kind: evCheck})
+	converged := false
+	for s.q.len() > 0 && s.viol == nil {
+		e := s.q.pop()
+		if e.at > s.deadline {
+			break
+		}
+		s.now = e.at
+		s.showProgress()
+		switch e.kind {
+		case evGossip:
+			s.gossip(e)
+		case evTick:
+			s.tick(e)
+		case evPacket:
+			s.deliverPacket(e)
+		case evStream:
+			s.deliverStream(e)
+		case evWrite:
+			s.write()
+		case evFault:
+			s.fault(e)
+		case evDetect:
+			s.detect(e)
+		case evCheck:
+			if s.converged() {
+				converged = true
+			} else {
+				s.q.push(event{at: s.now + 100_000, kind: evCheck})
+			}
+		}
+		if converged {
+			break
+		}
+	}
+	if s.opts.Progress != nil {
+		fmt.Fprint(s.opts.Progress, "\r\033[K")
+	}
+	if s.viol == nil && !converged {
+		s.violate("convergence", fmt.Sprintf("not converged by the end of the run (%s): %d writes not on every live node",
+			timeDur(s.sc.Duration), s.wr.unconverged))
+	}
+	if s.viol == nil {
+		s.finalChecks()
+	}
+	if s.viol != nil {
+		return nil, s.viol
+	}
+	return s.report(), nil
+}
+
+// converged reports whether the workload and faults are over and every
+// live replica holds every surviving write with equal version vectors.
+func (s *Sim) converged() bool {
+	if s.writesDue < s.sc.Workload.Writes && s.live > 0 {
+		return false
+	}
+	if s.wr.unconverged > 0 {
+		return false
+	}
+	var ref *node
+	for _, n := range s.nodes {
+		if !n.up {
+			continue
+		}
+		if ref == nil {
+			ref = n
+			continue
+		}
+		if !n.ad.vv.Equal(ref.ad.vv) || n.ad.quar > 0 || n.doc.PendingLen() > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Sim) showProgress() {
+	if s.opts.Progress == nil {
+		return
+	}
+	end := max(s.workEnd, s.faultEnd) + 1
+	pct := int(min(100, s.now*100/end))
+	if pct == s.progress {
+		return
+	}
+	s.progress = pct
+	bar := make([]byte, 30)
+	for i := range bar {
+		bar[i] = ' '
+		if i < pct*30/100 {
+			bar[i] = '='
+		}
+	}
+	fmt.Fprintf(s.opts.Progress, "\r[%s] %3d%%  t=%6.1fs  writes %d/%d  converging %d",
+		bar, pct, float64(s.now)/1e6, s.writesDue, s.sc.Workload.Writes, s.wr.unconverged)
+}
+
+func (s *Sim) upNode(e event) *node {
+	n := s.nodes[e.node]
+	if !n.up || n.inc != e.inc {
+		return nil
+	}
+	return n
+}
+
+func (s *Sim) gossip(e event) {
+	n := s.upNode(e)
+	if n == nil {
+		return
+	}
+	s.q.push(event{at: s.now + s.sc.Gossip.Interval.Micros(), kind: evGossip, node: n.idx, inc: n.inc})
+	if n.q.len() == 0 || len(s.members) < 2 {
+		return
+	}
+	g := s.sc.Gossip
+	limit := retransmitLimit(g.RetransmitMult, len(s.members))
+	room := g.PacketBytes - g.PacketOverhead
+	var picked [8]int32
+	targets := picked[:0]
+	k := min(g.Fanout, len(s.members)-1)
+	for tries := 0; len(targets) < k && tries < 3*len(s.members)+10; tries++ {
+		m := s.members[s.rGossip.IntN(len(s.members))]
+		if m == n.idx || slices.Contains(targets, m) {
+			continue
+		}
+		targets = append(targets, m)
+	}
+	for _, t := range targets {
+		pkt, used := n.q.take(nil, room, g.MessageOverhead, limit)
+		if len(pkt) == 0 {
+			break
+		}
+		size := g.PacketOverhead + used
+		s.count(false, size)
+		s.pktDelays = s.net.packet(int(n.idx), int(t), s.now, s.pktDelays[:0])
+		for _, d := range s.pktDelays {
+			s.q.push(event{at: s.now + d, kind: evPacket, node: t, inc: s.nodes[t].inc, from: n.idx, pkt: pkt})
+		}
+	}
+}
+
+func (s *Sim) count(stream bool, size int) {
+	if stream {
+		s.st.streamMsgs++
+		s.st.streamBytes += uint64(size)
+	} else {
+		s.st.gossipPackets++
+		s.st.gossipBytes += uint64(size)
+	}
+	sec := int(s.now / 1_000_000)
+	for len(s.st.bytesPerSec) <= sec {
+		s.st.bytesPerSec = append(s.st.bytesPerSec, 0)
+	}
+	s.st.bytesPerSec[sec] += uint64(size)
+}
+
+func (s *Sim) tick(e event) {
+	n := s.upNode(e)
+	if n == nil {
+		return
+	}
+	s.q.push(event{at: s.now + s.sc.Mesh.Tick.Micros(), kind: evTick, node: n.idx, inc: n.inc})
+	now := s.enter(n)
+	s.handle(n, n.core.Tick(now))
+}
+
+func (s *Sim) deliverPacket(e event) {
+	n := s.upNode(e)
+	if n == nil {
+		s.st.dropsDead++
+		return
+	}
+	now := s.enter(n)
+	for _, b := range e.pkt {
+		if b.change && n.ad.vv[b.replica] >= b.end {
+			// The core would decode it and count a duplicate; skipping
+			// the decode is what lets 10,000 nodes run in minutes.
+			s.st.duplicates++
+			continue
+		}
+		out, err := n.core.Receive(now, b.msg)
+		if err != nil {
+			s.st.rejected++
+		}
+		s.handle(n, out)
+		if s.viol != nil {
+			return
+		}
+	}
+}
+
+func (s *Sim) deliverStream(e event) {
+	n := s.upNode(e)
+	if n == nil {
+		s.st.dropsDead++
+		return
+	}
+	now := s.enter(n)
+	out, err := n.core.Receive(now, e.msg)
+	if err != nil {
+		s.st.rejected++
+	}
+	s.handle(n, out)
+}
+
+// intern returns the shared *bcast for a broadcast.
+func (s *Sim) intern(b mesh.Broadcast) *bcast {
+	if x, ok := s.bcasts[b.Key]; ok {
+		return x
+	}
+	x := &bcast{key: b.Key, msg: b.Msg}
+	if m, err := mesh.Decode(b.Msg, 0); err == nil {
+		if cm, ok := m.(*mesh.ChangeMsg); ok {
+			x.change, x.replica, x.end = true, cm.Change.Replica, cm.Change.End
+		}
+	}
+	s.bcasts[b.Key] = x
+	return x
+}
+
+// handle carries out a core's Output for node n.
+func (s *Sim) handle(n *node, out mesh.Output) {
+	for _, b := range out.Broadcasts {
+		s.st.dropsPruned += uint64(n.q.queue(s.intern(b), s.sc.Gossip.QueueLimit))
+	}
+	for _, m := range out.Sends {
+		to, ok := s.byName[m.To]
+		if !ok {
+			continue
+		}
+		s.count(true, len(m.Msg))
+		if m.Reliable {
+			d, ok := s.net.stream(int(n.idx), int(to), s.now)
+			if !ok {
+				continue
+			}
+			s.q.push(event{at: s.now + d, kind: evStream, node: to, inc: s.nodes[to].inc, from: n.idx, msg: m.Msg})
+			continue
+		}
+		s.pktDelays = s.net.packet(int(n.idx), int(to), s.now, s.pktDelays[:0])
+		for _, d := range s.pktDelays {
+			s.q.push(event{at: s.now + d, kind: evStream, node: to, inc: s.nodes[to].inc, from: n.idx, msg: m.Msg})
+		}
+	}
+	s.checkNode(n)
+}
+
+// fault starts (or, for windowed faults, ends) timeline entry e.node.
+func (s *Sim) fault(e event) {
+	id := int(e.node)
+	f := s.sc.Faults[id]
+	if e.phase == 1 {
+		switch f.Kind {
+		case FaultCrash:
+			if err := s.startNode(f.Node, f.Disk); err != nil {
+				s.violate("restart", err.Error())
+			}
+			n := s.nodes[f.Node]
+			if peers := n.core.Peers(); len(peers) > 0 {
+				s.handle(n, n.core.SyncWith(peers[s.rFault.IntN(len(peers))]))
+			}
+			s.heals = append(s.heals, s.now)
+		default:
+			s.net.stop(id)
+			if f.Kind == FaultPartition || f.Kind == FaultFlap {
+				s.heals = append(s.heals, s.now)
+			}
+		}
+		return
+	}
+	switch f.Kind {
+	case FaultLoss, FaultBurstLoss, FaultDelay, FaultDuplicate, FaultReorder, FaultPartition, FaultFlap:
+		s.net.start(id, f)
+		s.q.push(event{at: f.Until.Micros(), kind: evFault, node: e.node, phase: 1})
+	case FaultCrash:
+		if f.Node >= len(s.nodes) || !s.nodes[f.Node].up {
+			return
+		}
+		permanent := f.Restart == 0
+		s.stopNode(f.Node, permanent, f.Disk)
+		if !permanent {
+			s.q.push(event{at: s.now + f.Restart.Micros(), kind: evFault, node: e.node, phase: 1})
+		}
+	case FaultLeave:
+		if f.Node >= len(s.nodes) || !s.nodes[f.Node].up {
+			return
+		}
+		s.stopNode(f.Node, true, false)
+	case FaultSkew:
+		if f.Node < len(s.nodes) {
+			s.nodes[f.Node].offset = f.Offset.Millis()
+		}
+	case FaultJump:
+		if f.Node < len(s.nodes) {
+			s.nodes[f.Node].offset += f.Offset.Millis()
+		}
+	case FaultJoin:
+		for range f.Count {
+			i := len(s.nodes)
+			if err := s.startNode(i, false); err != nil {
+				s.violate("join", err.Error())
+				return
+			}
+			n := s.nodes[i]
+			if peers := n.core.Peers(); len(peers) > 0 {
+				s.handle(n, n.core.SyncWith(peers[s.rFault.IntN(len(peers))]))
+			}
+		}
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

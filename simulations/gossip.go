@@ -1,0 +1,147 @@
+package simulations
+
+import (
+	"math"
+	"slices"
+
+	"github.com/syncmesh/syncmesh/clock"
+)
+
+// bcast is one broadcast message, interned: every node that queues the same
+// key queues the same *bcast (the core re-gossips the bytes it received
+// unchanged).
+type bcast struct {
+	key string
+	msg []byte
+	// change is set for a Change message: the node already holding
+	// replica up to end drops it as a duplicate without decoding, exactly
+	// as the core would after decoding.
+	change  bool
+	replica clock.ReplicaID
+	end     uint64
+}
+
+// qitem is a broadcast in one node's queue.
+type qitem struct {
+	b         *bcast
+	transmits int
+	id        uint64 // insertion order: newer is larger
+}
+
+// gossipQueue models memberlist's TransmitLimitedQueue: each broadcast is
+// handed out at most limit times; GetBroadcasts fills a packet with the
+// fewest-transmitted broadcasts first, newest first among equals, skipping
+// those that do not fit; a broadcast with the key of a queued one replaces
+// it; beyond the queue limit the most-transmitted, oldest are pruned.
+//
+// Items are kept in buckets by transmit count, each bucket in insertion
+// order, so filling a packet touches only the items it takes (plus those
+// skipped for size).
+type gossipQueue struct {
+	buckets [][]*qitem
+	byKey   map[*bcast]*qitem
+	n       int
+	nextID  uint64
+}
+
+func (q *gossipQueue) len() int { return q.n }
+
+// retransmitLimit is memberlist's retransmit limit for n nodes.
+func retransmitLimit(mult, n int) int {
+	return mult * int(math.Ceil(math.Log10(float64(n+1))))
+}
+
+// queue adds b with zero transmits, replacing a queued broadcast with the
+// same key. It returns the number of items pruned to stay within limit.
+func (q *gossipQueue) queue(b *bcast, limit int) int {
+	if q.byKey == nil {
+		q.byKey = make(map[*bcast]*qitem)
+	}
+	if old, ok := q.byKey[b]; ok {
+		q.remove(old)
+	}
+	q.nextID++
+	it := &qitem{b: b, id: q.nextID}
+	if len(q.buckets) == 0 {
+		q.buckets = append(q.buckets, nil)
+	}
+	q.buckets[0] = append(q.buckets[0], it)
+	q.byKey[b] = it
+	q.n++
+	pruned := 0
+	for limit > 0 && q.n > limit {
+		q.pruneOne()
+		pruned++
+	}
+	return pruned
+}
+
+func (q *gossipQueue) remove(it *qitem) {
+	bk := q.buckets[it.transmits]
+	i := slices.Index(bk, it)
+	q.buckets[it.transmits] = slices.Delete(bk, i, i+1)
+	delete(q.byKey, it.b)
+	q.n--
+}
+
+// pruneOne drops the oldest item of the highest non-empty bucket.
+func (q *gossipQueue) pruneOne() {
+	for t := len(q.buckets) - 1; t >= 0; t-- {
+		if len(q.buckets[t]) > 0 {
+			q.remove(q.buckets[t][0])
+			return
+		}
+	}
+}
+
+// take fills one packet: up to room bytes, each message costing overhead
+// plus its length, and counts one transmit for each message taken; a
+// message reaching limit transmits leaves the queue. It appends to dst.
+func (q *gossipQueue) take(dst []*bcast, room, overhead, limit int) ([]*bcast, int) {
+	used := 0
+	var moved []*qitem
+	for t := 0; t < len(q.buckets) && room-used > overhead; t++ {
+		bk := q.buckets[t]
+		kept := len(bk)
+		for i := len(bk) - 1; i >= 0 && room-used > overhead; i-- {
+			it := bk[i]
+			cost := overhead + len(it.b.msg)
+			if used+cost > room {
+				continue
+			}
+			used += cost
+			dst = append(dst, it.b)
+			bk[i] = nil
+			kept--
+			moved = append(moved, it)
+		}
+		if kept != len(bk) {
+			q.buckets[t] = slices.DeleteFunc(bk, func(it *qitem) bool { return it == nil })
+		}
+	}
+	for _, it := range moved {
+		it.transmits++
+		if it.transmits >= limit {
+			delete(q.byKey, it.b)
+			q.n--
+			continue
+		}
+		for len(q.buckets) <= it.transmits {
+			q.buckets = append(q.buckets, nil)
+		}
+		// Keep each bucket in insertion order: items move up in the order
+		// they were taken (newest first), so insert by id.
+		bk := q.buckets[it.transmits]
+		j, _ := slices.BinarySearchFunc(bk, it.id, func(x *qitem, id uint64) int {
+			switch {
+			case x.id < id:
+				return -1
+			case x.id > id:
+				return 1
+			}
+			return 0
+		})
+		q.buckets[it.transmits] = slices.Insert(bk, j, it)
+	}
+	return dst, used
+}
