@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -105,6 +106,7 @@ func BenchmarkW2ConcurrentMerge(b *testing.B) {
 			p := draft.Path{draft.Key("m"), draft.Key(benchKeyNames[int(rb.next()*benchKeys)])}
 			mustUpdate(b, db, func(x *draft.Draft) error { return x.Set(p, draft.Int(1e6+int64(i))) })
 		}
+		runtime.GC() // setup garbage is not the merge's
 		b.StartTimer()
 		start := time.Now()
 		ua := EncodeChanges(da.ChangesSince(db.Version(), 0))
@@ -117,6 +119,7 @@ func BenchmarkW2ConcurrentMerge(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		t1 := time.Now()
 		if _, err := db.Apply(ca...); err != nil {
 			b.Fatal(err)
 		}
@@ -125,6 +128,9 @@ func BenchmarkW2ConcurrentMerge(b *testing.B) {
 		}
 		merge += time.Since(start)
 		b.StopTimer()
+		if testing.Verbose() {
+			b.Logf("encode+decode %v apply %v", t1.Sub(start), time.Since(t1))
+		}
 		exchanged = len(ua) + len(ub)
 		if !da.State().Equal(db.State()) {
 			b.Fatal("W2 did not converge")

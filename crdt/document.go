@@ -31,7 +31,8 @@ type Doc struct {
 
 	// scratch
 	patches []draft.Patch
-	quiet   bool // don't emit visible patches (local updates use Produce's)
+	quiet   bool // don't emit visible patches (local updates, large batches)
+	dirty   bool // large batch: re-render and diff at finish
 	cbuf    []cand
 
 	afterOp func(c *Change, i int) // test hook: called after each remote op
@@ -124,6 +125,16 @@ func (d *Doc) Apply(changes ...*Change) (Result, error) {
 
 // finish applies the collected visible patches to the state.
 func (d *Doc) finish(res *Result) {
+	if d.dirty {
+		// A large batch: rendering the registers once and diffing is
+		// cheaper than replaying thousands of patches.
+		next := d.renderNode(d.root, visMap, false)
+		res.Patches = appendDiff(res.Patches, nil, d.state, next)
+		d.state = next
+		d.dirty, d.quiet = false, false
+		d.patches = nil
+		return
+	}
 	if len(d.patches) == 0 {
 		return
 	}
@@ -211,8 +222,16 @@ func (d *Doc) applyRemote(c *Change, res *Result) error {
 	d.log.append(c)
 	res.Applied++
 	d.stats.Applied++
+	if len(d.patches) > maxBatchPatches {
+		d.quiet, d.dirty = true, true
+		d.patches = nil
+	}
 	return nil
 }
+
+// maxBatchPatches is the number of visible patches one Apply collects before
+// it switches to re-rendering the state once at the end.
+const maxBatchPatches = 512
 
 // drain applies pending changes that have become ready, until none is.
 func (d *Doc) drain(res *Result) {

@@ -49,23 +49,21 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 		StartSeq:  d.vv[d.cfg.Replica] + 1,
 		Timestamp: d.clk.Now(),
 	}, exact: true}
-	d.patches = d.patches[:0]
+	d.quiet = true
 	for i := range patches {
 		if err := lc.patch(&patches[i]); err != nil {
 			// The patches applied to the state, so this is a bug here.
 			panic(fmt.Sprintf("crdt: local patch %d (%s %s) did not convert: %v", i, patches[i].Op, patches[i].Path, err))
 		}
 	}
+	d.quiet = false
 	if lc.exact {
 		d.state = next
 	} else {
-		st, err := draft.Apply(d.state, d.patches)
-		if err != nil {
-			panic("crdt: materialised state out of step with the registers: " + err.Error())
-		}
-		d.state = st
+		// Float counter arithmetic: show exactly what the registers hold,
+		// as every other replica will.
+		d.state = d.renderNode(d.root, visMap, false)
 	}
-	d.patches = nil
 	if len(lc.c.Ops) == 0 {
 		return nil, nil
 	}

@@ -47,7 +47,7 @@ func (d *Doc) MergeSnapshot(s *Snapshot) (Result, error) {
 	d.resetFlags(d.root)
 	d.unshow(d.root)
 	d.state = d.renderNode(d.root, visMap, true)
-	res.Patches = diffTop(old, d.state)
+	res.Patches = appendDiff(nil, nil, old, d.state)
 	res.Applied++
 	d.stats.Applied++
 	d.drain(&res)
@@ -232,21 +232,34 @@ func (d *Doc) resetFlags(n *node) {
 	}
 }
 
-// diffTop returns patches turning map a into map b, key by key.
-func diffTop(a, b draft.Value) []draft.Patch {
-	var out []draft.Patch
+// appendDiff appends patches turning a into b at path: maps key by key,
+// anything else replaced whole. Shared subtrees are skipped.
+func appendDiff(out []draft.Patch, path draft.Path, a, b draft.Value) []draft.Patch {
+	if a.Same(b) {
+		return out
+	}
+	at := func(k string) draft.Path {
+		p := make(draft.Path, len(path)+1)
+		copy(p, path)
+		p[len(path)] = draft.Key(k)
+		return p
+	}
+	if a.Kind() != draft.MapKind || b.Kind() != draft.MapKind {
+		if !a.Equal(b) {
+			out = append(out, draft.Patch{Op: draft.OpReplace, Path: path, Value: b})
+		}
+		return out
+	}
 	for k, v := range a.Range() {
-		w, ok := b.Get(k)
-		switch {
-		case !ok:
-			out = append(out, draft.Patch{Op: draft.OpRemove, Path: draft.Path{draft.Key(k)}})
-		case !w.Same(v) && !w.Equal(v):
-			out = append(out, draft.Patch{Op: draft.OpReplace, Path: draft.Path{draft.Key(k)}, Value: w})
+		if w, ok := b.Get(k); !ok {
+			out = append(out, draft.Patch{Op: draft.OpRemove, Path: at(k)})
+		} else {
+			out = appendDiff(out, at(k), v, w)
 		}
 	}
 	for k, w := range b.Range() {
 		if !a.Has(k) {
-			out = append(out, draft.Patch{Op: draft.OpAdd, Path: draft.Path{draft.Key(k)}, Value: w})
+			out = append(out, draft.Patch{Op: draft.OpAdd, Path: at(k), Value: w})
 		}
 	}
 	return out

@@ -243,7 +243,10 @@ func (r *mpReader) int() int64 {
 	return int64(u)
 }
 
-func (r *mpReader) str(limit int) string {
+func (r *mpReader) str(limit int) string { return string(r.strBytes(limit)) }
+
+// strBytes reads a string's bytes (aliasing the input).
+func (r *mpReader) strBytes(limit int) []byte {
 	c := r.byte()
 	var n uint64
 	switch {
@@ -260,15 +263,15 @@ func (r *mpReader) str(limit int) string {
 			r.off--
 			r.fail("expected string, found 0x%02x", c)
 		}
-		return ""
+		return nil
 	}
 	if n > uint64(limit) {
 		if r.err == nil {
 			r.err = fmt.Errorf("%w: string of %d bytes, limit %d", ErrTooLarge, n, limit)
 		}
-		return ""
+		return nil
 	}
-	return string(r.take(int(n)))
+	return r.take(int(n))
 }
 
 func (r *mpReader) bin(limit int) []byte {

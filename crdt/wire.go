@@ -13,8 +13,12 @@ import (
 //	message  = [version=1, type, replicas, body]
 //	replicas = [replica id, ...]     every replica id is sent once; ids in the
 //	                                 body are indexes into this table
-//	type 1 (one change), 2 (batch): body = [change, ...]
+//	type 1 (one change): body = [change]
 //	change   = [author index, start seq, timestamp (bin 16), [op, ...]]
+//	type 2 (batch): body = [bchange, ...]
+//	bchange  = [author index, start seq - (previous end + 1), wall - previous
+//	           wall, logical, [op, ...]], deltas (signed) against the same
+//	           author's previous change in the batch (0 before the first)
 //	op       = [kind, path, key, value, pred, ctx, marks, origins]
 //	           trailing empty fields are omitted
 //
@@ -54,9 +58,13 @@ func (t *wireTable) add(r clock.ReplicaID) {
 
 func (t *wireTable) addSegs(p []Segment) {
 	for _, sg := range p {
-		if sg.IsElem() {
-			t.add(sg.Elem.Replica)
-		}
+		t.addSeg(sg)
+	}
+}
+
+func (t *wireTable) addSeg(sg Segment) {
+	if sg.IsElem() {
+		t.add(sg.Elem.Replica)
 	}
 }
 
@@ -65,12 +73,14 @@ func (t *wireTable) addChange(c *Change) {
 	for i := range c.Ops {
 		op := &c.Ops[i]
 		t.addSegs(op.Path)
-		t.addSegs([]Segment{op.Key})
+		t.addSeg(op.Key)
 		for _, p := range op.Pred {
 			t.add(p.Replica)
 		}
-		for _, r := range op.Ctx.Replicas() {
-			t.add(r)
+		if len(op.Ctx) > 0 {
+			for _, r := range op.Ctx.Replicas() {
+				t.add(r)
+			}
 		}
 		for _, m := range op.Marks {
 			t.addSegs(m.Rel)
@@ -102,18 +112,36 @@ func appendChanges(b []byte, typ int, cs []*Change) []byte {
 		b = mpUint(b, uint64(r))
 	}
 	b = mpArray(b, len(cs))
+	prev := make([]prevChange, len(t.ids))
 	for _, c := range cs {
-		b = t.appendChange(b, c)
+		b = t.appendChange(b, c, typ == msgBatch, prev)
 	}
 	return b
 }
 
-func (t *wireTable) appendChange(b []byte, c *Change) []byte {
-	b = mpArray(b, 4)
-	b = mpUint(b, uint64(t.idx[c.Replica]))
-	b = mpUint(b, c.StartSeq)
-	b = mpBinHeader(b, clock.EncodedLen)
-	b = c.Timestamp.AppendEncode(b)
+// prevChange is the previous change of an author within a batch, which the
+// next one is delta-encoded against.
+type prevChange struct {
+	end  uint64
+	wall int64
+}
+
+func (t *wireTable) appendChange(b []byte, c *Change, delta bool, prev []prevChange) []byte {
+	i := t.idx[c.Replica]
+	if delta {
+		b = mpArray(b, 5)
+		b = mpUint(b, uint64(i))
+		b = mpInt(b, int64(c.StartSeq-(prev[i].end+1)))
+		b = mpInt(b, c.Timestamp.Wall-prev[i].wall)
+		b = mpUint(b, uint64(c.Timestamp.Logical))
+		prev[i] = prevChange{end: c.EndSeq(), wall: c.Timestamp.Wall}
+	} else {
+		b = mpArray(b, 4)
+		b = mpUint(b, uint64(i))
+		b = mpUint(b, c.StartSeq)
+		b = mpBinHeader(b, clock.EncodedLen)
+		b = c.Timestamp.AppendEncode(b)
+	}
 	b = mpArray(b, len(c.Ops))
 	for i := range c.Ops {
 		b = t.appendOp(b, &c.Ops[i])
@@ -244,8 +272,9 @@ func decodeChanges(b []byte, want int) ([]*Change, error) {
 		return nil, fmt.Errorf("%w: single-change message holds %d changes", ErrMalformed, n)
 	}
 	cs := make([]*Change, 0, n)
+	prev := make([]prevChange, len(table.ids))
 	for range n {
-		c := table.change(r)
+		c := table.change(r, typ == msgBatch, prev)
 		if r.err != nil {
 			return nil, r.err
 		}
@@ -284,7 +313,49 @@ func (r *mpReader) header() (*readTable, int) {
 	return t, typ
 }
 
-type readTable struct{ ids []clock.ReplicaID }
+type readTable struct {
+	ids  []clock.ReplicaID
+	strs map[string]string // keys repeat across a batch: decode each once
+
+	// arenas: a batch's changes, ops, segments and ids are carved from a few
+	// large allocations
+	changes []Change
+	ops     []Op
+	segs    []Segment
+	idArena []OpID
+}
+
+// takeN carves n elements from an arena, growing it in chunks.
+func takeN[T any](arena *[]T, n int) []T {
+	if n == 0 {
+		return nil
+	}
+	if cap(*arena)-len(*arena) < n {
+		*arena = make([]T, 0, max(n, 256))
+	}
+	a := *arena
+	*arena = a[:len(a)+n]
+	return a[len(a) : len(a)+n : len(a)+n]
+}
+
+// key reads a string, interning it.
+func (t *readTable) key(r *mpReader) string {
+	b := r.strBytes(maxWireString)
+	if len(b) > 64 {
+		return string(b)
+	}
+	if s, ok := t.strs[string(b)]; ok {
+		return s
+	}
+	if t.strs == nil {
+		t.strs = make(map[string]string)
+	}
+	s := string(b)
+	if len(t.strs) < 1<<16 {
+		t.strs[s] = s
+	}
+	return s
+}
 
 func (t *readTable) replica(r *mpReader) clock.ReplicaID {
 	i := r.uint()
@@ -315,7 +386,7 @@ func (t *readTable) seg(r *mpReader) Segment {
 		}
 		return Segment{Elem: t.id(r)}
 	}
-	return Segment{Key: r.str(maxWireString)}
+	return Segment{Key: t.key(r)}
 }
 
 func (t *readTable) path(r *mpReader) []Segment {
@@ -323,26 +394,51 @@ func (t *readTable) path(r *mpReader) []Segment {
 	if n == 0 {
 		return nil
 	}
-	p := make([]Segment, 0, n)
-	for range n {
-		p = append(p, t.seg(r))
+	p := takeN(&t.segs, n)
+	for i := range p {
+		p[i] = t.seg(r)
 	}
 	return p
 }
 
-func (t *readTable) change(r *mpReader) *Change {
-	if r.array(4, 1) != 4 {
-		r.fail("change must be an array of 4")
-		return nil
+func (t *readTable) change(r *mpReader, delta bool, prev []prevChange) *Change {
+	c := &takeN(&t.changes, 1)[0]
+	if delta {
+		if r.array(5, 1) != 5 {
+			r.fail("batch change must be an array of 5")
+			return nil
+		}
+		i := r.uint()
+		if r.err == nil && i >= uint64(len(t.ids)) {
+			r.fail("replica index %d outside table of %d", i, len(t.ids))
+			return nil
+		}
+		if r.err != nil {
+			return nil
+		}
+		c.Replica = t.ids[i]
+		c.StartSeq = prev[i].end + 1 + uint64(r.int())
+		wall := prev[i].wall + r.int()
+		logical := r.uint()
+		if r.err == nil && (wall < 0 || wall > clock.MaxWall || logical > 0xffff) {
+			r.fail("timestamp out of range")
+		}
+		c.Timestamp = clock.Timestamp{Wall: wall, Logical: uint16(logical), Replica: c.Replica}
+		defer func() { prev[i] = prevChange{end: c.EndSeq(), wall: wall} }()
+	} else {
+		if r.array(4, 1) != 4 {
+			r.fail("change must be an array of 4")
+			return nil
+		}
+		c.Replica, c.StartSeq = t.replica(r), r.uint()
+		ts, err := clock.Decode(r.bin(clock.EncodedLen))
+		if err != nil && r.err == nil {
+			r.fail("timestamp: %v", err)
+		}
+		c.Timestamp = ts
 	}
-	c := &Change{Replica: t.replica(r), StartSeq: r.uint()}
-	ts, err := clock.Decode(r.bin(clock.EncodedLen))
-	if err != nil && r.err == nil {
-		r.fail("timestamp: %v", err)
-	}
-	c.Timestamp = ts
 	n := r.array(maxWireOps, 4)
-	c.Ops = make([]Op, n)
+	c.Ops = takeN(&t.ops, n)
 	for i := range c.Ops {
 		t.op(r, &c.Ops[i])
 		if r.err != nil {
@@ -401,11 +497,9 @@ func (t *readTable) op(r *mpReader, op *Op) {
 			r.fail("odd pred list")
 			return
 		}
-		if k > 0 {
-			op.Pred = make([]OpID, 0, k/2)
-		}
-		for range k / 2 {
-			op.Pred = append(op.Pred, t.id(r))
+		op.Pred = takeN(&t.idArena, k/2)
+		for j := range op.Pred {
+			op.Pred[j] = t.id(r)
 		}
 	}
 	if n > 5 {
