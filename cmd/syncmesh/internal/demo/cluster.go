@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/syncmesh/syncmesh/clock"
-	"github.com/syncmesh/syncmesh/cmd/syncmesh/internal/crdtdoc"
 	"github.com/syncmesh/syncmesh/cmd/syncmesh/internal/faultnet"
 	"github.com/syncmesh/syncmesh/crdt"
 	"github.com/syncmesh/syncmesh/draft"
@@ -36,9 +35,10 @@ type ClusterConfig struct {
 // sockets on 127.0.0.1, joined into one mesh. Its methods are safe for
 // concurrent use; Close must be called once.
 type Cluster struct {
-	Nodes []*crdtdoc.Node
-	Net   *faultnet.Network
-	names map[clock.ReplicaID]string
+	Nodes      []*mesh.Node
+	Net        *faultnet.Network
+	Strategies *crdt.Strategies
+	names      map[clock.ReplicaID]string
 }
 
 // StartCluster starts cfg.Nodes nodes, joins them through node1 and waits
@@ -55,7 +55,7 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	c := &Cluster{Net: fn, names: make(map[clock.ReplicaID]string)}
+	c := &Cluster{Net: fn, Strategies: cfg.Strategies, names: make(map[clock.ReplicaID]string)}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
 	for i := range cfg.Nodes {
 		if err := c.add(ctx, cfg, i, rng); err != nil {
@@ -89,7 +89,8 @@ func (c *Cluster) add(ctx context.Context, cfg ClusterConfig, i int, rng *rand.R
 	mcfg.Seed = rng.Uint64()
 	mcfg.Logger = cfg.Logger.With("node", name)
 	replica := clock.ReplicaID(rng.Uint64()>>1 | 1)
-	n, err := crdtdoc.NewNode(mcfg, crdtdoc.Config{Replica: replica, Strategies: cfg.Strategies})
+	mcfg.Replica, mcfg.Strategies = replica, cfg.Strategies
+	n, err := mesh.New(mcfg)
 	if err != nil {
 		_ = t.Shutdown()
 		return err
@@ -164,6 +165,18 @@ func (c *Cluster) Converged() bool {
 		}
 	}
 	return true
+}
+
+// PeerVersions returns the version vectors of every node but self, by
+// name: in one process the demo can see them all (httpapi.PeerVersions).
+func (c *Cluster) PeerVersions(self string) map[string]mesh.VersionVector {
+	out := make(map[string]mesh.VersionVector, len(c.Nodes))
+	for _, n := range c.Nodes {
+		if n.Name() != self {
+			out[n.Name()] = n.Version()
+		}
+	}
+	return out
 }
 
 // Close stops every node (without a leave announcement: the whole mesh

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/syncmesh/syncmesh/cmd/syncmesh/internal/strategy"
 	"github.com/syncmesh/syncmesh/crdt"
 	"github.com/syncmesh/syncmesh/draft"
 )
@@ -298,7 +299,7 @@ func (c *Cluster) explain(out io.Writer, nodes int) {
 	state := n.State()
 	show := func(pointer, what string) {
 		p := draft.MustParsePointer(pointer)
-		kind, pattern := n.StrategyOf(p)
+		kind, pattern := strategy.Of(c.Strategies, state, p)
 		v, _ := state.At(p)
 		rule := "default"
 		if pattern != "" {

@@ -36,13 +36,6 @@ type ConflictReader interface {
 	Conflicts(path draft.Path) []crdt.Conflict
 }
 
-// StrategyReader is implemented by nodes that can name the strategy
-// resolving conflicts at a path (and the table pattern that chose it).
-// Optional; /v1/conflicts includes it when present.
-type StrategyReader interface {
-	StrategyOf(path draft.Path) (crdt.StrategyKind, string)
-}
-
 // PeerVersions is implemented by nodes that know their peers' version
 // vectors (the demo does: its nodes share a process). Optional; the status
 // endpoint and the dashboard's convergence indicator use it.
@@ -54,6 +47,10 @@ type PeerVersions interface {
 type Config struct {
 	// Node is the node served. Required.
 	Node Node
+	// Strategies is the node's conflict strategy table, to name the
+	// strategy of each conflict in /v1/conflicts. Default nil: strategies
+	// are not named.
+	Strategies *crdt.Strategies
 	// MaxBodyBytes bounds request bodies (bytes); larger ones get 413.
 	// Default 1 MiB: far above a typical patch, small enough that a client
 	// cannot make the node buffer much.

@@ -23,7 +23,6 @@ type fakeNode struct {
 var (
 	_ Node           = (*fakeNode)(nil)
 	_ ConflictReader = (*fakeNode)(nil)
-	_ StrategyReader = (*fakeNode)(nil)
 	_ PeerVersions   = (*fakeNode)(nil)
 )
 
@@ -92,10 +91,6 @@ func (f *fakeNode) Status() mesh.Status {
 }
 
 func (f *fakeNode) Conflicts(p draft.Path) []crdt.Conflict { return f.conflicts[p.String()] }
-
-func (f *fakeNode) StrategyOf(draft.Path) (crdt.StrategyKind, string) {
-	return crdt.LastWriterWins, "/title"
-}
 
 func (f *fakeNode) PeerVersions() map[string]mesh.VersionVector {
 	return map[string]mesh.VersionVector{"b": {1: 3}, "c": {1: 2}}

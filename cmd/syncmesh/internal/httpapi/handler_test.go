@@ -140,7 +140,7 @@ func TestHandlers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			node := newFakeNode(testState)
 			node.conflicts["/title"] = []crdt.Conflict{conflict("trap", 7, 1000, false), conflict("trip", 9, 1000, true)}
-			cfg := Config{Node: node}
+			cfg := Config{Node: node, Strategies: crdt.NewStrategies().MustSet("/title", crdt.LWW())}
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
 			}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/syncmesh/syncmesh/cmd/syncmesh/internal/strategy"
 	"github.com/syncmesh/syncmesh/crdt"
 	"github.com/syncmesh/syncmesh/draft"
 )
@@ -186,8 +187,8 @@ func (h *Handler) conflictsAt(cr ConflictReader, state draft.Value, p draft.Path
 	}
 	v, _ := state.At(p)
 	pc := PathConflicts{Path: p.String(), Value: v, Values: make([]ConflictValue, len(cs))}
-	if sr, ok := h.cfg.Node.(StrategyReader); ok {
-		kind, rule := sr.StrategyOf(p)
+	if h.cfg.Strategies != nil {
+		kind, rule := strategy.Of(h.cfg.Strategies, state, p)
 		pc.Strategy, pc.Rule = kind.String(), rule
 	}
 	for i, c := range cs {

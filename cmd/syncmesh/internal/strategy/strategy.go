@@ -1,55 +1,83 @@
-package crdtdoc
+package strategy
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/syncmesh/syncmesh/crdt"
 	"github.com/syncmesh/syncmesh/draft"
-	"github.com/syncmesh/syncmesh/mesh"
+	"go.yaml.in/yaml/v3"
 )
 
-// Node is a mesh node serving a crdt document: a *mesh.Node plus the
-// document reads mesh does not expose yet (Conflicts, the strategy of a
-// path). It is safe for concurrent use.
-type Node struct {
-	*mesh.Node
-	doc *Doc
+// ErrTable reports a strategy table file that cannot be used.
+var ErrTable = errors.New("strategy: bad strategy table")
+
+// Names maps the strategy names a table file may use to strategies.
+// Custom merge functions cannot come from a file: they are Go code.
+var Names = map[string]func() crdt.Strategy{
+	"lww":     crdt.LWW,
+	"multi":   crdt.Multi,
+	"counter": crdt.Count,
+	"max":     crdt.Maximum,
+	"min":     crdt.Minimum,
 }
 
-// NewNode builds the document from dcfg and a mesh node serving it from
-// mcfg (whose Document field is overwritten).
-func NewNode(mcfg mesh.Config, dcfg Config) (*Node, error) {
-	doc, err := New(dcfg)
-	if err != nil {
-		return nil, err
+// Parse reads a strategy table: a YAML or JSON mapping from patterns (JSON
+// Pointers whose segments may be "*") to strategy names (see Names):
+//
+//	/counters/*: counter
+//	/highscore: max
+func Parse(data []byte) (*crdt.Strategies, error) {
+	var m map[string]string
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&m); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: want a mapping of pattern: strategy: %v", ErrTable, err)
 	}
-	mcfg.Document = doc
-	n, err := mesh.New(mcfg)
-	if err != nil {
-		return nil, err
+	st := crdt.NewStrategies()
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	return &Node{Node: n, doc: doc}, nil
+	slices.Sort(keys)
+	for _, pattern := range keys {
+		name := m[pattern]
+		mk, ok := Names[strings.ToLower(name)]
+		if !ok {
+			return nil, fmt.Errorf("%w: pattern %q: unknown strategy %q (want one of lww, multi, counter, max, min)",
+				ErrTable, pattern, name)
+		}
+		if err := st.Set(pattern, mk()); err != nil {
+			return nil, fmt.Errorf("%w: pattern %q: %w", ErrTable, pattern, err)
+		}
+	}
+	return st, nil
 }
 
-// Doc returns the node's document.
-func (n *Node) Doc() *Doc { return n.doc }
-
-// Conflicts returns the concurrent values at path (nil when none).
-func (n *Node) Conflicts(path draft.Path) []crdt.Conflict { return n.doc.Conflicts(path) }
-
-// StrategyOf returns the strategy that resolves conflicts at path, by the
-// table's rule (the most specific matching pattern; last-writer-wins when
-// none matches), and the pattern that chose it ("" for the default).
-func (n *Node) StrategyOf(path draft.Path) (crdt.StrategyKind, string) {
-	return StrategyOf(n.doc.Strategies(), n.doc.State(), path)
+// Load reads and parses a strategy table file.
+func Load(path string) (*crdt.Strategies, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("strategy: %w", err)
+	}
+	st, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return st, nil
 }
 
-// StrategyOf applies the strategy table's matching rule to path in state:
+// Of applies the strategy table's matching rule to path in state:
 // a pattern matches paths of its length whose segments equal its literal
 // keys or match its "*" (list elements match only "*"); among matches the
 // one with a literal at the first position where they differ wins.
-func StrategyOf(st *crdt.Strategies, state draft.Value, path draft.Path) (crdt.StrategyKind, string) {
+func Of(st *crdt.Strategies, state draft.Value, path draft.Path) (crdt.StrategyKind, string) {
 	inList := make([]bool, len(path))
 	v := state
 	for i, seg := range path {
