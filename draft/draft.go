@@ -36,8 +36,9 @@ func NewDraft(base Value) *Draft {
 // Produce runs recipe on a draft of base and returns the next state, the
 // patches from base to next, and the inverse patches from next to base.
 //
-// If recipe returns an error (or panics), base is untouched, nothing
-// escapes, and Produce returns base and that error. If the recipe changes
+// If recipe returns an error, base is untouched, nothing escapes, and
+// Produce returns base and that error (a panic propagates, with base
+// likewise untouched and the draft finished). If the recipe changes
 // nothing (or changes things back), next is base itself and both patch
 // lists are empty. Subtrees the recipe did not touch are shared between
 // base and next, not copied. The cost is proportional to the change, not
@@ -95,6 +96,15 @@ func (d *Draft) IsModified() bool { return !d.s.done && d.s.log.live > 0 }
 // freeze makes every node reachable now immutable by switching the draft
 // to a new ownership token.
 func (s *session) freeze() { s.ed = new(edit) }
+
+// peek returns the value at p for internal reads whose result does not
+// escape (no freeze).
+func (s *session) peek(p Path) (Value, bool) {
+	if s.done {
+		return Value{}, false
+	}
+	return s.root.At(p)
+}
 
 // read returns the value at p, frozen if it is a container the draft owns.
 func (s *session) read(p Path) (Value, bool) {

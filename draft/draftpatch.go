@@ -104,7 +104,7 @@ func (d *Draft) movePatch(p Patch, lenient bool) error {
 	}
 	if n := len(p.From); n > 0 && len(p.Path) == n && p.Path[:n-1].Equal(p.From[:n-1]) &&
 		d.parentKind(p.From) == ListKind {
-		list, _ := d.Get(p.From[:n-1])
+		list, _ := d.s.peek(p.From[:n-1])
 		from, ok := p.From[n-1].AsIndex()
 		if !ok || from >= list.Len() {
 			return ErrIndexRange
@@ -134,9 +134,6 @@ func (d *Draft) parentKind(path Path) Kind {
 	if len(path) == 0 {
 		return Invalid
 	}
-	parent, err := d.Get(path[:len(path)-1])
-	if err != nil {
-		return Invalid
-	}
+	parent, _ := d.s.peek(path[:len(path)-1])
 	return parent.Kind()
 }
