@@ -9,6 +9,7 @@ import (
 
 	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/crdt/internal/seq"
+	"github.com/syncmesh/syncmesh/draft"
 )
 
 // Snapshot is the full CRDT state of a replica (every live entry with its id
@@ -84,7 +85,13 @@ func snapOfNode(n *node) *snapNode {
 		}
 		slices.SortFunc(sl.slots, func(a, b snapPos) int { return idCmp(a.id, b.id) })
 		for id, s := range l.elems {
-			sl.elems = append(sl.elems, snapElem{id: id, pos: s.pos, posTS: s.posTS, slot: snapOfSlot(s)})
+			e := snapElem{id: id, pos: s.pos, posTS: s.posTS, slot: snapOfSlot(s)}
+			if e.pos == e.id {
+				// Every move is causally after the insert, so the insert's
+				// position needs no timestamp: the zero one loses to all.
+				e.posTS = clock.Timestamp{}
+			}
+			sl.elems = append(sl.elems, e)
 		}
 		slices.SortFunc(sl.elems, func(a, b snapElem) int { return idCmp(a.id, b.id) })
 		for p, e := range l.moved {
@@ -115,29 +122,56 @@ func snapOfSlot(s *slot) *snapSlot {
 
 // Snapshot wire format (version 1): [1, 3, replicas, body], where body is a
 // bin holding raw DEFLATE (compress/flate, level 9: deterministic for a
-// given input) of the msgpack
+// given input and Go version) of the msgpack
 //
-//	[vv pairs, base wall, root]
+//	[vv pairs (replica index, seq), base wall, root]
 //	node  = [[key, ...], [slot, ...], list or nil]
 //	slot  = [entries, counter or nil, child node or nil]
-//	entries = [replica, seq, wall-base, logical, value, ...] flattened
-//	counter = [[replica, seq, wall-base, logical, int, float, hasFloat,
-//	           removed seq, removed int, removed float], ...]
-//	list  = [slots, elements, moved]
-//	slots = [replica, seq, side (0 none, 1 left, 2 right), origin replica,
-//	         origin seq, ...] flattened, by id
-//	elements = [[replica, seq, pos replica, pos seq, pos wall-base,
-//	           pos logical, slot], ...] by id
-//	moved = [slot replica, slot seq, element replica, element seq, ...]
+//	entries = [ID, TS, value, ...] flattened; an int value is written as
+//	        the difference from the previous int value written
+//	counter = [[ID, TS, int, float, hasFloat, removed seq, removed int,
+//	           removed float], ...]
+//	list  = [slots, moved, elements]
+//	slots = [ID, side (0 none, 1 left, 2 right), origin ID, ...] flattened
+//	        (side 0 writes 0, 0 for the origin), by id
+//	moved = [slot ID, element ID, ...] by slot
+//	elements = [[nil or [pos ID, pos TS], slot], ...]: the slots that are
+//	        not move slots, in order (so their ids are implied); nil means
+//	        the element sits at its insert position
 //
-// Timestamps are sent without their replica: it is always the replica of
-// the op they stamp.
+// An ID is (replica index, seq - previous seq written) and a TS is (wall -
+// previous wall, logical - previous logical), both signed: ids and stamps
+// come in runs, so the deltas are small and DEFLATE folds their patterns.
+// Timestamps carry no replica: it is always the replica of the op they
+// stamp.
 const maxSnapshotBody = 1 << 28
 
 type snapWriter struct {
-	t    wireTable
-	base int64
-	b    []byte
+	t       wireTable
+	base    int64
+	b       []byte
+	prevSeq uint64
+	prevTS  clock.Timestamp
+	prevInt int64
+}
+
+// value writes an entry's value; ints as the difference from the previous
+// int written (list items are often counted up).
+func (w *snapWriter) value(v draft.Value) {
+	if i, ok := v.AsInt(); ok {
+		w.b = mpInt(w.b, i-w.prevInt)
+		w.prevInt = i
+		return
+	}
+	w.b = appendValue(w.b, v)
+}
+
+// id writes a replica index and the seq as a signed delta from the previous
+// id written (ids mostly come in runs).
+func (w *snapWriter) id(id OpID) {
+	w.b = mpUint(w.b, uint64(w.t.idx[id.Replica]))
+	w.b = mpInt(w.b, int64(id.Seq-w.prevSeq))
+	w.prevSeq = id.Seq
 }
 
 // EncodeSnapshot returns the wire encoding of s. Equal snapshots encode to
@@ -158,6 +192,7 @@ func EncodeSnapshot(s *Snapshot) []byte {
 		w.b = w.t.appendID(w.b, OpID{Replica: r, Seq: s.vv[r]})
 	}
 	w.b = mpInt(w.b, w.base)
+	w.prevTS = clock.Timestamp{Wall: w.base}
 	w.node(s.root)
 
 	var z bytes.Buffer
@@ -181,6 +216,9 @@ func (w *snapWriter) scan(n *snapNode) {
 		return
 	}
 	wall := func(ts clock.Timestamp) {
+		if ts.IsZero() {
+			return
+		}
 		if w.base < 0 || ts.Wall < w.base {
 			w.base = ts.Wall
 		}
@@ -215,9 +253,11 @@ func (w *snapWriter) scan(n *snapNode) {
 	}
 }
 
+// ts writes a timestamp as deltas from the previous one written.
 func (w *snapWriter) ts(ts clock.Timestamp) {
-	w.b = mpUint(w.b, uint64(ts.Wall-w.base))
-	w.b = mpUint(w.b, uint64(ts.Logical))
+	w.b = mpInt(w.b, ts.Wall-w.prevTS.Wall)
+	w.b = mpInt(w.b, int64(ts.Logical)-int64(w.prevTS.Logical))
+	w.prevTS = ts
 }
 
 func (w *snapWriter) node(n *snapNode) {
@@ -242,27 +282,36 @@ func (w *snapWriter) node(n *snapNode) {
 	w.b = mpArray(w.b, 3)
 	w.b = mpArray(w.b, 5*len(l.slots))
 	for _, p := range l.slots {
-		w.b = w.t.appendID(w.b, p.id)
+		w.id(p.id)
 		switch {
 		case !p.org.Left.IsZero():
-			w.b = w.t.appendID(mpUint(w.b, 1), p.org.Left)
+			w.b = mpUint(w.b, 1)
+			w.id(p.org.Left)
 		case !p.org.Right.IsZero():
-			w.b = w.t.appendID(mpUint(w.b, 2), p.org.Right)
+			w.b = mpUint(w.b, 2)
+			w.id(p.org.Right)
 		default:
 			w.b = append(mpUint(w.b, 0), 0, 0)
 		}
 	}
-	w.b = mpArray(w.b, len(l.elems))
-	for _, e := range l.elems {
-		w.b = mpArray(w.b, 7)
-		w.b = w.t.appendID(w.b, e.id)
-		w.b = w.t.appendID(w.b, e.pos)
-		w.ts(e.posTS)
-		w.slot(e.slot)
-	}
 	w.b = mpArray(w.b, 4*len(l.moved))
 	for _, m := range l.moved {
-		w.b = w.t.appendID(w.t.appendID(w.b, m[0]), m[1])
+		w.id(m[0])
+		w.id(m[1])
+	}
+	// Elements are the slots that are not move slots, in the same order, so
+	// their ids are not written.
+	w.b = mpArray(w.b, len(l.elems))
+	for _, e := range l.elems {
+		w.b = mpArray(w.b, 2)
+		if e.pos == e.id {
+			w.b = mpNil(w.b)
+		} else {
+			w.b = mpArray(w.b, 4)
+			w.id(e.pos)
+			w.ts(e.posTS)
+		}
+		w.slot(e.slot)
 	}
 }
 
@@ -270,9 +319,9 @@ func (w *snapWriter) slot(s *snapSlot) {
 	w.b = mpArray(w.b, 3)
 	w.b = mpArray(w.b, 5*len(s.entries))
 	for _, e := range s.entries {
-		w.b = w.t.appendID(w.b, e.id)
+		w.id(e.id)
 		w.ts(e.ts)
-		w.b = appendValue(w.b, e.val)
+		w.value(e.val)
 	}
 	if s.ctr == nil {
 		w.b = mpNil(w.b)
@@ -280,7 +329,7 @@ func (w *snapWriter) slot(s *snapSlot) {
 		w.b = mpArray(w.b, len(s.ctr))
 		for _, c := range s.ctr {
 			w.b = mpArray(w.b, 10)
-			w.b = w.t.appendID(w.b, OpID{Replica: c.replica, Seq: c.seq})
+			w.id(OpID{Replica: c.replica, Seq: c.seq})
 			w.ts(c.ts)
 			w.b = mpInt(w.b, c.i)
 			w.b = mpFloat(w.b, c.f)
@@ -327,10 +376,23 @@ func DecodeSnapshot(b []byte) (*Snapshot, error) {
 }
 
 type snapReader struct {
-	t     *readTable
-	r     *mpReader
-	base  int64
-	depth int
+	t       *readTable
+	r       *mpReader
+	base    int64
+	depth   int
+	prevSeq uint64
+	prevTS  clock.Timestamp
+	prevInt int64
+}
+
+func (sr *snapReader) id() OpID {
+	rep := sr.t.replica(sr.r)
+	s := sr.prevSeq + uint64(sr.r.int())
+	if s == 0 && sr.r.err == nil {
+		sr.r.fail("zero sequence number")
+	}
+	sr.prevSeq = s
+	return OpID{Replica: rep, Seq: s}
 }
 
 func (sr *snapReader) snapshot() *Snapshot {
@@ -352,17 +414,19 @@ func (sr *snapReader) snapshot() *Snapshot {
 	if sr.base < 0 || sr.base > clock.MaxWall {
 		r.fail("base wall %d out of range", sr.base)
 	}
+	sr.prevTS = clock.Timestamp{Wall: sr.base}
 	s.root = sr.node()
 	return s
 }
 
 func (sr *snapReader) ts(rep clock.ReplicaID) clock.Timestamp {
-	d := sr.r.uint()
-	l := sr.r.uint()
-	if sr.r.err == nil && (d > uint64(clock.MaxWall-sr.base) || l > 0xffff) {
+	wall := sr.prevTS.Wall + sr.r.int()
+	l := int64(sr.prevTS.Logical) + sr.r.int()
+	if sr.r.err == nil && (wall < 0 || wall > clock.MaxWall || l < 0 || l > 0xffff) {
 		sr.r.fail("timestamp out of range")
 	}
-	return clock.Timestamp{Wall: sr.base + int64(d), Logical: uint16(l), Replica: rep}
+	sr.prevTS = clock.Timestamp{Wall: wall, Logical: uint16(l)}
+	return clock.Timestamp{Wall: wall, Logical: uint16(l), Replica: rep}
 }
 
 func (sr *snapReader) node() *snapNode {
@@ -414,16 +478,16 @@ func (sr *snapReader) node() *snapNode {
 	}
 	l.slots = make([]snapPos, 0, ns/5)
 	for range ns / 5 {
-		p := snapPos{id: sr.t.id(r)}
+		p := snapPos{id: sr.id()}
 		side := r.uint()
 		switch side {
 		case 0:
 			r.uint()
 			r.uint()
 		case 1:
-			p.org.Left = sr.t.id(r)
+			p.org.Left = sr.id()
 		case 2:
-			p.org.Right = sr.t.id(r)
+			p.org.Right = sr.id()
 		default:
 			r.fail("bad origin side %d", side)
 		}
@@ -432,31 +496,58 @@ func (sr *snapReader) node() *snapNode {
 		}
 		l.slots = append(l.slots, p)
 	}
-	ne := r.array(maxWireList, 7)
-	l.elems = make([]snapElem, 0, ne)
-	for range ne {
-		if r.array(7, 1) != 7 {
-			r.fail("element must be an array of 7")
-			return nil
-		}
-		e := snapElem{id: sr.t.id(r), pos: sr.t.id(r)}
-		e.posTS = sr.ts(e.pos.Replica)
-		e.slot = sr.slot()
-		if k := len(l.elems); r.err == nil && k > 0 && idCmp(l.elems[k-1].id, e.id) >= 0 {
-			r.fail("elements not sorted")
-		}
-		l.elems = append(l.elems, e)
-		if r.err != nil {
-			return nil
-		}
-	}
 	nm := r.array(4*maxWireList, 1)
 	if nm%4 != 0 {
 		r.fail("bad moved list")
 		return nil
 	}
+	movedSlots := make(map[OpID]bool, nm/4)
 	for range nm / 4 {
-		l.moved = append(l.moved, [2]OpID{sr.t.id(r), sr.t.id(r)})
+		m0 := sr.id()
+		l.moved = append(l.moved, [2]OpID{m0, sr.id()})
+		if k := len(l.moved); r.err == nil && (movedSlots[m0] || (k > 1 && idCmp(l.moved[k-2][0], m0) >= 0)) {
+			r.fail("moved slots not sorted")
+		}
+		movedSlots[m0] = true
+	}
+	ne := r.array(maxWireList, 2)
+	if r.err == nil && ne+len(movedSlots) != len(l.slots) {
+		r.fail("%d elements and %d move slots for %d slots", ne, len(movedSlots), len(l.slots))
+		return nil
+	}
+	l.elems = make([]snapElem, 0, ne)
+	next := 0
+	for range ne {
+		if r.array(2, 1) != 2 {
+			r.fail("element must be an array of 2")
+			return nil
+		}
+		for next < len(l.slots) && movedSlots[l.slots[next].id] {
+			next++
+		}
+		if next >= len(l.slots) {
+			r.fail("more elements than slots")
+			return nil
+		}
+		e := snapElem{id: l.slots[next].id}
+		next++
+		e.pos = e.id
+		if !r.isNil() {
+			if r.array(4, 1) != 4 {
+				r.fail("element position must be an array of 4")
+				return nil
+			}
+			e.pos = sr.id()
+			e.posTS = sr.ts(e.pos.Replica)
+			if e.pos == e.id && r.err == nil {
+				r.fail("explicit position equal to the element")
+			}
+		}
+		e.slot = sr.slot()
+		l.elems = append(l.elems, e)
+		if r.err != nil {
+			return nil
+		}
 	}
 	n.list = l
 	return n
@@ -476,9 +567,13 @@ func (sr *snapReader) slot() *snapSlot {
 	}
 	s.entries = make([]entry, 0, ne/5)
 	for range ne / 5 {
-		e := entry{id: sr.t.id(r)}
+		e := entry{id: sr.id()}
 		e.ts = sr.ts(e.id.Replica)
 		e.val = readValue(r, OpSet)
+		if i, ok := e.val.AsInt(); ok {
+			sr.prevInt += i
+			e.val = draft.Int(sr.prevInt)
+		}
 		if !e.val.IsValid() && r.err == nil {
 			r.fail("entry without value")
 		}
@@ -494,7 +589,7 @@ func (sr *snapReader) slot() *snapSlot {
 				r.fail("counter contribution must be an array of 10")
 				return s
 			}
-			id := sr.t.id(r)
+			id := sr.id()
 			c := contrib{replica: id.Replica, seq: id.Seq}
 			c.ts = sr.ts(id.Replica)
 			c.i = r.int()
