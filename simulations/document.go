@@ -11,7 +11,28 @@ import (
 // changeCache shares decoded changes between the simulated replicas: a
 // crdt.Change is immutable once decoded, so 10,000 replicas can hold one
 // copy. Keyed by the wire bytes' identity (replica, start, end).
-type changeCache map[changeID]*crdt.Change
+type changeCache map[changeID]*cachedChange
+
+// cachedChange is a decoded change and its wire bytes.
+type cachedChange struct {
+	c    *crdt.Change
+	data []byte
+}
+
+// encoded returns c's wire bytes, encoding once per change for the whole
+// simulation.
+func (cc changeCache) encoded(c *crdt.Change) []byte {
+	id := changeID{c.Replica, c.StartSeq, c.EndSeq()}
+	e, ok := cc[id]
+	if !ok {
+		e = &cachedChange{c: c}
+		cc[id] = e
+	}
+	if e.data == nil {
+		e.data = crdt.EncodeChange(c)
+	}
+	return e.data
+}
 
 type changeID struct {
 	replica    clock.ReplicaID
@@ -77,14 +98,14 @@ func (a *docAdapter) set(r clock.ReplicaID, seq uint64) {
 
 // local records a change this replica made with Update.
 func (a *docAdapter) local(c *crdt.Change) {
-	a.cache[changeID{c.Replica, c.StartSeq, c.EndSeq()}] = c
+	a.cache[changeID{c.Replica, c.StartSeq, c.EndSeq()}] = &cachedChange{c: c}
 	a.set(c.Replica, c.EndSeq())
 }
 
 func (a *docAdapter) decode(ch mesh.Change) (*crdt.Change, error) {
 	id := changeID{ch.Replica, ch.Start, ch.End}
-	if c, ok := a.cache[id]; ok {
-		return c, nil
+	if e, ok := a.cache[id]; ok {
+		return e.c, nil
 	}
 	c, err := crdt.DecodeChange(ch.Data)
 	if err != nil {
@@ -93,7 +114,7 @@ func (a *docAdapter) decode(ch mesh.Change) (*crdt.Change, error) {
 	if c.Replica != ch.Replica || c.StartSeq != ch.Start || c.EndSeq() != ch.End {
 		return nil, fmt.Errorf("simulations: change header %v/%d-%d does not match its data", ch.Replica, ch.Start, ch.End)
 	}
-	a.cache[id] = c
+	a.cache[id] = &cachedChange{c: c, data: ch.Data}
 	return c, nil
 }
 
@@ -140,7 +161,7 @@ func (a *docAdapter) ChangesSince(v mesh.VersionVector, maxBytes int) ([]mesh.Ch
 	cs := a.d.ChangesSince(cv, maxBytes)
 	out := make([]mesh.Change, len(cs))
 	for i, c := range cs {
-		out[i] = mesh.Change{Replica: c.Replica, Start: c.StartSeq, End: c.EndSeq(), Data: crdt.EncodeChange(c)}
+		out[i] = mesh.Change{Replica: c.Replica, Start: c.StartSeq, End: c.EndSeq(), Data: a.cache.encoded(c)}
 		cv[c.Replica] = max(cv[c.Replica], c.EndSeq())
 	}
 	more := len(cs) > 0 && len(a.d.ChangesSince(cv, 1)) > 0
@@ -162,9 +183,9 @@ func (a *docAdapter) MergeSnapshot(data []byte) (mesh.Applied, error) {
 	for i, c := range cs {
 		id := changeID{c.Replica, c.StartSeq, c.EndSeq()}
 		if shared, ok := a.cache[id]; ok {
-			cs[i] = shared
+			cs[i] = shared.c
 		} else {
-			a.cache[id] = c
+			a.cache[id] = &cachedChange{c: c}
 		}
 	}
 	res, err := a.d.Apply(cs...)

@@ -8,8 +8,6 @@ import (
 	"slices"
 
 	"github.com/syncmesh/syncmesh/crdt"
-	"github.com/syncmesh/syncmesh/draft"
-	"github.com/syncmesh/syncmesh/mesh"
 )
 
 // ErrViolation is what a *Violation unwraps to.
@@ -42,10 +40,6 @@ var Invariants = []string{
 	"monotonic-versions: no replica's version vector entry ever decreases",
 	"bounded-queues: broadcast queues, pending buffers and quarantines stay within their limits",
 	"no-far-future: no node's clock passes its physical time by more than the maximum drift",
-}
-
-func meshChange(c *crdt.Change) mesh.Change {
-	return mesh.Change{Replica: c.Replica, Start: c.StartSeq, End: c.EndSeq(), Data: crdt.EncodeChange(c)}
 }
 
 // digest is a replica's state digest: SHA-256 of its JSON.
@@ -186,5 +180,3 @@ func (s *Sim) checkOracle(ref *node) string {
 	}
 	return ""
 }
-
-var _ = draft.Null

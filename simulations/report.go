@@ -70,10 +70,11 @@ type Report struct {
 	PendingPeak    int `json:"pending_peak"`
 	QuarantinePeak int `json:"quarantine_peak"`
 
-	Drops       Drops  `json:"drops"`
-	Quarantined uint64 `json:"quarantined_ops"`
-	Duplicates  uint64 `json:"duplicate_deliveries"`
-	Rejected    uint64 `json:"rejected_msgs"`
+	Drops       Drops       `json:"drops"`
+	Faults      FaultCounts `json:"faults"`
+	Quarantined uint64      `json:"quarantined_ops"`
+	Duplicates  uint64      `json:"duplicate_deliveries"`
+	Rejected    uint64      `json:"rejected_msgs"`
 
 	AntiEntropyRounds uint64 `json:"anti_entropy_rounds"`
 	SnapshotsSent     uint64 `json:"snapshots_sent"`
@@ -90,6 +91,13 @@ type Drops struct {
 	DeadPeer    uint64 `json:"dead_peer"`
 	QueuePruned uint64 `json:"queue_pruned"`
 	PendingFull uint64 `json:"pending_full"`
+}
+
+// FaultCounts counts what the network and timeline did.
+type FaultCounts struct {
+	Duplicated uint64 `json:"duplicated_packets"`
+	Reordered  uint64 `json:"reordered_packets"`
+	Replicas   int    `json:"replicas_created"`
 }
 
 // EpidemicBound returns the expected time (ms) for a push epidemic with
@@ -179,6 +187,7 @@ func (s *Sim) report() *Report {
 		}
 	}
 	r.Quarantined = quar
+	r.Faults = FaultCounts{Duplicated: s.net.dups, Reordered: s.net.reordered, Replicas: int(s.nextRep)}
 	r.Drops = Drops{Loss: s.net.dropsLoss, Partition: s.net.dropsPart, DeadPeer: s.st.dropsDead, QueuePruned: s.st.dropsPruned, PendingFull: dropped}
 	nodeSec := float64(max(len(s.nodes), 1)) * max(r.SimSeconds, 1e-9)
 	r.MsgsPerNodeSec = float64(s.st.gossipPackets+s.st.streamMsgs) / nodeSec

@@ -9,6 +9,7 @@ import (
 	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/crdt"
 	"github.com/syncmesh/syncmesh/draft"
+	"github.com/syncmesh/syncmesh/mesh"
 )
 
 func timeDur(d Duration) time.Duration { return time.Duration(d) }
@@ -248,7 +249,7 @@ func (s *Sim) write() {
 	s.wr.unconverged++
 	s.lastWrite = idx
 	n.ad.local(c)
-	s.handle(n, n.core.Local(meshChange(c)))
+	s.handle(n, n.core.Local(mesh.Change{Replica: c.Replica, Start: c.StartSeq, End: c.EndSeq(), Data: s.cache.encoded(c)}))
 }
 
 // percentile returns the p-th percentile (0..100) of sorted xs, nearest
