@@ -30,9 +30,15 @@ type entry struct {
 	struct_  bool // a list insert/remove/move
 }
 
+// The log is stored in fixed-size chunks so that a long recipe never
+// re-copies the whole log as it grows (W4 logs 100,000 writes).
+const chunkSize = 128
+
 type changeLog struct {
-	first     [1]entry // backing for the first entry (saves an allocation)
-	entries   []entry
+	first     [1]entry   // the first entry (saves an allocation for one-write recipes)
+	chunks    []*[chunkSize]entry
+	n         int // entries in the log
+	scanLimit int // smallEpoch, or lower in tests to exercise idx
 	epoch     int            // first entry of the current epoch
 	epochLive int            // live entries in the current epoch
 	idx       map[string]int // key -> entry, for live entries of the epoch
@@ -46,8 +52,8 @@ func (c *changeLog) indexEpoch() {
 		return // push indexes entries added after the first build
 	}
 	c.idx = make(map[string]int)
-	for j := c.epoch; j < len(c.entries); j++ {
-		e := &c.entries[j]
+	for j := c.epoch; j < c.n; j++ {
+		e := c.at(j)
 		if e.dead || e.indexed || e.struct_ {
 			continue
 		}
@@ -66,8 +72,8 @@ const smallEpoch = 8
 // is set) and an entry at exactly p.
 func (c *changeLog) scan(p Path, self bool) (fold, exact int) {
 	fold, exact = -1, -1
-	for j := c.epoch; j < len(c.entries); j++ {
-		e := &c.entries[j]
+	for j := c.epoch; j < c.n; j++ {
+		e := c.at(j)
 		if e.dead || e.struct_ {
 			continue
 		}
@@ -81,20 +87,22 @@ func (c *changeLog) scan(p Path, self bool) (fold, exact int) {
 			if self && foldable && fold < 0 {
 				fold = j
 			}
-		} else if foldable && (fold < 0 || len(c.entries[fold].fwd.Path) > len(q)) {
+		} else if foldable && (fold < 0 || len(c.at(fold).fwd.Path) > len(q)) {
 			fold = j
 		}
 	}
 	return fold, exact
 }
 
-// find is scan or the idx lookup, whichever fits the epoch's size.
-func (c *changeLog) find(p Path, self bool) (fold, exact int) {
-	if c.idx == nil && c.epochLive <= smallEpoch {
-		return c.scan(p, self)
+// find is scan or the idx lookup, whichever fits the epoch's size; key is
+// p.String() when the lookup computed it.
+func (c *changeLog) find(p Path, self bool) (fold, exact int, key string) {
+	if c.idx == nil && c.epochLive <= c.scanLimit {
+		fold, exact = c.scan(p, self)
+		return fold, exact, ""
 	}
 	c.indexEpoch()
-	key := p.String()
+	key = p.String()
 	fold, exact = -1, -1
 	if j, ok := c.foldTarget(key, self); ok {
 		fold = j
@@ -102,7 +110,7 @@ func (c *changeLog) find(p Path, self bool) (fold, exact int) {
 	if j, ok := c.idx[key]; ok {
 		exact = j
 	}
-	return fold, exact
+	return fold, exact, key
 }
 
 // foldTarget returns the live add/replace entry at a proper ancestor of the
@@ -113,7 +121,7 @@ func (c *changeLog) foldTarget(key string, self bool) (int, bool) {
 		if !ok {
 			return 0, false
 		}
-		e := &c.entries[j]
+		e := c.at(j)
 		if (e.fwd.Op == OpAdd || e.fwd.Op == OpReplace) && !e.fwd.Delta.IsValid() {
 			return j, true
 		}
@@ -136,7 +144,7 @@ func (c *changeLog) foldTarget(key string, self bool) (int, bool) {
 }
 
 func (c *changeLog) kill(j int) {
-	e := &c.entries[j]
+	e := c.at(j)
 	e.dead = true
 	c.live--
 	if j >= c.epoch {
@@ -150,28 +158,51 @@ func (c *changeLog) kill(j int) {
 	}
 }
 
-func (c *changeLog) push(e entry) {
-	c.entries = append(c.entries, e)
+// at returns entry j (0 <= j < n).
+func (c *changeLog) at(j int) *entry {
+	if j == 0 {
+		return &c.first[0]
+	}
+	j--
+	return &c.chunks[j/chunkSize][j%chunkSize]
+}
+
+// grow appends a zero entry and returns it.
+func (c *changeLog) grow() *entry {
+	if c.n > 0 && (c.n-1)%chunkSize == 0 {
+		c.chunks = append(c.chunks, new([chunkSize]entry))
+	}
+	c.n++
+	return c.at(c.n - 1)
+}
+
+// push appends e; key is its path string if the caller has it.
+func (c *changeLog) push(e entry, key string) {
+	*c.grow() = e
 	c.live++
 	c.epochLive++
 	if e.struct_ {
 		c.structs++
 	}
 	if c.idx != nil && !e.struct_ {
-		j := len(c.entries) - 1
-		c.entries[j].key = e.fwd.Path.String()
-		c.entries[j].indexed = true
-		c.idx[c.entries[j].key] = j
+		if key == "" {
+			key = e.fwd.Path.String()
+		}
+		j := c.n - 1
+		c.at(j).key, c.at(j).indexed = key, true
+		c.idx[key] = j
 	}
 }
 
 // write records a non-structural change at p: old/hadOld is what was there
 // before, nv/hasNew what is there now; delta is set for increments.
 func (c *changeLog) write(p Path, hadOld bool, old Value, hasNew bool, nv Value, delta Value) {
+	var key string
 	if c.epochLive > 0 {
-		fold, exact := c.find(p, false)
+		var fold, exact int
+		fold, exact, key = c.find(p, false)
 		if fold >= 0 {
-			c.entries[fold].refresh = true
+			c.at(fold).refresh = true
 			return
 		}
 		if exact >= 0 {
@@ -191,12 +222,12 @@ func (c *changeLog) write(p Path, hadOld bool, old Value, hasNew bool, nv Value,
 		e.fwd = Patch{Op: OpRemove, Path: p}
 		e.inv = Patch{Op: OpAdd, Path: p, Value: old}
 	}
-	c.push(e)
+	c.push(e, key)
 }
 
 // merge folds a new write at the same path into entry j.
 func (c *changeLog) merge(j int, hasNew bool, nv Value, delta Value) {
-	e := &c.entries[j]
+	e := c.at(j)
 	origExisted := e.inv.Op != OpRemove
 	orig := e.inv.Value
 	e.refresh = false
@@ -228,7 +259,7 @@ func (c *changeLog) beforeStructural(listPath Path, refresh func()) int {
 	if c.epochLive == 0 {
 		return -1
 	}
-	if fold, _ := c.find(listPath, true); fold >= 0 {
+	if fold, _, _ := c.find(listPath, true); fold >= 0 {
 		return fold
 	}
 	refresh()
@@ -239,13 +270,13 @@ func (c *changeLog) beforeStructural(listPath Path, refresh func()) int {
 // given beforeStructural's result, and starts a new epoch unless folded.
 func (c *changeLog) structural(fold int, fwd, inv []Patch) {
 	if fold >= 0 {
-		c.entries[fold].refresh = true
+		c.at(fold).refresh = true
 		return
 	}
 	for i := range fwd {
-		c.push(entry{fwd: fwd[i], inv: inv[i], struct_: true})
+		c.push(entry{fwd: fwd[i], inv: inv[i], struct_: true}, "")
 	}
-	c.epoch = len(c.entries)
+	c.epoch = c.n
 	c.epochLive = 0
 	c.idx = nil
 }
@@ -253,8 +284,8 @@ func (c *changeLog) structural(fold int, fwd, inv []Patch) {
 // pending reports whether the epoch has entries whose value must be
 // re-read.
 func (c *changeLog) pending() bool {
-	for j := c.epoch; j < len(c.entries); j++ {
-		if c.entries[j].refresh && !c.entries[j].dead {
+	for j := c.epoch; j < c.n; j++ {
+		if c.at(j).refresh && !c.at(j).dead {
 			return true
 		}
 	}
@@ -263,8 +294,8 @@ func (c *changeLog) pending() bool {
 
 // settle re-reads pending values from root (which the caller has frozen).
 func (c *changeLog) settle(root Value) {
-	for j := c.epoch; j < len(c.entries); j++ {
-		e := &c.entries[j]
+	for j := c.epoch; j < c.n; j++ {
+		e := c.at(j)
 		if !e.refresh || e.dead {
 			continue
 		}
@@ -275,12 +306,39 @@ func (c *changeLog) settle(root Value) {
 			// longer matters to the outcome (see the type comment).
 			continue
 		}
-		if e.fwd.Op == OpReplace && v.Equal(e.inv.Value) {
+		// Set back to the original: drop it, unless a later entry wrote
+		// an ancestor, in which case v is that write's doing and this
+		// entry's inverse is still needed to undo the earlier change.
+		if e.fwd.Op == OpReplace && v.Equal(e.inv.Value) && !c.ancestorWrittenAfter(j) {
 			c.kill(j)
 			continue
 		}
 		e.fwd.Value = v
 	}
+}
+
+// ancestorWrittenAfter reports whether a live entry after j in the epoch
+// is at a proper ancestor of entry j's path.
+func (c *changeLog) ancestorWrittenAfter(j int) bool {
+	e := c.at(j)
+	if c.idx != nil && e.indexed {
+		for i := 0; i < len(e.key); i++ {
+			if i > 0 && e.key[i] != '/' {
+				continue
+			}
+			if k, ok := c.idx[e.key[:i]]; ok && k > j {
+				return true
+			}
+		}
+		return false
+	}
+	for k := j + 1; k < c.n; k++ {
+		f := c.at(k)
+		if !f.dead && !f.struct_ && len(f.fwd.Path) < len(e.fwd.Path) && e.fwd.Path.HasPrefix(f.fwd.Path) {
+			return true
+		}
+	}
+	return false
 }
 
 // patches returns the live forward patches in order and the inverse
@@ -289,8 +347,8 @@ func (c *changeLog) patches() ([]Patch, []Patch) {
 	buf := make([]Patch, 2*c.live)
 	fwd, inv := buf[:0:c.live], buf[c.live:]
 	k := c.live
-	for i := range c.entries {
-		e := &c.entries[i]
+	for i := range c.n {
+		e := c.at(i)
 		if e.dead {
 			continue
 		}

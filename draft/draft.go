@@ -23,13 +23,15 @@ type session struct {
 
 // NewDraft opens a manual draft on base (Immer's createDraft). Finish it
 // with Finish. Use it for long-lived batches of changes.
-func NewDraft(base Value) *Draft {
+func NewDraft(base Value) *Draft { return newDraft(base, smallEpoch) }
+
+func newDraft(base Value, scanLimit int) *Draft {
 	s := &session{base: base, root: base}
+	s.log.scanLimit = scanLimit
 	// The token must be its own allocation: nodes keep it alive, and a
 	// token inside the session would keep the whole session (and through
 	// base, every earlier state) alive too.
 	s.d.s, s.ed = s, new(edit)
-	s.log.entries = s.log.first[:0]
 	return &s.d
 }
 
@@ -44,7 +46,11 @@ func NewDraft(base Value) *Draft {
 // base and next, not copied. The cost is proportional to the change, not
 // to the size of base: O(changes × depth × log width).
 func Produce(base Value, recipe func(d *Draft) error) (next Value, patches, inverse []Patch, err error) {
-	d := NewDraft(base)
+	return produce(base, recipe, smallEpoch)
+}
+
+func produce(base Value, recipe func(d *Draft) error, scanLimit int) (Value, []Patch, []Patch, error) {
+	d := newDraft(base, scanLimit)
 	defer func() { d.s.done = true }()
 	if err := recipe(d); err != nil {
 		return base, nil, nil, err

@@ -232,7 +232,12 @@ func runDraftOp(d *Draft, op propOp) error {
 	panic("unknown op")
 }
 
-type gen struct{ r *rand.Rand }
+type gen struct {
+	r *rand.Rand
+	// writeBias (0-10) is how often, in tenths, an op is forced to be a
+	// non-list write, so that epochs grow long enough to use the log index.
+	writeBias int
+}
 
 func (g gen) scalar() Value {
 	switch g.r.IntN(6) {
@@ -321,7 +326,11 @@ func (g gen) op(st any) propOp {
 	if l, ok := target.([]any); ok {
 		n = len(l) + 1
 	}
-	switch g.r.IntN(9) {
+	choice := g.r.IntN(9)
+	if g.r.IntN(10) < g.writeBias {
+		choice = []int{0, 1, 2, 3, 7, 8}[g.r.IntN(6)]
+	}
+	switch choice {
 	case 0, 1:
 		return propOp{kind: "set", path: extend(), val: g.value(2)}
 	case 2:
@@ -363,12 +372,20 @@ func propIterations(def int) int {
 // the produced state against the deep-copy oracle, patches and inverse
 // patches by Apply (also after a JSON round trip), the Immer expansion,
 // and that untouched subtrees are shared. DRAFT_PROP_N raises the count.
-func TestProduceAgainstOracle(t *testing.T) {
-	n := propIterations(400)
+func TestProduceAgainstOracle(t *testing.T) { runOracle(t, propIterations(400), 8, 0) }
+
+// TestProduceLongRecipesAgainstOracle runs fewer, longer recipes, so the
+// change log crosses its chunk boundaries and its index is used.
+func TestProduceLongRecipesAgainstOracle(t *testing.T) {
+	runOracle(t, max(propIterations(400)/20, 5), 400, 0)
+	runOracle(t, max(propIterations(400)/20, 5), 400, 9)
+}
+
+func runOracle(t *testing.T, n, maxOps, writeBias int) {
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
-	g := gen{r}
+	g := gen{r: r, writeBias: writeBias}
 	for it := range n {
 		base := g.value(4)
 		if r.IntN(2) == 0 {
@@ -391,8 +408,12 @@ func TestProduceAgainstOracle(t *testing.T) {
 		st := base.ToGo()
 		var ops []propOp
 		var touched []Path
-		nops := 1 + r.IntN(8)
-		next, fwd, inv, err := Produce(base, func(d *Draft) error {
+		nops := 1 + r.IntN(maxOps)
+		scanLimit := smallEpoch
+		if it%2 == 1 {
+			scanLimit = 0 // always use the log's path index
+		}
+		next, fwd, inv, err := produce(base, func(d *Draft) error {
 			for range nops {
 				op := g.op(st)
 				ops = append(ops, op)
@@ -420,7 +441,7 @@ func TestProduceAgainstOracle(t *testing.T) {
 				}
 			}
 			return nil
-		})
+		}, scanLimit)
 		fail := func(format string, args ...any) {
 			t.Helper()
 			t.Fatalf("seed %d iteration %d: %s\nbase %s\nops %v\npatches %s\ninverse %s", seed, it,
