@@ -35,10 +35,10 @@ type entry struct {
 const chunkSize = 128
 
 type changeLog struct {
-	first     [1]entry   // the first entry (saves an allocation for one-write recipes)
+	first     [1]entry // the first entry (saves an allocation for one-write recipes)
 	chunks    []*[chunkSize]entry
-	n         int // entries in the log
-	scanLimit int // smallEpoch, or lower in tests to exercise idx
+	n         int            // entries in the log
+	scanLimit int            // smallEpoch, or lower in tests to exercise idx
 	epoch     int            // first entry of the current epoch
 	epochLive int            // live entries in the current epoch
 	idx       map[string]int // key -> entry, for live entries of the epoch
