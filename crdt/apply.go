@@ -264,7 +264,7 @@ func (d *Doc) move(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 	shown := n.shown == visList && s.vis != visNone
 	if shown {
 		i, _, _ := l.seq.SetVisible(old, false)
-		d.emit(draft.OpRemove, append(d.pathOf(n, 1), draft.Index(i)), draft.Value{})
+		d.emit(draft.OpRemove, n, draft.Index(i), draft.Value{})
 	} else {
 		_, _, _ = l.seq.SetVisible(old, false)
 	}
@@ -272,7 +272,7 @@ func (d *Doc) move(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 	if shown {
 		i, _, _ := l.seq.SetVisible(id, true)
 		v := d.renderSlotValue(s)
-		d.emit(draft.OpAdd, append(d.pathOf(n, 1), draft.Index(i)), v)
+		d.emit(draft.OpAdd, n, draft.Index(i), v)
 	} else {
 		k, _ := d.resolve(s)
 		_, _, _ = l.seq.SetVisible(id, k != visNone)

@@ -66,21 +66,21 @@ func mustUpdate(b *testing.B, d *Doc, f func(*draft.Draft) error) {
 func BenchmarkW1MapSet(b *testing.B) {
 	b.ReportAllocs()
 	var d *Doc
-	var elapsed time.Duration
+	var elapsed, cpu time.Duration
 	for b.Loop() {
 		d = benchDoc(b, 1, nil)
 		mustUpdate(b, d, func(x *draft.Draft) error { return x.Set(draft.Path{draft.Key("m")}, draft.EmptyMap()) })
-		m := d.root.keys["m"]
-		_ = m
-		start := time.Now()
+		start, c0 := time.Now(), cpuTime()
 		for i := range benchN1 {
 			p := draft.Path{draft.Key("m"), draft.Key(benchKeyNames[i%benchKeys])}
 			v := draft.Int(int64(i))
 			mustUpdate(b, d, func(x *draft.Draft) error { return x.Set(p, v) })
 		}
 		elapsed += time.Since(start)
+		cpu += cpuTime() - c0
 	}
 	b.ReportMetric(float64(benchN1)*float64(b.N)/elapsed.Seconds(), "writes/s")
+	b.ReportMetric(float64(benchN1)*float64(b.N)/cpu.Seconds(), "writes/cpu-s")
 	b.ReportMetric(float64(len(EncodeSnapshot(d.Snapshot()))), "snapshot-B")
 }
 
@@ -89,7 +89,7 @@ func BenchmarkW1MapSet(b *testing.B) {
 // merge.
 func BenchmarkW2ConcurrentMerge(b *testing.B) {
 	b.ReportAllocs()
-	var merge time.Duration
+	var merge, cpu time.Duration
 	var exchanged int
 	for b.Loop() {
 		b.StopTimer()
@@ -108,7 +108,7 @@ func BenchmarkW2ConcurrentMerge(b *testing.B) {
 		}
 		runtime.GC() // setup garbage is not the merge's
 		b.StartTimer()
-		start := time.Now()
+		start, c0 := time.Now(), cpuTime()
 		ua := EncodeChanges(da.ChangesSince(db.Version(), 0))
 		ub := EncodeChanges(db.ChangesSince(da.Version(), 0))
 		ca, err := DecodeChanges(ua)
@@ -127,6 +127,7 @@ func BenchmarkW2ConcurrentMerge(b *testing.B) {
 			b.Fatal(err)
 		}
 		merge += time.Since(start)
+		cpu += cpuTime() - c0
 		b.StopTimer()
 		if testing.Verbose() {
 			b.Logf("encode+decode %v apply %v", t1.Sub(start), time.Since(t1))
@@ -138,6 +139,7 @@ func BenchmarkW2ConcurrentMerge(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(merge.Milliseconds())/float64(b.N), "merge-ms")
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "merge-cpu-ms")
 	b.ReportMetric(float64(exchanged), "exchanged-B")
 }
 
@@ -145,36 +147,38 @@ func BenchmarkW2ConcurrentMerge(b *testing.B) {
 func BenchmarkW3CounterInc(b *testing.B) {
 	b.ReportAllocs()
 	st := NewStrategies().MustSet("/c", Count())
-	var elapsed time.Duration
+	var elapsed, cpu time.Duration
 	for b.Loop() {
 		d := benchDoc(b, 1, st)
 		p := draft.Path{draft.Key("c")}
 		mustUpdate(b, d, func(x *draft.Draft) error { return x.Set(p, draft.Int(0)) })
 		one := draft.Int(1)
-		start := time.Now()
+		start, c0 := time.Now(), cpuTime()
 		for range benchN3 {
 			mustUpdate(b, d, func(x *draft.Draft) error { return x.Increment(p, one) })
 		}
 		elapsed += time.Since(start)
+		cpu += cpuTime() - c0
 		if v, _ := d.State().Get("c"); !v.Equal(draft.Int(benchN3)) {
 			b.Fatalf("counter %v", v)
 		}
 	}
 	b.ReportMetric(float64(benchN3)*float64(b.N)/elapsed.Seconds(), "incs/s")
+	b.ReportMetric(float64(benchN3)*float64(b.N)/cpu.Seconds(), "incs/cpu-s")
 }
 
 // W4: 10,000 inserts at random list positions, each its own change, then
 // the encoded size of the document.
 func BenchmarkW4ListInsert(b *testing.B) {
 	b.ReportAllocs()
-	var elapsed time.Duration
+	var elapsed, cpu time.Duration
 	var size int
 	for b.Loop() {
 		d := benchDoc(b, 1, nil)
 		lp := draft.Path{draft.Key("l")}
 		mustUpdate(b, d, func(x *draft.Draft) error { return x.Set(lp, draft.EmptyList()) })
 		r := mulberry32(4)
-		start := time.Now()
+		start, c0 := time.Now(), cpuTime()
 		for i := range benchN4 {
 			pos := int(r.next() * float64(i+1))
 			p := draft.Path{draft.Key("l"), draft.Index(pos)}
@@ -182,8 +186,38 @@ func BenchmarkW4ListInsert(b *testing.B) {
 			mustUpdate(b, d, func(x *draft.Draft) error { return x.Insert(p, v) })
 		}
 		elapsed += time.Since(start)
+		cpu += cpuTime() - c0
 		size = len(EncodeSnapshot(d.Snapshot()))
 	}
 	b.ReportMetric(float64(benchN4)*float64(b.N)/elapsed.Seconds(), "inserts/s")
+	b.ReportMetric(float64(benchN4)*float64(b.N)/cpu.Seconds(), "inserts/cpu-s")
 	b.ReportMetric(float64(size), "snapshot-B")
+}
+
+// W1 without draft: W1's 100,000 changes applied one Apply call each on a
+// second replica (the crdt's own cost per write: readiness, clock, register,
+// visible patch, draft.Apply of that patch).
+func BenchmarkW1RemoteApply(b *testing.B) {
+	b.ReportAllocs()
+	src := benchDoc(b, 1, nil)
+	mustUpdate(b, src, func(x *draft.Draft) error { return x.Set(draft.Path{draft.Key("m")}, draft.EmptyMap()) })
+	for i := range benchN1 {
+		p := draft.Path{draft.Key("m"), draft.Key(benchKeyNames[i%benchKeys])}
+		mustUpdate(b, src, func(x *draft.Draft) error { return x.Set(p, draft.Int(int64(i))) })
+	}
+	cs := src.ChangesSince(nil, 0)
+	var elapsed, cpu time.Duration
+	for b.Loop() {
+		d := benchDoc(b, 2, nil)
+		start, c0 := time.Now(), cpuTime()
+		for _, c := range cs {
+			if _, err := d.Apply(c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		elapsed += time.Since(start)
+		cpu += cpuTime() - c0
+	}
+	b.ReportMetric(float64(len(cs))*float64(b.N)/elapsed.Seconds(), "writes/s")
+	b.ReportMetric(float64(len(cs))*float64(b.N)/cpu.Seconds(), "writes/cpu-s")
 }

@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/syncmesh/syncmesh/draft"
@@ -48,6 +49,7 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 		Replica:   d.cfg.Replica,
 		StartSeq:  d.vv[d.cfg.Replica] + 1,
 		Timestamp: d.clk.Now(),
+		Ops:       make([]Op, 0, len(patches)),
 	}, exact: true}
 	d.quiet = true
 	for i := range patches {
@@ -114,7 +116,7 @@ type localChange struct {
 	d        *Doc
 	c        *Change
 	exact    bool // the produced state equals what the registers show
-	asserted map[*node]bool
+	asserted []*node // containers made explicit (or found so) already
 }
 
 // assert makes the containers above and at n explicit: a container shown
@@ -123,13 +125,10 @@ type localChange struct {
 // author saw it (an emptied list stays an empty list).
 func (lc *localChange) assert(n *node) {
 	for s := n.parent; s != nil; s = s.owner.parent {
-		if lc.asserted[s.child] {
+		if slices.Contains(lc.asserted, s.child) {
 			return
 		}
-		if lc.asserted == nil {
-			lc.asserted = make(map[*node]bool)
-		}
-		lc.asserted[s.child] = true
+		lc.asserted = append(lc.asserted, s.child)
 		want := draft.MapKind
 		marker := draft.EmptyMap()
 		if s.vis == visList {

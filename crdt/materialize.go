@@ -186,11 +186,12 @@ func (d *Doc) pathOf(n *node, extra int) draft.Path {
 	return p
 }
 
-func (d *Doc) emit(op draft.Op, path draft.Path, v draft.Value) {
+// emit records a visible patch at the path of container n plus last.
+func (d *Doc) emit(op draft.Op, n *node, last draft.Segment, v draft.Value) {
 	if d.quiet {
 		return
 	}
-	d.patches = append(d.patches, draft.Patch{Op: op, Path: path, Value: v})
+	d.patches = append(d.patches, draft.Patch{Op: op, Path: append(d.pathOf(n, 1), last), Value: v})
 }
 
 // touch brings the materialised state in line with register s after it
@@ -212,12 +213,12 @@ func (d *Doc) touch(s *slot, force bool) {
 			switch {
 			case k == visNone:
 				if old != visNone {
-					d.emit(draft.OpRemove, append(d.pathOf(n, 1), draft.Key(s.key)), draft.Value{})
+					d.emit(draft.OpRemove, n, draft.Key(s.key), draft.Value{})
 				}
 			case old == visNone:
-				d.emit(draft.OpAdd, append(d.pathOf(n, 1), draft.Key(s.key)), v)
+				d.emit(draft.OpAdd, n, draft.Key(s.key), v)
 			default:
-				d.emit(draft.OpReplace, append(d.pathOf(n, 1), draft.Key(s.key)), v)
+				d.emit(draft.OpReplace, n, draft.Key(s.key), v)
 			}
 		}
 	}
@@ -300,16 +301,16 @@ func (d *Doc) touchElem(s *slot, force bool) {
 			panic("crdt: element position missing from its sequence: " + err.Error())
 		}
 		if old != visNone {
-			d.emit(draft.OpRemove, append(d.pathOf(n, 1), draft.Index(i)), draft.Value{})
+			d.emit(draft.OpRemove, n, draft.Index(i), draft.Value{})
 		}
 	case old == visNone:
 		i, _, err := l.seq.SetVisible(s.pos, true)
 		if err != nil {
 			panic("crdt: element position missing from its sequence: " + err.Error())
 		}
-		d.emit(draft.OpAdd, append(d.pathOf(n, 1), draft.Index(i)), v)
+		d.emit(draft.OpAdd, n, draft.Index(i), v)
 	default:
 		i, _, _ := l.seq.IndexOf(s.pos)
-		d.emit(draft.OpReplace, append(d.pathOf(n, 1), draft.Index(i)), v)
+		d.emit(draft.OpReplace, n, draft.Index(i), v)
 	}
 }
