@@ -115,7 +115,7 @@ func (d *Doc) checkInsideMulti(p draft.Path, earlier []draft.Patch) error {
 type localChange struct {
 	d        *Doc
 	c        *Change
-	exact    bool // the produced state equals what the registers show
+	exact    bool    // the produced state equals what the registers show
 	asserted []*node // containers made explicit (or found so) already
 }
 
