@@ -4,10 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 )
-
-func ms(n int) Duration { return Duration(time.Duration(n) * time.Millisecond) }
 
 // small is a 16-node scenario the fault tests add one fault to.
 func small(faults ...Fault) Scenario {

@@ -18,6 +18,9 @@ import (
 // "1.5s") or a number of milliseconds. It marshals as a string.
 type Duration time.Duration
 
+// ms returns n milliseconds as a Duration.
+func ms(n int) Duration { return Duration(time.Duration(n) * time.Millisecond) }
+
 // Millis returns d in whole milliseconds.
 func (d Duration) Millis() int64 { return time.Duration(d).Milliseconds() }
 

@@ -38,7 +38,8 @@ func run(ctx context.Context, e *env, args []string) int {
 		err = nodeCmd(ctx, e, rest)
 	case "get", "set", "delete", "patch", "watch", "members", "status", "conflicts":
 		err = clientCmd(ctx, e, name, rest)
-	// The simulations engineer adds: case "sim": err = <function in sim.go>
+	case "sim":
+		err = simCmd(ctx, e, rest)
 	case "help", "-h", "-help", "--help":
 		return helpCmd(e, rest)
 	default:
