@@ -1,12 +1,14 @@
 package draft
 
+import "strconv"
+
 // The change log of a draft.
 //
-// Every change appends a forward patch and its inverse. The log is kept as
-// a net diff while it grows, under one rule that keeps it correct: within
-// an epoch (the stretch of log after the last list insert, remove or move,
-// during which no index shifts), entries are keyed by their path string
-// and
+// Every change appends an entry from which the forward patch and its
+// inverse are built at Finish. The log is kept as a net diff while it
+// grows, under one rule that keeps it correct: within an epoch (the
+// stretch of log after the last list insert, remove or move, during which
+// no index shifts), entries are keyed by their path and
 //   - a write at a path that has a live add/replace entry at an ancestor
 //     path is folded into that entry (its value is re-read from the tree
 //     when the epoch ends), so creating an object and then filling it is
@@ -19,143 +21,66 @@ package draft
 // index shifted since then and no live entry between touches an ancestor
 // (that would have folded this write). List structure ops under a path
 // that is itself a live add/replace are folded too; other structure ops
-// end the epoch.
+// end the epoch. A lookup that misses (say, after a hash collision) only
+// makes the log less minimal, never wrong: entries are exact in order.
 
+// entry flags
+const (
+	fDead    uint8 = 1 << iota
+	fRefresh       // val must be re-read from the tree at path
+	fIndexed       // hash is set and the entry is (or was) in idx
+	fStruct        // a list insert/remove/move
+	fHadOld        // non-structural: something was at path before (old)
+)
+
+// entry is one change. Forward/inverse patches:
+//
+//	op add:      add path val        / remove path          (fHadOld unset)
+//	op replace:  replace path val Δ  / replace path old -Δ
+//	op remove:   remove path         / add path old
+//	op move:     move from -> path   / move path -> from    (structural)
+//
+// A structural add is a list insert, a structural remove a list delete
+// (old is the removed item).
 type entry struct {
-	fwd, inv Patch
-	key      string // fwd.Path.String(), set once the entry is indexed
-	dead     bool
-	refresh  bool // fwd.Value must be re-read from the tree at fwd.Path
-	indexed  bool
-	struct_  bool // a list insert/remove/move
+	op    Op
+	path  Path
+	from  Path
+	val   Value
+	old   Value
+	delta Value
+	hash  uint64
+	flags uint8
+}
+
+func (e *entry) has(f uint8) bool { return e.flags&f != 0 }
+
+// foldable reports whether writes below e's path can be folded into e.
+func (e *entry) foldable() bool {
+	return (e.op == OpAdd || e.op == OpReplace) && !e.delta.IsValid() && !e.has(fStruct)
 }
 
 // The log is stored in fixed-size chunks so that a long recipe never
 // re-copies the whole log as it grows (W4 logs 100,000 writes).
 const chunkSize = 128
 
+// smallEpoch is the number of live entries up to which the epoch is
+// searched by scanning instead of through idx.
+const smallEpoch = 8
+
 type changeLog struct {
 	first     [1]entry // the first entry (saves an allocation for one-write recipes)
 	chunks    []*[chunkSize]entry
-	n         int            // entries in the log
-	scanLimit int            // smallEpoch, or lower in tests to exercise idx
-	epoch     int            // first entry of the current epoch
-	epochLive int            // live entries in the current epoch
-	idx       map[string]int // key -> entry, for live entries of the epoch
-	live      int            // live entries overall
-	structs   int            // live structure entries overall
-}
-
-// indexEpoch makes sure every live entry of the epoch is in idx.
-func (c *changeLog) indexEpoch() {
-	if c.idx != nil {
-		return // push indexes entries added after the first build
-	}
-	c.idx = make(map[string]int)
-	for j := c.epoch; j < c.n; j++ {
-		e := c.at(j)
-		if e.dead || e.indexed || e.struct_ {
-			continue
-		}
-		e.key = e.fwd.Path.String()
-		e.indexed = true
-		c.idx[e.key] = j
-	}
-}
-
-// smallEpoch is the number of live entries up to which the epoch is
-// searched by scanning instead of through idx (no strings, no map).
-const smallEpoch = 8
-
-// scan finds, among the epoch's live non-structural entries, a fold target
-// (a live add/replace at a proper ancestor of p, or at p itself when self
-// is set) and an entry at exactly p.
-func (c *changeLog) scan(p Path, self bool) (fold, exact int) {
-	fold, exact = -1, -1
-	for j := c.epoch; j < c.n; j++ {
-		e := c.at(j)
-		if e.dead || e.struct_ {
-			continue
-		}
-		q := e.fwd.Path
-		if len(q) > len(p) || !p.HasPrefix(q) {
-			continue
-		}
-		foldable := (e.fwd.Op == OpAdd || e.fwd.Op == OpReplace) && !e.fwd.Delta.IsValid()
-		if len(q) == len(p) {
-			exact = j
-			if self && foldable && fold < 0 {
-				fold = j
-			}
-		} else if foldable && (fold < 0 || len(c.at(fold).fwd.Path) > len(q)) {
-			fold = j
-		}
-	}
-	return fold, exact
-}
-
-// find is scan or the idx lookup, whichever fits the epoch's size; key is
-// p.String() when the lookup computed it.
-func (c *changeLog) find(p Path, self bool) (fold, exact int, key string) {
-	if c.idx == nil && c.epochLive <= c.scanLimit {
-		fold, exact = c.scan(p, self)
-		return fold, exact, ""
-	}
-	c.indexEpoch()
-	key = p.String()
-	fold, exact = -1, -1
-	if j, ok := c.foldTarget(key, self); ok {
-		fold = j
-	}
-	if j, ok := c.idx[key]; ok {
-		exact = j
-	}
-	return fold, exact, key
-}
-
-// foldTarget returns the live add/replace entry at a proper ancestor of the
-// path whose string is key (or at key itself when self is set).
-func (c *changeLog) foldTarget(key string, self bool) (int, bool) {
-	try := func(k string) (int, bool) {
-		j, ok := c.idx[k]
-		if !ok {
-			return 0, false
-		}
-		e := c.at(j)
-		if (e.fwd.Op == OpAdd || e.fwd.Op == OpReplace) && !e.fwd.Delta.IsValid() {
-			return j, true
-		}
-		return 0, false
-	}
-	if j, ok := try(""); ok && key != "" {
-		return j, true
-	}
-	for i := 1; i < len(key); i++ {
-		if key[i] == '/' {
-			if j, ok := try(key[:i]); ok {
-				return j, true
-			}
-		}
-	}
-	if self {
-		return try(key)
-	}
-	return 0, false
-}
-
-func (c *changeLog) kill(j int) {
-	e := c.at(j)
-	e.dead = true
-	c.live--
-	if j >= c.epoch {
-		c.epochLive--
-	}
-	if e.struct_ {
-		c.structs--
-	}
-	if e.indexed && c.idx != nil && c.idx[e.key] == j {
-		delete(c.idx, e.key)
-	}
+	n         int              // entries in the log
+	scanLimit int              // smallEpoch, or lower in tests to exercise idx
+	epoch     int              // first entry of the current epoch
+	epochLive int              // live entries in the current epoch
+	idx       map[uint64]int32 // path hash -> entry, live entries of the epoch
+	collided  bool             // idx met a hash collision: scan from now on
+	pendingAt []int            // entries that may have fRefresh set
+	depths    uint64           // bit d set: an epoch entry has a path of length d (63: longer)
+	live      int              // live entries overall
+	structs   int              // live structure entries overall
 }
 
 // at returns entry j (0 <= j < n).
@@ -176,33 +101,175 @@ func (c *changeLog) grow() *entry {
 	return c.at(c.n - 1)
 }
 
-// push appends e; key is its path string if the caller has it.
-func (c *changeLog) push(e entry, key string) {
+// Path hashing (FNV-1a over the tokens, so Key("3") and Index(3) hash
+// alike, as they resolve alike).
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func hashSeg(h uint64, s Segment) uint64 {
+	h = (h ^ '/') * fnvPrime
+	var buf [20]byte
+	var t []byte
+	switch s.kind {
+	case segIndex:
+		t = strconv.AppendInt(buf[:0], int64(s.idx), 10)
+	case segEnd:
+		t = append(buf[:0], '-')
+	default:
+		for i := 0; i < len(s.key); i++ {
+			h = (h ^ uint64(s.key[i])) * fnvPrime
+		}
+		return h
+	}
+	for _, b := range t {
+		h = (h ^ uint64(b)) * fnvPrime
+	}
+	return h
+}
+
+func hashPath(p Path) uint64 {
+	h := uint64(fnvOffset)
+	for _, s := range p {
+		h = hashSeg(h, s)
+	}
+	return h
+}
+
+// useIdx reports whether lookups go through idx (building it if needed).
+func (c *changeLog) useIdx() bool {
+	if c.collided || (c.idx == nil && c.epochLive <= c.scanLimit) {
+		return false
+	}
+	if c.idx == nil {
+		c.idx = make(map[uint64]int32)
+		for j := c.epoch; j < c.n; j++ {
+			if e := c.at(j); !e.has(fDead) && !e.has(fStruct) {
+				c.index(j)
+			}
+		}
+	}
+	return !c.collided
+}
+
+// index puts entry j into idx.
+func (c *changeLog) index(j int) {
+	e := c.at(j)
+	if !e.has(fIndexed) {
+		e.hash = hashPath(e.path)
+		e.flags |= fIndexed
+	}
+	if k, ok := c.idx[e.hash]; ok && !c.at(int(k)).path.Equal(e.path) {
+		c.collided = true
+	}
+	c.idx[e.hash] = int32(j)
+}
+
+// lookup returns the live entry at exactly p (whose hash is h), if indexed.
+func (c *changeLog) lookup(h uint64, p Path) (int, bool) {
+	j, ok := c.idx[h]
+	if !ok || !c.at(int(j)).path.Equal(p) {
+		return 0, false
+	}
+	return int(j), true
+}
+
+// find returns a fold target (the live add/replace entry at the shortest
+// proper ancestor of p, or at p itself when self is set) and the live
+// entry at exactly p, each -1 when there is none; and p's hash when it
+// was computed.
+func (c *changeLog) find(p Path, self bool) (fold, exact int, h uint64, hashed bool) {
+	fold, exact = -1, -1
+	if !c.useIdx() {
+		for j := c.epoch; j < c.n; j++ {
+			e := c.at(j)
+			if e.has(fDead) || e.has(fStruct) {
+				continue
+			}
+			q := e.path
+			if len(q) > len(p) || !p.HasPrefix(q) {
+				continue
+			}
+			if len(q) == len(p) {
+				exact = j
+				if self && e.foldable() && fold < 0 {
+					fold = j
+				}
+			} else if e.foldable() && (fold < 0 || len(c.at(fold).path) > len(q)) {
+				fold = j
+			}
+		}
+		return fold, exact, 0, false
+	}
+	h = fnvOffset
+	for i := 0; i <= len(p); i++ {
+		if i > 0 {
+			h = hashSeg(h, p[i-1])
+		}
+		if fold >= 0 || (i == len(p) && !self) || c.depths&(1<<min(i, 63)) == 0 {
+			continue
+		}
+		if j, ok := c.lookup(h, p[:i]); ok && c.at(j).foldable() {
+			fold = j
+		}
+	}
+	if j, ok := c.lookup(h, p); ok {
+		exact = j
+	}
+	return fold, exact, h, true
+}
+
+func (c *changeLog) kill(j int) {
+	e := c.at(j)
+	e.flags |= fDead
+	c.live--
+	if j >= c.epoch {
+		c.epochLive--
+	}
+	if e.has(fStruct) {
+		c.structs--
+	}
+	if e.has(fIndexed) && c.idx != nil && c.idx[e.hash] == int32(j) {
+		delete(c.idx, e.hash)
+	}
+}
+
+// push appends e (h is its path hash when hashed is set).
+func (c *changeLog) push(e entry, h uint64, hashed bool) {
+	if hashed {
+		e.hash, e.flags = h, e.flags|fIndexed
+	}
 	*c.grow() = e
+	c.depths |= 1 << min(len(e.path), 63)
 	c.live++
 	c.epochLive++
-	if e.struct_ {
+	if e.has(fStruct) {
 		c.structs++
+	} else if c.idx != nil {
+		c.index(c.n - 1)
 	}
-	if c.idx != nil && !e.struct_ {
-		if key == "" {
-			key = e.fwd.Path.String()
-		}
-		j := c.n - 1
-		c.at(j).key, c.at(j).indexed = key, true
-		c.idx[key] = j
+}
+
+// markRefresh flags entry j for re-reading its value.
+func (c *changeLog) markRefresh(j int) {
+	e := c.at(j)
+	if !e.has(fRefresh) {
+		e.flags |= fRefresh
+		c.pendingAt = append(c.pendingAt, j)
 	}
 }
 
 // write records a non-structural change at p: old/hadOld is what was there
 // before, nv/hasNew what is there now; delta is set for increments.
 func (c *changeLog) write(p Path, hadOld bool, old Value, hasNew bool, nv Value, delta Value) {
-	var key string
+	var h uint64
+	var hashed bool
 	if c.epochLive > 0 {
 		var fold, exact int
-		fold, exact, key = c.find(p, false)
+		fold, exact, h, hashed = c.find(p, false)
 		if fold >= 0 {
-			c.at(fold).refresh = true
+			c.markRefresh(fold)
 			return
 		}
 		if exact >= 0 {
@@ -210,44 +277,37 @@ func (c *changeLog) write(p Path, hadOld bool, old Value, hasNew bool, nv Value,
 			return
 		}
 	}
-	var e entry
+	e := entry{path: p, val: nv, old: old, delta: delta}
 	switch {
 	case hadOld && hasNew:
-		e.fwd = Patch{Op: OpReplace, Path: p, Value: nv, Delta: delta}
-		e.inv = Patch{Op: OpReplace, Path: p, Value: old, Delta: negate(delta)}
+		e.op, e.flags = OpReplace, fHadOld
 	case hasNew:
-		e.fwd = Patch{Op: OpAdd, Path: p, Value: nv}
-		e.inv = Patch{Op: OpRemove, Path: p}
+		e.op = OpAdd
 	default:
-		e.fwd = Patch{Op: OpRemove, Path: p}
-		e.inv = Patch{Op: OpAdd, Path: p, Value: old}
+		e.op, e.flags = OpRemove, fHadOld
 	}
-	c.push(e, key)
+	c.push(e, h, hashed)
 }
 
 // merge folds a new write at the same path into entry j.
 func (c *changeLog) merge(j int, hasNew bool, nv Value, delta Value) {
 	e := c.at(j)
-	origExisted := e.inv.Op != OpRemove
-	orig := e.inv.Value
-	e.refresh = false
+	e.flags &^= fRefresh
 	switch {
-	case !origExisted && !hasNew:
+	case !e.has(fHadOld) && !hasNew:
 		c.kill(j)
-	case !origExisted:
-		e.fwd = Patch{Op: OpAdd, Path: e.fwd.Path, Value: nv}
+	case !e.has(fHadOld):
+		e.op, e.val = OpAdd, nv
 	case !hasNew:
-		e.fwd = Patch{Op: OpRemove, Path: e.fwd.Path}
-		e.inv = Patch{Op: OpAdd, Path: e.fwd.Path, Value: orig}
-	case nv.Equal(orig):
+		e.op, e.val, e.delta = OpRemove, Value{}, Value{}
+	case nv.Equal(e.old):
 		c.kill(j)
 	default:
 		d := Value{}
-		if delta.IsValid() && e.fwd.Op == OpReplace && e.fwd.Delta.IsValid() {
-			d = addNumbers(e.fwd.Delta, delta)
+		if delta.IsValid() && e.op == OpReplace && e.delta.IsValid() {
+			d = addNumbers(e.delta, delta)
 		}
-		e.fwd = Patch{Op: OpReplace, Path: e.fwd.Path, Value: nv, Delta: d}
-		e.inv = Patch{Op: OpReplace, Path: e.fwd.Path, Value: orig, Delta: negate(d)}
+		e.op, e.val, e.delta = OpReplace, nv, d
 	}
 }
 
@@ -259,48 +319,43 @@ func (c *changeLog) beforeStructural(listPath Path, refresh func()) int {
 	if c.epochLive == 0 {
 		return -1
 	}
-	if fold, _, _ := c.find(listPath, true); fold >= 0 {
+	if fold, _, _, _ := c.find(listPath, true); fold >= 0 {
 		return fold
 	}
 	refresh()
 	return -1
 }
 
-// structural records list insert/remove/move patches after the change,
+// structural records list insert/remove/move entries after the change,
 // given beforeStructural's result, and starts a new epoch unless folded.
-func (c *changeLog) structural(fold int, fwd, inv []Patch) {
+func (c *changeLog) structural(fold int, es ...entry) {
 	if fold >= 0 {
-		c.at(fold).refresh = true
+		c.markRefresh(fold)
 		return
 	}
-	for i := range fwd {
-		c.push(entry{fwd: fwd[i], inv: inv[i], struct_: true}, "")
+	for _, e := range es {
+		e.flags |= fStruct
+		c.push(e, 0, false)
 	}
 	c.epoch = c.n
 	c.epochLive = 0
+	c.depths = 0
 	c.idx = nil
+	c.collided = false
 }
 
-// pending reports whether the epoch has entries whose value must be
-// re-read.
-func (c *changeLog) pending() bool {
-	for j := c.epoch; j < c.n; j++ {
-		if c.at(j).refresh && !c.at(j).dead {
-			return true
-		}
-	}
-	return false
-}
+// pending reports whether some entry's value must be re-read.
+func (c *changeLog) pending() bool { return len(c.pendingAt) > 0 }
 
 // settle re-reads pending values from root (which the caller has frozen).
 func (c *changeLog) settle(root Value) {
-	for j := c.epoch; j < c.n; j++ {
+	for _, j := range c.pendingAt {
 		e := c.at(j)
-		if !e.refresh || e.dead {
+		if !e.has(fRefresh) || e.has(fDead) {
 			continue
 		}
-		e.refresh = false
-		v, ok := root.At(e.fwd.Path)
+		e.flags &^= fRefresh
+		v, ok := root.At(e.path)
 		if !ok {
 			// A later entry removed an ancestor; this entry's value no
 			// longer matters to the outcome (see the type comment).
@@ -309,32 +364,32 @@ func (c *changeLog) settle(root Value) {
 		// Set back to the original: drop it, unless a later entry wrote
 		// an ancestor, in which case v is that write's doing and this
 		// entry's inverse is still needed to undo the earlier change.
-		if e.fwd.Op == OpReplace && v.Equal(e.inv.Value) && !c.ancestorWrittenAfter(j) {
+		if e.op == OpReplace && v.Equal(e.old) && !c.ancestorWrittenAfter(j) {
 			c.kill(j)
 			continue
 		}
-		e.fwd.Value = v
+		e.val = v
 	}
+	c.pendingAt = c.pendingAt[:0]
 }
 
 // ancestorWrittenAfter reports whether a live entry after j in the epoch
 // is at a proper ancestor of entry j's path.
 func (c *changeLog) ancestorWrittenAfter(j int) bool {
 	e := c.at(j)
-	if c.idx != nil && e.indexed {
-		for i := 0; i < len(e.key); i++ {
-			if i > 0 && e.key[i] != '/' {
-				continue
-			}
-			if k, ok := c.idx[e.key[:i]]; ok && k > j {
+	if c.idx != nil && !c.collided {
+		h := uint64(fnvOffset)
+		for i := range len(e.path) {
+			if k, ok := c.lookup(h, e.path[:i]); ok && k > j {
 				return true
 			}
+			h = hashSeg(h, e.path[i])
 		}
 		return false
 	}
 	for k := j + 1; k < c.n; k++ {
 		f := c.at(k)
-		if !f.dead && !f.struct_ && len(f.fwd.Path) < len(e.fwd.Path) && e.fwd.Path.HasPrefix(f.fwd.Path) {
+		if !f.has(fDead) && !f.has(fStruct) && len(f.path) < len(e.path) && e.path.HasPrefix(f.path) {
 			return true
 		}
 	}
@@ -345,16 +400,28 @@ func (c *changeLog) ancestorWrittenAfter(j int) bool {
 // patches in reverse order.
 func (c *changeLog) patches() ([]Patch, []Patch) {
 	buf := make([]Patch, 2*c.live)
-	fwd, inv := buf[:0:c.live], buf[c.live:]
-	k := c.live
-	for i := range c.n {
-		e := c.at(i)
-		if e.dead {
+	fwd, inv := buf[:c.live:c.live], buf[c.live:]
+	i := 0
+	for j := range c.n {
+		e := c.at(j)
+		if e.has(fDead) {
 			continue
 		}
-		fwd = append(fwd, e.fwd)
-		k--
-		inv[k] = e.inv
+		f, r := &fwd[i], &inv[c.live-1-i]
+		i++
+		f.Op, f.Path, r.Path = e.op, e.path, e.path
+		switch e.op {
+		case OpAdd:
+			f.Value, r.Op = e.val, OpRemove
+		case OpReplace:
+			f.Value, f.Delta = e.val, e.delta
+			r.Op, r.Value, r.Delta = OpReplace, e.old, negate(e.delta)
+		case OpRemove:
+			r.Op, r.Value = OpAdd, e.old
+		case OpMove:
+			f.From = e.from
+			r.Op, r.Path, r.From = OpMove, e.from, e.path
+		}
 	}
 	return fwd, inv
 }

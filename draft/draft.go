@@ -155,11 +155,16 @@ func (s *session) set(p Path, v Value) error {
 	root, err := update(s.ed, s.root, p[:len(p)-1], func(c Value) (Value, error) {
 		switch c.kind {
 		case MapKind:
-			k := last.Token()
-			if old, had = mapGet(c.mroot(), k); had && old.Equal(v) {
+			root, o, added := mapUpsert(s.ed, c.mroot(), last.Token(), v, true)
+			old, had = o, !added
+			if had && root == c.mroot() && old.Equal(v) {
 				return c, errNoop
 			}
-			return c.mapSet(s.ed, k, v), nil
+			n := c.num
+			if added {
+				n++
+			}
+			return mapValue(n, root), nil
 		case ListKind:
 			i, err := itemIndex(c, last)
 			if err != nil {
@@ -280,14 +285,15 @@ func (s *session) insert(lp Path, at Segment, vs []Value) error {
 		return nil
 	}
 	s.root = root
-	buf := make([]Patch, 2*len(vs))
-	fwd, inv := buf[:len(vs):len(vs)], buf[len(vs):]
-	for j, v := range vs {
-		ip := lp.append(Index(i + j))
-		fwd[j] = Patch{Op: OpAdd, Path: ip, Value: v}
-		inv[j] = Patch{Op: OpRemove, Path: ip}
+	if len(vs) == 1 {
+		s.log.structural(fold, entry{op: OpAdd, path: lp.append(Index(i)), val: vs[0]})
+		return nil
 	}
-	s.log.structural(fold, fwd, inv)
+	es := make([]entry, len(vs))
+	for j, v := range vs {
+		es[j] = entry{op: OpAdd, path: lp.append(Index(i + j)), val: v}
+	}
+	s.log.structural(fold, es...)
 	return nil
 }
 
@@ -329,14 +335,12 @@ func (s *session) removeRange(lp Path, i, n int) error {
 		return nil
 	}
 	s.root = root
-	buf := make([]Patch, 2*n)
-	fwd, inv := buf[:n:n], buf[n:]
+	es := make([]entry, n)
 	ip := lp.append(Index(i))
 	for j := range n {
-		fwd[j] = Patch{Op: OpRemove, Path: ip}
-		inv[j] = Patch{Op: OpAdd, Path: ip, Value: olds[j]}
+		es[j] = entry{op: OpRemove, path: ip, old: olds[j]}
 	}
-	s.log.structural(fold, fwd, inv)
+	s.log.structural(fold, es...)
 	return nil
 }
 
@@ -367,9 +371,7 @@ func (s *session) move(lp Path, from, to int) error {
 	}
 	s.root = root
 	fp, tp := lp.append(Index(from)), lp.append(Index(to))
-	s.log.structural(fold,
-		[]Patch{{Op: OpMove, From: fp, Path: tp}},
-		[]Patch{{Op: OpMove, From: tp, Path: fp}})
+	s.log.structural(fold, entry{op: OpMove, from: fp, path: tp})
 	return nil
 }
 

@@ -165,53 +165,70 @@ func mapGet(n *mnode, key string) (Value, bool) {
 // mapSet sets key to v in the tree rooted at root and returns the new root
 // and whether the key is new.
 func mapSet(ed *edit, root *mnode, key string, v Value) (*mnode, bool) {
-	if root == nil {
-		return newMapLeaf(ed, []mentry{{key, v}}, 1), true
-	}
-	n, split, added := mapSetNode(ed, root, key, v)
-	if split != nil {
-		n = newMapInner(ed, []mkid{{n.minKey(), n}, {split.minKey(), split}}, 2)
-	}
+	n, _, added := mapUpsert(ed, root, key, v, false)
 	return n, added
 }
 
-func mapSetNode(ed *edit, n *mnode, key string, v Value) (*mnode, *mnode, bool) {
+// mapUpsert sets key to v in one descent and returns the new root, the old
+// value (Invalid if the key is new) and whether the key is new. With
+// skipEqual, a key that already holds a value Equal to v is left alone and
+// root itself is returned (nothing is copied).
+func mapUpsert(ed *edit, root *mnode, key string, v Value, skipEqual bool) (*mnode, Value, bool) {
+	if root == nil {
+		return newMapLeaf(ed, []mentry{{key, v}}, 1), Value{}, true
+	}
+	n, split, old, added := mapSetNode(ed, root, key, v, skipEqual)
+	if split != nil {
+		n = newMapInner(ed, []mkid{{n.minKey(), n}, {split.minKey(), split}}, 2)
+	}
+	return n, old, added
+}
+
+func mapSetNode(ed *edit, n *mnode, key string, v Value, skipEqual bool) (*mnode, *mnode, Value, bool) {
 	if n.leaf() {
 		i, ok := n.search(key)
-		n = n.own(ed)
 		if ok {
+			old := n.ents[i].val
+			if skipEqual && old.Equal(v) {
+				return n, nil, old, false
+			}
+			n = n.own(ed)
 			n.ents[i].val = v
-			return n, nil, false
+			return n, nil, old, false
 		}
+		n = n.own(ed)
 		n.ents = insertAt(n.ents, i, mentry{key, v})
 		if len(n.ents) <= mapLeafMax {
-			return n, nil, true
+			return n, nil, Value{}, true
 		}
 		h := len(n.ents) / 2
 		r := newMapLeaf(ed, n.ents[h:], mapLeafMax+1)
 		clear(n.ents[h:])
 		n.ents = n.ents[:h]
-		return n, r, true
+		return n, r, Value{}, true
 	}
 	i := n.childFor(key)
-	c, split, added := mapSetNode(ed, n.kids[i].n, key, v)
+	c, split, old, added := mapSetNode(ed, n.kids[i].n, key, v, skipEqual)
+	if c == n.kids[i].n && split == nil && key >= n.kids[i].key {
+		return n, nil, old, added // unchanged, or changed in place
+	}
 	n = n.own(ed)
 	n.kids[i].n = c
 	if key < n.kids[i].key {
 		n.kids[i].key = key
 	}
 	if split == nil {
-		return n, nil, added
+		return n, nil, old, added
 	}
 	n.kids = insertAt(n.kids, i+1, mkid{split.minKey(), split})
 	if len(n.kids) <= mapBranchMax {
-		return n, nil, added
+		return n, nil, old, added
 	}
 	h := len(n.kids) / 2
 	r := newMapInner(ed, n.kids[h:], mapBranchMax+1)
 	clear(n.kids[h:])
 	n.kids = n.kids[:h]
-	return n, r, added
+	return n, r, old, added
 }
 
 // mapDelete removes key and returns the new root, the old value and whether
