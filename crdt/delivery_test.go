@@ -1,0 +1,131 @@
+package crdt
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/draft"
+)
+
+// A change stamped too far ahead of physical time is quarantined: not
+// applied, clock untouched; RetryQuarantined applies it once time catches up.
+func TestQuarantineAndRetry(t *testing.T) {
+	const t0 = 1_700_000_000_000
+	physA := clock.NewManual(t0)
+	clkA, err := clock.New(clock.Config{Replica: 1, Physical: physA, MaxDrift: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(DefaultConfig(1, clkA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newReplica(t, 2, nil)
+	b.phys.Set(t0 + 10_000) // 10 s ahead
+	c := b.update(t, set("/x", draft.Int(1)))
+	before := clkA.Last()
+	res, err := a.Apply(c)
+	if err != nil || res.Quarantined != 1 || res.Applied != 0 {
+		t.Fatalf("res %+v err %v", res, err)
+	}
+	if clkA.Last() != before || a.Version()[2] != 0 || len(a.Quarantined()) != 1 {
+		t.Fatal("a quarantined change moved the clock or the version vector")
+	}
+	if res, _ := a.RetryQuarantined(); res.Applied != 0 || len(a.Quarantined()) != 1 {
+		t.Fatalf("retried too early: %+v", res)
+	}
+	physA.Set(t0 + 9_600)
+	res, err = a.RetryQuarantined()
+	if err != nil || res.Applied != 1 || len(a.Quarantined()) != 0 {
+		t.Fatalf("retry: %+v %v", res, err)
+	}
+	if got := mustJSON(t, a.State()); got != `{"x":1}` {
+		t.Fatal(got)
+	}
+}
+
+// A full pending buffer drops (and counts) changes; they arrive again later
+// and nothing is lost.
+func TestPendingBounded(t *testing.T) {
+	a := newReplica(t, 1, nil)
+	var cs []*Change
+	for i := range 5 {
+		cs = append(cs, a.update(t, set("/x", draft.Int(int64(i)))))
+	}
+	clk, _ := clock.New(clock.Config{Replica: 2, Physical: clock.NewManual(1_700_000_000_000), MaxDrift: time.Hour})
+	cfg := DefaultConfig(2, clk)
+	cfg.MaxPending = 2
+	b, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.Apply(cs[1:]...)
+	if !errors.Is(err, ErrPendingFull) || res.Pending != 2 || res.Dropped != 2 || b.PendingLen() != 2 {
+		t.Fatalf("res %+v err %v pending %d", res, err, b.PendingLen())
+	}
+	if _, err := b.Apply(cs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if b.PendingLen() != 0 || b.Version()[1] != 3 {
+		t.Fatalf("pending %d vv %v", b.PendingLen(), b.Version())
+	}
+	// anti-entropy: ask for what is missing
+	if _, err := b.Apply(a.ChangesSince(b.Version(), 0)...); err != nil {
+		t.Fatal(err)
+	}
+	if mustJSON(t, b.State()) != mustJSON(t, a.State()) {
+		t.Fatal("did not converge")
+	}
+}
+
+// A change carrying our own replica id that we never made is rejected.
+func TestReplicaCollision(t *testing.T) {
+	a := newReplica(t, 1, nil)
+	imposter := newReplica(t, 1, nil)
+	imposter.phys.Advance(time.Second)
+	c := imposter.update(t, set("/x", draft.Int(1)))
+	res, err := a.Apply(c)
+	if !errors.Is(err, ErrReplica) || res.Rejected != 1 {
+		t.Fatalf("res %+v err %v", res, err)
+	}
+}
+
+func TestChangesSinceBounded(t *testing.T) {
+	a := newReplica(t, 1, nil)
+	for i := range 50 {
+		a.update(t, set("/x", draft.Int(int64(i))))
+	}
+	all := a.ChangesSince(nil, 0)
+	if len(all) != 50 {
+		t.Fatal(len(all))
+	}
+	some := a.ChangesSince(VersionVector{1: 10}, 500)
+	if len(some) == 0 || len(some) >= 40 || some[0].StartSeq != 11 {
+		t.Fatalf("%d changes from %d", len(some), some[0].StartSeq)
+	}
+	if got := a.ChangesSince(a.Version(), 0); len(got) != 0 {
+		t.Fatal("changes for an up-to-date peer")
+	}
+}
+
+func TestMalformedChangesRejected(t *testing.T) {
+	a := newReplica(t, 1, nil)
+	ts := clock.Timestamp{Wall: 1_700_000_000_000, Replica: 2}
+	for _, c := range []*Change{
+		nil,
+		{Replica: 2, StartSeq: 1, Timestamp: ts},
+		{Replica: 2, StartSeq: 0, Timestamp: ts, Ops: []Op{{Kind: OpDelete, Key: KeySeg("x")}}},
+		{Replica: 3, StartSeq: 1, Timestamp: ts, Ops: []Op{{Kind: OpDelete, Key: KeySeg("x")}}},
+		{Replica: 2, StartSeq: 1, Timestamp: ts, Ops: []Op{{Kind: OpSet, Key: KeySeg("x")}}},
+		{Replica: 2, StartSeq: 1, Timestamp: ts, Ops: []Op{{Kind: OpSet, Key: KeySeg("x"), Value: draft.ListOf(draft.Int(1))}}},
+		{Replica: 2, StartSeq: 1, Timestamp: ts, Ops: []Op{{Kind: OpInc, Key: KeySeg("x"), Value: draft.String("1")}}},
+		{Replica: 2, StartSeq: 1, Timestamp: ts, Ops: []Op{{Kind: 99}}},
+		{Replica: 2, StartSeq: 1, Timestamp: ts, Ops: []Op{{Kind: OpDelete, Key: KeySeg("x"), Pred: []OpID{{Replica: 2, Seq: 1}}}}},
+	} {
+		if res, err := a.Apply(c); !errors.Is(err, ErrMalformed) || res.Rejected != 1 {
+			t.Errorf("accepted %v: %+v %v", c, res, err)
+		}
+	}
+}
