@@ -262,3 +262,28 @@ func TestSharing(t *testing.T) {
 		t.Error("changed subtree shared")
 	}
 }
+
+// A value folded into an earlier patch and then overwritten through an
+// ancestor must keep its inverse even if the final value equals the
+// original (found by the long-recipe oracle test).
+func TestFoldedEntryOverwrittenByAncestor(t *testing.T) {
+	for _, scanLimit := range []int{smallEpoch, 0} {
+		base := parse(t, `{"c":[]}`)
+		next, fwd, inv, err := produce(base, func(d *Draft) error {
+			if err := d.Root().Set("c", ListOf(String("d"))); err != nil {
+				return err
+			}
+			if err := d.List("c").Append(String("e")); err != nil {
+				return err
+			}
+			return d.Set(Path{}, parse(t, `{"c":[],"x":1}`))
+		}, scanLimit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next.String() != `{"c":[],"x":1}` {
+			t.Fatalf("next %v", next)
+		}
+		checkRoundTrip(t, base, next, fwd, inv)
+	}
+}

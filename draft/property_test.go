@@ -414,7 +414,10 @@ func runOracle(t *testing.T, n, maxOps, writeBias int) {
 			scanLimit = 0 // always use the log's path index
 		}
 		next, fwd, inv, err := produce(base, func(d *Draft) error {
-			for range nops {
+			for k := range nops {
+				if it%4 == 3 && k == nops/2 {
+					d.s.log.collided = true // as after a hash collision: scan from here
+				}
 				op := g.op(st)
 				ops = append(ops, op)
 				tp := op.path
