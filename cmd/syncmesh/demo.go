@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"time"
 
 	"github.com/syncmesh/syncmesh/cmd/syncmesh/internal/demo"
 )
@@ -45,16 +43,7 @@ func demoCmd(ctx context.Context, e *env, args []string) error {
 	if *verbose {
 		cfg.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	if *web != "" {
-		return webDemo(ctx, e.stdout, cfg, *web)
-	}
-	_, err := demo.Run(ctx, cfg)
-	return err
-}
-
-// webDemo is filled in with the dashboard.
-func webDemo(ctx context.Context, out io.Writer, cfg demo.Config, addr string) error {
-	_ = time.Second
+	cfg.Web = *web
 	_, err := demo.Run(ctx, cfg)
 	return err
 }

@@ -39,6 +39,7 @@ type Cluster struct {
 	Net        *faultnet.Network
 	Strategies *crdt.Strategies
 	names      map[clock.ReplicaID]string
+	log        *slog.Logger
 }
 
 // StartCluster starts cfg.Nodes nodes, joins them through node1 and waits
@@ -55,7 +56,7 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	c := &Cluster{Net: fn, Strategies: cfg.Strategies, names: make(map[clock.ReplicaID]string)}
+	c := &Cluster{Net: fn, Strategies: cfg.Strategies, names: make(map[clock.ReplicaID]string), log: cfg.Logger}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
 	for i := range cfg.Nodes {
 		if err := c.add(ctx, cfg, i, rng); err != nil {

@@ -33,6 +33,10 @@ type Config struct {
 	Out io.Writer
 	// Logger receives the nodes' logs. Default: discard.
 	Logger *slog.Logger
+	// Web, when set, serves node1's HTTP API and dashboard on this address
+	// (host:port) from the start, and keeps the mesh running after the demo
+	// until the context given to Run ends. Default empty: no server.
+	Web string
 	// Progress is the interval between progress checks while nodes gossip.
 	// Default 50 ms.
 	Progress time.Duration

@@ -59,6 +59,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return Report{}, err
 	}
 	cfg.fill()
+	outer := ctx
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	out := cfg.Out
@@ -80,6 +81,16 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		fmt.Fprintf(out, " %s@%s", n.Name(), n.Addr())
 	}
 	fmt.Fprintln(out)
+	webURL := ""
+	if cfg.Web != "" {
+		ws, err := c.Serve(cfg.Web, 0)
+		if err != nil {
+			return Report{}, err
+		}
+		defer ws.Close()
+		webURL = ws.URL
+		fmt.Fprintf(out, "  node1's dashboard: %s/\n", webURL)
+	}
 
 	// Seed the shared state on node1 and let it spread.
 	if err := c.Nodes[0].Update(ctx, func(d *draft.Draft) error {
@@ -182,6 +193,11 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	fmt.Fprintf(out, ". UDP packets: %d sent, %d lost, %d blocked by the partition.\n", ns.Sent, ns.Dropped, ns.Blocked)
 	fmt.Fprintf(out, "Total run time %s.\n", ms(time.Since(start)))
+	if webURL != "" {
+		fmt.Fprintf(out, "\nThe mesh keeps running; node1's dashboard is at %s/ . Try, in another shell:\n", webURL)
+		fmt.Fprintf(out, "  go run ./cmd/syncmesh set --addr %s /title '\"edited by hand\"'\nCtrl-C to stop.\n", webURL)
+		<-outer.Done()
+	}
 	return rep, nil
 }
 

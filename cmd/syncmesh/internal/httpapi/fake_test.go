@@ -18,13 +18,28 @@ type fakeNode struct {
 	watchers  []chan mesh.Event
 	conflicts map[string][]crdt.Conflict
 	updates   int
+	remotes   int
 }
 
 var (
 	_ Node           = (*fakeNode)(nil)
 	_ ConflictReader = (*fakeNode)(nil)
 	_ PeerVersions   = (*fakeNode)(nil)
+	_ Versioner      = (*fakeNode)(nil)
+	_ ReplicaNamer   = (*fakeNode)(nil)
 )
+
+// Version advances replica 1 on every update and replica 2 on every remote
+// change, so watch events have origins.
+func (f *fakeNode) Version() mesh.VersionVector {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return mesh.VersionVector{1: uint64(f.updates), 2: uint64(f.remotes)}
+}
+
+func (f *fakeNode) ReplicaName(r clock.ReplicaID) string {
+	return map[clock.ReplicaID]string{1: "a", 2: "b"}[r]
+}
 
 func newFakeNode(jsonState string) *fakeNode {
 	v, err := draft.ParseJSON([]byte(jsonState))
@@ -67,6 +82,7 @@ func (f *fakeNode) remote(patches []draft.Patch) {
 		panic(err)
 	}
 	f.state = next
+	f.remotes++
 	for _, w := range f.watchers {
 		w <- mesh.Event{Patches: patches}
 	}

@@ -109,7 +109,7 @@ func TestHandlers(t *testing.T) {
 			req: request{method: "GET", path: "/v1/state/n"}, status: 200, body: "1"},
 		{name: "method not allowed", req: request{method: "DELETE", path: "/v1/state"}, status: 405},
 		{name: "conflicts at path", req: request{method: "GET", path: "/v1/conflicts?path=/title"}, status: 200,
-			body: `{"conflicts":[{"path":"/title","value":"trip","strategy":"lww","rule":"/title","values":[{"value":"trap","replica":"`},
+			body: `{"conflicts":[{"path":"/title","value":"trip","strategy":"lww","rule":"/title","values":[{"value":"trap","replica":"0000000000000007","timestamp":"1970-01-01T00:00:01Z"`},
 		{name: "conflicts none at path", req: request{method: "GET", path: "/v1/conflicts?path=/n"}, status: 200,
 			body: `{"conflicts":[]}`},
 		{name: "conflicts scan", req: request{method: "GET", path: "/v1/conflicts"}, status: 200,
@@ -223,15 +223,18 @@ func TestWatch(t *testing.T) {
 	if w := do(t, srv.Config.Handler, request{method: "PATCH", path: "/v1/state", ctype: PatchContentType, body: patch}); w.Code != 204 {
 		t.Fatalf("patch: %d %s", w.Code, w.Body)
 	}
-	var remote []draft.Patch
-	if err := json.Unmarshal([]byte(`[{"op":"add","path":"/x","value":true}]`), &remote); err != nil {
-		t.Fatal(err)
-	}
-	node.remote(remote)
 	for i, want := range []struct {
 		local bool
 		patch string
-	}{{true, `"path":"/n","value":2`}, {false, `"path":"/x","value":true`}} {
+	}{{true, `"origins":[{"replica":"0000000000000001","name":"a"}],"patches":[{"op":"replace","path":"/n","value":2`},
+		{false, `"origins":[{"replica":"0000000000000002","name":"b"}],"patches":[{"op":"add","path":"/x","value":true`}} {
+		if i == 1 { // a remote change, after the local one was streamed
+			var remote []draft.Patch
+			if err := json.Unmarshal([]byte(`[{"op":"add","path":"/x","value":true}]`), &remote); err != nil {
+				t.Fatal(err)
+			}
+			node.remote(remote)
+		}
 		ev := <-events
 		var we WatchEvent
 		if err := json.Unmarshal([]byte(ev.data), &we); err != nil {

@@ -95,6 +95,8 @@ func patchErrorStatus(err error) (int, string) {
 type ConflictValue struct {
 	Value   draft.Value `json:"value"`
 	Replica string      `json:"replica"`
+	// Name is the replica's node name, when the node knows it.
+	Name string `json:"name,omitempty"`
 	// Timestamp is the write's hybrid logical clock time, as wall time.
 	Timestamp time.Time `json:"timestamp"`
 	// HLC is the full hybrid logical clock timestamp.
@@ -191,8 +193,12 @@ func (h *Handler) conflictsAt(cr ConflictReader, state draft.Value, p draft.Path
 		kind, rule := strategy.Of(h.cfg.Strategies, state, p)
 		pc.Strategy, pc.Rule = kind.String(), rule
 	}
+	namer, _ := h.cfg.Node.(ReplicaNamer)
 	for i, c := range cs {
-		pc.Values[i] = ConflictValue{Value: c.Value, Replica: c.Replica.String(),
+		if namer != nil {
+			pc.Values[i].Name = namer.ReplicaName(c.Replica)
+		}
+		pc.Values[i] = ConflictValue{Name: pc.Values[i].Name, Value: c.Value, Replica: c.Replica.String(),
 			Timestamp: time.UnixMilli(c.Timestamp.Wall).UTC(), HLC: c.Timestamp.String(), Winner: c.Winner}
 	}
 	return pc, true

@@ -34,6 +34,8 @@ type StatusResponse struct {
 	Name string `json:"name"`
 	// Version maps replica ids to the highest contiguous sequence number.
 	Version map[string]uint64 `json:"version"`
+	// Names maps replica ids to node names, when the node knows them.
+	Names map[string]string `json:"names,omitempty"`
 	// Ops is the number of operations the version vector covers.
 	Ops     uint64 `json:"ops"`
 	Members int    `json:"members"`
@@ -114,6 +116,12 @@ func (h *Handler) status() StatusResponse {
 	}
 	for r, n := range s.Rejected {
 		resp.Rejected[string(r)] = n
+	}
+	if namer, ok := h.cfg.Node.(ReplicaNamer); ok {
+		resp.Names = make(map[string]string, len(s.Version))
+		for r := range s.Version {
+			resp.Names[r.String()] = namer.ReplicaName(r)
+		}
 	}
 	if pv, ok := h.cfg.Node.(PeerVersions); ok {
 		for name, v := range pv.PeerVersions() {
