@@ -443,12 +443,14 @@ func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
 			if cs[i].EndSeq() <= have {
 				continue
 			}
-			sz := changeSize(cs[i])
-			if maxBytes > 0 && len(out) > 0 && size+sz > maxBytes {
-				return out
+			if maxBytes > 0 {
+				sz := changeSize(cs[i])
+				if len(out) > 0 && size+sz > maxBytes {
+					return out
+				}
+				size += sz
 			}
 			out = append(out, cs[i])
-			size += sz
 		}
 	}
 	return out

@@ -78,6 +78,9 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 // several siblings: the sibling list is a view, not a container; resolve the
 // conflict by writing the register itself.
 func (d *Doc) checkLocal(patches []draft.Patch) error {
+	if !d.strat.has(MultiValue) {
+		return nil
+	}
 	for i := range patches {
 		for _, p := range []draft.Path{patches[i].Path, patches[i].From} {
 			if err := d.checkInsideMulti(p, patches[:i]); err != nil {

@@ -194,6 +194,19 @@ func (r *rule) moreSpecific(o *rule) bool {
 	return false
 }
 
+// has reports whether any rule uses strategy kind k.
+func (s *Strategies) has(k StrategyKind) bool {
+	if s == nil {
+		return false
+	}
+	for i := range s.rules {
+		if s.rules[i].strat.Kind == k {
+			return true
+		}
+	}
+	return false
+}
+
 // Rules returns the table's patterns and strategies in pattern order.
 func (s *Strategies) Rules() (patterns []string, strategies []Strategy) {
 	if s == nil {

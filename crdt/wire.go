@@ -97,7 +97,13 @@ func EncodeChange(c *Change) []byte { return appendChanges(nil, msgChange, []*Ch
 
 // EncodeChanges returns the wire encoding of a batch of changes (one replica
 // table for all of them).
-func EncodeChanges(cs []*Change) []byte { return appendChanges(nil, msgBatch, cs) }
+func EncodeChanges(cs []*Change) []byte {
+	n := 16
+	for _, c := range cs {
+		n += 8 + 24*len(c.Ops)
+	}
+	return appendChanges(make([]byte, 0, n), msgBatch, cs)
+}
 
 func appendChanges(b []byte, typ int, cs []*Change) []byte {
 	t := wireTable{idx: make(map[clock.ReplicaID]int)}
