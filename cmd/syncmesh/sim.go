@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -180,9 +179,6 @@ func simCompare(ctx context.Context, e *env, args []string) error {
 	}
 	model, real, err := simulations.Compare(ctx, sc)
 	if err != nil {
-		if errors.Is(err, simulations.ErrEngine2) {
-			return fmt.Errorf("%w", err)
-		}
 		return err
 	}
 	fmt.Fprint(e.stdout, simulations.CompareMarkdown(model, real))
