@@ -129,3 +129,34 @@ func TestMalformedChangesRejected(t *testing.T) {
 		}
 	}
 }
+
+func TestUpdatePatchesRejectsRootAndBadPatches(t *testing.T) {
+	a := newReplica(t, 1, nil)
+	a.update(t, set("/x", draft.Int(1)))
+	for _, ps := range [][]draft.Patch{
+		{{Op: draft.OpReplace, Path: draft.Path{}, Value: draft.EmptyMap()}},
+		{{Op: draft.OpRemove, Path: draft.P("missing")}},
+		{{Op: draft.OpAdd, Path: draft.P("x", "y"), Value: draft.Int(1)}},
+	} {
+		before := dump(a.Doc)
+		if _, err := a.UpdatePatches(ps); err == nil {
+			t.Errorf("%v accepted", ps)
+		}
+		if dump(a.Doc) != before {
+			t.Errorf("%v changed the document", ps)
+		}
+	}
+	c, err := a.UpdatePatches([]draft.Patch{
+		{Op: draft.OpAdd, Path: draft.P("l"), Value: draft.ListOf(draft.Int(1), draft.Int(2))},
+		{Op: draft.OpCopy, From: draft.P("l", 0), Path: draft.Path{draft.Key("l"), draft.End()}},
+		{Op: draft.OpMove, From: draft.P("x"), Path: draft.P("y")},
+		{Op: draft.OpTest, Path: draft.P("y"), Value: draft.Int(1)},
+	})
+	if err != nil || c == nil {
+		t.Fatal(err)
+	}
+	checkConsistent(t, a.Doc)
+	if got := a.json(t); got != `{"l":[1,2,1],"y":1}` {
+		t.Fatal(got)
+	}
+}

@@ -78,6 +78,12 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 // several siblings: the sibling list is a view, not a container; resolve the
 // conflict by writing the register itself.
 func (d *Doc) checkLocal(patches []draft.Patch) error {
+	for i := range patches {
+		p := &patches[i]
+		if p.Op != draft.OpTest && (len(p.Path) == 0 || ((p.Op == draft.OpMove || p.Op == draft.OpCopy) && len(p.From) == 0)) {
+			return fmt.Errorf("%w: patch %d (%s) addresses the root; change its keys instead", ErrPath, i, p.Op)
+		}
+	}
 	if !d.strat.has(MultiValue) {
 		return nil
 	}

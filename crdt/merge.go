@@ -318,11 +318,30 @@ func validateSnapshot(s *Snapshot) (clock.Timestamp, error) {
 			}
 			slots[p.id] = true
 		}
+		origin := make(map[OpID]OpID, len(l.slots))
 		for _, p := range l.slots {
 			for _, o := range originIDs(p.org) {
 				if !slots[o] || o == p.id {
 					return bad("list slot with a missing origin", p.id)
 				}
+				origin[p.id] = o
+			}
+		}
+		// Origins must form a forest (they name earlier slots): no cycles.
+		state := make(map[OpID]uint8, len(l.slots)) // 1 on the walk, 2 done
+		for _, p := range l.slots {
+			var walk []OpID
+			x, ok := p.id, true
+			for ok && state[x] == 0 {
+				state[x] = 1
+				walk = append(walk, x)
+				x, ok = origin[x]
+			}
+			if ok && state[x] == 1 {
+				return bad("list slots with cyclic origins", x)
+			}
+			for _, w := range walk {
+				state[w] = 2
 			}
 		}
 		elems := make(map[OpID]bool, len(l.elems))

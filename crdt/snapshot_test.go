@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/crdt/internal/seq"
 	"github.com/syncmesh/syncmesh/draft"
 )
 
@@ -69,4 +71,32 @@ func FuzzDecodeSnapshot(f *testing.F) {
 			checkConsistent(t, x.Doc)
 		}
 	})
+}
+
+func TestSnapshotRejectsCyclicOrigins(t *testing.T) {
+	a, b := OpID{Replica: 1, Seq: 1}, OpID{Replica: 1, Seq: 2}
+	el := func(id OpID) snapElem {
+		return snapElem{id: id, pos: id, slot: &snapSlot{entries: []entry{{id: id, ts: clockTS(1), val: draft.Int(1)}}}}
+	}
+	s := &Snapshot{vv: VersionVector{1: 2}, root: &snapNode{keys: []string{"l"}, slots: []*snapSlot{{
+		entries: []entry{},
+		child: &snapNode{list: &snapList{
+			slots: []snapPos{{id: a, org: seq.Origins{Left: b}}, {id: b, org: seq.Origins{Right: a}}},
+			elems: []snapElem{el(a), el(b)},
+		}},
+	}}}}
+	x := newReplica(t, 5, nil)
+	if _, err := x.MergeSnapshot(s); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("cyclic origins: %v", err)
+	}
+	// and through the wire format
+	if d, err := DecodeSnapshot(EncodeSnapshot(s)); err == nil {
+		if _, err := x.MergeSnapshot(d); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("cyclic origins after decoding: %v", err)
+		}
+	}
+}
+
+func clockTS(r clock.ReplicaID) clock.Timestamp {
+	return clock.Timestamp{Wall: 1_700_000_000_000, Replica: r}
 }
