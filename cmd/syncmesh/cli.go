@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -87,14 +88,14 @@ Run 'syncmesh <command> --help' for a command's flags.
 `)
 }
 
-func helpCmd(e *env, args []string) int {
+func helpCmd(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 {
 		e.stderr, e.stdout = e.stdout, e.stderr
 		e.usage()
 		return exitOK
 	}
 	// "syncmesh help demo" is "syncmesh demo --help".
-	return run(nil, e, []string{args[0], "--help"})
+	return run(ctx, e, []string{args[0], "--help"})
 }
 
 // newFlags returns a FlagSet for one command whose usage text starts with

@@ -41,7 +41,7 @@ func run(ctx context.Context, e *env, args []string) int {
 	case "sim":
 		err = simCmd(ctx, e, rest)
 	case "help", "-h", "-help", "--help":
-		return helpCmd(e, rest)
+		return helpCmd(ctx, e, rest)
 	default:
 		e.errorf("unknown command %q (run 'syncmesh help' for the list)", name)
 		return exitUsage

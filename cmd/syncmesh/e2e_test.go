@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/syncmesh/syncmesh/cmd/syncmesh/internal/client"
+)
+
+// buildBinary builds syncmesh into a temporary directory.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary and starts processes; skipped with -short")
+	}
+	bin := filepath.Join(t.TempDir(), "syncmesh")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// proc is one `syncmesh node` process.
+type proc struct {
+	name, dataDir string
+	cmd           *exec.Cmd
+	mesh, http    string // addresses printed on stdout
+	stderr        *lockedBuffer
+	exited        chan error
+	stopped       bool // set by stop; only the test goroutine calls stop
+	exitErr       error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startNode starts a node process and waits for its listener lines.
+func startNode(t *testing.T, bin, name, dataDir, bind string, join ...string) *proc {
+	t.Helper()
+	args := []string{"node", "--name", name, "--bind", bind, "--http", "127.0.0.1:0",
+		"--data-dir", dataDir, "--profile", "local", "--log-level", "debug"}
+	for _, j := range join {
+		args = append(args, "--join", j)
+	}
+	p := &proc{name: name, dataDir: dataDir, cmd: exec.Command(bin, args...), stderr: &lockedBuffer{},
+		exited: make(chan error, 1)}
+	p.cmd.Stderr = p.stderr
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	timeout := time.After(20 * time.Second)
+	for p.mesh == "" || p.http == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("%s exited before serving: %v\n%s", name, p.cmd.Wait(), p.stderr)
+			}
+			if a, ok := strings.CutPrefix(l, "mesh "); ok {
+				p.mesh = a
+			}
+			if a, ok := strings.CutPrefix(l, "http "); ok {
+				p.http = strings.TrimSuffix(a, "/")
+			}
+		case <-timeout:
+			_ = p.cmd.Process.Kill()
+			t.Fatalf("%s did not print its addresses\n%s", name, p.stderr)
+		}
+	}
+	go func() {
+		for range lines {
+		}
+		p.exited <- p.cmd.Wait()
+	}()
+	t.Cleanup(func() { p.stop(t, syscall.SIGKILL) })
+	return p
+}
+
+// stop signals the process and waits for it to exit (idempotent).
+func (p *proc) stop(t *testing.T, sig syscall.Signal) error {
+	if p.stopped {
+		return p.exitErr
+	}
+	p.stopped = true
+	_ = p.cmd.Process.Signal(sig)
+	select {
+	case p.exitErr = <-p.exited:
+	case <-time.After(15 * time.Second):
+		_ = p.cmd.Process.Kill()
+		p.exitErr = <-p.exited
+		t.Errorf("%s did not stop within 15 s after %v", p.name, sig)
+	}
+	return p.exitErr
+}
+
+func (p *proc) client(t *testing.T) *client.Client {
+	c, err := client.New(p.http, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// waitUntil polls cond every 50 ms until it holds or d passes.
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, detail := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s: %s", d, what, detail)
+		}
+		<-tick.C
+	}
+}
+
+// states returns each node's state as canonical JSON.
+func states(t *testing.T, ps []*proc) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		b, err := p.client(t).State(context.Background(), "")
+		if err != nil {
+			out[i] = "error: " + err.Error()
+			continue
+		}
+		out[i] = strings.TrimSpace(string(b))
+	}
+	return out
+}
+
+func converged(t *testing.T, ps []*proc, wantKeys int) (bool, string) {
+	ss := states(t, ps)
+	for _, s := range ss[1:] {
+		if s != ss[0] {
+			return false, strings.Join(ss, "\n")
+		}
+	}
+	var m struct{ K map[string]any }
+	if err := json.Unmarshal([]byte(ss[0]), &m); err != nil || len(m.K) != wantKeys {
+		return false, fmt.Sprintf("%d keys, want %d: %s", len(m.K), wantKeys, ss[0])
+	}
+	return true, ""
+}
+
+func freePort(t *testing.T) string {
+	l, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.LocalAddr().String()
+}
+
+// TestThreeProcesses builds the binary, starts three nodes, writes through
+// all three HTTP APIs concurrently and checks that they converge; then
+// SIGKILLs one, restarts it on its data directory and checks it catches up.
+func TestThreeProcesses(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	n1 := startNode(t, bin, "n1", filepath.Join(dir, "n1"), "127.0.0.1:0")
+	n2 := startNode(t, bin, "n2", filepath.Join(dir, "n2"), "127.0.0.1:0", n1.mesh)
+	n3bind := freePort(t)
+	n3 := startNode(t, bin, "n3", filepath.Join(dir, "n3"), n3bind, n1.mesh)
+	ps := []*proc{n1, n2, n3}
+	waitUntil(t, 15*time.Second, "three members everywhere", func() (bool, string) {
+		for _, p := range ps {
+			b, err := p.client(t).GetJSON(context.Background(), "/healthz")
+			if err != nil || !strings.Contains(string(b), `"members":3`) {
+				return false, fmt.Sprintf("%s: %s %v", p.name, b, err)
+			}
+		}
+		return true, ""
+	})
+
+	// The client commands of the same binary, against n1.
+	if out, err := exec.Command(bin, "set", "--addr", n1.http, "/K", "{}").CombinedOutput(); err != nil {
+		t.Fatalf("syncmesh set: %v\n%s", err, out)
+	}
+	waitUntil(t, 10*time.Second, "/K everywhere", func() (bool, string) { return converged(t, ps, 0) })
+
+	const perNode = 20
+	var wg sync.WaitGroup
+	for _, p := range ps {
+		c := p.client(t)
+		for i := range perNode {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				patch := fmt.Sprintf(`[{"op":"add","path":"/K/%s-%d","value":%d}]`, p.name, i, i)
+				if err := c.Patch(context.Background(), []byte(patch)); err != nil {
+					t.Errorf("patch via %s: %v", p.name, err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	start := time.Now()
+	waitUntil(t, 15*time.Second, "convergence after concurrent writes", func() (bool, string) {
+		return converged(t, ps, 3*perNode)
+	})
+	t.Logf("3 processes converged on %d concurrent writes in %v", 3*perNode, time.Since(start))
+
+	out, err := exec.Command(bin, "get", "--addr", n2.http, "/K/n3-7").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "7" {
+		t.Fatalf("syncmesh get via n2: %q %v", out, err)
+	}
+
+	// SIGKILL n3 and restart it on the same data directory and address.
+	_ = n3.stop(t, syscall.SIGKILL)
+	if err := n1.client(t).Patch(context.Background(), []byte(`[{"op":"add","path":"/K/while-n3-down","value":true}]`)); err != nil {
+		t.Fatal(err)
+	}
+	n3 = startNode(t, bin, "n3", n3.dataDir, n3bind, n1.mesh)
+	ps[2] = n3
+	waitUntil(t, 20*time.Second, "the restarted node to catch up", func() (bool, string) {
+		return converged(t, ps, 3*perNode+1)
+	})
+	t.Run("restart keeps its own data without peers", func(t *testing.T) {
+		t.Skip("needs durable storage (issue 6): today a restarted node starts empty and catches up from its peers")
+	})
+
+	// A clean stop: SIGTERM, exit status 0, a leave announced.
+	if err := n2.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("n2 exited with %v after SIGTERM\n%s", err, n2.stderr)
+	}
+	if !strings.Contains(n2.stderr.String(), "msg=stopped") {
+		t.Errorf("n2's log lacks the stop line:\n%s", n2.stderr)
+	}
+	waitUntil(t, 10*time.Second, "n1 to see n2 leave", func() (bool, string) {
+		b, err := n1.client(t).GetJSON(context.Background(), "/healthz")
+		return err == nil && strings.Contains(string(b), `"members":2`), string(b)
+	})
+}
