@@ -139,9 +139,14 @@ func (c *Cluster) NameOf(r clock.ReplicaID) string {
 // Progress reports how many nodes hold every change any node has, and how
 // many changes (operations) that is.
 func (c *Cluster) Progress() (upToDate int, ops uint64) {
-	vs := make([]mesh.VersionVector, len(c.Nodes))
+	return c.progressOf(c.Nodes)
+}
+
+// progressOf is Progress among nodes only.
+func (c *Cluster) progressOf(nodes []*mesh.Node) (upToDate int, ops uint64) {
+	vs := make([]mesh.VersionVector, len(nodes))
 	all := mesh.VersionVector{}
-	for i, n := range c.Nodes {
+	for i, n := range nodes {
 		vs[i] = n.Version()
 		for r, s := range vs[i] {
 			all[r] = max(all[r], s)

@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"github.com/syncmesh/syncmesh/cmd/syncmesh/internal/strategy"
 	"github.com/syncmesh/syncmesh/crdt"
 	"github.com/syncmesh/syncmesh/draft"
+	"github.com/syncmesh/syncmesh/mesh"
 )
 
 // ErrDiverged reports a run whose nodes did not agree before the timeout.
@@ -109,22 +109,21 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	fmt.Fprintf(out, "\nnode1 writes the initial state: %s\n", compact(initialState))
 	seedStart := time.Now()
-	if err := c.waitConverged(ctx, out, cfg.Progress, seedStart, false); err != nil {
+	if err := c.waitConverged(ctx, out, cfg.Progress, seedStart); err != nil {
 		return Report{}, err
 	}
 	fmt.Fprintf(out, "  every node has it after %s\n", ms(time.Since(seedStart)))
 
-	var groups [2][]string
+	var sides [2][]*mesh.Node
 	if cfg.Partition > 0 {
 		half := (len(c.Nodes) + 1) / 2
-		var names [2][]string
-		for i, n := range c.Nodes {
-			g := 0
-			if i >= half {
-				g = 1
+		sides = [2][]*mesh.Node{c.Nodes[:half], c.Nodes[half:]}
+		var groups, names [2][]string
+		for g, side := range sides {
+			for _, n := range side {
+				groups[g] = append(groups[g], n.Addr())
+				names[g] = append(names[g], n.Name())
 			}
-			groups[g] = append(groups[g], n.Addr())
-			names[g] = append(names[g], n.Name())
 		}
 		c.Net.Partition(groups[0], groups[1])
 		fmt.Fprintf(out, "\nPartition: {%s} cannot reach {%s}\n",
@@ -147,7 +146,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Partition > 0 {
 		fmt.Fprintf(out, "\nGossiping inside each side for %s...\n", cfg.Partition)
 		pctx, pcancel := context.WithTimeout(ctx, cfg.Partition)
-		_ = c.waitConverged(pctx, out, cfg.Progress, edited, true)
+		c.watchSides(pctx, out, cfg.Progress, edited, sides)
 		pcancel()
 		if ctx.Err() != nil {
 			return Report{}, fmt.Errorf("demo: timed out during the partition: %w", ctx.Err())
@@ -165,7 +164,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	fmt.Fprintln(out, "\nGossiping:")
 	rep := Report{}
-	err = c.waitConverged(ctx, out, cfg.Progress, from, false)
+	err = c.waitConverged(ctx, out, cfg.Progress, from)
 	rep.ConvergeTime = time.Since(from)
 	rep.Converged = err == nil && c.Converged()
 	_, rep.Ops = c.Progress()
@@ -180,8 +179,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	st := c.Nodes[0].Status()
 	fmt.Fprintf(out, "\nConverged: all %d nodes hold the same state and version vector (%d operations from %d replicas)\n",
 		len(c.Nodes), rep.Ops, len(st.Version))
-	pretty, _ := json.MarshalIndent(json.RawMessage(rep.State.String()), "  ", "  ")
-	fmt.Fprintf(out, "  %s\n", pretty)
+	for k, v := range rep.State.Range() {
+		fmt.Fprintf(out, "  %-10s %s\n", k, v)
+	}
 
 	fmt.Fprintln(out, "\nHow each conflict was resolved:")
 	c.explain(out, len(edits))
@@ -280,10 +280,33 @@ func (c *Cluster) applyConcurrently(ctx context.Context, edits []edit) error {
 	return errors.Join(errs...)
 }
 
+// watchSides prints each side's progress during a partition until ctx
+// ends: each side converges on its own operations.
+func (c *Cluster) watchSides(ctx context.Context, out io.Writer, every time.Duration, since time.Time, sides [2][]*mesh.Node) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	last := ""
+	for {
+		var parts []string
+		for _, side := range sides {
+			up, ops := c.progressOf(side)
+			parts = append(parts, fmt.Sprintf("%s %d/%d have the side's %d operations", bar(up, len(side)), up, len(side), ops))
+		}
+		if line := strings.Join(parts, " | "); line != last {
+			fmt.Fprintf(out, "  %8s  %s\n", "+"+ms(time.Since(since)), line)
+			last = line
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // waitConverged polls until the nodes agree, printing a line whenever the
-// number of up-to-date nodes changes. With quiet, it returns at the end of
-// ctx without an error.
-func (c *Cluster) waitConverged(ctx context.Context, out io.Writer, every time.Duration, since time.Time, untilDone bool) error {
+// number of up-to-date nodes changes.
+func (c *Cluster) waitConverged(ctx context.Context, out io.Writer, every time.Duration, since time.Time) error {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	last := -1
@@ -294,14 +317,11 @@ func (c *Cluster) waitConverged(ctx context.Context, out io.Writer, every time.D
 				"+"+ms(time.Since(since)), bar(up, len(c.Nodes)), up, len(c.Nodes), ops)
 			last = up
 		}
-		if !untilDone && up == len(c.Nodes) && c.Converged() {
+		if up == len(c.Nodes) && c.Converged() {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			if untilDone {
-				return nil
-			}
 			return fmt.Errorf("%w: %w", ErrDiverged, ctx.Err())
 		case <-tick.C:
 		}
@@ -327,8 +347,8 @@ func (c *Cluster) explain(out io.Writer, nodes int) {
 			if cf.Winner {
 				mark = "*"
 			}
-			fmt.Fprintf(out, "  %16s %s %-8s %s at %s\n", "", mark, c.NameOf(cf.Replica), cf.Value,
-				time.UnixMilli(cf.Timestamp.Wall).UTC().Format("15:04:05.000"))
+			fmt.Fprintf(out, "  %16s %s %-6s %-24s hlc %s l=%d\n", "", mark, c.NameOf(cf.Replica), cf.Value,
+				time.UnixMilli(cf.Timestamp.Wall).UTC().Format("15:04:05.000"), cf.Timestamp.Logical)
 		}
 	}
 	show("/title", "two concurrent writes; the greatest (timestamp, replica) wins (*)")
