@@ -237,7 +237,17 @@ func runHistory(t *testing.T, seed uint64) (ok bool) {
 			r.phys.Advance(time.Duration(rng.IntN(3)) * time.Millisecond)
 			before := r.Version()
 			beforeDump := dump(r.Doc)
-			c, err := r.Update(randomRecipe(rng))
+			var c *Change
+			var err error
+			if rng.IntN(2) == 0 {
+				c, err = r.Update(randomRecipe(rng))
+			} else {
+				// the mesh's way: Produce, then hand the patches over
+				var ps []draft.Patch
+				if _, ps, _, err = draft.Produce(r.State(), randomRecipe(rng)); err == nil {
+					c, err = r.UpdatePatches(ps)
+				}
+			}
 			if errors.Is(err, ErrPath) {
 				continue // an edit inside a MultiValue sibling list
 			}

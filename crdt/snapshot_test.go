@@ -100,3 +100,41 @@ func TestSnapshotRejectsCyclicOrigins(t *testing.T) {
 func clockTS(r clock.ReplicaID) clock.Timestamp {
 	return clock.Timestamp{Wall: 1_700_000_000_000, Replica: r}
 }
+
+// FuzzApply decodes mutated changes that are nearly ready on a populated
+// document and applies them: Apply must never panic, and the state must
+// stay a render of the registers.
+func FuzzApply(f *testing.F) {
+	base := sampleDoc(f)
+	peer := newReplica(f, 11, NewStrategies().MustSet("/c", Count()))
+	peer.apply(f, base.ChangesSince(nil, 0)...)
+	for _, rec := range []func(d *draft.Draft) error{
+		set("/m/y", draft.Int(3)),
+		del("/m"),
+		set("/l/0", draft.String("z")),
+		func(d *draft.Draft) error { return d.Insert(draft.P("l", 1), draft.EmptyMap()) },
+		func(d *draft.Draft) error { return d.Move(draft.P("l"), 0, 1) },
+		func(d *draft.Draft) error { return d.Increment(draft.P("c"), draft.Float(1.5)) },
+		del("/l/1"),
+		set("/l", draft.ListOf(draft.Int(9))),
+	} {
+		if c := peer.update(f, rec); c != nil {
+			f.Add(EncodeChange(c))
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cs, err := DecodeChanges(b)
+		if err != nil {
+			return
+		}
+		x := newReplica(t, 12, NewStrategies().MustSet("/c", Count()))
+		if _, err := x.MergeSnapshot(base.Snapshot()); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = x.Apply(cs...)
+		checkConsistent(t, x.Doc)
+		if msg := flagCheck(x.Doc, x.root); msg != "" {
+			t.Fatal(msg)
+		}
+	})
+}
