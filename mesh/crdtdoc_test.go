@@ -89,3 +89,40 @@ func TestCRDTDocumentRefusesMismatchedHeader(t *testing.T) {
 }
 
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
+
+// TestNodeQuarantinesFutureChanges: a node whose clock runs 5 s ahead
+// writes; a peer with MaxDrift 500 ms holds the change in quarantine
+// (not applied, not dropped) and applies it once its own clock catches up.
+func TestNodeQuarantinesFutureChanges(t *testing.T) {
+	const base = int64(1_800_000_000_000)
+	ahead, behind := clock.NewManual(base+5000), clock.NewManual(base)
+	c := newCluster(t, 1, func(cfg *Config) {
+		cfg.Document = nil
+		cfg.MaxDrift = 500 * time.Millisecond
+	})
+	cfgA := c.testConfig("ahead")
+	cfgA.Physical = ahead
+	cfgB := c.testConfig("behind")
+	cfgB.Physical = behind
+	for _, cfg := range []Config{cfgA, cfgB} {
+		if _, err := c.add(cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.waitMembers(c.nodes, 2)
+	a, b := c.nodes[0], c.nodes[1]
+	if err := a.Update(context.Background(), set("from", "the future")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the change to be quarantined", func() bool {
+		return b.Status().Quarantined == 1
+	})
+	if _, ok := b.State().Get("from"); ok {
+		t.Fatal("a change 5 s in the future was applied")
+	}
+	behind.Set(base + 5000)
+	waitFor(t, 10*time.Second, "the quarantined change to be applied", func() bool {
+		_, ok := b.State().Get("from")
+		return ok && b.Status().Quarantined == 0
+	})
+}
