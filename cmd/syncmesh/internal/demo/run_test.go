@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +13,25 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain fails the package if a test leaves a goroutine behind. After
+// Shutdown, memberlist's probe goroutines may wait up to a probe interval
+// for their ack timer, so leaks are looked for during a few seconds
+// (goleak's own retries stop after about one).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		deadline := time.Now().Add(5 * time.Second)
+		for err := goleak.Find(); err != nil; err = goleak.Find() {
+			if time.Now().After(deadline) {
+				fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+				code = 1
+				break
+			}
+			time.Sleep(100 * time.Millisecond) // polling for memberlist's timers to fire
+		}
+	}
+	os.Exit(code)
+}
 
 func TestRunConverges(t *testing.T) {
 	tests := []struct {
