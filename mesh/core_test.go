@@ -180,6 +180,9 @@ func (net *coreNet) step() {
 		return false
 	})
 	net.rng.Shuffle(len(due), func(i, j int) { due[i], due[j] = due[j], due[i] })
+	// Half the time a node takes all its messages of this step in one
+	// ReceiveBatch, as the Node's loop does when its inbox has a backlog.
+	batches := map[int][][]byte{}
 	for _, m := range due {
 		if net.nodes[m.from].group != net.nodes[m.to].group {
 			continue
@@ -188,11 +191,27 @@ func (net *coreNet) step() {
 		fmt.Fprintf(h, "%d %d %d %x", net.trace, m.from, m.to, m.msg)
 		net.trace = h.Sum64()
 		net.delivered++
+		if net.rng.IntN(2) == 0 {
+			batches[m.to] = append(batches[m.to], m.msg)
+			continue
+		}
 		out, err := net.nodes[m.to].core.Receive(net.now, m.msg)
 		if err != nil && !errors.Is(err, ErrDecode) {
 			net.t.Logf("node %d: %v", m.to, err)
 		}
 		net.handle(m.to, out)
+	}
+	for to := range net.nodes {
+		if len(batches[to]) == 0 {
+			continue
+		}
+		out, errs := net.nodes[to].core.ReceiveBatch(net.now, batches[to])
+		for _, err := range errs {
+			if !errors.Is(err, ErrDecode) {
+				net.t.Logf("node %d: %v", to, err)
+			}
+		}
+		net.handle(to, out)
 	}
 	for i, nd := range net.nodes {
 		net.handle(i, nd.core.Tick(net.now))
@@ -493,5 +512,30 @@ func TestCoreConfigValidate(t *testing.T) {
 	}
 	if _, err := NewCore(CoreConfig{Name: "a", ChunkBytes: -1}, newFakeDoc(1, nil)); !errors.Is(err, ErrConfig) {
 		t.Fatalf("negative size: %v", err)
+	}
+}
+
+func TestCoreReceiveBatch(t *testing.T) {
+	src := newFakeDoc(7, func() int64 { return 1000 })
+	var msgs [][]byte
+	for i := range 3 {
+		msgs = append(msgs, Encode(&ChangeMsg{Change: src.update(0, 0, fmt.Sprintf("k%d", i), "v")}))
+	}
+	slices.Reverse(msgs) // out of order: the document buffers and drains
+	msgs = append(msgs, []byte{9, 9}, msgs[0])
+	doc := newFakeDoc(1, func() int64 { return 1000 })
+	c, err := NewCore(CoreConfig{Name: "me"}, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errs := c.ReceiveBatch(1000, msgs)
+	if len(errs) != 1 || !errors.Is(errs[0], ErrDecode) {
+		t.Fatalf("errors %v, want one decode error", errs)
+	}
+	if doc.vv[7] != 3 || len(out.Broadcasts) != 3 || len(out.Applied) != 1 || out.Applied[0].Changes != 3 {
+		t.Fatalf("version %v, %d broadcasts, applied %+v", doc.vv, len(out.Broadcasts), out.Applied)
+	}
+	if st := c.Stats(); st.Rejected[RejectVersion] != 1 || st.Received[TypeChange] != 4 {
+		t.Fatalf("stats %+v", st)
 	}
 }

@@ -512,24 +512,43 @@ func (n *Node) admit(peer *memberlist.Node) error {
 	return err
 }
 
+// inboxBatch is the most received messages the protocol loop hands the
+// core in one call.
+const inboxBatch = 128
+
 // loop is the protocol loop: the only goroutine that feeds the core
 // messages, ticks and membership changes.
 func (n *Node) loop(ctx context.Context) {
 	defer n.wg.Done()
 	tick := time.NewTicker(n.cfg.TickInterval)
 	defer tick.Stop()
+	batch := make([][]byte, 0, inboxBatch)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case b := <-n.inbox:
+			// Take whatever else is waiting (up to inboxBatch messages),
+			// so gossiped changes reach the document in one Apply and the
+			// lock is taken once.
+			batch = append(batch[:0], b)
+		drain:
+			for len(batch) < inboxBatch {
+				select {
+				case b := <-n.inbox:
+					batch = append(batch, b)
+				default:
+					break drain
+				}
+			}
 			n.mu.Lock()
-			out, err := n.core.Receive(n.cfg.Physical.NowMillis(), b)
+			out, errs := n.core.ReceiveBatch(n.cfg.Physical.NowMillis(), batch)
 			n.mu.Unlock()
-			if err != nil {
-				n.log.Debug("message rejected", "type", peekType(b), "bytes", len(b), "err", err)
+			for _, err := range errs {
+				n.log.Debug("message rejected", "err", err)
 			}
 			n.dispatch(out)
+			clear(batch)
 		case peer := <-n.joins:
 			n.mu.Lock()
 			n.core.PeerUp(peer)
