@@ -156,7 +156,7 @@ func ScaleChart(path string, pts []ScalePoint, fanout int, intervalMs float64) e
 	sc.Radius = vg.Points(4)
 	p.Add(sc)
 	p.Legend.Add("Serf simulator (99.99 %)", sc)
-	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.Top, p.Legend.Left = false, false
 	p.Y.Min = 0
 	return p.Save(6*vg.Inch, 4*vg.Inch, path)
 }
