@@ -191,7 +191,14 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Partition > 0 {
 		fmt.Fprintf(out, " (%s after the heal)", ms(rep.ConvergeTime))
 	}
-	fmt.Fprintf(out, ". UDP packets: %d sent, %d lost, %d blocked by the partition.\n", ns.Sent, ns.Dropped, ns.Blocked)
+	fmt.Fprintf(out, ".\nUDP packets sent: %d", ns.Sent)
+	if cfg.Loss > 0 {
+		fmt.Fprintf(out, ", lost: %d", ns.Dropped)
+	}
+	if cfg.Partition > 0 {
+		fmt.Fprintf(out, ", blocked by the partition: %d", ns.Blocked)
+	}
+	fmt.Fprintln(out, ".")
 	fmt.Fprintf(out, "Total run time %s.\n", ms(time.Since(start)))
 	if webURL != "" {
 		fmt.Fprintf(out, "\nThe mesh keeps running; node1's dashboard is at %s/ . Try, in another shell:\n", webURL)
