@@ -79,8 +79,13 @@ func (d *Doc) applyOp(op *Op, id OpID, ts clock.Timestamp, local bool) {
 		if _, _, err := l.seq.SetVisible(id, false); err != nil {
 			panic("crdt: inserted slot missing from its sequence: " + err.Error())
 		}
-		s.entries = append(s.entries, entry{id: id, ts: ts, val: op.Value})
-		adjustLive(s, 1)
+		if k := op.Value.Kind(); (k == draft.IntKind || k == draft.FloatKind) && d.strategy(s).Kind == Counter {
+			// A list of counters: the inserted number is the first increment.
+			d.increment(s, id, ts, op.Value)
+		} else {
+			s.entries = append(s.entries, entry{id: id, ts: ts, val: op.Value})
+			adjustLive(s, 1)
+		}
 		d.touch(s, false)
 	case OpMove:
 		d.move(n, op, id, ts, local)

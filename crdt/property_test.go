@@ -407,6 +407,10 @@ func noSilentLoss(d *Doc, all []sentChange) string {
 			if op.Ctx != nil {
 				ctxs = append(ctxs, sup{append(append([]Segment{}, op.Path...), op.Key), op.Ctx})
 			}
+			for _, m := range op.Marks { // counter removals: exactly the marked prefix
+				p := append(append(append([]Segment{}, op.Path...), op.Key), m.Rel...)
+				ctxs = append(ctxs, sup{p, VersionVector{m.Replica: m.Seq}})
+			}
 		}
 	}
 	for _, s := range all {
@@ -486,6 +490,12 @@ func liveEntry(d *Doc, path []Segment, key Segment, id OpID) bool {
 	for _, e := range s.entries {
 		if e.id == id {
 			return true
+		}
+	}
+	if s.ctr != nil { // an insert into a list of counters is its first increment
+		if k, ok := s.ctr.find(id.Replica); ok {
+			c := s.ctr.contribs[k]
+			return c.seq >= id.Seq && c.remSeq < id.Seq
 		}
 	}
 	return false

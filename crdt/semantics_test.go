@@ -284,3 +284,21 @@ func TestRule6TypeClash(t *testing.T) {
 		t.Fatalf("conflicts %v", got)
 	}
 }
+
+// Rule 5 in a list: a list of counters (pattern /scores/*) sums concurrent
+// increments per element; the inserted number is the first increment.
+func TestRule5CounterList(t *testing.T) {
+	st := NewStrategies().MustSet("/scores/*", Count())
+	inc := func(i int, d int64) func(*draft.Draft) error {
+		return func(x *draft.Draft) error { return x.Increment(draft.P("scores", i), draft.Int(d)) }
+	}
+	r := scenario{n: 2, strat: st, steps: func(h *hist) {
+		h.do(0, set("/scores", draft.ListOf(draft.Int(5), draft.Int(0))))
+		h.sync(0, 1)
+		h.do(0, inc(0, 2))
+		h.do(1, inc(0, 3))
+		h.do(1, inc(1, 1))
+		h.do(0, insertAt("/scores", 0, draft.Int(100)))
+	}}.run(t)
+	wantJSON(t, r, `{"scores":[100,10,1]}`)
+}
