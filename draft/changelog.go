@@ -70,6 +70,7 @@ const smallEpoch = 8
 
 type changeLog struct {
 	first     [1]entry // the first entry (saves an allocation for one-write recipes)
+	head      []entry
 	chunks    []*[chunkSize]entry
 	n         int              // entries in the log
 	scanLimit int              // smallEpoch, or lower in tests to exercise idx
@@ -83,18 +84,28 @@ type changeLog struct {
 	structs   int              // live structure entries overall
 }
 
-// at returns entry j (0 <= j < n).
+// at returns entry j (0 <= j < n): the first entry inline, the next
+// chunkSize in head (a slice grown by append, so short recipes allocate
+// little), the rest in fixed chunks (so long ones never re-copy).
 func (c *changeLog) at(j int) *entry {
 	if j == 0 {
 		return &c.first[0]
 	}
 	j--
+	if j < chunkSize {
+		return &c.head[j]
+	}
+	j -= chunkSize
 	return &c.chunks[j/chunkSize][j%chunkSize]
 }
 
 // grow appends a zero entry and returns it.
 func (c *changeLog) grow() *entry {
-	if c.n > 0 && (c.n-1)%chunkSize == 0 {
+	switch j := c.n - 1; {
+	case j < 0:
+	case j < chunkSize:
+		c.head = append(c.head, entry{})
+	case (j-chunkSize)%chunkSize == 0:
 		c.chunks = append(c.chunks, new([chunkSize]entry))
 	}
 	c.n++
