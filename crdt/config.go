@@ -6,7 +6,7 @@ import (
 	"github.com/syncmesh/syncmesh/clock"
 )
 
-// Config configures a Doc. New copies it.
+// Config configures a Doc. New copies it; a Config is a plain value.
 type Config struct {
 	// Replica is this replica's id: the Replica of every change it makes.
 	// Required, non-zero, unique among the document's replicas, and equal to

@@ -5,7 +5,8 @@ import (
 	"github.com/syncmesh/syncmesh/draft"
 )
 
-// Conflict is one of several concurrent values of a register.
+// Conflict is one of several concurrent values of a register. A plain,
+// immutable value.
 type Conflict struct {
 	// Value is the value written (a container is shown with its current
 	// contents; a counter's value is its sum).

@@ -38,12 +38,24 @@ type Doc struct {
 	afterOp func(c *Change, i int) // test hook: called after each remote op
 }
 
-// Stats are cumulative counters, for operators.
+// Stats are cumulative counters since New, for operators. A plain value.
 type Stats struct {
-	Applied, Duplicates, Buffered, Dropped, Quarantined, Rejected uint64
+	// Applied counts changes applied, local ones included.
+	Applied uint64
+	// Duplicates counts remote changes that were already applied in full.
+	Duplicates uint64
+	// Buffered counts changes put in the pending buffer.
+	Buffered uint64
+	// Dropped counts changes not kept because a buffer was full.
+	Dropped uint64
+	// Quarantined counts changes held for timestamps too far ahead.
+	Quarantined uint64
+	// Rejected counts malformed changes and snapshots and clock refusals.
+	Rejected uint64
 }
 
-// Result reports what Apply, MergeSnapshot or RetryQuarantined did.
+// Result reports what Apply, MergeSnapshot or RetryQuarantined did. A plain
+// value; its patches are shared and immutable.
 type Result struct {
 	// Applied counts changes applied (wholly or their unseen suffix).
 	Applied int

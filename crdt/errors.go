@@ -36,6 +36,7 @@ var (
 )
 
 // LawError is a counterexample found by CheckMergeLaws. It unwraps to ErrLaw.
+// A plain value.
 type LawError struct {
 	// Law is "deterministic", "idempotent", "commutative" or "associative".
 	Law string

@@ -80,7 +80,7 @@ func (k OpKind) String() string {
 // CounterMark records what a deleting author had seen of one replica's
 // contribution to a counter: up to operation Seq, the contribution summed to
 // Int+Float. Removing a counter subtracts exactly that, so increments the
-// author had not seen survive (observed-remove for counters).
+// author had not seen survive (observed-remove for counters). A plain value.
 type CounterMark struct {
 	// Rel is the counter's path relative to the op's slot (empty: the slot
 	// itself).
