@@ -42,6 +42,7 @@ type gossipQueue struct {
 	byKey   map[*bcast]*qitem
 	n       int
 	nextID  uint64
+	moved   []*qitem // scratch for take, kept to save an allocation per packet
 }
 
 func (q *gossipQueue) len() int { return q.n }
@@ -99,7 +100,7 @@ func (q *gossipQueue) pruneOne() {
 // message reaching limit transmits leaves the queue. It appends to dst.
 func (q *gossipQueue) take(dst []*bcast, room, overhead, limit int) ([]*bcast, int) {
 	used := 0
-	var moved []*qitem
+	moved := q.moved[:0]
 	for t := 0; t < len(q.buckets) && room-used > overhead; t++ {
 		bk := q.buckets[t]
 		kept := len(bk)
@@ -143,5 +144,7 @@ func (q *gossipQueue) take(dst []*bcast, room, overhead, limit int) ([]*bcast, i
 		})
 		q.buckets[it.transmits] = slices.Insert(bk, j, it)
 	}
+	clear(moved)
+	q.moved = moved[:0]
 	return dst, used
 }
