@@ -30,3 +30,15 @@ func TestBasicLocalAndRemote(t *testing.T) {
 		t.Fatalf("dumps differ:\n%s\n%s", dump(a.Doc), dump(b.Doc))
 	}
 }
+
+func TestProduceReturnsPatches(t *testing.T) {
+	a := newReplica(t, 1, nil)
+	c, ps, err := a.Produce(set("/x", draft.Int(1)))
+	if err != nil || c == nil || len(ps) != 1 || ps[0].Op != draft.OpAdd {
+		t.Fatalf("%v %v %v", c, ps, err)
+	}
+	c, ps, err = a.Produce(func(d *draft.Draft) error { return nil })
+	if c != nil || ps != nil || err != nil {
+		t.Fatal("a no-op recipe made a change")
+	}
+}

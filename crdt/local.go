@@ -16,14 +16,26 @@ import (
 // change, applies it locally and returns it for sending (nil if the recipe
 // changed nothing). If the recipe fails, nothing changes.
 func (d *Doc) Update(recipe func(*draft.Draft) error) (*Change, error) {
+	c, _, err := d.Produce(recipe)
+	return c, err
+}
+
+// Produce is Update that also returns the recipe's patches (what changed in
+// State, for watchers), so a caller needs neither a second Produce nor
+// UpdatePatches' re-application.
+func (d *Doc) Produce(recipe func(*draft.Draft) error) (*Change, []draft.Patch, error) {
 	next, patches, _, err := draft.Produce(d.state, recipe)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(patches) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return d.commitLocal(next, patches)
+	c, err := d.commitLocal(next, patches)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, patches, nil
 }
 
 // UpdatePatches applies RFC 6902 patches (as from draft or a JSON Patch
