@@ -221,3 +221,32 @@ func BenchmarkW1RemoteApply(b *testing.B) {
 	b.ReportMetric(float64(len(cs))*float64(b.N)/elapsed.Seconds(), "writes/s")
 	b.ReportMetric(float64(len(cs))*float64(b.N)/cpu.Seconds(), "writes/cpu-s")
 }
+
+// Encoding and decoding of W2's 50,000-change batch (one replica's side).
+func BenchmarkW2Codec(b *testing.B) {
+	d := benchDoc(b, 1, nil)
+	mustUpdate(b, d, func(x *draft.Draft) error { return x.Set(draft.Path{draft.Key("m")}, draft.EmptyMap()) })
+	r := mulberry32(1)
+	for i := range benchN2 {
+		p := draft.Path{draft.Key("m"), draft.Key(benchKeyNames[int(r.next()*benchKeys)])}
+		mustUpdate(b, d, func(x *draft.Draft) error { return x.Set(p, draft.Int(int64(i))) })
+	}
+	cs := d.ChangesSince(nil, 0)
+	enc := EncodeChanges(cs)
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(enc)))
+		for b.Loop() {
+			EncodeChanges(cs)
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(enc)))
+		for b.Loop() {
+			if _, err := DecodeChanges(enc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
