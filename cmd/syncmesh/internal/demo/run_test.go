@@ -4,34 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
+	"github.com/syncmesh/syncmesh/cmd/syncmesh/internal/leakcheck"
 )
 
-// TestMain fails the package if a test leaves a goroutine behind. After
-// Shutdown, memberlist's probe goroutines may wait up to a probe interval
-// for their ack timer, so leaks are looked for during a few seconds
-// (goleak's own retries stop after about one).
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		deadline := time.Now().Add(5 * time.Second)
-		for err := goleak.Find(); err != nil; err = goleak.Find() {
-			if time.Now().After(deadline) {
-				fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
-				code = 1
-				break
-			}
-			time.Sleep(100 * time.Millisecond) // polling for memberlist's timers to fire
-		}
-	}
-	os.Exit(code)
-}
+// TestMain fails the package if a test leaves a goroutine behind.
+func TestMain(m *testing.M) { os.Exit(leakcheck.Main(m.Run)) }
 
 func TestRunConverges(t *testing.T) {
 	tests := []struct {

@@ -49,8 +49,7 @@ type Network struct {
 	sent, dropped, blocked atomic.Uint64
 }
 
-// New returns a Network. It panics on an invalid Config only through
-// Validate's error being ignored by the caller: call Validate first.
+// New validates cfg and returns a Network.
 func New(cfg Config) (*Network, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
