@@ -69,6 +69,8 @@ func newCoreNet(t *testing.T, seed uint64, n int, cfg CoreConfig) *coreNet {
 		fanout: 3, packet: 1400, retransmit: 4, cfg: cfg, nextID: 1}
 	for i := range n {
 		net.nodes = append(net.nodes, &simNode{name: fmt.Sprintf("n%02d", i)})
+	}
+	for i := range n {
 		net.restart(i)
 	}
 	return net
