@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/crdt"
 	"github.com/syncmesh/syncmesh/draft"
 )
 
@@ -244,4 +245,66 @@ func BenchmarkThroughput(b *testing.B) {
 		b.ReportMetric(float64(drops), "drops")
 		b.ReportMetric(float64(pruned), "gossip-pruned")
 	}
+}
+
+// BenchmarkCRDTDecodeChange measures decoding one gossiped single-write
+// change, the per-change cost every receiving node pays.
+//
+//	go test ./mesh/ -run '^$' -bench BenchmarkCRDTDecodeChange
+func BenchmarkCRDTDecodeChange(b *testing.B) {
+	src := newCRDTBenchDoc(b, 1)
+	ch, _, err := src.Update(set("key", "value"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := crdt.DecodeChange(ch.Data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCRDTApplyRemote measures applying remote single-write changes
+// (1,000 keys) through the adapter, one change per call as the gossip path
+// does without a backlog.
+//
+//	go test ./mesh/ -run '^$' -bench BenchmarkCRDTApplyRemote
+func BenchmarkCRDTApplyRemote(b *testing.B) {
+	src := newCRDTBenchDoc(b, 1)
+	chs := make([]Change, 0, 10_000)
+	for i := range cap(chs) {
+		ch, _, err := src.Update(set(fmt.Sprintf("k%d", i%1000), fmt.Sprint(i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		chs = append(chs, ch)
+	}
+	b.ReportAllocs()
+	dst := newCRDTBenchDoc(b, 2)
+	i := 0
+	for b.Loop() {
+		if i == len(chs) {
+			b.StopTimer()
+			dst, i = newCRDTBenchDoc(b, 2), 0
+			b.StartTimer()
+		}
+		if _, err := dst.Apply(chs[i : i+1]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+func newCRDTBenchDoc(b *testing.B, r clock.ReplicaID) LocalDocument {
+	b.Helper()
+	clk, err := clock.New(clock.Config{Replica: r, Physical: clock.System(), MaxDrift: time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := crdt.New(crdt.DefaultConfig(r, clk))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return NewDocument(d, nil)
 }
