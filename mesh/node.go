@@ -316,7 +316,9 @@ func (n *Node) Leave(ctx context.Context) error {
 }
 
 // Close stops the node's goroutines and memberlist. It does not announce a
-// leave (call Leave first for a graceful exit). Close is idempotent.
+// leave (call Leave first for a graceful exit). It waits for sends in
+// flight, which for a dead peer can take up to memberlist's TCP timeout
+// (10 s LAN). Close is idempotent.
 func (n *Node) Close() error {
 	n.lifeMu.Lock()
 	if n.closed {
