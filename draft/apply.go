@@ -2,7 +2,8 @@ package draft
 
 import "math"
 
-// ApplyOption changes how Apply treats patches.
+// ApplyOption changes how Apply treats patches. Options are stateless
+// functions, safe to share between goroutines.
 type ApplyOption func(*applyConfig)
 
 type applyConfig struct {

@@ -34,7 +34,9 @@ var (
 )
 
 // PathError reports an operation that failed at a path. It unwraps to a
-// sentinel (ErrNotFound, ErrWrongType, ErrIndexRange, ...).
+// sentinel (ErrNotFound, ErrWrongType, ErrIndexRange, ...). Like the other
+// error types here it is never modified after it is returned, so it is
+// safe for concurrent reads.
 type PathError struct {
 	Op   string // the operation: "set", "delete", "insert", "move", ...
 	Path Path   // the path the operation addressed

@@ -1,6 +1,7 @@
 package draft
 
-// Op is a JSON Patch (RFC 6902) operation name.
+// Op is a JSON Patch (RFC 6902) operation name (a plain string value,
+// safe for concurrent use).
 type Op string
 
 // The RFC 6902 operations. Produce emits add, remove, replace and move;

@@ -78,7 +78,7 @@ func (s Segment) listIndex() (int, bool) {
 
 // Path addresses a value inside a tree: the empty Path is the root.
 // A Path is a slice; functions in this package never modify a Path they are
-// given or one they have returned.
+// given or one they have returned, so a Path is safe for concurrent reads.
 type Path []Segment
 
 // P builds a Path from strings (keys), ints (indices) and Segments.

@@ -7,7 +7,7 @@ import (
 	"unsafe"
 )
 
-// Kind is the type of a Value.
+// Kind is the type of a Value (a plain value, safe for concurrent use).
 type Kind uint8
 
 // The kinds of Value. Invalid is the zero Value's kind and means "absent /
