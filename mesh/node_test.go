@@ -227,7 +227,7 @@ func testLossPartitionRestart(t *testing.T, size int) {
 	t.Logf("memnet seed %d", seed)
 	c := newCluster(t, seed, nil)
 	c.start(size)
-	if err := c.mnet.SetFaults(memnet.LinkFaults{Loss: 0.2, Delay: time.Millisecond, Jitter: time.Millisecond, Duplicate: 0.05}); err != nil {
+	if err := c.mnet.SetFaults(memnet.LinkFaults{Loss: 0.2, Delay: time.Millisecond, Jitter: time.Millisecond, Duplicate: 0.05, Reorder: 0.1, ReorderDelay: 5 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	writeRandom(t, seed, c.nodes, 20*size)
