@@ -1,0 +1,272 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/syncmesh/syncmesh/clock"
+)
+
+func TestDiskLostDirectoryIsANewReplica(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	c := testConfig(dir)
+	s := openDisk(t, c)
+	st, _ := s.Load(context.Background())
+	old := st.Replica
+	mustWrite(t, s, Batch{Changes: []Change{ch(old, 1, 5)}})
+	closeStore(t, s)
+
+	s = openDisk(t, c) // same directory: same replica
+	st, _ = s.Load(context.Background())
+	if st.Replica != old || st.Created || st.Version[old] != 5 {
+		t.Fatalf("reopen: replica %s (was %s) created=%v version %v", st.Replica, old, st.Created, st.Version)
+	}
+	closeStore(t, s)
+
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	s = openDisk(t, c)
+	defer closeStore(t, s)
+	st, _ = s.Load(context.Background())
+	if st.Replica == old || !st.Created || len(st.Version) != 0 {
+		t.Fatalf("lost directory: replica %s (old %s) created=%v version %v", st.Replica, old, st.Created, st.Version)
+	}
+}
+
+// corruptCase damages a closed store's file and says what Open must report.
+type corruptCase struct {
+	name    string
+	damage  func(t *testing.T, path string)
+	cfg     func(c *Config)
+	want    error
+	wantKey string
+}
+
+func TestDiskRefusesDamagedOrForeignData(t *testing.T) {
+	marker := bytes.Repeat([]byte("MARKER-"), 40)
+	cases := []corruptCase{
+		{name: "truncated to half", want: ErrCorrupt, damage: func(t *testing.T, path string) {
+			st, _ := os.Stat(path)
+			if err := os.Truncate(path, st.Size()/2); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "truncated to empty", want: ErrCorrupt, damage: func(t *testing.T, path string) {
+			if err := os.Truncate(path, 0); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "byte flipped in a log value", want: ErrCorrupt, wantKey: "log/", damage: func(t *testing.T, path string) {
+			flipIn(t, path, marker)
+		}},
+		{name: "byte flipped in a snapshot chunk", want: ErrCorrupt, wantKey: "snapshot/", damage: func(t *testing.T, path string) {
+			flipIn(t, path, []byte("SNAPSHOT-BYTES"))
+		}},
+		{name: "meta pages destroyed", want: ErrCorrupt, damage: func(t *testing.T, path string) {
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.WriteAt(bytes.Repeat([]byte{0xff}, 64), 16); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteAt(bytes.Repeat([]byte{0xff}, 64), int64(os.Getpagesize())+16); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "another mesh", want: ErrForeignMesh, wantKey: "meta/mesh", cfg: func(c *Config) { c.MeshID = []byte("other-mesh") }},
+		{name: "another fingerprint", want: ErrFingerprint, wantKey: "meta/fingerprint", cfg: func(c *Config) { c.Fingerprint = []byte{9} }},
+		{name: "future format", want: ErrFormat, wantKey: "meta/format", damage: func(t *testing.T, path string) {
+			rewriteMeta(t, path, keyFormat, binary.BigEndian.AppendUint64(nil, formatVersion+1))
+		}},
+		{name: "missing replica id", want: ErrCorrupt, wantKey: "meta/replica", damage: func(t *testing.T, path string) {
+			db, err := bolt.Open(path, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(keyReplica) }); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := testConfig(t.TempDir())
+			s := openDisk(t, c)
+			st, _ := s.Load(context.Background())
+			var cs []Change
+			for i := uint64(1); i <= 200; i++ {
+				cs = append(cs, Change{Replica: st.Replica, Start: i, End: i, Data: fmt.Appendf(nil, "change %d %s", i, bytes.Repeat([]byte{'x'}, 200))})
+			}
+			cs = append(cs, Change{Replica: 7, Start: 1, End: 1, Data: marker})
+			mustWrite(t, s, Batch{Changes: cs})
+			if err := s.Compact(context.Background(), Snapshot{Data: []byte("SNAPSHOT-BYTES"), Version: VersionVector{st.Replica: 100}, Floor: VersionVector{st.Replica: 50}}); err != nil {
+				t.Fatal(err)
+			}
+			closeStore(t, s)
+			if tc.damage != nil {
+				tc.damage(t, s.Path())
+			}
+			if tc.cfg != nil {
+				tc.cfg(&c)
+			}
+			before := fileSum(t, s.Path())
+			_, err := OpenDisk(c)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Open: %v, want %v", err, tc.want)
+			}
+			t.Log(err)
+			var ce *CorruptError
+			var me *MismatchError
+			switch {
+			case errors.As(err, &ce):
+				if ce.File != s.Path() || !bytes.HasPrefix([]byte(ce.Key), []byte(tc.wantKey)) {
+					t.Errorf("CorruptError file %q key %q, want %q, %q", ce.File, ce.Key, s.Path(), tc.wantKey)
+				}
+			case errors.As(err, &me):
+				if me.File != s.Path() || me.Key != tc.wantKey {
+					t.Errorf("MismatchError file %q key %q, want %q", me.File, me.Key, tc.wantKey)
+				}
+			default:
+				t.Errorf("untyped error %T", err)
+			}
+			if after := fileSum(t, s.Path()); after != before {
+				t.Error("a refused Open changed the file")
+			}
+		})
+	}
+}
+
+func fileSum(t *testing.T, path string) [32]byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(b)
+}
+
+// flipIn flips one byte inside every occurrence of marker in the file.
+func flipIn(t *testing.T, path string, marker []byte) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for off := 0; ; n++ {
+		i := bytes.Index(b[off:], marker)
+		if i < 0 {
+			break
+		}
+		b[off+i+len(marker)/2] ^= 0x01 // every copy, live or in a freed page
+		off += i + len(marker)
+	}
+	if n == 0 {
+		t.Fatal("marker not found in the file")
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rewriteMeta stores a valid record under a meta key with bbolt directly.
+func rewriteMeta(t *testing.T, path string, key, payload []byte) {
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(key, appendRecord(nil, payload)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDiskLocked(t *testing.T) {
+	c := testConfig(t.TempDir())
+	c.LockTimeout = 50e6 // 50 ms
+	s := openDisk(t, c)
+	defer closeStore(t, s)
+	if _, err := OpenDisk(c); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open: %v", err)
+	}
+}
+
+// TestDiskGroupCommit runs 8 concurrent writers with durability on and
+// checks every acknowledged change is there after a reopen, and that
+// commits were shared (fewer transactions than writes).
+func TestDiskGroupCommit(t *testing.T) {
+	c := testConfig(t.TempDir())
+	c.NoSync = false
+	s := openDisk(t, c)
+	const writers, each = 8, 200
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			r := clock.ReplicaID(w + 1)
+			for i := uint64(1); i <= each; i++ {
+				if err := Write(context.Background(), s, Batch{Changes: []Change{ch(r, i, i)}, Clock: clock.Timestamp{Wall: int64(i), Replica: r}}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	stats := s.Stats()
+	txs := stats.Commits
+	closeStore(t, s)
+	t.Logf("%d writes in %d write transactions", writers*each, txs)
+	if txs >= writers*each || stats.Writes != writers*each {
+		t.Errorf("no group commit: %d transactions for %d writes", txs, writers*each)
+	}
+	s = openDisk(t, c)
+	defer closeStore(t, s)
+	st, err := s.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for w := range writers {
+		if st.Version[clock.ReplicaID(w+1)] != each {
+			t.Fatalf("version %v", st.Version)
+		}
+	}
+	if st.Clock.Wall != each {
+		t.Fatalf("clock %v", st.Clock)
+	}
+}
+
+func TestDiskWriteContext(t *testing.T) {
+	c := testConfig(t.TempDir())
+	s := openDisk(t, c)
+	defer closeStore(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	a, err := s.Write(context.Background(), Batch{Changes: []Change{ch(1, 1, 1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Wait(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if err := a.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
