@@ -222,6 +222,7 @@ func runHistory(t *testing.T, seed uint64) (ok bool) {
 	}
 	var all []sentChange
 	var snaps []*Snapshot
+	olds := map[clockReplica][]VersionVector{}
 	steps := 30 + rng.IntN(40)
 	for range steps {
 		r := reps[rng.IntN(nrep)]
@@ -271,6 +272,25 @@ func runHistory(t *testing.T, seed uint64) (ok bool) {
 			}
 			continue
 		}
+		if rng.IntN(3) == 0 {
+			// anti-entropy from a random peer, against a stale version
+			// vector of ours (what we had some steps ago), bounded
+			src := reps[rng.IntN(nrep)]
+			old := olds[r.Replica()]
+			if len(old) > 0 {
+				vv := old[rng.IntN(len(old))]
+				if _, err := r.Apply(src.ChangesSince(vv, rng.IntN(2000))...); err != nil {
+					t.Errorf("seed %d: apply anti-entropy: %v", seed, err)
+					return false
+				}
+				if msg := consistency(r.Doc); msg != "" {
+					t.Errorf("seed %d: after anti-entropy on %s: %s", seed, r.Replica(), msg)
+					return false
+				}
+			}
+			olds[r.Replica()] = append(olds[r.Replica()], r.Version())
+			continue
+		}
 		// deliver a random subset, in random order, with duplicates
 		var batch []*Change
 		for range rng.IntN(6) {
@@ -296,7 +316,16 @@ func runHistory(t *testing.T, seed uint64) (ok bool) {
 		}
 	}
 	// final delivery of everything, shuffled, with duplicates
-	for _, r := range reps {
+	for i, r := range reps {
+		if i%2 == 1 {
+			// by anti-entropy replies (compacted) from every replica
+			for _, src := range reps {
+				if _, err := r.Apply(src.ChangesSince(r.Version(), 0)...); err != nil {
+					t.Errorf("seed %d: apply: %v", seed, err)
+					return false
+				}
+			}
+		}
 		batch := make([]*Change, 0, 2*len(all))
 		for _, s := range all {
 			batch = append(batch, s.c)
