@@ -58,6 +58,9 @@ func RandomScenario(seed uint64, nodes, writes int) Scenario {
 	if rng.IntN(2) == 0 {
 		sc.Workload.Distribution = "zipf"
 	}
+	if rng.IntN(3) == 0 {
+		sc.Mesh.SnapshotMissingOps = 20 // exercise snapshot catch-up
+	}
 	span := 300 + int(float64(writes)/sc.Workload.Rate*1000) // the workload's window, ms
 	at := func() Duration { return ms(rng.IntN(span)) }
 	window := func(f Fault) Fault {

@@ -255,11 +255,12 @@ func (s *Sim) startNode(i int, keepDoc bool) error {
 	}
 	a, b := seeds(s.sc.Seed, uint64(i)<<20|uint64(n.inc))
 	core, err := mesh.NewCore(mesh.CoreConfig{
-		Name:              n.name,
-		FastPathBytes:     s.sc.Mesh.FastPathBytes,
-		AntiEntropyMillis: s.sc.Mesh.AntiEntropy.Millis(),
-		SeenCapacity:      s.sc.Mesh.SeenCapacity,
-		Seed:              a ^ b,
+		Name:               n.name,
+		FastPathBytes:      s.sc.Mesh.FastPathBytes,
+		AntiEntropyMillis:  s.sc.Mesh.AntiEntropy.Millis(),
+		SeenCapacity:       s.sc.Mesh.SeenCapacity,
+		SnapshotMissingOps: s.sc.Mesh.SnapshotMissingOps,
+		Seed:               a ^ b,
 	}, n.ad)
 	if err != nil {
 		return err

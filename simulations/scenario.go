@@ -128,6 +128,9 @@ type MeshParams struct {
 	SeenCapacity int `json:"seen_capacity,omitempty"`
 	// MaxPending bounds each document's pending buffer. Default 10,000.
 	MaxPending int `json:"max_pending,omitempty"`
+	// SnapshotMissingOps: a peer lacking more operations than this gets a
+	// snapshot instead of changes. Default 50,000 (mesh's default).
+	SnapshotMissingOps uint64 `json:"snapshot_missing_ops,omitempty"`
 }
 
 // NetworkParams describe the network outside fault windows.
@@ -351,6 +354,9 @@ func (s Scenario) Defaults() Scenario {
 	def(&m.MaxDrift, 500*time.Millisecond)
 	defInt(&m.SeenCapacity, 1024)
 	defInt(&m.MaxPending, 10_000)
+	if m.SnapshotMissingOps == 0 {
+		m.SnapshotMissingOps = 50_000
+	}
 	n := &s.Network
 	def(&n.Latency, time.Millisecond)
 	def(&n.StreamLatency, 3*time.Duration(n.Latency))
