@@ -170,9 +170,18 @@ func BenchmarkPropagation(b *testing.B) {
 //
 //	go test ./mesh/ -run '^$' -bench BenchmarkThroughput -benchtime 1x
 func BenchmarkThroughput(b *testing.B) {
+	b.Run("doc=crdt", func(b *testing.B) { benchThroughput(b, nil) })
+	// The null document applies in O(1) with no state: what mesh and
+	// memberlist alone can carry.
+	b.Run("doc=null", func(b *testing.B) {
+		benchThroughput(b, func(cfg *Config) { cfg.Document = newNullDoc(cfg.Replica) })
+	})
+}
+
+func benchThroughput(b *testing.B, tune func(*Config)) {
 	const n = 10
 	const writeFor = 5 * time.Second
-	nodes := benchCluster(b, n, nil)
+	nodes := benchCluster(b, n, tune)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -241,6 +250,8 @@ func BenchmarkThroughput(b *testing.B) {
 			st := nd.Status()
 			drops += st.InboxDrops + st.SendDrops
 			pruned += st.BroadcastPruned
+			b.Logf("%s: inbox drops %d, send drops %d, send errors %d, received %v, sent %v",
+				nd.Name(), st.InboxDrops, st.SendDrops, st.SendErrors, st.ReceivedMessages, st.SentMessages)
 		}
 		b.ReportMetric(float64(drops), "drops")
 		b.ReportMetric(float64(pruned), "gossip-pruned")

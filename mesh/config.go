@@ -125,9 +125,11 @@ type Config struct {
 	// snapshot: a larger document needs a higher limit.
 	MaxMessageBytes int
 
-	// InboxSize bounds received messages waiting for the protocol loop.
-	// When full, NotifyMsg drops the message (counted) rather than block
-	// memberlist; anti-entropy recovers it. Default 4096.
+	// InboxSize bounds received messages waiting for the protocol loop,
+	// separately for gossip and for repair traffic (two inboxes, so gossip
+	// cannot crowd out repair). When full, NotifyMsg drops the message
+	// (counted) rather than block memberlist; anti-entropy recovers it.
+	// Default 4096.
 	InboxSize int
 	// OutboxSize bounds direct (TCP) sends waiting for a sender worker.
 	// When full the send is dropped and counted. Default 1024.

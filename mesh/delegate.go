@@ -61,8 +61,11 @@ func (d delegate) NodeMeta(limit int) []byte {
 	return d.n.meta
 }
 
-// NotifyMsg implements memberlist.Delegate: it copies msg into the inbox, or
-// drops it when the inbox is full.
+// NotifyMsg implements memberlist.Delegate: it copies msg into an inbox, or
+// drops it when that inbox is full. Gossip (Change, Announce) and everything
+// else (repair, fetch and snapshot traffic) have separate inboxes, so a
+// flood of gossip cannot crowd out the repair that recovers what the flood
+// lost.
 func (d delegate) NotifyMsg(msg []byte) {
 	n := d.n
 	if len(msg) > n.cfg.MaxMessageBytes {
@@ -71,8 +74,12 @@ func (d delegate) NotifyMsg(msg []byte) {
 	}
 	b := make([]byte, len(msg))
 	copy(b, msg)
+	inbox := n.control
+	if t := peekType(b); t == TypeChange || t == TypeAnnounce {
+		inbox = n.inbox
+	}
 	select {
-	case n.inbox <- b:
+	case inbox <- b:
 	default:
 		n.stats.inboxDrops.Add(1)
 	}

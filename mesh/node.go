@@ -93,11 +93,12 @@ type Node struct {
 	core *Core
 	doc  LocalDocument
 
-	queue  *memberlist.TransmitLimitedQueue
-	inbox  chan []byte
-	outbox chan Send
-	events chan MemberEvent // public, bounded
-	joins  chan string      // joined peers to sync with at once, bounded
+	queue   *memberlist.TransmitLimitedQueue
+	inbox   chan []byte // gossip: Change and Announce messages
+	control chan []byte // everything else: repair, fetch, snapshots
+	outbox  chan Send
+	events  chan MemberEvent // public, bounded
+	joins   chan string      // joined peers to sync with at once, bounded
 
 	lifeMu  sync.Mutex // guards ml, started, closed, cancel
 	ml      *memberlist.Memberlist
@@ -173,6 +174,7 @@ func New(cfg Config) (*Node, error) {
 		core:     core,
 		doc:      cfg.Document,
 		inbox:    make(chan []byte, cfg.InboxSize),
+		control:  make(chan []byte, cfg.InboxSize),
 		outbox:   make(chan Send, cfg.OutboxSize),
 		events:   make(chan MemberEvent, cfg.EventBuffer),
 		joins:    make(chan string, cfg.EventBuffer),
@@ -529,28 +531,10 @@ func (n *Node) loop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case b := <-n.control:
+			batch = n.receive(append(batch[:0], b))
 		case b := <-n.inbox:
-			// Take whatever else is waiting (up to inboxBatch messages),
-			// so gossiped changes reach the document in one Apply and the
-			// lock is taken once.
-			batch = append(batch[:0], b)
-		drain:
-			for len(batch) < inboxBatch {
-				select {
-				case b := <-n.inbox:
-					batch = append(batch, b)
-				default:
-					break drain
-				}
-			}
-			n.mu.Lock()
-			out, errs := n.core.ReceiveBatch(n.cfg.Physical.NowMillis(), batch)
-			n.mu.Unlock()
-			for _, err := range errs {
-				n.log.Debug("message rejected", "err", err)
-			}
-			n.dispatch(out)
-			clear(batch)
+			batch = n.receive(append(batch[:0], b))
 		case peer := <-n.joins:
 			n.mu.Lock()
 			n.core.PeerUp(peer)
@@ -565,6 +549,33 @@ func (n *Node) loop(ctx context.Context) {
 			n.dispatch(out)
 		}
 	}
+}
+
+// receive hands the core batch plus whatever else is waiting (up to
+// inboxBatch messages, repair traffic first), so gossiped changes reach the
+// document in one Apply and the lock is taken once. It returns batch
+// emptied, for reuse.
+func (n *Node) receive(batch [][]byte) [][]byte {
+	for _, ch := range []chan []byte{n.control, n.inbox} {
+	drain:
+		for len(batch) < inboxBatch {
+			select {
+			case b := <-ch:
+				batch = append(batch, b)
+			default:
+				break drain
+			}
+		}
+	}
+	n.mu.Lock()
+	out, errs := n.core.ReceiveBatch(n.cfg.Physical.NowMillis(), batch)
+	n.mu.Unlock()
+	for _, err := range errs {
+		n.log.Debug("message rejected", "err", err)
+	}
+	n.dispatch(out)
+	clear(batch)
+	return batch[:0]
 }
 
 // refreshPeers makes the core's peer list memberlist's live members, so

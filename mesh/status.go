@@ -80,7 +80,7 @@ func (n *Node) Status() Status {
 		Version:             v,
 		Pending:             cs.Pending,
 		Quarantined:         cs.Quarantined,
-		InboxDepth:          len(n.inbox),
+		InboxDepth:          len(n.inbox) + len(n.control),
 		OutboxDepth:         len(n.outbox),
 		BroadcastQueueDepth: n.queue.NumQueued(),
 		ReceivedMessages:    cs.Received,
