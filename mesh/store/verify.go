@@ -43,30 +43,56 @@ func verifyFile(path string, c Config) (v *verified, err error) {
 	if err := checkBoltMeta(path); err != nil {
 		return nil, err
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: c.LockTimeout})
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			v, err = nil, &CorruptError{File: path, Detail: fmt.Sprintf("reading the file failed: %v", p)}
+		}
+	}()
+	// PreLoadFreelist: read the freelist here, under SetPanicOnFault.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: c.LockTimeout, PreLoadFreelist: true})
 	if err != nil {
 		return nil, openError(path, err)
 	}
 	defer db.Close()
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if p := recover(); p != nil {
-			v, err = nil, &CorruptError{File: path, Detail: fmt.Sprintf("reading the file faulted: %v", p)}
-		}
-	}()
 	err = db.View(func(tx *bolt.Tx) error {
+		// First touch every page of the tree from this goroutine, where a
+		// fault is recoverable; bbolt's Check runs in a goroutine of its
+		// own, so it must only see a tree already known to be in bounds.
+		if err := touchAll(path, tx); err != nil {
+			return err
+		}
+		if v, err = verifyRecords(reader{path: path, tx: tx}, c); err != nil {
+			return err
+		}
 		for cerr := range tx.Check() {
 			if err == nil {
 				err = &CorruptError{File: path, Detail: "bbolt check: " + cerr.Error()}
 			}
 		}
-		if err != nil {
-			return err
-		}
-		v, err = verifyRecords(reader{path: path, tx: tx}, c)
 		return err
 	})
 	return v, err
+}
+
+// touchAll reads every key and value of every bucket. Our buckets hold no
+// nested buckets, so one is corruption.
+func touchAll(path string, tx *bolt.Tx) error {
+	var sum byte
+	return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+		return b.ForEach(func(k, v []byte) error {
+			if v == nil {
+				return &CorruptError{File: path, Key: string(name) + "/" + keyName(name, k), Detail: "unexpected nested bucket"}
+			}
+			for _, x := range k {
+				sum ^= x
+			}
+			for _, x := range v {
+				sum ^= x
+			}
+			return nil
+		})
+	})
 }
 
 // checkBoltMeta reads bbolt's two meta pages and checks that the newer valid
