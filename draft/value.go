@@ -45,6 +45,8 @@ func (k Kind) String() string {
 //
 // Values are safe for concurrent use by multiple goroutines: nothing
 // reachable from a Value handed out by this package is ever modified.
+// Compare Values with Equal (content) or Same (identity), not ==, which
+// compares string data pointers and tree roots.
 type Value struct {
 	kind Kind
 	num  uint64         // bool (0/1), int64 bits, float64 bits, string/bytes/container length
