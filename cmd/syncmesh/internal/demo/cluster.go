@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/cmd/syncmesh/internal/faultnet"
 	"github.com/syncmesh/syncmesh/crdt"
@@ -40,6 +41,7 @@ type Cluster struct {
 	Strategies *crdt.Strategies
 	names      map[clock.ReplicaID]string
 	log        *slog.Logger
+	metrics    *prometheus.Registry // node1's mesh metrics, for Serve
 }
 
 // StartCluster starts cfg.Nodes nodes, joins them through node1 and waits
@@ -56,7 +58,8 @@ func StartCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	c := &Cluster{Net: fn, Strategies: cfg.Strategies, names: make(map[clock.ReplicaID]string), log: cfg.Logger}
+	c := &Cluster{Net: fn, Strategies: cfg.Strategies, names: make(map[clock.ReplicaID]string), log: cfg.Logger,
+		metrics: prometheus.NewRegistry()}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
 	for i := range cfg.Nodes {
 		if err := c.add(ctx, cfg, i, rng); err != nil {
@@ -89,6 +92,9 @@ func (c *Cluster) add(ctx context.Context, cfg ClusterConfig, i int, rng *rand.R
 	mcfg.Transport = t
 	mcfg.Seed = rng.Uint64()
 	mcfg.Logger = cfg.Logger.With("node", name)
+	if i == 0 {
+		mcfg.Registerer = c.metrics
+	}
 	replica := clock.ReplicaID(rng.Uint64()>>1 | 1)
 	mcfg.Replica, mcfg.Strategies = replica, cfg.Strategies
 	n, err := mesh.New(mcfg)

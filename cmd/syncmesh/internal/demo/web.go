@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/cmd/syncmesh/internal/httpapi"
 	"github.com/syncmesh/syncmesh/mesh"
@@ -43,9 +44,16 @@ type WebServer struct {
 }
 
 // Serve starts node i's HTTP API and dashboard on addr (host:port; port 0
-// picks one).
+// picks one). /metrics has node1's mesh metrics (only node1 registers
+// them: the nodes share a process) and the server's request counter.
 func (c *Cluster) Serve(addr string, i int) (*WebServer, error) {
-	h, err := httpapi.New(httpapi.Config{Node: webNode{c.Nodes[i], c}, Strategies: c.Strategies})
+	reg := prometheus.NewRegistry() // this server's request counter
+	gather := prometheus.Gatherers{reg}
+	if i == 0 {
+		gather = append(gather, c.metrics)
+	}
+	h, err := httpapi.New(httpapi.Config{Node: webNode{c.Nodes[i], c}, Strategies: c.Strategies,
+		Registerer: reg, Gatherer: gather})
 	if err != nil {
 		return nil, err
 	}
