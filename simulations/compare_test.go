@@ -19,6 +19,12 @@ func TestCompare(t *testing.T) {
 	}
 	strict := os.Getenv("SIM_COMPARE_STRICT") != ""
 	const lo, hi = -0.25, 0.25
+	if raceEnabled {
+		// mesh's own tests found that 20 memberlist nodes under the race
+		// detector on 2 shared cores make failure detection flap; the
+		// non-race run of this test covers both engines.
+		t.Skip("engine 2 in wall time is not meaningful under -race")
+	}
 	for _, n := range []int{20, 50} {
 		sc, err := LoadScenario("scenarios/baseline.yaml")
 		if err != nil {
