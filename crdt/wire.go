@@ -278,6 +278,7 @@ func decodeChanges(b []byte, want int) ([]*Change, error) {
 		return nil, fmt.Errorf("%w: single-change message holds %d changes", ErrMalformed, n)
 	}
 	cs := make([]*Change, 0, n)
+	table.nChanges = n
 	prev := make([]prevChange, len(table.ids))
 	for range n {
 		c := table.change(r, typ == msgBatch, prev)
@@ -325,19 +326,23 @@ type readTable struct {
 
 	// arenas: a batch's changes, ops, segments and ids are carved from a few
 	// large allocations
-	changes []Change
-	ops     []Op
-	segs    []Segment
-	idArena []OpID
+	changes  []Change
+	nChanges int // changes in the message, for the first arena chunk
+	ops      []Op
+	segs     []Segment
+	idArena  []OpID
 }
 
-// takeN carves n elements from an arena, growing it in chunks.
-func takeN[T any](arena *[]T, n int) []T {
+// takeN carves n elements from an arena, growing it in chunks of up to 256
+// elements but never more than more (an upper bound on how many the rest of
+// the input can hold), so a single small change allocates only what it
+// needs.
+func takeN[T any](arena *[]T, n, more int) []T {
 	if n == 0 {
 		return nil
 	}
 	if cap(*arena)-len(*arena) < n {
-		*arena = make([]T, 0, max(n, 256))
+		*arena = make([]T, 0, max(n, min(256, more)))
 	}
 	a := *arena
 	*arena = a[:len(a)+n]
@@ -400,7 +405,7 @@ func (t *readTable) path(r *mpReader) []Segment {
 	if n == 0 {
 		return nil
 	}
-	p := takeN(&t.segs, n)
+	p := takeN(&t.segs, n, n+r.left()/2)
 	for i := range p {
 		p[i] = t.seg(r)
 	}
@@ -408,7 +413,7 @@ func (t *readTable) path(r *mpReader) []Segment {
 }
 
 func (t *readTable) change(r *mpReader, delta bool, prev []prevChange) *Change {
-	c := &takeN(&t.changes, 1)[0]
+	c := &takeN(&t.changes, 1, t.nChanges)[0]
 	if delta {
 		if r.array(5, 1) != 5 {
 			r.fail("batch change must be an array of 5")
@@ -444,7 +449,7 @@ func (t *readTable) change(r *mpReader, delta bool, prev []prevChange) *Change {
 		c.Timestamp = ts
 	}
 	n := r.array(maxWireOps, 4)
-	c.Ops = takeN(&t.ops, n)
+	c.Ops = takeN(&t.ops, n, n+r.left()/8)
 	for i := range c.Ops {
 		t.op(r, &c.Ops[i])
 		if r.err != nil {
@@ -503,7 +508,7 @@ func (t *readTable) op(r *mpReader, op *Op) {
 			r.fail("odd pred list")
 			return
 		}
-		op.Pred = takeN(&t.idArena, k/2)
+		op.Pred = takeN(&t.idArena, k/2, k/2+r.left()/4)
 		for j := range op.Pred {
 			op.Pred[j] = t.id(r)
 		}

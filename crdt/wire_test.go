@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -163,4 +164,23 @@ func fmtChanges(cs []*Change) []string {
 		out = append(out, fmtChange(c))
 	}
 	return out
+}
+
+// Decoding one small change allocates for that change, not for a batch.
+func TestDecodeSingleChangeAllocates(t *testing.T) {
+	b := EncodeChange(sampleChanges()[0])
+	const n = 200
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range n {
+		if _, err := DecodeChange(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	per := (after.TotalAlloc - before.TotalAlloc) / n
+	if per > 2048 {
+		t.Fatalf("decoding a %d-byte change allocates %d bytes", len(b), per)
+	}
+	t.Logf("%d-byte change: %d bytes allocated", len(b), per)
 }
