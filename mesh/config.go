@@ -13,7 +13,7 @@ import (
 	"github.com/syncmesh/syncmesh/crdt"
 )
 
-// Profile selects the memberlist timing preset a Config builds on: failure
+// Profile selects the memberlist timing preset (a plain value) a Config builds on: failure
 // detection, suspicion and TCP timeouts come from memberlist's matching
 // DefaultLANConfig, DefaultWANConfig or DefaultLocalConfig.
 type Profile uint8

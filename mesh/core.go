@@ -9,7 +9,7 @@ import (
 	"github.com/syncmesh/syncmesh/clock"
 )
 
-// CoreConfig configures the protocol core. Times are in milliseconds of
+// CoreConfig configures the protocol core. A plain value; NewCore copies it. Times are in milliseconds of
 // whatever time base the driver passes to Receive and Tick (wall time for the
 // Node, virtual time for simulations).
 type CoreConfig struct {
@@ -90,14 +90,15 @@ func (c CoreConfig) validate() error {
 
 // Broadcast is an output of the core: queue Msg on the gossip queue
 // (memberlist's TransmitLimitedQueue), replacing any queued broadcast with the
-// same Key.
+// same Key. A plain value.
 type Broadcast struct {
 	Key string
 	Msg []byte
 }
 
 // Send is an output of the core: send Msg to the peer named To, over the
-// reliable (stream) channel when Reliable is set, else best effort.
+// reliable (stream) channel when Reliable is set, else best effort. A plain
+// value.
 type Send struct {
 	To       string
 	Reliable bool
@@ -106,7 +107,8 @@ type Send struct {
 
 // Output is what one call into the core asks the driver to do, in order:
 // queue the broadcasts, send the messages, and hand the applied effects to
-// watchers. Byte slices in it are owned by the driver.
+// watchers. Byte slices in it are owned by the driver. A plain value, not
+// safe for concurrent mutation.
 type Output struct {
 	Broadcasts []Broadcast
 	Sends      []Send
@@ -124,6 +126,7 @@ func (o *Output) applied(a Applied) {
 }
 
 // CoreStats are the core's counters, all monotonic except the gauges noted.
+// Core.Stats returns a copy the caller owns.
 type CoreStats struct {
 	// Received counts accepted messages by type.
 	Received map[MsgType]uint64

@@ -1,16 +1,9 @@
 package mesh
 
 import (
-	"errors"
-
 	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/draft"
 )
-
-// ErrCompacted is returned (wrapped) by Document.ChangesSince when some of
-// the requested changes are no longer in the document's log (they were
-// compacted into a snapshot). The core then sends a snapshot instead.
-var ErrCompacted = errors.New("mesh: changes compacted away")
 
 // Document is what the protocol core needs from the replicated document. The
 // crdt adapter implements it over *crdt.Doc; tests use an in-memory fake.
@@ -64,7 +57,8 @@ type VersionReader interface {
 	VersionOf(r clock.ReplicaID) uint64
 }
 
-// Applied reports what one Document call did.
+// Applied reports what one Document call did. It is a plain value; the
+// Patches slice must not be modified by anyone once returned.
 type Applied struct {
 	// Changes is the number of change batches newly applied, including
 	// previously pending or quarantined ones that became ready.

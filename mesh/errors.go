@@ -23,9 +23,13 @@ var (
 	ErrNotStarted = errors.New("mesh: node not started")
 	// ErrStarted reports a second call to Start.
 	ErrStarted = errors.New("mesh: node already started")
+	// ErrCompacted is returned (wrapped) by Document.ChangesSince when some
+	// of the requested changes are no longer in the document's log (they
+	// were compacted into a snapshot). The core then sends a snapshot.
+	ErrCompacted = errors.New("mesh: changes compacted away")
 )
 
-// RejectReason says why a wire message was rejected. Reasons are stable
+// RejectReason says why a wire message was rejected (a plain value). Reasons are stable
 // strings, used as the "reason" label of the rejected-messages metric.
 type RejectReason string
 

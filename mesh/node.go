@@ -38,7 +38,8 @@ type LocalDocument interface {
 
 // Event is one batch of visible changes delivered to watchers: a local
 // Update or one remote apply (a gossiped change, a repair chunk, a snapshot
-// or quarantined changes released).
+// or quarantined changes released). Events are shared by all watchers:
+// read them, do not modify the Patches.
 type Event struct {
 	// Local is set for changes made by this node's Update.
 	Local bool
@@ -46,7 +47,7 @@ type Event struct {
 	Patches []draft.Patch
 }
 
-// MemberEventType says what happened to a member.
+// MemberEventType says what happened to a member. A plain value.
 type MemberEventType uint8
 
 // Member event types.
@@ -69,13 +70,13 @@ func (t MemberEventType) String() string {
 	return "unknown"
 }
 
-// Member is a live node of the mesh.
+// Member is a live node of the mesh. A plain value.
 type Member struct {
 	Name string
 	Addr string // host:port
 }
 
-// MemberEvent reports a membership change.
+// MemberEvent reports a membership change. A plain value.
 type MemberEvent struct {
 	Type   MemberEventType
 	Member Member

@@ -6,7 +6,8 @@ import (
 )
 
 // Status is a snapshot of a Node's state for operators. Counters are
-// totals since New; gauges are current values.
+// totals since New; gauges are current values. Node.Status returns a copy
+// the caller owns (maps included).
 type Status struct {
 	// Name is the node's name.
 	Name string

@@ -12,7 +12,7 @@ import (
 // node metadata advertises another version is refused at join time.
 const ProtocolVersion byte = 1
 
-// MsgType is the second byte of every wire message. The enum is append-only:
+// MsgType is the second byte of every wire message (a plain value). The enum is append-only:
 // values are never reused or renumbered.
 type MsgType byte
 
@@ -133,7 +133,8 @@ func (v VersionVector) sortedReplicas() []clock.ReplicaID {
 // numbers Start..End (inclusive) of one replica, in the document's own
 // encoding, which mesh carries without reading. Data is owned by whoever holds
 // the Change and must not be modified once the Change is handed to mesh or
-// returned by a Document.
+// returned by a Document. A Change is a plain value, safe to share for
+// reading.
 type Change struct {
 	Replica clock.ReplicaID
 	Start   uint64
@@ -150,7 +151,8 @@ func (c Change) validate() error {
 }
 
 // Message is one wire message: one of *ChangeMsg, *AnnounceMsg, *FetchMsg,
-// *DigestMsg, *ChangesMsg, *SnapshotRequestMsg, *SnapshotMsg.
+// *DigestMsg, *ChangesMsg, *SnapshotRequestMsg, *SnapshotMsg. Messages are
+// plain data: safe for concurrent reads, not for concurrent mutation.
 type Message interface {
 	// Type returns the message's type byte.
 	Type() MsgType
