@@ -1,9 +1,10 @@
 package draft
 
-// nodeMax is the fan-out of the persistent B+trees behind maps and lists:
-// the most entries a leaf holds and the most children an inner node holds.
-// 32 keeps trees shallow (a million keys fit in four levels) while a path
-// copy stays a few kilobytes.
+// nodeMax is the fan-out of the persistent B+trees behind lists: the most
+// items a leaf holds and the most children an inner node holds. 32 keeps
+// trees shallow (a million items fit in four levels) while a path copy
+// stays a few kilobytes. Maps use their own sizes (mapLeafMax,
+// mapBranchMax).
 const nodeMax = 32
 
 // edit is an ownership token. A tree node whose ed equals the token of the
@@ -34,11 +35,16 @@ type mkid struct {
 	n   *mnode
 }
 
-// Leaves are kept smaller than inner nodes: a leaf entry is a whole Value,
-// and the leaf is what every write copies.
+// Every write copies one node per level, so the bytes copied per write are
+// about mapLeafMax*40 + (depth-1)*mapBranchMax*24 (an entry is a key and a
+// whole Value, a kid a key and a pointer). 16 and 16 were picked by
+// measuring W1, W4 and the width benchmark: against 16 and 32 they copy a
+// fifth fewer bytes per one-key write (a million keys take five levels
+// instead of four); leaves of 8 copy less again but make W4's bulk
+// inserts split twice as often.
 const (
 	mapLeafMax   = 16
-	mapBranchMax = nodeMax
+	mapBranchMax = 16
 )
 
 func (n *mnode) leaf() bool { return n.kids == nil }
@@ -58,31 +64,59 @@ func (n *mnode) size() int {
 }
 
 // own returns n itself when ed owns it, or a copy owned by ed with room
-// for one more entry.
-func (n *mnode) own(ed *edit) *mnode {
+// for extra more entries. A copy made for a replace (extra 0) is sized
+// exactly, so a one-key write copies no spare capacity; a copy made for an
+// insert gets a full node's room, so later inserts by the same edit go in
+// place.
+func (n *mnode) own(ed *edit, extra int) *mnode {
 	if ed != nil && n.ed == ed {
 		return n
 	}
 	if n.leaf() {
-		return newMapLeaf(ed, n.ents, len(n.ents)+1)
+		need := len(n.ents)
+		if extra > 0 {
+			need = max(need+extra, mapLeafMax+1)
+		}
+		return newMapLeaf(ed, n.ents, need)
 	}
-	return newMapInner(ed, n.kids, len(n.kids)+1)
+	need := len(n.kids)
+	if extra > 0 {
+		need = max(need+extra, mapBranchMax+1)
+	}
+	return newMapInner(ed, n.kids, need)
 }
 
 // Nodes are allocated together with their entry array (one allocation per
-// copied node), in a small and a full size class.
+// copied node), in size classes chosen to fill Go's allocation size
+// classes (a 56-byte header plus 40-byte entries or 24-byte kids).
 type (
-	mleafSmall struct {
+	mleaf2 struct {
+		n mnode
+		b [2]mentry
+	}
+	mleaf4 struct {
 		n mnode
 		b [4]mentry
+	}
+	mleaf8 struct {
+		n mnode
+		b [8]mentry
 	}
 	mleafFull struct {
 		n mnode
 		b [mapLeafMax + 1]mentry
 	}
-	minnerSmall struct {
+	minner4 struct {
 		n mnode
 		b [4]mkid
+	}
+	minner8 struct {
+		n mnode
+		b [8]mkid
+	}
+	minner16 struct {
+		n mnode
+		b [16]mkid
 	}
 	minnerFull struct {
 		n mnode
@@ -93,32 +127,50 @@ type (
 // newMapLeaf returns a leaf owned by ed holding a copy of ents, with
 // capacity for at least need entries.
 func newMapLeaf(ed *edit, ents []mentry, need int) *mnode {
+	var n *mnode
+	var b []mentry
 	switch {
+	case need <= 2:
+		x := &mleaf2{}
+		n, b = &x.n, x.b[:0]
 	case need <= 4:
-		x := &mleafSmall{}
-		x.n.ed, x.n.ents = ed, append(x.b[:0], ents...)
-		return &x.n
+		x := &mleaf4{}
+		n, b = &x.n, x.b[:0]
+	case need <= 8:
+		x := &mleaf8{}
+		n, b = &x.n, x.b[:0]
 	case need <= mapLeafMax+1:
 		x := &mleafFull{}
-		x.n.ed, x.n.ents = ed, append(x.b[:0], ents...)
-		return &x.n
+		n, b = &x.n, x.b[:0]
+	default:
+		n, b = &mnode{}, make([]mentry, 0, need)
 	}
-	return &mnode{ed: ed, ents: append(make([]mentry, 0, need), ents...)}
+	n.ed, n.ents = ed, append(b, ents...)
+	return n
 }
 
 // newMapInner is newMapLeaf for inner nodes.
 func newMapInner(ed *edit, kids []mkid, need int) *mnode {
+	var n *mnode
+	var b []mkid
 	switch {
 	case need <= 4:
-		x := &minnerSmall{}
-		x.n.ed, x.n.kids = ed, append(x.b[:0], kids...)
-		return &x.n
+		x := &minner4{}
+		n, b = &x.n, x.b[:0]
+	case need <= 8:
+		x := &minner8{}
+		n, b = &x.n, x.b[:0]
+	case need <= 16:
+		x := &minner16{}
+		n, b = &x.n, x.b[:0]
 	case need <= mapBranchMax+1:
 		x := &minnerFull{}
-		x.n.ed, x.n.kids = ed, append(x.b[:0], kids...)
-		return &x.n
+		n, b = &x.n, x.b[:0]
+	default:
+		n, b = &mnode{}, make([]mkid, 0, need)
 	}
-	return &mnode{ed: ed, kids: append(make([]mkid, 0, need), kids...)}
+	n.ed, n.kids = ed, append(b, kids...)
+	return n
 }
 
 // childFor returns the index of the child whose key range holds key.
@@ -192,11 +244,11 @@ func mapSetNode(ed *edit, n *mnode, key string, v Value, skipEqual bool) (*mnode
 			if skipEqual && old.Equal(v) {
 				return n, nil, old, false
 			}
-			n = n.own(ed)
+			n = n.own(ed, 0)
 			n.ents[i].val = v
 			return n, nil, old, false
 		}
-		n = n.own(ed)
+		n = n.own(ed, 1)
 		n.ents = insertAt(n.ents, i, mentry{key, v})
 		if len(n.ents) <= mapLeafMax {
 			return n, nil, Value{}, true
@@ -212,7 +264,11 @@ func mapSetNode(ed *edit, n *mnode, key string, v Value, skipEqual bool) (*mnode
 	if c == n.kids[i].n && split == nil && key >= n.kids[i].key {
 		return n, nil, old, added // unchanged, or changed in place
 	}
-	n = n.own(ed)
+	extra := 0
+	if split != nil {
+		extra = 1
+	}
+	n = n.own(ed, extra)
 	n.kids[i].n = c
 	if key < n.kids[i].key {
 		n.kids[i].key = key
@@ -254,7 +310,7 @@ func mapDelete(ed *edit, root *mnode, key string) (*mnode, Value, bool) {
 
 // mapDeleteNode removes a key known to be present.
 func mapDeleteNode(ed *edit, n *mnode, key string) (*mnode, Value) {
-	n = n.own(ed)
+	n = n.own(ed, 0)
 	if n.leaf() {
 		i, _ := n.search(key)
 		old := n.ents[i].val
