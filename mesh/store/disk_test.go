@@ -325,3 +325,36 @@ func TestDiskRandomDamage(t *testing.T) {
 	}
 	t.Logf("%d opened (damage in free space), %d refused", opened, refused)
 }
+
+// TestDiskSizeFlattensWithCompaction appends rounds of changes and compacts
+// after each at the newest seq: bbolt reuses the freed pages, so the file
+// stops growing with the number of updates.
+func TestDiskSizeFlattensWithCompaction(t *testing.T) {
+	c := testConfig(t.TempDir())
+	s := openDisk(t, c)
+	defer closeStore(t, s)
+	const rounds, perRound = 24, 2000
+	var seq uint64
+	sizes := make([]int64, 0, rounds)
+	for range rounds {
+		cs := make([]Change, 0, perRound)
+		for range perRound {
+			seq++
+			cs = append(cs, Change{Replica: 1, Start: seq, End: seq, Data: make([]byte, 100)})
+		}
+		mustWrite(t, s, Batch{Changes: cs})
+		v := VersionVector{1: seq}
+		if err := s.Compact(context.Background(), Snapshot{Data: make([]byte, 10_000), Version: v, Floor: v}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(s.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, st.Size())
+	}
+	t.Logf("file size per round: %v", sizes)
+	if last, early := sizes[rounds-1], sizes[rounds/4]; last > early*3/2 {
+		t.Fatalf("file grew from %d to %d bytes although the log is compacted every round", early, last)
+	}
+}

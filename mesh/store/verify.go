@@ -230,8 +230,8 @@ func verifyRecords(r reader, c Config) (*verified, error) {
 		if err != nil {
 			return err
 		}
-		if c.Replica == prev.Replica && (c.End <= prev.End) {
-			return r.corrupt(bucketLog, k, fmt.Errorf("range is inside the previous one (%d..%d)", prev.Start, prev.End))
+		if c.Replica == prev.Replica && (c.End <= prev.End || c.Start == prev.Start) {
+			return r.corrupt(bucketLog, k, fmt.Errorf("range and the previous one (%d..%d) contain one another", prev.Start, prev.End))
 		}
 		if c.End <= v.floor[c.Replica] {
 			return r.corrupt(bucketLog, k, fmt.Errorf("range is below the compaction floor %d", v.floor[c.Replica]))
