@@ -358,3 +358,35 @@ func TestDiskSizeFlattensWithCompaction(t *testing.T) {
 		t.Fatalf("file grew from %d to %d bytes although the log is compacted every round", early, last)
 	}
 }
+
+// TestDiskQueueFullHonoursContext: with the queue full, Write waits for
+// room until its context ends or the store closes.
+func TestDiskQueueFullHonoursContext(t *testing.T) {
+	s := &Disk{queue: make(chan *request, 1), stop: make(chan struct{})} // no committer: the queue stays full
+	s.queue <- &request{ack: newAck()}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.Write(ctx, Batch{Changes: []Change{ch(1, 1, 1)}}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("full queue, cancelled context: %v", err)
+	}
+	close(s.stop)
+	if _, err := s.Write(context.Background(), Batch{}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("full queue, closing store: %v", err)
+	}
+}
+
+// TestDiskFailedStoreRefusesWrites: after a failed commit nothing later may
+// become durable.
+func TestDiskFailedStoreRefusesWrites(t *testing.T) {
+	s := openDisk(t, testConfig(t.TempDir()))
+	defer closeStore(t, s)
+	s.mu.Lock()
+	s.failed = errors.New("injected I/O error")
+	s.mu.Unlock()
+	if err := Write(context.Background(), s, Batch{Changes: []Change{ch(1, 1, 1)}}); !errors.Is(err, ErrFailed) {
+		t.Fatalf("write to a failed store: %v", err)
+	}
+	if err := s.Compact(context.Background(), Snapshot{}); !errors.Is(err, ErrFailed) {
+		t.Fatalf("compact on a failed store: %v", err)
+	}
+}
