@@ -28,7 +28,7 @@ import "strconv"
 const (
 	fDead    uint8 = 1 << iota
 	fRefresh       // val must be re-read from the tree at path
-	fIndexed       // hash is set and the entry is (or was) in idx
+	fIndexed       // hash is set (the entry is, or was, in idx)
 	fStruct        // a list insert/remove/move
 	fHadOld        // non-structural: something was at path before (old)
 )
@@ -72,16 +72,16 @@ type changeLog struct {
 	first     [1]entry // the first entry (saves an allocation for one-write recipes)
 	head      []entry
 	chunks    []*[chunkSize]entry
-	n         int              // entries in the log
-	scanLimit int              // smallEpoch, or lower in tests to exercise idx
-	epoch     int              // first entry of the current epoch
-	epochLive int              // live entries in the current epoch
-	idx       map[uint64]int32 // path hash -> entry, live entries of the epoch
-	collided  bool             // idx met a hash collision: scan from now on
-	pendingAt []int            // entries that may have fRefresh set
-	depths    uint64           // bit d set: an epoch entry has a path of length d (63: longer)
-	live      int              // live entries overall
-	structs   int              // live structure entries overall
+	n         int       // entries in the log
+	scanLimit int       // smallEpoch, or lower in tests to exercise idx
+	epoch     int       // first entry of the current epoch
+	epochLive int       // live entries in the current epoch
+	idx       pathIndex // live non-structural entries of the epoch, by path
+	collided  bool      // scan from now on (tests set it to exercise the switch)
+	pendingAt []int     // entries that may have fRefresh set
+	depths    uint64    // bit d set: an epoch entry has a path of length d (63: longer)
+	live      int       // live entries overall
+	structs   int       // live structure entries overall
 }
 
 // at returns entry j (0 <= j < n): the first entry inline, the next
@@ -150,18 +150,13 @@ func hashPath(p Path) uint64 {
 
 // useIdx reports whether lookups go through idx (building it if needed).
 func (c *changeLog) useIdx() bool {
-	if c.collided || (c.idx == nil && c.epochLive <= c.scanLimit) {
+	if c.collided || (!c.idx.built() && c.epochLive <= c.scanLimit) {
 		return false
 	}
-	if c.idx == nil {
-		c.idx = make(map[uint64]int32)
-		for j := c.epoch; j < c.n; j++ {
-			if e := c.at(j); !e.has(fDead) && !e.has(fStruct) {
-				c.index(j)
-			}
-		}
+	if !c.idx.built() {
+		c.idx.rebuild(c, c.epochLive)
 	}
-	return !c.collided
+	return true
 }
 
 // index puts entry j into idx.
@@ -171,19 +166,87 @@ func (c *changeLog) index(j int) {
 		e.hash = hashPath(e.path)
 		e.flags |= fIndexed
 	}
-	if k, ok := c.idx[e.hash]; ok && !c.at(int(k)).path.Equal(e.path) {
-		c.collided = true
-	}
-	c.idx[e.hash] = int32(j)
+	c.idx.insert(c, j, e.hash)
 }
 
 // lookup returns the live entry at exactly p (whose hash is h), if indexed.
-func (c *changeLog) lookup(h uint64, p Path) (int, bool) {
-	j, ok := c.idx[h]
-	if !ok || !c.at(int(j)).path.Equal(p) {
+func (c *changeLog) lookup(h uint64, p Path) (int, bool) { return c.idx.lookup(c, h, p) }
+
+// pathIndex is an open-addressing hash table (linear probing, at most
+// three quarters full) from path hash to log entry. A Go map cost as much again in
+// memory and rehashing for W4's 100,000 writes. Each slot holds the high
+// half of the hash beside the entry number, so a probe reads the entry
+// (a likely cache miss in a long log) only when the hashes agree. Killed
+// entries keep their slot until the table grows (lookups skip them); the
+// table is dropped when the epoch ends. Lookups compare whole paths, so
+// hash collisions are harmless.
+type pathIndex struct {
+	slots []uint64 // hash>>32<<32 | entry index + 1; 0 is an empty slot
+	used  int      // non-empty slots
+}
+
+func (x *pathIndex) built() bool { return x.slots != nil }
+
+func (x *pathIndex) reset() { x.slots, x.used = nil, 0 }
+
+// rebuild makes a table of at least 2*live slots (a power of two, at
+// least 16) holding the live non-structural entries of the epoch.
+func (x *pathIndex) rebuild(c *changeLog, live int) {
+	n := 16
+	for n < 2*live {
+		n <<= 1
+	}
+	x.slots, x.used = make([]uint64, n), 0
+	for j := c.epoch; j < c.n; j++ {
+		if e := c.at(j); !e.has(fDead) && !e.has(fStruct) {
+			if !e.has(fIndexed) {
+				e.hash, e.flags = hashPath(e.path), e.flags|fIndexed
+			}
+			x.put(j, e.hash)
+		}
+	}
+}
+
+func (x *pathIndex) lookup(c *changeLog, h uint64, p Path) (int, bool) {
+	if x.slots == nil {
 		return 0, false
 	}
-	return int(j), true
+	mask := uint64(len(x.slots) - 1)
+	tag := h >> 32 << 32
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := x.slots[i]
+		if s == 0 {
+			return 0, false
+		}
+		if s&^0xffffffff != tag {
+			continue
+		}
+		j := int(uint32(s)) - 1
+		if e := c.at(j); e.hash == h && !e.has(fDead) && e.path.Equal(p) {
+			return j, true
+		}
+	}
+}
+
+// insert adds entry j (hash h), which is live and has no live entry at
+// the same path in the table.
+func (x *pathIndex) insert(c *changeLog, j int, h uint64) {
+	if 4*(x.used+1) > 3*len(x.slots) {
+		x.rebuild(c, c.epochLive) // drops killed entries; takes entry j
+		return
+	}
+	x.put(j, h)
+}
+
+func (x *pathIndex) put(j int, h uint64) {
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		if x.slots[i] == 0 {
+			x.slots[i] = h>>32<<32 | uint64(uint32(j+1))
+			x.used++
+			return
+		}
+	}
 }
 
 // find returns a fold target (the live add/replace entry at the shortest
@@ -241,9 +304,6 @@ func (c *changeLog) kill(j int) {
 	if e.has(fStruct) {
 		c.structs--
 	}
-	if e.has(fIndexed) && c.idx != nil && c.idx[e.hash] == int32(j) {
-		delete(c.idx, e.hash)
-	}
 }
 
 // push appends e (h is its path hash when hashed is set).
@@ -257,7 +317,7 @@ func (c *changeLog) push(e entry, h uint64, hashed bool) {
 	c.epochLive++
 	if e.has(fStruct) {
 		c.structs++
-	} else if c.idx != nil {
+	} else if c.idx.built() {
 		c.index(c.n - 1)
 	}
 }
@@ -351,7 +411,7 @@ func (c *changeLog) structural(fold int, es ...entry) {
 	c.epoch = c.n
 	c.epochLive = 0
 	c.depths = 0
-	c.idx = nil
+	c.idx.reset()
 	c.collided = false
 }
 
@@ -388,7 +448,7 @@ func (c *changeLog) settle(root Value) {
 // is at a proper ancestor of entry j's path.
 func (c *changeLog) ancestorWrittenAfter(j int) bool {
 	e := c.at(j)
-	if c.idx != nil && !c.collided {
+	if c.idx.built() && !c.collided {
 		h := uint64(fnvOffset)
 		for i := range len(e.path) {
 			if k, ok := c.lookup(h, e.path[:i]); ok && k > j {
