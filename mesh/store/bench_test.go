@@ -25,13 +25,14 @@ const benchChangeBytes = 96
 func BenchmarkDurableAppend(b *testing.B) {
 	for _, writers := range []int{1, 8, 64} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			benchAppend(b, writers, 1, false)
+			benchAppend(b, writers, 1, nil)
 		})
 	}
-	b.Run("writers=8/nosync", func(b *testing.B) { benchAppend(b, 8, 1, true) })
+	b.Run("writers=8/nosync", func(b *testing.B) { benchAppend(b, 8, 1, func(c *Config) { c.NoSync = true }) })
+	b.Run("writers=8/nowait", func(b *testing.B) { benchAppend(b, 8, 1, func(c *Config) { c.CommitWait = -1 }) })
 	for _, inflight := range []int{16, 256} {
 		b.Run(fmt.Sprintf("writers=8/inflight=%d", inflight), func(b *testing.B) {
-			benchAppend(b, 8, inflight, false)
+			benchAppend(b, 8, inflight, nil)
 		})
 	}
 }
@@ -40,9 +41,12 @@ func BenchmarkDurableAppend(b *testing.B) {
 // outstanding and waits for the oldest Ack before issuing another. With
 // inflight 1 a writer is a synchronous Node.Update caller; more stands for
 // many concurrent callers (or an asynchronous acknowledgement).
-func benchAppend(b *testing.B, writers, inflight int, noSync bool) {
+func benchAppend(b *testing.B, writers, inflight int, tune func(*Config)) {
 	c := testConfig(b.TempDir())
-	c.NoSync = noSync
+	c.NoSync = false
+	if tune != nil {
+		tune(&c)
+	}
 	s := openDisk(b, c)
 	defer closeStore(b, s)
 	data := make([]byte, benchChangeBytes)
