@@ -58,11 +58,12 @@ type Disk struct {
 	floor   VersionVector
 	failed  error
 
-	sendMu sync.RWMutex // Write holds it shared while sending; Close exclusively
-	closed bool         // guarded by sendMu
-	queue  chan *request
-	stop   chan struct{} // closed by Close: unblocks Writes waiting for room
-	done   chan struct{} // closed when the committer has exited
+	sendMu   sync.RWMutex // Write holds it shared while sending; Close exclusively
+	closed   bool         // guarded by sendMu
+	queue    chan *request
+	stop     chan struct{} // closed by Close: unblocks Writes waiting for room
+	stopOnce sync.Once
+	done     chan struct{} // closed when the committer has exited
 }
 
 var _ Store = (*Disk)(nil)
@@ -293,13 +294,14 @@ func (s *Disk) Compact(ctx context.Context, snap Snapshot) error {
 
 // Close implements Store: it commits what is queued, then closes the file.
 func (s *Disk) Close() error {
+	// Unblock Writes waiting for room first: they hold sendMu shared.
+	s.stopOnce.Do(func() { close(s.stop) })
 	s.sendMu.Lock()
 	if s.closed {
 		s.sendMu.Unlock()
 		return ErrClosed
 	}
 	s.closed = true
-	close(s.stop)
 	close(s.queue)
 	s.sendMu.Unlock()
 	<-s.done
