@@ -27,7 +27,7 @@ func NewDraft(base Value) *Draft { return newDraft(base, smallEpoch) }
 
 func newDraft(base Value, scanLimit int) *Draft {
 	s := &session{base: base, root: base}
-	s.log.scanLimit = scanLimit
+	s.log.scanLimit = int32(scanLimit)
 	// The token must be its own allocation: nodes keep it alive, and a
 	// token inside the session would keep the whole session (and through
 	// base, every earlier state) alive too.
@@ -286,12 +286,12 @@ func (s *session) insert(lp Path, at Segment, vs []Value) error {
 	}
 	s.root = root
 	if len(vs) == 1 {
-		s.log.structural(fold, entry{op: OpAdd, path: lp.append(Index(i)), val: vs[0]})
+		s.log.structural(fold, entry{op: opAdd, path: lp.append(Index(i)), val: vs[0]})
 		return nil
 	}
 	es := make([]entry, len(vs))
 	for j, v := range vs {
-		es[j] = entry{op: OpAdd, path: lp.append(Index(i + j)), val: v}
+		es[j] = entry{op: opAdd, path: lp.append(Index(i + j)), val: v}
 	}
 	s.log.structural(fold, es...)
 	return nil
@@ -338,7 +338,7 @@ func (s *session) removeRange(lp Path, i, n int) error {
 	es := make([]entry, n)
 	ip := lp.append(Index(i))
 	for j := range n {
-		es[j] = entry{op: OpRemove, path: ip, old: olds[j]}
+		es[j] = entry{op: opRemove, path: ip, old: olds[j]}
 	}
 	s.log.structural(fold, es...)
 	return nil
@@ -371,7 +371,7 @@ func (s *session) move(lp Path, from, to int) error {
 	}
 	s.root = root
 	fp, tp := lp.append(Index(from)), lp.append(Index(to))
-	s.log.structural(fold, entry{op: OpMove, from: fp, path: tp})
+	s.log.structural(fold, s.log.moveEntry(fp, tp))
 	return nil
 }
 

@@ -102,7 +102,11 @@ type (
 		n mnode
 		b [8]mentry
 	}
-	mleafFull struct {
+	mleafMax struct { // a full leaf copied for a replace
+		n mnode
+		b [mapLeafMax]mentry
+	}
+	mleafFull struct { // room for the insert that splits it
 		n mnode
 		b [mapLeafMax + 1]mentry
 	}
@@ -138,6 +142,9 @@ func newMapLeaf(ed *edit, ents []mentry, need int) *mnode {
 		n, b = &x.n, x.b[:0]
 	case need <= 8:
 		x := &mleaf8{}
+		n, b = &x.n, x.b[:0]
+	case need <= mapLeafMax:
+		x := &mleafMax{}
 		n, b = &x.n, x.b[:0]
 	case need <= mapLeafMax+1:
 		x := &mleafFull{}
