@@ -1,6 +1,9 @@
 package draft
 
-import "strconv"
+import (
+	"strconv"
+	"unsafe"
+)
 
 // The change log of a draft.
 //
@@ -45,8 +48,8 @@ const (
 //
 // An entry is 96 bytes (W4 logs 100,000 of them, W1 keeps one inline in
 // the session): the operation is a byte, the delta (always a number) is
-// kept as its kind and bits, and a move's source path, which only moves
-// have, sits in the log's froms beside the entries.
+// kept as its kind and bits, and a move, which has no old value, keeps its
+// source path in old's place (see movedFrom).
 type entry struct {
 	path  Path
 	val   Value
@@ -55,8 +58,7 @@ type entry struct {
 	hash  uint64
 	op    opcode
 	flags uint8
-	dkind Kind  // delta kind: Invalid, IntKind or FloatKind
-	from  int32 // move: index of the source path in changeLog.froms
+	dkind Kind // delta kind: Invalid, IntKind or FloatKind
 }
 
 // opcode is the operation of an entry.
@@ -102,7 +104,6 @@ type changeLog struct {
 	collided  bool      // scan from now on (tests set it to exercise the switch)
 	pendingAt []int     // entries that may have fRefresh set
 	depths    uint64    // bit d set: an epoch entry has a path of length d (63: longer)
-	froms     []Path    // source paths of move entries
 	live      int       // live entries overall
 	structs   int       // live structure entries overall
 }
@@ -441,10 +442,18 @@ func (c *changeLog) structural(fold int, es ...entry) {
 	c.collided = false
 }
 
-// moveEntry returns the structural entry of a move from fp to tp.
-func (c *changeLog) moveEntry(fp, tp Path) entry {
-	c.froms = append(c.froms, fp)
-	return entry{op: opMove, path: tp, from: int32(len(c.froms) - 1)}
+// moveEntry returns the structural entry of a move from fp (not empty) to
+// tp. The source path is kept in old as its first segment's address and
+// its length (kind Invalid, so it is never mistaken for a value; only
+// movedFrom reads it).
+func moveEntry(fp, tp Path) entry {
+	return entry{op: opMove, path: tp, old: Value{num: uint64(len(fp)), ref: unsafe.Pointer(&fp[0])}}
+}
+
+// movedFrom returns the source path of a move entry.
+func (e *entry) movedFrom() Path {
+	n := int(e.old.num)
+	return unsafe.Slice((*Segment)(e.old.ref), n)[:n:n]
 }
 
 // pending reports whether some entry's value must be re-read.
@@ -523,7 +532,7 @@ func (c *changeLog) patches() ([]Patch, []Patch) {
 		case opRemove:
 			r.Op, r.Value = OpAdd, e.old
 		case opMove:
-			from := c.froms[e.from]
+			from := e.movedFrom()
 			f.From = from
 			r.Op, r.Path, r.From = OpMove, from, e.path
 		}

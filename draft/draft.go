@@ -19,6 +19,7 @@ type session struct {
 	ed   *edit
 	done bool
 	log  changeLog
+	segs []Segment // free room for paths made by this draft (see path)
 }
 
 // NewDraft opens a manual draft on base (Immer's createDraft). Finish it
@@ -286,12 +287,12 @@ func (s *session) insert(lp Path, at Segment, vs []Value) error {
 	}
 	s.root = root
 	if len(vs) == 1 {
-		s.log.structural(fold, entry{op: opAdd, path: lp.append(Index(i)), val: vs[0]})
+		s.log.structural(fold, entry{op: opAdd, path: s.path(lp, Index(i)), val: vs[0]})
 		return nil
 	}
 	es := make([]entry, len(vs))
 	for j, v := range vs {
-		es[j] = entry{op: opAdd, path: lp.append(Index(i + j)), val: v}
+		es[j] = entry{op: opAdd, path: s.path(lp, Index(i+j)), val: v}
 	}
 	s.log.structural(fold, es...)
 	return nil
@@ -336,7 +337,7 @@ func (s *session) removeRange(lp Path, i, n int) error {
 	}
 	s.root = root
 	es := make([]entry, n)
-	ip := lp.append(Index(i))
+	ip := s.path(lp, Index(i))
 	for j := range n {
 		es[j] = entry{op: opRemove, path: ip, old: olds[j]}
 	}
@@ -370,9 +371,29 @@ func (s *session) move(lp Path, from, to int) error {
 		return nil
 	}
 	s.root = root
-	fp, tp := lp.append(Index(from)), lp.append(Index(to))
-	s.log.structural(fold, s.log.moveEntry(fp, tp))
+	fp, tp := s.path(lp, Index(from)), s.path(lp, Index(to))
+	s.log.structural(fold, moveEntry(fp, tp))
 	return nil
+}
+
+// maxSegChunk is the most segments path allocates at once (8 KB).
+const maxSegChunk = 256
+
+// path returns p followed by last in a new slice carved from a chunk
+// shared with the draft's other paths, so the paths of a produce (one per
+// patch, one per sub-draft) cost an allocation per chunk instead of one
+// each: the first chunk is exactly the first path (a one-write produce
+// wastes nothing), then each chunk is twice the previous one up to
+// maxSegChunk. Carved paths have no spare capacity, so appending to one
+// copies it; the chunk is never written again where a path was carved.
+func (s *session) path(p Path, last Segment) Path {
+	n := len(p) + 1
+	if cap(s.segs)-len(s.segs) < n {
+		s.segs = make([]Segment, 0, max(n, min(2*cap(s.segs), maxSegChunk)))
+	}
+	l := len(s.segs)
+	s.segs = append(append(s.segs, p...), last)
+	return s.segs[l : l+n : l+n]
 }
 
 // Path-addressed operations on the root draft.
@@ -450,7 +471,11 @@ type MapDraft struct {
 // Path returns the path of the map this sub-draft addresses.
 func (m *MapDraft) Path() Path { return m.path.append() }
 
-func (m *MapDraft) at(key string) Path { return m.path.append(Key(key)) }
+// at is not inlined, so that Map and List stay inlinable and the handles
+// they return stay on the caller's stack.
+//
+//go:noinline
+func (m *MapDraft) at(key string) Path { return m.s.path(m.path, Key(key)) }
 
 // Value returns an immutable snapshot of the map (the zero Value if the
 // path does not resolve).
@@ -504,7 +529,8 @@ type ListDraft struct {
 // Path returns the path of the list this sub-draft addresses.
 func (l *ListDraft) Path() Path { return l.path.append() }
 
-func (l *ListDraft) at(i int) Path { return l.path.append(Index(i)) }
+//go:noinline
+func (l *ListDraft) at(i int) Path { return l.s.path(l.path, Index(i)) }
 
 // Value returns an immutable snapshot of the list.
 func (l *ListDraft) Value() Value { v, _ := l.s.read(l.path); return v }
