@@ -34,6 +34,11 @@
 //	rep, err := sim.Run() // err is a *Violation when an invariant broke
 //	os.Stdout.Write(rep.JSON())
 //
-// Engine 2 (real memberlist nodes over mesh/memnet) needs mesh's Node; see
-// Compare.
+// # Engine 2
+//
+// Compare runs a fault-free scenario on engine 1 and on real mesh.Nodes
+// (memberlist over mesh/memnet, in one process and wall time) to check the
+// model; RunCampaign runs random fault schedules (RandomScenario); RunStudy
+// measures convergence against N. docs/simulations.md has the guide and
+// the results.
 package simulations
