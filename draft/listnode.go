@@ -24,26 +24,54 @@ func (n *lnode) count() int {
 	return c
 }
 
-func (n *lnode) own(ed *edit) *lnode {
+// own returns n itself when ed owns it, or a copy owned by ed with room
+// for extra more items or kids, in the smallest size class that fits (so
+// a write to a short list, or to a path through a few-kid inner node,
+// copies no spare room).
+func (n *lnode) own(ed *edit, extra int) *lnode {
 	if ed != nil && n.ed == ed {
 		return n
 	}
 	if n.leaf() {
-		return newListLeaf(ed, n.items, len(n.items)+1)
+		return newListLeaf(ed, n.items, len(n.items)+extra)
 	}
-	return newListInner(ed, n.kids, n.sizes, len(n.kids)+1)
+	return newListInner(ed, n.kids, n.sizes, len(n.kids)+extra)
 }
 
 // Nodes are allocated together with their arrays (one allocation per
-// copied node), in a small and a full size class, like map nodes.
+// copied node), in size classes like map nodes (an 80-byte header plus
+// 24-byte items or 16-byte kids).
 type (
-	lleafSmall struct {
+	lleaf8 struct {
 		n lnode
 		b [8]Value
+	}
+	lleaf16 struct {
+		n lnode
+		b [16]Value
+	}
+	lleaf24 struct {
+		n lnode
+		b [24]Value
 	}
 	lleafFull struct {
 		n lnode
 		b [nodeMax + 1]Value
+	}
+	linner4 struct {
+		n lnode
+		k [4]*lnode
+		s [4]int
+	}
+	linner8 struct {
+		n lnode
+		k [8]*lnode
+		s [8]int
+	}
+	linner16 struct {
+		n lnode
+		k [16]*lnode
+		s [16]int
 	}
 	linnerFull struct {
 		n lnode
@@ -53,27 +81,50 @@ type (
 )
 
 func newListLeaf(ed *edit, items []Value, need int) *lnode {
+	var n *lnode
+	var b []Value
 	switch {
 	case need <= 8:
-		x := &lleafSmall{}
-		x.n.ed, x.n.items = ed, append(x.b[:0], items...)
-		return &x.n
+		x := &lleaf8{}
+		n, b = &x.n, x.b[:0]
+	case need <= 16:
+		x := &lleaf16{}
+		n, b = &x.n, x.b[:0]
+	case need <= 24:
+		x := &lleaf24{}
+		n, b = &x.n, x.b[:0]
 	case need <= nodeMax+1:
 		x := &lleafFull{}
-		x.n.ed, x.n.items = ed, append(x.b[:0], items...)
-		return &x.n
+		n, b = &x.n, x.b[:0]
+	default:
+		n, b = &lnode{}, make([]Value, 0, need)
 	}
-	return &lnode{ed: ed, items: append(make([]Value, 0, need), items...)}
+	n.ed, n.items = ed, append(b, items...)
+	return n
 }
 
 func newListInner(ed *edit, kids []*lnode, sizes []int, need int) *lnode {
-	if need <= nodeMax+1 {
+	var n *lnode
+	var k []*lnode
+	var s []int
+	switch {
+	case need <= 4:
+		x := &linner4{}
+		n, k, s = &x.n, x.k[:0], x.s[:0]
+	case need <= 8:
+		x := &linner8{}
+		n, k, s = &x.n, x.k[:0], x.s[:0]
+	case need <= 16:
+		x := &linner16{}
+		n, k, s = &x.n, x.k[:0], x.s[:0]
+	case need <= nodeMax+1:
 		x := &linnerFull{}
-		x.n.ed, x.n.kids, x.n.sizes = ed, append(x.k[:0], kids...), append(x.s[:0], sizes...)
-		return &x.n
+		n, k, s = &x.n, x.k[:0], x.s[:0]
+	default:
+		n, k, s = &lnode{}, make([]*lnode, 0, need), make([]int, 0, need)
 	}
-	return &lnode{ed: ed, kids: append(make([]*lnode, 0, need), kids...),
-		sizes: append(make([]int, 0, need), sizes...)}
+	n.ed, n.kids, n.sizes = ed, append(k, kids...), append(s, sizes...)
+	return n
 }
 
 // find returns the child holding position i and i relative to that child.
@@ -101,7 +152,7 @@ func listGet(n *lnode, i int) Value {
 // listSet replaces the item at i (which must be in range) and returns the
 // new root and the old item.
 func listSet(ed *edit, n *lnode, i int, v Value) (*lnode, Value) {
-	n = n.own(ed)
+	n = n.own(ed, 0)
 	if n.leaf() {
 		old := n.items[i]
 		n.items[i] = v
@@ -126,8 +177,8 @@ func listInsert(ed *edit, root *lnode, i int, v Value) *lnode {
 }
 
 func listInsertNode(ed *edit, n *lnode, i int, v Value) (*lnode, *lnode) {
-	n = n.own(ed)
 	if n.leaf() {
+		n = n.own(ed, 1)
 		n.items = insertAt(n.items, i, v)
 		if len(n.items) <= nodeMax {
 			return n, nil
@@ -145,6 +196,11 @@ func listInsertNode(ed *edit, n *lnode, i int, v Value) (*lnode, *lnode) {
 	}
 	k, j := n.find(i, true)
 	c, split := listInsertNode(ed, n.kids[k], j, v)
+	extra := 0
+	if split != nil {
+		extra = 1
+	}
+	n = n.own(ed, extra) // a copy has the same kids, so k still holds
 	n.kids[k] = c
 	n.sizes[k]++
 	if split == nil {
@@ -180,7 +236,7 @@ func listRemove(ed *edit, root *lnode, i int) (*lnode, Value) {
 }
 
 func listRemoveNode(ed *edit, n *lnode, i int) (*lnode, Value) {
-	n = n.own(ed)
+	n = n.own(ed, 0)
 	if n.leaf() {
 		old := n.items[i]
 		n.items = removeAt(n.items, i)
