@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestDraftApplyPatchesMatchesApply checks that applying a patch document
@@ -91,29 +94,25 @@ func TestDraftApplyPatchesMatchesApply(t *testing.T) {
 func TestDraftApplyPatchesKeepsListIntent(t *testing.T) {
 	base := MapOf(map[string]Value{"l": ListOf(Int(1), Int(2), Int(3))})
 	var patches []Patch
-	if err := json.Unmarshal([]byte(`[{"op":"add","path":"/l/0","value":0},{"op":"move","from":"/l/0","path":"/l/3"}]`), &patches); err != nil {
-		t.Fatal(err)
-	}
-	_, got, _, err := Produce(base, func(d *Draft) error { return d.ApplyPatches(patches) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range got {
-		if p.Op == OpReplace {
-			t.Fatalf("list change reported as an index replace: %v", got)
-		}
-	}
-	if len(got) == 0 || len(got) > 2 {
-		t.Fatalf("want at most an insert and a move, got %v", got)
-	}
+	require.NoError(t, json.Unmarshal([]byte(`[{"op":"add","path":"/l/0","value":0},{"op":"move","from":"/l/0","path":"/l/3"}]`), &patches))
+	next, got, _, err := Produce(base, func(d *Draft) error { return d.ApplyPatches(patches) })
+	require.NoError(t, err)
+	require.Len(t, got, 2, "an insert and a move, not a cascade: %v", got)
+	assert.Equal(t, OpAdd, got[0].Op)
+	assert.Equal(t, OpMove, got[1].Op)
+	list, ok := next.Get("l")
+	require.True(t, ok)
+	b, err := json.Marshal(list)
+	require.NoError(t, err)
+	assert.JSONEq(t, `[1,2,3,0]`, string(b))
 }
 
 func TestDraftApplyPatchesFailedTestUnwraps(t *testing.T) {
 	base := MapOf(map[string]Value{"a": Int(1)})
 	patches := []Patch{{Op: OpTest, Path: P("a"), Value: Int(2)}}
 	_, _, _, err := Produce(base, func(d *Draft) error { return d.ApplyPatches(patches) })
+	require.ErrorIs(t, err, ErrTestFailed)
 	var pe *PatchError
-	if !errors.Is(err, ErrTestFailed) || !errors.As(err, &pe) || pe.Index != 0 {
-		t.Fatalf("want a *PatchError at 0 unwrapping to ErrTestFailed, got %v", err)
-	}
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 0, pe.Index)
 }
