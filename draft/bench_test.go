@@ -146,11 +146,13 @@ func BenchmarkWidth(b *testing.B) {
 			m["k"+strconv.Itoa(k)] = Int(-1)
 		}
 		state := MapOf(m)
+		seq := 0 // values never repeat, also across b.Run's rounds and -count
 		b.Run("keys="+strconv.Itoa(n), func(b *testing.B) {
 			b.ReportAllocs()
 			for i := range b.N {
+				seq++
 				next, _, _, err := Produce(state, func(d *Draft) error {
-					return d.Root().Set("k"+strconv.Itoa(i%n), Int(int64(i)))
+					return d.Root().Set("k"+strconv.Itoa(i%n), Int(int64(seq)))
 				})
 				if err != nil {
 					b.Fatal(err)
