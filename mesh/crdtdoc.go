@@ -127,14 +127,11 @@ func (d *crdtDocument) RetryQuarantined() (Applied, error) {
 func (d *crdtDocument) Fingerprint() []byte { return d.fingerprint[:] }
 
 // Update implements LocalDocument. The recipe runs once, on a draft of the
-// state; its patches are what watchers see for a local change.
+// state, inside the document (one pass: no second Produce or re-applied
+// patches); its patches are what watchers see for a local change.
 func (d *crdtDocument) Update(recipe func(*draft.Draft) error) (Change, Applied, error) {
-	_, patches, _, err := draft.Produce(d.doc.State(), recipe)
-	if err != nil || len(patches) == 0 {
-		return Change{}, Applied{}, err
-	}
-	c, err := d.doc.UpdatePatches(patches)
-	if err != nil || c == nil {
+	c, patches, err := d.doc.Produce(recipe)
+	if err != nil || c == nil || len(patches) == 0 {
 		return Change{}, Applied{}, err
 	}
 	return meshChange(c), Applied{Changes: 1, Patches: patches}, nil
