@@ -14,34 +14,16 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
-	"go.uber.org/goleak"
 
 	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/draft"
 	"github.com/syncmesh/syncmesh/mesh/memnet"
+	"github.com/syncmesh/syncmesh/mesh/meshtest"
 )
 
-// TestMain fails the package if any test leaves a goroutine behind. After
-// Shutdown, memberlist's probe goroutines may still wait up to a probe
-// interval for their ack timer, so leaks are checked for a few seconds
-// (goleak's own retries give up after about a second).
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		tick := time.NewTicker(100 * time.Millisecond)
-		deadline := time.Now().Add(5 * time.Second)
-		for err := goleak.Find(); err != nil; err = goleak.Find() {
-			if time.Now().After(deadline) {
-				fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
-				code = 1
-				break
-			}
-			<-tick.C
-		}
-		tick.Stop()
-	}
-	os.Exit(code)
-}
+// TestMain fails the package if any test leaves a goroutine behind,
+// allowing memberlist's probe timers to end after Shutdown.
+func TestMain(m *testing.M) { os.Exit(meshtest.Main(m.Run)) }
 
 // cluster is a set of Nodes over one memnet Network.
 type cluster struct {

@@ -9,14 +9,14 @@ import (
 	"testing"
 
 	"github.com/syncmesh/syncmesh/cmd/syncmesh/internal/httpapi"
-	"github.com/syncmesh/syncmesh/cmd/syncmesh/internal/leakcheck"
 	"github.com/syncmesh/syncmesh/draft"
 	"github.com/syncmesh/syncmesh/mesh"
+	"github.com/syncmesh/syncmesh/mesh/meshtest"
 )
 
 // TestMain fails the package if a test leaves a goroutine behind (with
 // time for memberlist's probe timers, which the sim tests may start).
-func TestMain(m *testing.M) { os.Exit(leakcheck.Main(m.Run)) }
+func TestMain(m *testing.M) { os.Exit(meshtest.Main(m.Run)) }
 
 func runCLI(t *testing.T, vars map[string]string, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()

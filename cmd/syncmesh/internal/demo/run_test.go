@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/syncmesh/syncmesh/cmd/syncmesh/internal/leakcheck"
+	"github.com/syncmesh/syncmesh/mesh/meshtest"
 )
 
 // TestMain fails the package if a test leaves a goroutine behind.
-func TestMain(m *testing.M) { os.Exit(leakcheck.Main(m.Run)) }
+func TestMain(m *testing.M) { os.Exit(meshtest.Main(m.Run)) }
 
 func TestRunConverges(t *testing.T) {
 	tests := []struct {
