@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/syncmesh/syncmesh/cmd/syncmesh/internal/client"
+	"github.com/syncmesh/syncmesh/mesh/meshtest"
 )
 
 // buildBinary builds syncmesh into a temporary directory.
@@ -37,27 +37,10 @@ type proc struct {
 	name, dataDir string
 	cmd           *exec.Cmd
 	mesh, http    string // addresses printed on stdout
-	stderr        *lockedBuffer
+	stderr        *meshtest.Buffer
 	exited        chan error
 	stopped       bool // set by stop; only the test goroutine calls stop
 	exitErr       error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startNode starts a node process and waits for its listener lines.
@@ -68,7 +51,7 @@ func startNode(t *testing.T, bin, name, dataDir, bind string, join ...string) *p
 	for _, j := range join {
 		args = append(args, "--join", j)
 	}
-	p := &proc{name: name, dataDir: dataDir, cmd: exec.Command(bin, args...), stderr: &lockedBuffer{},
+	p := &proc{name: name, dataDir: dataDir, cmd: exec.Command(bin, args...), stderr: &meshtest.Buffer{},
 		exited: make(chan error, 1)}
 	p.cmd.Stderr = p.stderr
 	stdout, err := p.cmd.StdoutPipe()

@@ -1,34 +1,15 @@
 package memnet
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/syncmesh/syncmesh/mesh/meshtest"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the concurrent writes of a slog
-// handler.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestLogger(t *testing.T) {
-	var buf lockedBuffer
+	var buf meshtest.Buffer
 	n := newTestNet(t, func(c *Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
