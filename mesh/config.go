@@ -48,8 +48,9 @@ type Config struct {
 
 	// Replica is the replica id of the document New creates: unique among
 	// all replicas that ever wrote to the document, and never reused by a
-	// node that lost its state. Default 0: a random id (crypto/rand).
-	// Ignored when Document is set.
+	// node that lost its state. Default 0: a random id (crypto/rand); with
+	// DataDir, the id stored there (created once with the directory), and a
+	// non-zero Replica must equal it. Ignored when Document is set.
 	Replica clock.ReplicaID
 	// MaxDrift is how far ahead of our physical time a remote change's
 	// clock may be before the change is quarantined (held and retried as
@@ -66,6 +67,38 @@ type Config struct {
 	// crdt.Doc from Replica, Physical, MaxDrift and Strategies. The Node
 	// owns it after New: nothing else may call it.
 	Document LocalDocument
+
+	// DataDir is the node's data directory: with it, New opens (or creates)
+	// the on-disk store there (mesh/store, one bbolt file), restores the
+	// document, replica id and clock from it, and Update returns only once
+	// its change is durable. Default "": everything in memory, nothing
+	// survives Close (the library default, as for tests and simulations).
+	// With DataDir, Document must be nil (the Node builds the document to
+	// restore it) and Replica must be 0 or the stored id (the store owns it).
+	DataDir string
+	// NoSync turns fsync off for the store in DataDir: an acknowledged
+	// update survives a process crash but not a power loss or kernel crash.
+	// Default false (durable). For tests and benchmarks.
+	NoSync bool
+	// MeshID identifies the mesh the data directory belongs to (for example
+	// the mesh label). Stored when the directory is created; New refuses a
+	// directory written for another MeshID, so a node cannot silently merge
+	// one mesh's data into another. At most 1024 bytes. Default nil: no
+	// identity (any directory created without one is accepted).
+	MeshID []byte
+	// Retention is how long a member that memberlist declared dead keeps
+	// holding back the compaction frontier (its last known version vector
+	// stays in the minimum). After it, the member no longer counts; if it
+	// returns it is caught up with a snapshot. Default 24 h: long enough to
+	// ride out a reboot or a day's network outage, short enough that a node
+	// gone for good does not keep the log growing for ever.
+	Retention time.Duration
+	// CompactOps is how far (operations) the compaction frontier must have
+	// moved past the store's floor before the Node compacts: snapshot plus
+	// log truncation, checked on the tick. Default 10,000: a snapshot
+	// rewrite costs about as much as replaying that many operations, so
+	// compacting more often wastes more than it saves. Must be at least 1.
+	CompactOps uint64
 
 	// Profile is the memberlist timing preset (probe interval and timeout,
 	// suspicion multiplier, TCP timeout, push/pull interval). Default LAN.
@@ -185,6 +218,14 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
+// Defaults of the durability fields of Config.
+const (
+	DefaultRetention  = 24 * time.Hour
+	DefaultCompactOps = 10_000
+	// MaxMeshIDBytes bounds Config.MeshID.
+	MaxMeshIDBytes = 1024
+)
+
 // DefaultConfig returns the LAN preset.
 func DefaultConfig() Config { return LANConfig() }
 
@@ -214,6 +255,8 @@ func LANConfig() Config {
 		EventBuffer:         64,
 		TickInterval:        100 * time.Millisecond,
 		MaxDrift:            clock.DefaultMaxDrift,
+		Retention:           DefaultRetention,
+		CompactOps:          DefaultCompactOps,
 		Label:               "syncmesh",
 		Physical:            clock.System(),
 	}
@@ -287,6 +330,14 @@ func (c Config) Validate() error {
 		return bad("queue sizes and SendWorkers must be at least 1")
 	case c.Physical == nil:
 		return bad("Physical is nil")
+	case c.DataDir != "" && c.Document != nil:
+		return bad("DataDir and Document are exclusive: the Node builds the document it restores")
+	case len(c.MeshID) > MaxMeshIDBytes:
+		return bad("MeshID is %d bytes, more than %d", len(c.MeshID), MaxMeshIDBytes)
+	case c.Retention < 0:
+		return bad("Retention must not be negative")
+	case c.CompactOps < 1:
+		return bad("CompactOps must be at least 1")
 	}
 	for i, k := range c.SecretKeys {
 		if n := len(k); n != 16 && n != 24 && n != 32 {

@@ -339,6 +339,10 @@ func TestNodeConfigValidate(t *testing.T) {
 		{"zero inbox", func(c *Config) { c.InboxSize = 0 }},
 		{"no clock", func(c *Config) { c.Physical = nil }},
 		{"max message too small", func(c *Config) { c.MaxMessageBytes = c.ChunkBytes }},
+		{"data dir with a document", func(c *Config) { c.DataDir = "unused" }},
+		{"mesh id too long", func(c *Config) { c.MeshID = make([]byte, MaxMeshIDBytes+1) }},
+		{"negative retention", func(c *Config) { c.Retention = -time.Second }},
+		{"no compaction step", func(c *Config) { c.CompactOps = 0 }},
 	}
 	if err := base.Validate(); err != nil {
 		t.Fatalf("valid config rejected: %v", err)
