@@ -20,7 +20,11 @@ type Doc struct {
 	clk   *clock.Clock
 	strat *Strategies
 
-	root  *node
+	root *node
+	// state is the visible state before the patches in lag: State applies
+	// them (all at once, so the draft shares the path copies) when it is
+	// read, so remote changes that nobody reads in between cost no
+	// persistent-tree copies each.
 	state draft.Value
 	vv    VersionVector
 	log   opLog
@@ -29,11 +33,15 @@ type Doc struct {
 	quarantine []*Change
 	stats      Stats
 
-	// scratch
-	patches []draft.Patch
-	quiet   bool // don't emit visible patches (local updates, large batches)
-	dirty   bool // large batch: re-render and diff at finish
-	cbuf    []cand
+	// lag holds visible patches applied to the registers but not yet to
+	// state, oldest first. Its backing array is never rewritten (flushing
+	// drops it), so Result.Patches can share it. The current call's
+	// patches start at mark.
+	lag   []draft.Patch
+	mark  int
+	quiet bool // don't emit visible patches (local updates, large batches)
+	dirty bool // large batch: re-render and diff at finish
+	cbuf  []cand
 
 	afterOp func(c *Change, i int) // test hook: called after each remote op
 }
@@ -98,8 +106,28 @@ func New(cfg Config) (*Doc, error) {
 // Replica returns the document's replica id.
 func (d *Doc) Replica() clock.ReplicaID { return d.cfg.Replica }
 
-// State returns the visible state: an immutable map, O(1).
-func (d *Doc) State() draft.Value { return d.state }
+// State returns the visible state: an immutable map. O(1) after a local
+// update; after remote changes it first applies their visible patches (one
+// batched draft.Apply for all changes since the last read).
+func (d *Doc) State() draft.Value { return d.current() }
+
+// maxLag bounds the visible patches State applies lazily: past it finish
+// brings the state up to date, so the backlog's memory stays bounded.
+const maxLag = 4096
+
+// current applies the lagging patches to state and returns it.
+func (d *Doc) current() draft.Value {
+	if len(d.lag) == 0 {
+		return d.state
+	}
+	next, err := draft.Apply(d.state, d.lag)
+	if err != nil {
+		panic("crdt: materialised state out of step with the registers: " + err.Error())
+	}
+	d.state = next
+	d.lag, d.mark = nil, 0
+	return next
+}
 
 // Version returns a copy of the version vector: what this replica has
 // applied.
@@ -125,6 +153,7 @@ func (d *Doc) Quarantined() []*Change { return slices.Clone(d.quarantine) }
 func (d *Doc) Apply(changes ...*Change) (Result, error) {
 	var res Result
 	var first error
+	d.mark = len(d.lag)
 	for _, c := range changes {
 		if err := d.receive(c, &res); err != nil && first == nil {
 			first = err
@@ -135,28 +164,33 @@ func (d *Doc) Apply(changes ...*Change) (Result, error) {
 	return res, first
 }
 
-// finish applies the collected visible patches to the state.
+// finish hands the call's visible patches out in res and leaves them in lag
+// for State to apply.
 func (d *Doc) finish(res *Result) {
 	if d.dirty {
 		// A large batch: rendering the registers once and diffing is
 		// cheaper than replaying thousands of patches.
+		d.lag = d.lag[:d.mark]
+		old := d.current()
 		next := d.renderNode(d.root, visMap, false)
-		res.Patches = appendDiff(res.Patches, nil, d.state, next)
+		res.Patches = appendDiff(res.Patches, nil, old, next)
 		d.state = next
 		d.dirty, d.quiet = false, false
-		d.patches = nil
 		return
 	}
-	if len(d.patches) == 0 {
+	if len(d.lag) == d.mark {
 		return
 	}
-	next, err := draft.Apply(d.state, d.patches)
-	if err != nil {
-		panic("crdt: materialised state out of step with the registers: " + err.Error())
+	mine := d.lag[d.mark:len(d.lag):len(d.lag)]
+	if res.Patches == nil {
+		res.Patches = mine
+	} else {
+		res.Patches = append(res.Patches, mine...)
 	}
-	d.state = next
-	res.Patches = append(res.Patches, d.patches...)
-	d.patches = nil
+	d.mark = len(d.lag)
+	if len(d.lag) > maxLag {
+		d.current()
+	}
 }
 
 // receive handles one incoming change.
@@ -234,9 +268,8 @@ func (d *Doc) applyRemote(c *Change, res *Result) error {
 	d.log.append(c)
 	res.Applied++
 	d.stats.Applied++
-	if len(d.patches) > maxBatchPatches {
+	if len(d.lag)-d.mark > maxBatchPatches {
 		d.quiet, d.dirty = true, true
-		d.patches = nil
 	}
 	return nil
 }

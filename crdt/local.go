@@ -24,7 +24,7 @@ func (d *Doc) Update(recipe func(*draft.Draft) error) (*Change, error) {
 // State, for watchers), so a caller needs neither a second Produce nor
 // UpdatePatches' re-application.
 func (d *Doc) Produce(recipe func(*draft.Draft) error) (*Change, []draft.Patch, error) {
-	next, patches, _, err := draft.Produce(d.state, recipe)
+	next, patches, _, err := draft.Produce(d.current(), recipe)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -43,7 +43,7 @@ func (d *Doc) Produce(recipe func(*draft.Draft) error) (*Change, []draft.Patch, 
 // returns it for sending. It is atomic: patches that do not apply to the
 // state (strictly, as draft.Apply checks them) change nothing.
 func (d *Doc) UpdatePatches(patches []draft.Patch) (*Change, error) {
-	next, err := draft.Apply(d.state, patches)
+	next, err := draft.Apply(d.current(), patches)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPath, err)
 	}

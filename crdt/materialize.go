@@ -191,7 +191,7 @@ func (d *Doc) emit(op draft.Op, n *node, last draft.Segment, v draft.Value) {
 	if d.quiet {
 		return
 	}
-	d.patches = append(d.patches, draft.Patch{Op: op, Path: append(d.pathOf(n, 1), last), Value: v})
+	d.lag = append(d.lag, draft.Patch{Op: op, Path: append(d.pathOf(n, 1), last), Value: v})
 }
 
 // touch brings the materialised state in line with register s after it

@@ -38,7 +38,7 @@ func (d *Doc) MergeSnapshot(s *Snapshot) (Result, error) {
 	if !maxTS.IsZero() && maxTS.Replica != d.cfg.Replica {
 		_ = d.clk.Update(maxTS) // a drift refusal only leaves the clock behind
 	}
-	old := d.state
+	old := d.current()
 	vd := d.vv.Clone()
 	j := joiner{d: d, vd: vd, vs: s.vv}
 	j.node(d.root, s.root)
@@ -48,6 +48,7 @@ func (d *Doc) MergeSnapshot(s *Snapshot) (Result, error) {
 	d.unshow(d.root)
 	d.state = d.renderNode(d.root, visMap, true)
 	res.Patches = appendDiff(nil, nil, old, d.state)
+	d.mark = len(d.lag)
 	res.Applied++
 	d.stats.Applied++
 	d.drain(&res)
