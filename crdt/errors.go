@@ -33,6 +33,10 @@ var (
 	// ErrLaw reports a custom merge function that breaks a required law
 	// (see CheckMergeLaws).
 	ErrLaw = errors.New("crdt: merge function breaks a law")
+	// ErrCompacted reports a reader whose version vector is below what the
+	// op log still holds (see Doc.Compact and Doc.ChangesSinceErr): it
+	// needs a snapshot, not changes.
+	ErrCompacted = errors.New("crdt: changes compacted away")
 )
 
 // LawError is a counterexample found by CheckMergeLaws. It unwraps to ErrLaw.
