@@ -252,12 +252,39 @@ func (t *wireTable) appendOp(b []byte, op *Op) []byte {
 
 // DecodeChange decodes one change encoded by EncodeChange. It validates the
 // structure (see Apply) and never panics; it does not retain b.
+//
+// A single change (the gossip case) decodes into two allocations: one
+// block holding the change, its op and small slices, and one copy of the
+// message whose substrings are the keys and string values.
 func DecodeChange(b []byte) (*Change, error) {
-	cs, err := decodeChanges(b, msgChange)
-	if err != nil {
+	r := mpReader{b: b}
+	var t readTable
+	if _, err := t.begin(&r, msgChange); err != nil {
 		return nil, err
 	}
-	return cs[0], nil
+	blk := new(changeBlock)
+	t.changes, t.ops, t.segs, t.idArena = blk.c[:0], blk.op[:0], blk.segs[:0], blk.pred[:0]
+	t.src = string(b)
+	c := t.change(&r, false, nil)
+	if r.err == nil && r.left() != 0 {
+		r.fail("%d trailing bytes", r.left())
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if err := validateChange(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// changeBlock is the memory of a decoded single-write change, allocated
+// at once.
+type changeBlock struct {
+	c    [1]Change
+	op   [1]Op
+	segs [2]Segment
+	pred [2]OpID
 }
 
 // DecodeChanges decodes a batch encoded by EncodeChanges (or a single change
@@ -265,23 +292,17 @@ func DecodeChange(b []byte) (*Change, error) {
 func DecodeChanges(b []byte) ([]*Change, error) { return decodeChanges(b, msgBatch) }
 
 func decodeChanges(b []byte, want int) ([]*Change, error) {
-	r := &mpReader{b: b}
-	table, typ := r.header()
-	if r.err != nil {
-		return nil, r.err
+	r := mpReader{b: b}
+	var t readTable
+	typ, err := t.begin(&r, want)
+	if err != nil {
+		return nil, err
 	}
-	if typ != msgChange && typ != msgBatch || (want == msgChange && typ != msgChange) {
-		return nil, fmt.Errorf("%w: message type %d", ErrVersion, typ)
-	}
-	n := r.array(maxWireChanges, 4)
-	if typ == msgChange && n != 1 && r.err == nil {
-		return nil, fmt.Errorf("%w: single-change message holds %d changes", ErrMalformed, n)
-	}
+	n := t.nChanges
 	cs := make([]*Change, 0, n)
-	table.nChanges = n
-	prev := make([]prevChange, len(table.ids))
+	prev := make([]prevChange, len(t.ids))
 	for range n {
-		c := table.change(r, typ == msgBatch, prev)
+		c := t.change(&r, typ == msgBatch, prev)
 		if r.err != nil {
 			return nil, r.err
 		}
@@ -299,8 +320,36 @@ func decodeChanges(b []byte, want int) ([]*Change, error) {
 	return cs, nil
 }
 
+// begin reads the header up to the body's change count (t.nChanges) and
+// returns the message type.
+func (t *readTable) begin(r *mpReader, want int) (int, error) {
+	typ := r.headerInto(t)
+	if r.err != nil {
+		return 0, r.err
+	}
+	if typ != msgChange && typ != msgBatch || (want == msgChange && typ != msgChange) {
+		return 0, fmt.Errorf("%w: message type %d", ErrVersion, typ)
+	}
+	n := r.array(maxWireChanges, 4)
+	if typ == msgChange && n != 1 && r.err == nil {
+		return 0, fmt.Errorf("%w: single-change message holds %d changes", ErrMalformed, n)
+	}
+	if r.err != nil {
+		return 0, r.err
+	}
+	t.nChanges = n
+	return typ, nil
+}
+
 // header reads [version, type, replicas, ...] up to the body.
 func (r *mpReader) header() (*readTable, int) {
+	t := &readTable{}
+	typ := r.headerInto(t)
+	return t, typ
+}
+
+// headerInto is header into a given table.
+func (r *mpReader) headerInto(t *readTable) int {
 	if r.array(4, 1) != 4 && r.err == nil {
 		r.fail("message must be an array of 4")
 	}
@@ -309,7 +358,7 @@ func (r *mpReader) header() (*readTable, int) {
 	}
 	typ := int(min(r.uint(), 255))
 	n := r.array(maxWireReplicas, 1)
-	t := &readTable{ids: make([]clock.ReplicaID, 0, n)}
+	t.ids = make([]clock.ReplicaID, 0, n)
 	for range n {
 		id := clock.ReplicaID(r.uint())
 		if id == 0 {
@@ -317,12 +366,15 @@ func (r *mpReader) header() (*readTable, int) {
 		}
 		t.ids = append(t.ids, id)
 	}
-	return t, typ
+	return typ
 }
 
 type readTable struct {
 	ids  []clock.ReplicaID
 	strs map[string]string // keys repeat across a batch: decode each once
+	// src, when set, is the whole message as a string (a single change):
+	// strings are its substrings instead of copies or interned keys.
+	src string
 
 	// arenas: a batch's changes, ops, segments and ids are carved from a few
 	// large allocations
@@ -349,9 +401,29 @@ func takeN[T any](arena *[]T, n, more int) []T {
 	return a[len(a) : len(a)+n : len(a)+n]
 }
 
+// str reads a string value.
+func (t *readTable) str(r *mpReader) string {
+	if t.src != "" {
+		return t.sub(r.strBytes(maxWireString), r)
+	}
+	return r.str(maxWireString)
+}
+
+// sub returns the substring of src that b (just read by r) aliases.
+func (t *readTable) sub(b []byte, r *mpReader) string {
+	if len(b) == 0 {
+		return ""
+	}
+	end := r.off
+	return t.src[end-len(b) : end]
+}
+
 // key reads a string, interning it.
 func (t *readTable) key(r *mpReader) string {
 	b := r.strBytes(maxWireString)
+	if t.src != "" {
+		return t.sub(b, r)
+	}
 	if len(b) > 64 {
 		return string(b)
 	}
@@ -501,7 +573,11 @@ func (t *readTable) op(r *mpReader, op *Op) {
 	op.Kind = OpKind(min(r.uint(), 255))
 	op.Path = t.path(r)
 	op.Key = t.seg(r)
-	op.Value = readValue(r, op.Kind)
+	if c := r.peek(); t.src != "" && (c&0xe0 == 0xa0 || (c >= 0xd9 && c <= 0xdb)) {
+		op.Value = draft.String(t.str(r))
+	} else {
+		op.Value = readValue(r, op.Kind)
+	}
 	if n > 4 {
 		k := r.array(2*maxWireList, 1)
 		if k%2 != 0 {

@@ -142,6 +142,10 @@ func FuzzDecodeChange(f *testing.F) {
 	f.Add(EncodeChanges(sampleChanges()))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		cs, err := DecodeChanges(b)
+		one, oerr := DecodeChange(b)
+		if oerr == nil && (err != nil || len(cs) != 1 || !reflect.DeepEqual(fmtChanges([]*Change{one}), fmtChanges(cs))) {
+			t.Fatalf("DecodeChange %v disagrees with DecodeChanges %v (%v)", fmtChanges([]*Change{one}), fmtChanges(cs), err)
+		}
 		if err != nil {
 			return
 		}
