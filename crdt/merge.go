@@ -38,6 +38,9 @@ func (d *Doc) MergeSnapshot(s *Snapshot) (Result, error) {
 	if !maxTS.IsZero() && maxTS.Replica != d.cfg.Replica {
 		_ = d.clk.Update(maxTS) // a drift refusal only leaves the clock behind
 	}
+	if d.restorable() {
+		return d.mergeIntoEmpty(s), nil // bulk build (restore.go)
+	}
 	old := d.current()
 	vd := d.vv.Clone()
 	j := joiner{d: d, vd: vd, vs: s.vv}

@@ -1,0 +1,81 @@
+package crdt
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/draft"
+)
+
+// flatSnapshot builds, without going through Update, the snapshot a replica
+// holds after writing n keys "k%07d" in changes of 10,000 keys each (the
+// shape of mesh/store's BenchmarkRestartCRDT1M).
+func flatSnapshot(n int) *Snapshot {
+	const perChange = 10_000
+	root := &snapNode{keys: make([]string, n), slots: make([]*snapSlot, n)}
+	slots := make([]snapSlot, n)
+	entries := make([]entry, n)
+	for i := range n {
+		entries[i] = entry{
+			id:  OpID{Replica: 1, Seq: uint64(i + 1)},
+			ts:  clock.Timestamp{Wall: 1_764_000_000_000 + int64(i/perChange), Replica: 1},
+			val: draft.Int(int64(i % perChange)),
+		}
+		slots[i].entries = entries[i : i+1 : i+1]
+		root.keys[i] = fmt.Sprintf("k%07d", i)
+		root.slots[i] = &slots[i]
+	}
+	return &Snapshot{vv: VersionVector{1: uint64(n)}, root: root}
+}
+
+const restoreBenchKeys = 1_000_000
+
+// BenchmarkSnapshot1M times each step of a restart with 1,000,000 keys:
+// encoding (what compaction pays), decoding, and loading into an empty
+// document.
+func BenchmarkSnapshot1M(b *testing.B) {
+	snap := flatSnapshot(restoreBenchKeys)
+	data := EncodeSnapshot(snap)
+	b.Run("Encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			EncodeSnapshot(snap)
+		}
+		b.ReportMetric(float64(len(data))/1e6, "MB")
+	})
+	b.Run("Decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeSnapshot(data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Merge", func(b *testing.B) {
+		b.ReportAllocs()
+		s, err := DecodeSnapshot(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			d := benchDoc(b, 2, nil)
+			if _, err := d.MergeSnapshot(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Restore", func(b *testing.B) {
+		b.ReportAllocs()
+		clk, err := clock.New(clock.Config{Replica: 2, Physical: clock.NewManual(1_764_000_000_000), MaxDrift: time.Hour})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if _, err := Restore(DefaultConfig(2, clk), data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

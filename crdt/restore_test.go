@@ -1,0 +1,160 @@
+package crdt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/syncmesh/syncmesh/draft"
+)
+
+// mergeByJoin is MergeSnapshot's general path (the join, then a full
+// re-render and diff), run even on an empty document: the oracle for the
+// bulk restore.
+func mergeByJoin(d *Doc, s *Snapshot) []draft.Patch {
+	old := d.current()
+	j := joiner{d: d, vd: d.vv.Clone(), vs: s.vv}
+	j.node(d.root, s.root)
+	d.vv.Merge(s.vv)
+	recount(d.root)
+	d.resetFlags(d.root)
+	d.unshow(d.root)
+	d.state = d.renderNode(d.root, visMap, true)
+	return appendDiff(nil, nil, old, d.state)
+}
+
+// conflictDump lists the conflicts at every path of the state.
+func conflictDump(d *Doc) string {
+	var b bytes.Buffer
+	var walk func(p draft.Path, v draft.Value)
+	walk = func(p draft.Path, v draft.Value) {
+		if len(p) > 0 {
+			for _, c := range d.Conflicts(p) {
+				js, _ := c.Value.MarshalJSON()
+				fmt.Fprintf(&b, "%v: %s %v %v %v\n", p, js, c.Timestamp, c.ID, c.Winner)
+			}
+		}
+		switch v.Kind() {
+		case draft.MapKind:
+			for k, x := range v.Range() {
+				walk(append(p[:len(p):len(p)], draft.Key(k)), x)
+			}
+		case draft.ListKind:
+			for i, x := range v.Items() {
+				walk(append(p[:len(p):len(p)], draft.Index(i)), x)
+			}
+		}
+	}
+	walk(nil, d.State())
+	return b.String()
+}
+
+func patchText(t testing.TB, ps []draft.Patch) string {
+	var b bytes.Buffer
+	for _, p := range ps {
+		js, err := p.Value.MarshalJSON()
+		if err != nil && p.Value.IsValid() {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s %v %s\n", p.Op, p.Path, js)
+	}
+	return b.String()
+}
+
+// TestRestoreMatchesMerge: on random histories (maps, lists with moves and
+// tombstones, counters, MultiValue and other strategies, concurrent writes),
+// Restore and MergeSnapshot into an empty document (the bulk path) give
+// what the general join gives: registers, version vector, state, conflicts,
+// patches and the re-encoded snapshot.
+func TestRestoreMatchesMerge(t *testing.T) {
+	base := propSeed()
+	for run := range propRuns(40) {
+		seed := base + uint64(run)
+		rng := rand.New(rand.NewPCG(seed, seed^0x51ed270b))
+		st := propStrategies()
+		reps := []*replica{newReplica(t, 1, st), newReplica(t, 2, st), newReplica(t, 3, st)}
+		for range 20 + rng.IntN(60) {
+			r := reps[rng.IntN(len(reps))]
+			if rng.IntN(4) == 0 {
+				o := reps[rng.IntN(len(reps))]
+				if _, err := r.Apply(o.ChangesSince(r.Version(), 0)...); err != nil {
+					t.Fatalf("seed %d: %v", seed, err)
+				}
+				continue
+			}
+			r.phys.Advance(time.Duration(rng.IntN(3)) * time.Millisecond)
+			if _, err := r.Update(randomRecipe(rng)); err != nil && !errors.Is(err, ErrPath) {
+				t.Fatalf("seed %d: update: %v", seed, err)
+			}
+		}
+		for _, r := range reps {
+			data := EncodeSnapshot(r.Snapshot())
+			sn, err := DecodeSnapshot(data)
+			if err != nil {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+			want := newReplica(t, 9, st)
+			wantPatches := patchText(t, mergeByJoin(want.Doc, sn))
+			fast := newReplica(t, 9, st)
+			res, err := fast.MergeSnapshot(sn)
+			if err != nil {
+				t.Fatalf("seed %d: merge: %v", seed, err)
+			}
+			cfg := DefaultConfig(9, newReplica(t, 9, st).clk)
+			cfg.Strategies = st
+			restored, err := Restore(cfg, data)
+			if err != nil {
+				t.Fatalf("seed %d: restore: %v", seed, err)
+			}
+			if got := patchText(t, res.Patches); got != wantPatches {
+				t.Fatalf("seed %d: patches differ:\n%s---\n%s", seed, got, wantPatches)
+			}
+			for name, d := range map[string]*Doc{"merge": fast.Doc, "restore": restored} {
+				if got, w := dump(d), dump(want.Doc); got != w {
+					t.Fatalf("seed %d: %s differs:\n%s\n--- want\n%s", seed, name, got, w)
+				}
+				if msg := consistency(d); msg != "" {
+					t.Fatalf("seed %d: %s: %s", seed, name, msg)
+				}
+				if got, w := conflictDump(d), conflictDump(want.Doc); got != w {
+					t.Fatalf("seed %d: %s conflicts differ:\n%s\n--- want\n%s", seed, name, got, w)
+				}
+				if !d.Version().Equal(want.Version()) {
+					t.Fatalf("seed %d: %s version %v, want %v", seed, name, d.Version(), want.Version())
+				}
+				if !bytes.Equal(EncodeSnapshot(d.Snapshot()), data) {
+					t.Fatalf("seed %d: %s re-encodes differently", seed, name)
+				}
+				// and the document goes on working: a local write
+				if _, err := d.Update(randomRecipe(rng)); err != nil && !errors.Is(err, ErrPath) {
+					t.Fatalf("seed %d: %s: update after restore: %v", seed, name, err)
+				}
+				if msg := consistency(d); msg != "" {
+					t.Fatalf("seed %d: %s after update: %s", seed, name, msg)
+				}
+			}
+		}
+	}
+}
+
+func TestRestoreErrors(t *testing.T) {
+	a := sampleDoc(t)
+	data := EncodeSnapshot(a.Snapshot())
+	cfg := DefaultConfig(5, newReplica(t, 5, nil).clk)
+	if _, err := Restore(cfg, data[:len(data)-1]); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("truncated: %v", err)
+	}
+	if _, err := Restore(cfg, EncodeChange(sampleChanges()[0])); !errors.Is(err, ErrVersion) {
+		t.Fatalf("a change: %v", err)
+	}
+	if _, err := Restore(Config{}, data); err == nil {
+		t.Fatal("bad config accepted")
+	}
+	d, err := Restore(cfg, EncodeSnapshot(newReplica(t, 1, nil).Snapshot()))
+	if err != nil || d.State().Len() != 0 || len(d.Version().Replicas()) != 0 {
+		t.Fatalf("empty snapshot: %v", err)
+	}
+}
