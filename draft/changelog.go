@@ -109,6 +109,16 @@ type changeLog struct {
 	structs   int       // live structure entries overall
 }
 
+// reset empties the log for reuse by another draft. It keeps the inline
+// entry and head's room (at most chunkSize entries, cleared so the log
+// keeps nothing alive) and drops the chunks and the index, so a log that
+// once grew long does not hold its memory.
+func (c *changeLog) reset() {
+	c.first[0] = entry{}
+	clear(c.head)
+	*c = changeLog{head: c.head[:0], pendingAt: c.pendingAt[:0]}
+}
+
 // at returns entry j (0 <= j < n): the first entry inline, the next
 // chunkSize in head (a slice grown by append, so short recipes allocate
 // little), the rest in fixed chunks (so long ones never re-copy).

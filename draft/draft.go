@@ -1,5 +1,7 @@
 package draft
 
+import "sync"
+
 // Draft is a mutable working copy of a Value. Change it through its
 // path-addressed methods or through typed sub-drafts (Map, List), then
 // Finish it (Produce does both for you) to get the next immutable Value
@@ -12,28 +14,54 @@ type Draft struct {
 	s *session
 }
 
+// session is what a Draft and its sub-drafts point to. The working state
+// (the change log above all) is in a work taken from workPool and given
+// back when the draft finishes, so a produce does not allocate and zero a
+// fresh log each time; the session keeps only what must outlive the
+// draft (base, done). Every method checks done before it touches work.
 type session struct {
 	d    Draft
 	base Value
+	done bool
+	*work
+}
+
+// work is the part of a session that is reused from one draft to the
+// next. Nothing a finished draft handed out points into it: patch and
+// sub-draft paths are carved from segs, which is dropped, not reused.
+type work struct {
 	root Value
 	ed   *edit
-	done bool
 	log  changeLog
 	segs []Segment // free room for paths made by this draft (see path)
 }
+
+var workPool = sync.Pool{New: func() any { return new(work) }}
 
 // NewDraft opens a manual draft on base (Immer's createDraft). Finish it
 // with Finish. Use it for long-lived batches of changes.
 func NewDraft(base Value) *Draft { return newDraft(base, smallEpoch) }
 
 func newDraft(base Value, scanLimit int) *Draft {
-	s := &session{base: base, root: base}
-	s.log.scanLimit = int32(scanLimit)
+	w := workPool.Get().(*work)
+	w.root = base
+	w.log.scanLimit = int32(scanLimit)
 	// The token must be its own allocation: nodes keep it alive, and a
 	// token inside the session would keep the whole session (and through
 	// base, every earlier state) alive too.
-	s.d.s, s.ed = s, new(edit)
+	w.ed = new(edit)
+	s := &session{base: base, work: w}
+	s.d.s = s
 	return &s.d
+}
+
+// release ends the draft and gives its work back to workPool.
+func (s *session) release() {
+	w := s.work
+	s.done, s.work = true, nil
+	w.root, w.ed, w.segs = Value{}, nil, nil
+	w.log.reset()
+	workPool.Put(w)
 }
 
 // Produce runs recipe on a draft of base and returns the next state, the
@@ -52,8 +80,9 @@ func Produce(base Value, recipe func(d *Draft) error) (next Value, patches, inve
 
 func produce(base Value, recipe func(d *Draft) error, scanLimit int) (Value, []Patch, []Patch, error) {
 	d := newDraft(base, scanLimit)
-	defer func() { d.s.done = true }()
+	defer func() { d.s.done = true }() // after a panic; the work is not reused then
 	if err := recipe(d); err != nil {
+		d.s.release()
 		return base, nil, nil, err
 	}
 	return d.Finish()
@@ -66,7 +95,7 @@ func (d *Draft) Finish() (next Value, patches, inverse []Patch, err error) {
 	if s.done {
 		return Value{}, nil, nil, ErrFinished
 	}
-	s.done = true
+	defer s.release()
 	s.log.settle(s.root)
 	if s.log.live == 0 {
 		return s.base, nil, nil, nil
@@ -388,6 +417,12 @@ const maxSegChunk = 256
 // copies it; the chunk is never written again where a path was carved.
 func (s *session) path(p Path, last Segment) Path {
 	n := len(p) + 1
+	if s.done { // no work: the operation this path is for will fail
+		q := make(Path, n) // not append(p, ...), which would make p escape
+		copy(q, p)
+		q[n-1] = last
+		return q
+	}
 	if cap(s.segs)-len(s.segs) < n {
 		s.segs = make([]Segment, 0, max(n, min(2*cap(s.segs), maxSegChunk)))
 	}
@@ -489,8 +524,11 @@ func (m *MapDraft) Get(key string) (Value, bool) { return m.s.read(m.at(key)) }
 
 // Has reports whether the map has key.
 func (m *MapDraft) Has(key string) bool {
+	if m.s.done {
+		return false
+	}
 	v, ok := m.s.root.At(m.path)
-	return ok && !m.s.done && v.Has(key)
+	return ok && v.Has(key)
 }
 
 // Len returns the number of entries (0 if the path does not resolve).

@@ -3,6 +3,7 @@ package draft
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -285,5 +286,52 @@ func TestFoldedEntryOverwrittenByAncestor(t *testing.T) {
 			t.Fatalf("next %v", next)
 		}
 		checkRoundTrip(t, base, next, fwd, inv)
+	}
+}
+
+// TestSubDraftsAfterFinish keeps sub-draft handles past the end of their
+// produce (which gives its working state back for reuse) and checks that
+// every method reports a finished draft, also while another produce runs,
+// and never reaches into the other produce's state.
+func TestSubDraftsAfterFinish(t *testing.T) {
+	base := parse(t, `{"m":{"a":1},"l":[1,2]}`)
+	var m *MapDraft
+	var l *ListDraft
+	var d0 *Draft
+	for _, fail := range []bool{false, true} {
+		_, _, _, err := Produce(base, func(d *Draft) error {
+			d0, m, l = d, d.Map("m"), d.List("l")
+			if err := m.Set("b", Int(2)); err != nil {
+				return err
+			}
+			if fail {
+				return ErrBadValue
+			}
+			return nil
+		})
+		if fail != (err != nil) {
+			t.Fatalf("produce (fail %v): %v", fail, err)
+		}
+		next, p, _, err := Produce(base, func(d *Draft) error {
+			for _, err := range []error{m.Set("c", Int(3)), m.Delete("a"), m.Increment("a", Int(1)),
+				m.Map("x").Set("y", Int(1)), l.Set(0, Int(9)), l.Insert(0, Int(0)), l.Append(Int(3)),
+				l.RemoveRange(0, 1), l.Delete(0), l.Move(0, 1), l.Increment(0, Int(1)),
+				l.Map(0).Set("k", Int(1)), d0.Set(P("m", "z"), Int(1))} {
+				if !errors.Is(err, ErrFinished) {
+					return fmt.Errorf("op on a finished sub-draft: %v", err)
+				}
+			}
+			if _, ok := m.Get("a"); ok || m.Has("a") || m.Len() != 0 || m.Value().IsValid() ||
+				l.Len() != 0 || l.Value().IsValid() || d0.IsModified() || d0.Current().IsValid() {
+				return errors.New("read through a finished sub-draft")
+			}
+			if m.Path().String() != "/m" || l.Path().String() != "/l" || m.Original().String() != `{"a":1}` {
+				return errors.New("finished sub-draft lost its path or original")
+			}
+			return d.Map("m").Set("d", Int(4))
+		})
+		if err != nil || next.String() != `{"l":[1,2],"m":{"a":1,"d":4}}` || len(p) != 1 {
+			t.Fatalf("produce beside finished sub-drafts (fail %v): %v %v %v", fail, err, next, p)
+		}
 	}
 }
