@@ -27,6 +27,11 @@ var (
 	// of the requested changes are no longer in the document's log (they
 	// were compacted into a snapshot). The core then sends a snapshot.
 	ErrCompacted = errors.New("mesh: changes compacted away")
+	// ErrStorage reports that the Node's durable store failed (a write or
+	// commit error: disk full, I/O error). The Node then fails closed: it
+	// acknowledges no more updates, and must be restarted, which re-checks
+	// the data directory. It wraps the store's error.
+	ErrStorage = errors.New("mesh: storage failed")
 )
 
 // RejectReason says why a wire message was rejected (a plain value). Reasons are stable

@@ -44,6 +44,17 @@ var metricHelp = []struct {
 	{"snapshots_sent_total", nil, "Catch-up snapshots sent."},
 	{"snapshots_merged_total", nil, "Catch-up snapshots merged."},
 	{"convergence_lag_seconds", nil, "Time from the newest remote change's clock to its apply here, at the last remote apply."},
+	{"store_failed", nil, "1 when the durable store failed and the node acknowledges no more updates (restart it), else 0."},
+	{"undurable_ops", nil, "Own operations applied in memory whose store writes are not yet durable."},
+	{"store_commits_total", nil, "Store transactions committed (one fsync each with durability on)."},
+	{"store_writes_total", nil, "Store writes committed; divided by commits, the group-commit batch size."},
+	{"store_write_errors_total", nil, "Store writes that failed."},
+}
+
+// durableMetrics are the metrics only a Node with a data directory exports.
+var durableMetrics = map[string]bool{
+	"store_failed": true, "undurable_ops": true, "store_commits_total": true,
+	"store_writes_total": true, "store_write_errors_total": true,
 }
 
 func newCollector(n *Node) *collector {
@@ -58,6 +69,9 @@ func newCollector(n *Node) *collector {
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range metricHelp {
+		if durableMetrics[m.name] && c.n.durable == nil {
+			continue
+		}
 		ch <- c.descs[m.name]
 	}
 }
@@ -105,4 +119,15 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter("snapshots_sent_total", st.SnapshotsSent)
 	counter("snapshots_merged_total", st.SnapshotsMerged)
 	gauge("convergence_lag_seconds", float64(st.LastLagMillis)/1000)
+	if st.Durable {
+		failed := 0.0
+		if st.Failure != "" {
+			failed = 1
+		}
+		gauge("store_failed", failed)
+		gauge("undurable_ops", float64(st.UndurableOps))
+		counter("store_commits_total", st.StoreCommits)
+		counter("store_writes_total", st.StoreWrites)
+		counter("store_write_errors_total", st.StoreWriteErrors)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -21,6 +23,7 @@ import (
 	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/crdt"
 	"github.com/syncmesh/syncmesh/draft"
+	"github.com/syncmesh/syncmesh/mesh/store"
 )
 
 // LocalDocument is the document a Node serves: the replication surface the
@@ -121,8 +124,30 @@ type Node struct {
 	refusedMu sync.Mutex
 	refused   map[string]struct{} // peers already logged as incompatible
 
+	// durable is the document when Config.DataDir is set (also in doc),
+	// else nil. Guarded by mu.
+	durable *durableDocument
+	// store is durable's store, or nil; closed by Close.
+	store store.Store
+	// failure is why the store failed (the Node then fails closed), or nil.
+	failure atomic.Pointer[error]
+
+	// pubMu guards pubQ: local updates written but not yet published
+	// (watchers notified, change gossiped), in sequence order. Taken under
+	// mu, never the other way round.
+	pubMu sync.Mutex
+	pubQ  []*pendingUpdate
+
 	stats     nodeStats
 	collector *collector // registered on cfg.Registerer, or nil
+}
+
+// pendingUpdate is a local change waiting for its store Ack before it is
+// published.
+type pendingUpdate struct {
+	ack     *store.Ack
+	out     Output
+	patches []draft.Patch
 }
 
 type watcher struct {
@@ -130,11 +155,25 @@ type watcher struct {
 }
 
 // New validates cfg and returns a Node. Nothing listens until Start.
+//
+// With Config.DataDir, New opens the store there and restores the document
+// from it (snapshot, log, quarantine), resuming the clock from its stored
+// bound. It refuses to start, with an error wrapping the store's
+// (store.ErrCorrupt, store.ErrForeignMesh, store.ErrFingerprint,
+// store.ErrLocked, ...), when the directory is damaged or belongs to another
+// mesh or strategy table; it never repairs or overwrites it.
 func New(cfg Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Document == nil {
+	var dd *durableDocument
+	if cfg.DataDir != "" {
+		var err error
+		if dd, err = openDurable(context.Background(), cfg); err != nil {
+			return nil, err
+		}
+		cfg.Document, cfg.Replica = dd, dd.self
+	} else if cfg.Document == nil {
 		for cfg.Replica == 0 {
 			var b [8]byte
 			_, _ = crand.Read(b[:])
@@ -152,6 +191,15 @@ func New(cfg Config) (*Node, error) {
 		fmt.Fprintf(h, "%s/%d", cfg.Name, time.Now().UnixNano())
 		seed = h.Sum64()
 	}
+	n, err := newNode(cfg, dd, seed)
+	if err != nil && dd != nil {
+		_ = dd.st.Close()
+	}
+	return n, err
+}
+
+// newNode builds the Node around cfg.Document.
+func newNode(cfg Config, dd *durableDocument, seed uint64) (*Node, error) {
 	core, err := NewCore(CoreConfig{
 		Name:               cfg.Name,
 		FastPathBytes:      cfg.FastPathBytes,
@@ -182,6 +230,10 @@ func New(cfg Config) (*Node, error) {
 		watchers: map[*watcher]struct{}{},
 		refused:  map[string]struct{}{},
 		members:  map[string]memberlist.Node{},
+	}
+	if dd != nil {
+		n.durable, n.store = dd, dd.st
+		dd.onFail = n.fail
 	}
 	n.stats.init()
 	n.queue = &memberlist.TransmitLimitedQueue{NumNodes: n.numNodes, RetransmitMult: cfg.RetransmitMult}
@@ -339,6 +391,14 @@ func (n *Node) Close() error {
 	if ml != nil {
 		err = ml.Shutdown()
 	}
+	if n.store != nil {
+		// Commits what is queued (every Update that returned nil already
+		// is), then releases the data file.
+		if serr := n.store.Close(); serr != nil {
+			err = errors.Join(err, fmt.Errorf("mesh: closing the store: %w", serr))
+		}
+		n.publish()
+	}
 	n.watchMu.Lock()
 	for w := range n.watchers {
 		delete(n.watchers, w)
@@ -355,30 +415,158 @@ func (n *Node) Close() error {
 // locally and disseminates it. It returns the recipe's error, or the
 // document's. Update works before Start too; the change is gossiped once
 // the node runs.
+//
+// With Config.DataDir (and NoSync false), Update returns nil only once the
+// change is durable (fsynced): that is what "acknowledged" means. The change
+// is shown to watchers and sent to peers only then. If ctx ends first,
+// Update returns ctx's error and the change may or may not survive a crash
+// (it is sent once durable). Concurrent Updates share one commit; to keep
+// many updates in flight from one goroutine, use UpdateAsync.
 func (n *Node) Update(ctx context.Context, recipe func(d *draft.Draft) error) error {
-	if err := ctx.Err(); err != nil {
+	p, err := n.UpdateAsync(ctx, recipe)
+	if err != nil {
 		return err
+	}
+	return p.Wait(ctx)
+}
+
+// Pending is an update made by UpdateAsync, possibly not durable yet. It is
+// safe for concurrent use.
+type Pending struct {
+	n   *Node
+	ack *store.Ack // nil: complete from the start
+}
+
+// closedChan is the Done channel of a Pending complete from the start.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// Wait blocks until the update is durable (then it has been published to
+// watchers and peers) or ctx ends. It returns nil when durable, an error
+// wrapping ErrStorage when the store failed (the Node has failed closed),
+// or ctx's error (the update may still become durable).
+func (p *Pending) Wait(ctx context.Context) error {
+	if p.ack == nil {
+		return nil
+	}
+	err := p.ack.Wait(ctx)
+	select {
+	case <-p.ack.Done():
+	default:
+		return err // ctx ended first
+	}
+	p.n.publish()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrStorage, err)
+	}
+	return nil
+}
+
+// Done is closed when the update is durable or the store has failed; then
+// Wait returns at once.
+func (p *Pending) Done() <-chan struct{} {
+	if p.ack == nil {
+		return closedChan
+	}
+	return p.ack.Done()
+}
+
+// UpdateAsync is Update without the wait for durability: it applies the
+// change in memory, hands it to the store and returns. The change is
+// published (watchers, peers) once durable, whether or not anyone calls
+// Wait; until then anti-entropy does not serve it either. Updates are
+// acknowledged in the order they were made, so a caller can keep many in
+// flight and Wait for them in order; they then share group commits. Without
+// Config.DataDir the Pending is complete at once. The error is the
+// recipe's, the document's, ErrClosed, or one wrapping ErrStorage.
+func (n *Node) UpdateAsync(ctx context.Context, recipe func(d *draft.Draft) error) (*Pending, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	n.lifeMu.Lock()
 	closed := n.closed
 	n.lifeMu.Unlock()
 	if closed {
-		return ErrClosed
+		return nil, ErrClosed
+	}
+	if err := n.failed(); err != nil {
+		return nil, err
 	}
 	n.mu.Lock()
 	ch, a, err := n.doc.Update(recipe)
+	if err != nil {
+		n.mu.Unlock()
+		return nil, err
+	}
 	var out Output
-	if err == nil && ch.Replica != 0 {
+	if ch.Replica != 0 {
 		out = n.core.Local(ch)
 	}
-	n.mu.Unlock()
+	if n.durable == nil || ch.Replica == 0 {
+		n.mu.Unlock()
+		if len(a.Patches) > 0 {
+			n.notify(Event{Local: true, Patches: a.Patches})
+		}
+		n.dispatch(out)
+		return &Pending{n: n}, nil
+	}
+	ack, err := n.durable.writeLocal(ch)
 	if err != nil {
-		return err
+		n.mu.Unlock()
+		return nil, err
 	}
-	if len(a.Patches) > 0 {
-		n.notify(Event{Local: true, Patches: a.Patches})
+	n.pubMu.Lock()
+	n.pubQ = append(n.pubQ, &pendingUpdate{ack: ack, out: out, patches: a.Patches})
+	n.pubMu.Unlock()
+	n.mu.Unlock()
+	return &Pending{n: n, ack: ack}, nil
+}
+
+// publish notifies watchers of, and disseminates, the local updates at the
+// front of the queue whose writes have completed, in order. Acks complete
+// in write order, so it stops at the first one still waiting.
+func (n *Node) publish() {
+	n.pubMu.Lock()
+	defer n.pubMu.Unlock()
+	i := 0
+	for ; i < len(n.pubQ); i++ {
+		pu := n.pubQ[i]
+		select {
+		case <-pu.ack.Done():
+		default:
+			n.dropPublished(i)
+			return
+		}
+		if err := pu.ack.Wait(context.Background()); err != nil {
+			n.fail(fmt.Errorf("%w: %w", ErrStorage, err))
+			continue
+		}
+		if len(pu.patches) > 0 {
+			n.notify(Event{Local: true, Patches: pu.patches})
+		}
+		n.dispatch(pu.out)
 	}
-	n.dispatch(out)
+	n.dropPublished(i)
+}
+
+func (n *Node) dropPublished(i int) {
+	k := copy(n.pubQ, n.pubQ[i:])
+	clear(n.pubQ[k:])
+	n.pubQ = n.pubQ[:k]
+}
+
+// fail puts the Node in the failed state (the first cause is kept): it
+// acknowledges no more updates. Safe to call with or without mu held.
+func (n *Node) fail(err error) {
+	if n.failure.CompareAndSwap(nil, &err) {
+		n.log.Error("storage failed: the node acknowledges no more updates; restart it to re-check the data directory", "err", err)
+	}
+}
+
+// failed returns why the Node failed closed, or nil.
+func (n *Node) failed() error {
+	if p := n.failure.Load(); p != nil {
+		return *p
+	}
 	return nil
 }
 
@@ -548,6 +736,8 @@ func (n *Node) loop(ctx context.Context) {
 			out := n.core.Tick(n.cfg.Physical.NowMillis())
 			n.mu.Unlock()
 			n.dispatch(out)
+			// Local updates that became durable with nobody waiting.
+			n.publish()
 		}
 	}
 }

@@ -3,6 +3,8 @@ package mesh
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/syncmesh/syncmesh/mesh/store"
 )
 
 // Status is a snapshot of a Node's state for operators. Counters are
@@ -44,6 +46,22 @@ type Status struct {
 	// LastLagMillis is the time from the newest remote change's clock to
 	// its apply here, at the last remote apply (gauge).
 	LastLagMillis int64
+
+	// Durable reports a Node with a data directory (Config.DataDir); the
+	// fields below stay zero without one.
+	Durable bool
+	// Failure says why the store failed and the Node stopped acknowledging
+	// updates (fail closed; restart it), or "" while healthy.
+	Failure string
+	// UndurableOps is the number of this node's own operations applied in
+	// memory whose writes are not yet durable (gauge): they are neither
+	// acknowledged nor served to peers yet.
+	UndurableOps uint64
+	// StoreCommits counts the store's transactions (one fsync each, with
+	// durability on) and StoreWrites the writes they carried: their ratio
+	// is the group commit's batching. StoreWriteErrors counts failed
+	// writes.
+	StoreCommits, StoreWrites, StoreWriteErrors uint64
 }
 
 // nodeStats are the driver's own counters, updated without the node lock.
@@ -75,6 +93,10 @@ func (n *Node) Status() Status {
 	n.mu.Lock()
 	cs := n.core.Stats()
 	v := n.doc.Version()
+	var undurable, writeErrors uint64
+	if n.durable != nil {
+		undurable, writeErrors = n.durable.undurable(), n.durable.writeErrors
+	}
 	n.mu.Unlock()
 	st := Status{
 		Name:                n.cfg.Name,
@@ -111,5 +133,15 @@ func (n *Node) Status() Status {
 	st.SentBytes = cloneMap(n.stats.sentBytes)
 	n.stats.mu.Unlock()
 	st.Members = n.numNodes()
+	if n.durable != nil {
+		st.Durable, st.UndurableOps, st.StoreWriteErrors = true, undurable, writeErrors
+		if d, ok := n.store.(interface{ Stats() store.DiskStats }); ok {
+			ds := d.Stats()
+			st.StoreCommits, st.StoreWrites = ds.Commits, ds.Writes
+		}
+		if err := n.failed(); err != nil {
+			st.Failure = err.Error()
+		}
+	}
 	return st
 }

@@ -1,0 +1,411 @@
+package mesh
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/syncmesh/syncmesh/crdt"
+	"github.com/syncmesh/syncmesh/mesh/store"
+)
+
+// durableConfig is a LocalConfig for a node with a data directory, not
+// started (Update works before Start).
+func durableConfig(name, dir string) Config {
+	cfg := LocalConfig()
+	cfg.Name, cfg.DataDir, cfg.MeshID = name, dir, []byte("test-mesh")
+	return cfg
+}
+
+func mustNew(t *testing.T, cfg Config) *Node {
+	t.Helper()
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// keysOf returns the state's top-level keys and string values.
+func keysOf(t *testing.T, n *Node) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	st := n.State()
+	for k := range st.Keys() {
+		v, _ := st.Get(k)
+		s, _ := v.AsString()
+		out[k] = s
+	}
+	return out
+}
+
+func TestDurableRestartKeepsAcknowledgedUpdates(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	a := mustNew(t, durableConfig("a", dir))
+	st0 := a.Status()
+	if !st0.Durable || st0.Failure != "" {
+		t.Fatalf("status of a durable node: %+v", st0)
+	}
+	want := map[string]string{}
+	for i := range 50 {
+		k, v := fmt.Sprintf("k%02d", i), fmt.Sprintf("v%d", i)
+		if err := a.Update(ctx, set(k, v)); err != nil {
+			t.Fatal(err)
+		}
+		want[k] = v
+	}
+	// Async updates from one goroutine, waited for in order.
+	var ps []*Pending
+	for i := range 50 {
+		k, v := fmt.Sprintf("a%02d", i), fmt.Sprintf("w%d", i)
+		p, err := a.UpdateAsync(ctx, set(k, v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+		want[k] = v
+	}
+	for _, p := range ps {
+		if err := p.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replica, version := a.cfg.Replica, a.Version()
+	if got := version[replica]; got != 100 {
+		t.Fatalf("own version %d, want 100", got)
+	}
+	if st := a.Status(); st.UndurableOps != 0 || st.StoreWrites < 100 || st.StoreCommits == 0 {
+		t.Fatalf("status after acknowledged updates: undurable %d, writes %d, commits %d", st.UndurableOps, st.StoreWrites, st.StoreCommits)
+	}
+	last := a.durable.clk.Last()
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	b := mustNew(t, durableConfig("a", dir))
+	defer b.Close()
+	if b.cfg.Replica != replica {
+		t.Fatalf("replica after restart %s, want %s", b.cfg.Replica, replica)
+	}
+	if got := keysOf(t, b); !mapsEqual(got, want) {
+		t.Fatalf("state after restart:\n got %v\nwant %v", got, want)
+	}
+	if v := b.Version(); !v.Covers(version) || !version.Covers(v) {
+		t.Fatalf("version after restart %v, want %v", v, version)
+	}
+	if err := b.Update(ctx, set("after", "restart")); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Version()[replica]; got != 101 {
+		t.Fatalf("own version after one more update %d, want 101 (no sequence number reused)", got)
+	}
+	if now := b.durable.clk.Last(); now.Compare(last) <= 0 {
+		t.Fatalf("clock after restart %s not past %s", now, last)
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestDurableConcurrentUpdatesAndWatchOrder: concurrent Update and
+// UpdateAsync callers; every acknowledged update survives a restart, and a
+// watcher sees local events in sequence order.
+func TestDurableConcurrentUpdatesAndWatchOrder(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	a := mustNew(t, durableConfig("a", dir))
+	wctx, stop := context.WithCancel(ctx)
+	events := a.Watch(wctx)
+	const writers, each = 4, 25
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var ps []*Pending
+			for i := range each {
+				k := fmt.Sprintf("w%d-%02d", w, i)
+				if w%2 == 0 {
+					if err := a.Update(ctx, set(k, "x")); err != nil {
+						t.Error(err)
+					}
+					continue
+				}
+				p, err := a.UpdateAsync(ctx, set(k, "x"))
+				if err != nil {
+					t.Error(err)
+					continue
+				}
+				ps = append(ps, p)
+			}
+			for _, p := range ps {
+				if err := p.Wait(ctx); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	seen := 0
+	for seen < writers*each {
+		select {
+		case e := <-events:
+			if !e.Local {
+				t.Fatalf("remote event on a lone node: %+v", e)
+			}
+			seen += len(e.Patches)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("saw %d local patches, want %d", seen, writers*each)
+		}
+	}
+	stop()
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := mustNew(t, durableConfig("a", dir))
+	defer b.Close()
+	if n := len(keysOf(t, b)); n != writers*each {
+		t.Fatalf("%d keys after restart, want %d", n, writers*each)
+	}
+}
+
+// TestDurableRefusesDamagedOrForeignData: mesh.New fails with an error
+// wrapping the store's, and leaves the file as it was.
+func TestDurableRefusesDamagedOrForeignData(t *testing.T) {
+	marker := "MARKER-0123456789"
+	tests := []struct {
+		name   string
+		damage func(t *testing.T, path string)
+		tune   func(c *Config)
+		want   error
+	}{
+		{name: "truncated file", want: store.ErrCorrupt, damage: func(t *testing.T, path string) {
+			// Keep bbolt's two meta pages and a little more: the tree they
+			// point to is cut off.
+			if err := os.Truncate(path, 2*int64(os.Getpagesize())+512); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "checksum mismatch", want: store.ErrCorrupt, damage: func(t *testing.T, path string) {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := bytes.Index(b, []byte(marker))
+			if i < 0 {
+				t.Fatal("marker not found in the data file")
+			}
+			b[i+3] ^= 0x20
+			if err := os.WriteFile(path, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "file from another mesh", want: store.ErrForeignMesh, tune: func(c *Config) { c.MeshID = []byte("other-mesh") }},
+		{name: "another strategy table", want: store.ErrFingerprint, tune: func(c *Config) {
+			c.Strategies = crdt.NewStrategies().MustSet("/n", crdt.Count())
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			a := mustNew(t, durableConfig("a", dir))
+			for i := range 20 {
+				if err := a.Update(context.Background(), set(fmt.Sprintf("k%d", i), marker)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := a.Close(); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, store.DataFile)
+			if tc.damage != nil {
+				tc.damage(t, path)
+			}
+			before := fileHash(t, path)
+			cfg := durableConfig("a", dir)
+			if tc.tune != nil {
+				tc.tune(&cfg)
+			}
+			n, err := New(cfg)
+			if err == nil {
+				n.Close()
+				t.Fatal("New accepted the data directory")
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("New: %v, want %v", err, tc.want)
+			}
+			t.Logf("refused: %v", err)
+			if after := fileHash(t, path); after != before {
+				t.Fatal("New changed the refused data file")
+			}
+		})
+	}
+}
+
+func fileHash(t *testing.T, path string) [32]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(b)
+}
+
+// TestDurableReplicaMustMatch: a Config.Replica other than the stored one is
+// a configuration error.
+func TestDurableReplicaMustMatch(t *testing.T) {
+	dir := t.TempDir()
+	a := mustNew(t, durableConfig("a", dir))
+	id := a.cfg.Replica
+	a.Close()
+	cfg := durableConfig("a", dir)
+	cfg.Replica = id + 1
+	if _, err := New(cfg); !errors.Is(err, ErrConfig) {
+		t.Fatalf("New with another Replica: %v, want ErrConfig", err)
+	}
+	cfg.Replica = id
+	b := mustNew(t, cfg)
+	b.Close()
+}
+
+// TestDurableLostDirectoryIsANewReplica: a node whose data directory is lost
+// comes back as a new replica and catches up from its peer, including its
+// old replica's updates.
+func TestDurableLostDirectoryIsANewReplica(t *testing.T) {
+	c := newCluster(t, 7, func(c *Config) { c.Document = nil })
+	dir := t.TempDir()
+	cfg := c.testConfig("d")
+	cfg.DataDir, cfg.Replica = dir, 0
+	d, err := c.add(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.add(c.testConfig("p")); err != nil {
+		t.Fatal(err)
+	}
+	c.waitMembers(c.nodes, 2)
+	ctx := context.Background()
+	for i := range 10 {
+		if err := d.Update(ctx, set(fmt.Sprintf("d%d", i), "old")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitConverged(t, 10*time.Second, c.nodes)
+	old := d.cfg.Replica
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_ = d.Leave(lctx)
+	cancel()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	cfg2 := c.testConfig("d")
+	cfg2.DataDir, cfg2.Replica = dir, 0
+	d2, err := New(cfg2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d2.cfg.Replica == old {
+		t.Fatalf("a lost data directory came back with the old replica id %s", old)
+	}
+	if len(keysOf(t, d2)) != 0 {
+		t.Fatal("new replica is not empty")
+	}
+	c.nodes[0] = d2
+	if err := d2.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d2.Join(ctx, []string{c.nodes[1].Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d2.Update(ctx, set("new", "yes")); err != nil {
+		t.Fatal(err)
+	}
+	waitConverged(t, 20*time.Second, c.nodes)
+	if got := keysOf(t, d2); len(got) != 11 || got["d3"] != "old" {
+		t.Fatalf("state of the new replica after catching up: %v", got)
+	}
+	if v := d2.Version(); v[old] != 10 || v[d2.cfg.Replica] != 1 {
+		t.Fatalf("version %v: want the old replica at 10 and the new one at 1", v)
+	}
+}
+
+// TestDurableUndurableChangesAreNotServed drives the document wrapper with
+// Acks that do not complete: its own change is applied in memory but neither
+// in its version vector nor in ChangesSince nor in a snapshot.
+func TestDurableUndurableChangesAreNotServed(t *testing.T) {
+	a := mustNew(t, durableConfig("a", t.TempDir()))
+	defer a.Close()
+	if err := a.Update(context.Background(), set("durable", "1")); err != nil {
+		t.Fatal(err)
+	}
+	d := a.durable
+	self := d.self
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ch, _, err := d.Update(set("not-yet", "2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Stand in for a write whose commit has not finished: an Ack that never
+	// completes (its zero value).
+	d.acks = append(d.acks, pendingWrite{end: ch.End, ack: &store.Ack{}})
+	if v := d.Version(); v[self] != 1 {
+		t.Fatalf("version shows own seq %d, want 1 (2 is not durable)", v[self])
+	}
+	cs, more, err := d.ChangesSince(VersionVector{}, 1<<20)
+	if err != nil || more || len(cs) != 1 || cs[0].End != 1 {
+		t.Fatalf("ChangesSince(empty) = %d changes (more %v, err %v), want only the durable one", len(cs), more, err)
+	}
+	if cs, _, _ := d.ChangesSince(VersionVector{self: 1}, 1<<20); len(cs) != 0 {
+		t.Fatalf("ChangesSince(self:1) served %d changes, want none", len(cs))
+	}
+	if st := a.doc.State(); st.Len() != 2 {
+		t.Fatalf("the change should be applied in memory: %d keys", st.Len())
+	}
+	if d.undurable() != 1 {
+		t.Fatalf("undurable %d, want 1", d.undurable())
+	}
+	d.acks = d.acks[:len(d.acks)-1] // let Close not wait for it
+	d.durableSelf = ch.End
+}
+
+// TestDurableFailedStoreFailsClosed: after the store fails, Update returns
+// ErrStorage and Status says why.
+func TestDurableFailedStoreFailsClosed(t *testing.T) {
+	a := mustNew(t, durableConfig("a", t.TempDir()))
+	defer a.Close()
+	ctx := context.Background()
+	if err := a.Update(ctx, set("k", "v")); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	a.durable.fail(errors.New("disk on fire"))
+	a.mu.Unlock()
+	if err := a.Update(ctx, set("k2", "v")); !errors.Is(err, ErrStorage) {
+		t.Fatalf("Update after a store failure: %v, want ErrStorage", err)
+	}
+	st := a.Status()
+	if st.Failure == "" || st.StoreWriteErrors != 1 {
+		t.Fatalf("status after failure: %q, %d errors", st.Failure, st.StoreWriteErrors)
+	}
+}
