@@ -207,7 +207,7 @@ func (s *Sim) violate(invariant, detail string) {
 		AtMillis:  s.now / 1000,
 		Invariant: invariant,
 		Detail:    detail,
-		Command:   fmt.Sprintf("syncmesh sim run %s --seed %d", s.opts.Source, s.sc.Seed),
+		Command:   fmt.Sprintf("go run ./cmd/syncmesh-sim run %s --seed %d", s.opts.Source, s.sc.Seed),
 	}
 }
 

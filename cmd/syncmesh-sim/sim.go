@@ -15,20 +15,20 @@ import (
 
 const simAbout = `Convergence simulations (see docs/simulations.md).
 
-  syncmesh sim run FILE [--seed N] [--out DIR] [--progress]
+  syncmesh-sim run FILE [--seed N] [--out DIR] [--progress]
       run one scenario (YAML or JSON) on the deterministic simulator; print
       the report as Markdown, or write report.json, report.md and charts to
       DIR. A broken invariant prints its seed and the command to reproduce.
-  syncmesh sim campaign --seeds N [--first S] [--nodes N] [--writes W] [--out DIR]
+  syncmesh-sim campaign --seeds N [--first S] [--nodes N] [--writes W] [--out DIR]
       run N random fault schedules; a failure prints its seed and writes the
       scenario that reproduces it to DIR.
-  syncmesh sim compare FILE
+  syncmesh-sim compare FILE
       run a scenario on the simulator and on real memberlist nodes.`
 
-// simCmd dispatches "syncmesh sim ...".
+// simCmd dispatches "syncmesh-sim ...".
 func simCmd(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(e.stderr, "usage: syncmesh sim run|campaign|compare ...\n\n"+simAbout)
+		fmt.Fprintln(e.stderr, "usage: syncmesh-sim run|campaign|compare ...\n\n"+simAbout)
 		if len(args) == 0 {
 			return &usageError{msg: "missing subcommand", printed: true}
 		}
@@ -78,7 +78,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 func simRun(_ context.Context, e *env, args []string) error {
-	fs := newFlags(e, "sim run", "FILE [flags]", simAbout)
+	fs := newFlags(e, "run", "FILE [flags]", simAbout)
 	seed := fs.Uint64("seed", 0, "override the scenario's seed")
 	out := fs.String("out", "", "write report.json, report.md and charts (PNG) to this directory")
 	progress := fs.Bool("progress", false, "show a progress bar even when stderr is not a terminal")
@@ -133,7 +133,7 @@ func writeReport(dir string, rep *simulations.Report) error {
 }
 
 func simCampaign(e *env, args []string) error {
-	fs := newFlags(e, "sim campaign", "[flags]", simAbout)
+	fs := newFlags(e, "campaign", "[flags]", simAbout)
 	seeds := fs.Int("seeds", 50, "number of random fault schedules")
 	first := fs.Uint64("first", 1, "seed of the first schedule")
 	nodes := fs.Int("nodes", 12, "nodes per run")
@@ -157,7 +157,7 @@ func simCampaign(e *env, args []string) error {
 		return err
 	}
 	for _, f := range res.Failures {
-		fmt.Fprintf(e.stdout, "FAIL seed %d: %v\n  scenario saved: %s\n  reproduce: syncmesh sim run %s\n", f.Seed, f.Violation, f.File, f.File)
+		fmt.Fprintf(e.stdout, "FAIL seed %d: %v\n  scenario saved: %s\n  reproduce: go run ./cmd/syncmesh-sim run %s\n", f.Seed, f.Violation, f.File, f.File)
 	}
 	fmt.Fprintf(e.stderr, "campaign: %d runs, %d failed, seeds %d..%d; %.1fs wall\n",
 		res.Runs, len(res.Failures), *first, *first+uint64(*seeds)-1, time.Since(start).Seconds())
@@ -168,7 +168,7 @@ func simCampaign(e *env, args []string) error {
 }
 
 func simCompare(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "sim compare", "FILE", simAbout)
+	fs := newFlags(e, "compare", "FILE", simAbout)
 	file, err := parseWithFile(fs, args)
 	if err != nil {
 		return err

@@ -12,8 +12,7 @@ import (
 func runSimCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-	code = run(context.Background(), e, append([]string{"sim"}, args...))
+	code = run(context.Background(), &env{stdout: &out, stderr: &errb}, args)
 	return code, out.String(), errb.String()
 }
 
@@ -33,6 +32,10 @@ func TestSimCommand(t *testing.T) {
 		{"missing file", []string{"run"}, 2, "", "missing scenario file"},
 		{"bad file", []string{"run", filepath.Join(dir, "nope.yaml")}, 1, "", "no such file"},
 		{"unknown subcommand", []string{"fly"}, 2, "", "unknown sim subcommand"},
+		{"no subcommand", nil, 2, "", "usage: syncmesh-sim run|campaign|compare"},
+		{"help", []string{"--help"}, 0, "", "usage: syncmesh-sim run|campaign|compare"},
+		{"run help", []string{"run", "--help"}, 0, "", "usage: syncmesh-sim run FILE"},
+		{"bad flag", []string{"campaign", "--seeds", "x"}, 2, "", `invalid value "x" for flag -seeds`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -70,7 +70,7 @@ var commands = []struct{ name, args, summary string }{
 	{"members", "", "list the mesh members a node sees"},
 	{"status", "", "print a node's status (version vector, queues, counters)"},
 	{"conflicts", "pointer", "list the concurrent values at a JSON Pointer"},
-	{"sim", "[flags]", "run convergence simulations with injected faults"},
+	{"sim", "", "moved: go run ./cmd/syncmesh-sim (convergence simulations)"},
 }
 
 func (e *env) usage() {

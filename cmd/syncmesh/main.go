@@ -1,6 +1,7 @@
 // Command syncmesh is the syncmesh command line: a gossip demo, a long-running
-// node with an HTTP API and dashboard, client commands for that API, and
-// convergence simulations.
+// node with an HTTP API and dashboard, and client commands for that API.
+// The convergence simulations are a separate command, cmd/syncmesh-sim, so
+// that building this one stays quick.
 //
 // main.go is wiring only: it sets up signal handling and the process's
 // streams, then hands over to run, which dispatches to one command. Every
@@ -39,7 +40,7 @@ func run(ctx context.Context, e *env, args []string) int {
 	case "get", "set", "delete", "patch", "watch", "members", "status", "conflicts":
 		err = clientCmd(ctx, e, name, rest)
 	case "sim":
-		err = simCmd(ctx, e, rest)
+		err = simMoved(ctx, e, rest)
 	case "help", "-h", "-help", "--help":
 		return helpCmd(ctx, e, rest)
 	default:
