@@ -198,6 +198,10 @@ type Core struct {
 	nextAE   int64
 	started  bool
 
+	// peerVV is the last version vector each peer sent (digest or
+	// snapshot), for the compaction frontier (compact.go).
+	peerVV map[string]VersionVector
+
 	stats CoreStats
 }
 
@@ -262,6 +266,7 @@ func (c *Core) PeerUp(name string) {
 
 // PeerDown forgets a peer that left or failed.
 func (c *Core) PeerDown(name string) {
+	delete(c.peerVV, name)
 	if i, found := slices.BinarySearch(c.peers, name); found {
 		c.peers = slices.Delete(c.peers, i, i+1)
 	}
@@ -499,6 +504,7 @@ func (c *Core) onDigest(m *DigestMsg, out *Output) error {
 	if m.From == c.cfg.Name {
 		return nil
 	}
+	c.notePeerVersion(m.From, m.Version)
 	mine := c.doc.Version()
 	var err error
 	if theyLack := m.Version.Missing(mine); theyLack > c.cfg.SnapshotMissingOps {
@@ -543,6 +549,7 @@ func (c *Core) onSnapshot(now int64, m *SnapshotMsg, out *Output) error {
 	if m.From == c.cfg.Name {
 		return nil
 	}
+	c.notePeerVersion(m.From, m.Version)
 	if c.doc.Version().Covers(m.Version) {
 		c.stats.Duplicates++
 		return nil

@@ -91,7 +91,12 @@ func (d *crdtDocument) Apply(changes []Change) (Applied, error) {
 
 // ChangesSince implements Document.
 func (d *crdtDocument) ChangesSince(v VersionVector, maxBytes int) ([]Change, bool, error) {
-	cs := d.doc.ChangesSince(crdt.VersionVector(v), maxBytes)
+	cs, err := d.doc.ChangesSinceErr(crdt.VersionVector(v), maxBytes)
+	if err != nil {
+		// Below the log's floor (compacted, or a merged snapshot's gap):
+		// the core answers with a snapshot.
+		return nil, false, fmt.Errorf("%w: %w", ErrCompacted, err)
+	}
 	out := make([]Change, len(cs))
 	after := v.Clone()
 	for i, c := range cs {

@@ -1,0 +1,165 @@
+package mesh
+
+import (
+	"slices"
+
+	"github.com/syncmesh/syncmesh/crdt"
+)
+
+// This file holds compaction at the causal-stability frontier (see
+// docs/durability.md, "Compaction"): which operations every member holds,
+// when that has moved far enough to compact, and the Node's compaction on
+// its tick. The frontier logic is pure (time comes in as an argument) so
+// that it is tested without a network; the Node part does the locking and
+// I/O.
+
+// frontierTracker computes the compaction frontier: per replica, the
+// minimum over this node's version vector and the last version vector
+// each member sent, live members and members dead for less than the
+// retention window. A live member whose vector is not known yet holds the
+// frontier at nothing. It is not safe for concurrent use (the Node calls
+// it under its lock).
+type frontierTracker struct {
+	retention int64 // ms a dead member keeps holding the frontier
+	members   map[string]*trackedMember
+}
+
+type trackedMember struct {
+	v         VersionVector // last vector it sent; nil if none yet
+	live      bool
+	deadSince int64 // ms, when it was first seen not live
+}
+
+func newFrontierTracker(retentionMillis int64) *frontierTracker {
+	return &frontierTracker{retention: retentionMillis, members: map[string]*trackedMember{}}
+}
+
+// update records the live members (names, without our own) and the version
+// vectors peers last sent (by name; entries for names neither live nor
+// tracked are ignored), at time now (ms), and returns the frontier given
+// our own version own. Members that are no longer live start their
+// retention window now; once it has passed they are forgotten.
+func (t *frontierTracker) update(now int64, live []string, versions map[string]VersionVector, own VersionVector) VersionVector {
+	for _, name := range live {
+		m := t.members[name]
+		if m == nil {
+			m = &trackedMember{}
+			t.members[name] = m
+		}
+		m.live = true
+	}
+	isLive := make(map[string]bool, len(live))
+	for _, name := range live {
+		isLive[name] = true
+	}
+	for name, m := range t.members {
+		if !isLive[name] && m.live {
+			m.live, m.deadSince = false, now
+		}
+		if v, ok := versions[name]; ok {
+			m.v = v.Clone()
+		}
+		if !m.live && now-m.deadSince >= t.retention {
+			delete(t.members, name)
+		}
+	}
+	f := own.Clone()
+	for _, m := range t.members {
+		if m.v == nil {
+			return VersionVector{}
+		}
+		for r, s := range f {
+			if m.v[r] < s {
+				f[r] = m.v[r]
+			}
+		}
+	}
+	for r, s := range f {
+		if s == 0 {
+			delete(f, r)
+		}
+	}
+	return f
+}
+
+// holding returns the members that hold the frontier back (live, or dead
+// within retention), sorted; for status and tests.
+func (t *frontierTracker) holding() []string {
+	names := make([]string, 0, len(t.members))
+	for name := range t.members {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// notePeerVersion records the version vector peer sent (a digest or a
+// snapshot): it only grows while the peer lives, so the newest replaces the
+// old.
+func (c *Core) notePeerVersion(peer string, v VersionVector) {
+	if peer == c.cfg.Name {
+		return
+	}
+	if c.peerVV == nil {
+		c.peerVV = map[string]VersionVector{}
+	}
+	c.peerVV[peer] = v
+}
+
+// PeerVersions returns the last version vector each peer sent in a digest
+// or snapshot, by name: a lower bound of what that peer holds. A peer that
+// went down is forgotten (PeerDown). The map and vectors are copies the
+// caller owns.
+func (c *Core) PeerVersions() map[string]VersionVector {
+	out := make(map[string]VersionVector, len(c.peerVV))
+	for name, v := range c.peerVV {
+		out[name] = v.Clone()
+	}
+	return out
+}
+
+// compactPlanner decides when to compact: when the frontier has moved by at
+// least every operations since the last compaction. Pure; not safe for
+// concurrent use.
+type compactPlanner struct {
+	tracker *frontierTracker
+	every   uint64
+	last    VersionVector // frontier of the last compaction
+}
+
+func newCompactPlanner(retentionMillis int64, every uint64) *compactPlanner {
+	return &compactPlanner{tracker: newFrontierTracker(retentionMillis), every: max(every, 1), last: VersionVector{}}
+}
+
+// due updates the frontier (see frontierTracker.update) and returns it, and
+// whether it has moved far enough past the last compaction to compact now.
+// The caller that compacts calls done with the frontier.
+func (p *compactPlanner) due(now int64, live []string, versions map[string]VersionVector, own VersionVector) (VersionVector, bool) {
+	f := p.tracker.update(now, live, versions, own)
+	return f, p.last.Missing(f) >= p.every
+}
+
+// done records a compaction at frontier f.
+func (p *compactPlanner) done(f VersionVector) {
+	for r, s := range f {
+		p.last[r] = max(p.last[r], s)
+	}
+}
+
+// Compacter is implemented by documents that can drop history every member
+// holds. The crdt adapter (NewDocument) implements it. Like Document, it is
+// called under the caller's serialisation.
+type Compacter interface {
+	// Compact drops what frontier makes unnecessary (see crdt.Doc.Compact):
+	// frontier must be held by every member that may still ask for changes.
+	// Afterwards ChangesSince returns an error wrapping ErrCompacted to a
+	// reader below it.
+	Compact(frontier VersionVector) crdt.CompactStats
+}
+
+var _ Compacter = (*crdtDocument)(nil)
+
+// Compact implements Compacter.
+func (d *crdtDocument) Compact(frontier VersionVector) crdt.CompactStats {
+	return d.doc.Compact(crdt.VersionVector(frontier))
+}
