@@ -249,6 +249,11 @@ func newNode(cfg Config, dd *durableDocument, seed uint64) (*Node, error) {
 // Name returns the node's name.
 func (n *Node) Name() string { return n.cfg.Name }
 
+// Replica returns the replica id of the node's document: Config.Replica,
+// the id stored in Config.DataDir, or the random id New drew. With a
+// Config.Document it is Config.Replica as given.
+func (n *Node) Replica() clock.ReplicaID { return n.cfg.Replica }
+
 func (n *Node) numNodes() int {
 	n.lifeMu.Lock()
 	ml := n.ml

@@ -20,9 +20,17 @@ Once serving it prints one line per listener to standard output:
   http http://127.0.0.1:7947/
 Logs go to standard error.
 
-Durable storage (issue 6) is not wired yet: --data-dir is created and
-checked, but state lives in memory; a restarted node comes back as a new
-replica and catches up from its peers.
+State is durable: the node keeps its document, replica id and clock in
+--data-dir (one file, syncmesh.db; default syncmesh/<name> under
+$XDG_STATE_HOME or ~/.local/state). A write through the API is answered
+only once it is fsynced, and a node restarted on the same directory, even
+after SIGKILL, comes back with every write it acknowledged and catches up
+with its peers. A node whose directory is lost comes back as a new replica.
+A damaged directory, or one written for another mesh (--label) or strategy
+table, makes the node refuse to start; it is never repaired or
+overwritten: restore a backup, or move it away to start as a new replica.
+On SIGINT or SIGTERM the node leaves the mesh and flushes and closes the
+store.
 
 Example, three nodes on one machine:
   syncmesh node --name n1 --bind 127.0.0.1:7946 --http 127.0.0.1:7947
@@ -50,7 +58,8 @@ func nodeCmd(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&cfg.Bind, "bind", cfg.Bind, "memberlist address host:port, UDP and TCP (0.0.0.0:7946 to serve a LAN; port 0 picks one)")
 	fs.StringVar(&cfg.Advertise, "advertise", "", "address peers should use, when it differs from --bind (NAT, containers)")
 	fs.Var((*listFlag)(&cfg.Join), "join", "peer host:port to join; repeat or comma-separate (retried until one answers)")
-	fs.StringVar(&cfg.DataDir, "data-dir", "", "data directory (default $XDG_STATE_HOME/syncmesh/<name> or ~/.local/state/syncmesh/<name>)")
+	fs.StringVar(&cfg.DataDir, "data-dir", "", "data directory holding the node's durable state (default $XDG_STATE_HOME/syncmesh/<name> or ~/.local/state/syncmesh/<name>)")
+	fs.BoolVar(&cfg.NoSync, "no-sync", false, "do not fsync the store: faster, but acknowledged writes may be lost on power failure (tests only)")
 	fs.StringVar(&cfg.HTTP, "http", cfg.HTTP, "HTTP API and dashboard address host:port (\"\" disables; reads are unauthenticated, keep it on loopback or behind a proxy)")
 	fs.StringVar(&cfg.KeyFile, "key-file", "", "file of mesh encryption keys, one per line, base64 or hex, 16/24/32 bytes; the first encrypts")
 	fs.StringVar(&cfg.Label, "label", cfg.Label, "mesh label: nodes with another label ignore each other")

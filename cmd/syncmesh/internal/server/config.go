@@ -35,10 +35,17 @@ type Config struct {
 	// Join lists peers (host:port) to join at start. Default none: a new
 	// mesh, waiting for others to join it.
 	Join []string
-	// DataDir is the node's data directory. Default: syncmesh/<name> under
-	// the user's state directory ($XDG_STATE_HOME or ~/.local/state). It
-	// is created at start; storage in it arrives with issue 6.
+	// DataDir is the node's data directory: the embedded store (one bbolt
+	// file, syncmesh.db) holding its document, replica id and clock, so a
+	// restarted node comes back with everything it acknowledged. Default:
+	// syncmesh/<name> under the user's state directory ($XDG_STATE_HOME or
+	// ~/.local/state), per node name so several nodes on one machine do
+	// not share one. A damaged directory, or one of another mesh (label) or
+	// strategy table, makes the node refuse to start.
 	DataDir string
+	// NoSync turns off fsync in the store: acknowledged writes survive a
+	// process crash but not a power loss. Default false. For tests.
+	NoSync bool
 	// HTTP is the HTTP API and dashboard address. Default 127.0.0.1:7947
 	// (loopback: the API's reads are not authenticated). Empty disables it.
 	HTTP string

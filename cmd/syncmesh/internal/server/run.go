@@ -44,8 +44,6 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := prepareDataDir(cfg.DataDir); err != nil {
 		return err
 	}
-	log.Warn("durable storage is not implemented yet (issue 6): state lives in memory and a restarted node starts empty, as a new replica, and catches up from its peers",
-		"data_dir", cfg.DataDir)
 
 	var strat *crdt.Strategies
 	if cfg.StrategiesFile != "" {
@@ -62,10 +60,15 @@ func Run(ctx context.Context, cfg Config) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mcfg.Registerer = reg
+	opened := time.Now()
 	node, err := mesh.New(mcfg)
 	if err != nil {
+		// A damaged or foreign data directory: refuse, and leave it alone.
 		return err
 	}
+	ver := node.Version()
+	log.Info("data directory opened", "data_dir", cfg.DataDir, "replica", node.Replica(),
+		"ops", ver.Total(), "took", time.Since(opened).Round(time.Millisecond), "fsync", !cfg.NoSync)
 	if err := node.Start(ctx); err != nil {
 		node.Close()
 		return err
@@ -130,6 +133,7 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Warn("leaving the mesh", "err", err)
 	}
 	cancel()
+	// Close flushes the store: every write queued is committed.
 	if err := node.Close(); err != nil {
 		return errors.Join(runErr, err)
 	}
@@ -154,6 +158,8 @@ func meshConfig(cfg Config, strat *crdt.Strategies) (mesh.Config, error) {
 	}
 	m.Strategies = strat
 	m.Logger = cfg.Logger
+	m.DataDir, m.NoSync = cfg.DataDir, cfg.NoSync
+	m.MeshID = []byte("label:" + m.Label)
 	if cfg.KeyFile != "" {
 		keys, err := ReadKeys(cfg.KeyFile)
 		if err != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/syncmesh/syncmesh/mesh/meshtest"
+	"github.com/syncmesh/syncmesh/mesh/store"
 )
 
 // TestMain fails the package if a test leaves a goroutine behind.
@@ -216,6 +218,26 @@ func TestRunRefusesBadInput(t *testing.T) {
 				t.Fatalf("Run = %v, want ErrConfig with %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestRunRefusesDamagedDataDir: a data file that is not a store makes Run
+// fail with the store's error, and the file is left as it was.
+func TestRunRefusesDamagedDataDir(t *testing.T) {
+	dir := t.TempDir()
+	junk := bytes.Repeat([]byte("not a bbolt file "), 512)
+	path := filepath.Join(dir, store.DataFile)
+	if err := os.WriteFile(path, junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := DefaultConfig()
+	c.Name, c.Bind, c.HTTP, c.DataDir = "n", "127.0.0.1:0", "127.0.0.1:0", dir
+	err := Run(context.Background(), c)
+	if !errors.Is(err, store.ErrCorrupt) || !strings.Contains(err.Error(), "refusing to start") {
+		t.Fatalf("Run = %v, want a refusal wrapping store.ErrCorrupt", err)
+	}
+	if b, _ := os.ReadFile(path); !bytes.Equal(b, junk) {
+		t.Fatal("Run changed the damaged data file")
 	}
 }
 
