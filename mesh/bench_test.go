@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -162,100 +165,168 @@ func BenchmarkPropagation(b *testing.B) {
 	}
 }
 
-// BenchmarkThroughput has 10 loopback nodes (LAN defaults) all writing for
-// 5 s, each write its own change, then measures how long until every node
-// has applied every write. It reports the offered write rate and the
-// cluster's applied rate (writes applied on all nodes / time until all
-// converged).
+// BenchmarkThroughput has 10 loopback nodes (LAN defaults) all writing at
+// a fixed aggregate rate for 5 s (each write its own change, spread evenly
+// over the nodes), then measures the convergence tail: the time from the
+// writers stopping until every node's version vector equals the union of
+// all of them. Each of b.N runs reuses the cluster; it reports the offered
+// and applied rates of the last run and the tail's p50 and maximum over
+// all runs.
 //
-//	go test ./mesh/ -run '^$' -bench BenchmarkThroughput -benchtime 1x
+//	go test ./mesh/ -run '^$' -bench BenchmarkThroughput -benchtime 3x -v
+//
+// rate=20000 is issue 5's acceptance point (>= 20,000 ops/s applied, tail
+// <= 2 s); rate=40000 shows the headroom. doc=null (8-byte changes, O(1)
+// apply) is a diagnostic of mesh and memberlist alone.
+//
+// SYNCMESH_BENCH_RATES=5000,20000 replaces the crdt rates (a loaded
+// machine cannot offer 20,000 writes/s to ten nodes on two cores).
 func BenchmarkThroughput(b *testing.B) {
-	b.Run("doc=crdt", func(b *testing.B) { benchThroughput(b, nil) })
-	// The null document applies in O(1) with no state: what mesh and
-	// memberlist alone can carry.
-	b.Run("doc=null", func(b *testing.B) {
-		benchThroughput(b, func(cfg *Config) { cfg.Document = newNullDoc(cfg.Replica) })
+	rates := []int{20_000, 40_000}
+	if env := os.Getenv("SYNCMESH_BENCH_RATES"); env != "" {
+		rates = rates[:0]
+		for _, f := range strings.Split(env, ",") {
+			r, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || r <= 0 {
+				b.Fatalf("SYNCMESH_BENCH_RATES: bad rate %q", f)
+			}
+			rates = append(rates, r)
+		}
+	}
+	for _, rate := range rates {
+		b.Run(fmt.Sprintf("doc=crdt/rate=%d", rate), func(b *testing.B) { benchThroughput(b, rate, nil) })
+	}
+	b.Run("doc=null/rate=20000", func(b *testing.B) {
+		benchThroughput(b, 20_000, func(cfg *Config) { cfg.Document = newNullDoc(cfg.Replica) })
 	})
 }
 
-func benchThroughput(b *testing.B, tune func(*Config)) {
+// throughputRun is one paced run's outcome.
+type throughputRun struct {
+	writes  int
+	offered float64       // writes/s the writers managed
+	applied float64       // writes applied on every node / time from start to convergence
+	tail    time.Duration // writers stopped until every node held every write
+}
+
+func benchThroughput(b *testing.B, rate int, tune func(*Config)) {
 	const n = 10
-	const writeFor = 5 * time.Second
 	nodes := benchCluster(b, n, tune)
 	b.ReportAllocs()
 	b.ResetTimer()
-	for range b.N {
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		total := 0
-		start := time.Now()
-		for i, nd := range nodes {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				k := 0
-				for time.Since(start) < writeFor {
+	var runs []throughputRun
+	for i := range b.N {
+		r, ok := pacedRun(b, nodes, i, rate, 5*time.Second)
+		if !ok {
+			return
+		}
+		b.Logf("run %d: %d writes, offered %.0f/s, applied %.0f/s, tail %v", i, r.writes, r.offered, r.applied, r.tail)
+		runs = append(runs, r)
+	}
+	b.StopTimer()
+	tails := make([]time.Duration, len(runs))
+	for i, r := range runs {
+		tails[i] = r.tail
+	}
+	slices.Sort(tails)
+	last := runs[len(runs)-1]
+	b.ReportMetric(last.offered, "writes/s")
+	b.ReportMetric(last.applied, "cluster-applied-ops/s")
+	b.ReportMetric(float64(percentile(tails, 0.5).Milliseconds()), "tail-p50-ms")
+	b.ReportMetric(float64(tails[len(tails)-1].Milliseconds()), "tail-max-ms")
+	var drops, pruned, errs uint64
+	for _, nd := range nodes {
+		st := nd.Status()
+		drops += st.InboxDrops + st.SendDrops
+		errs += st.SendErrors
+		pruned += st.BroadcastPruned
+		b.Logf("%s: inbox drops %d, send drops %d, send errors %d, pruned %d, anti-entropy %d, received %v, sent %v",
+			nd.Name(), st.InboxDrops, st.SendDrops, st.SendErrors, st.BroadcastPruned, st.AntiEntropyRounds,
+			st.ReceivedMessages, st.SentMessages)
+	}
+	b.ReportMetric(float64(drops), "drops")
+	b.ReportMetric(float64(errs), "send-errors")
+	b.ReportMetric(float64(pruned), "gossip-pruned")
+}
+
+// pacedRun has every node write rate/len(nodes) times a second for
+// writeFor, then waits for convergence. Each writer catches up to its
+// schedule every 5 ms, so the aggregate rate holds as long as Update keeps
+// up. It reports false after failing the benchmark.
+func pacedRun(b *testing.B, nodes []*Node, run, rate int, writeFor time.Duration) (throughputRun, bool) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	total := 0
+	per := float64(rate) / float64(len(nodes))
+	start := time.Now()
+	for i, nd := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tick := time.NewTicker(5 * time.Millisecond)
+			defer tick.Stop()
+			k := 0
+			for {
+				el := time.Since(start)
+				if el >= writeFor {
+					break
+				}
+				for due := int(el.Seconds() * per); k < due; k++ {
 					key := fmt.Sprintf("w%d-%d", i, k%1000)
 					if err := nd.Update(context.Background(), func(d *draft.Draft) error {
-						return d.Root().Set(key, draft.Int(int64(k)))
+						return d.Root().Set(key, draft.Int(int64(run<<32|k)))
 					}); err != nil {
 						b.Error(err)
 						return
 					}
-					k++
 				}
-				mu.Lock()
-				total += k
-				mu.Unlock()
-			}()
-		}
-		wg.Wait()
-		stopped := time.Now()
-		want := nodes[0].Version()
-		for _, nd := range nodes[1:] {
-			for r, s := range nd.Version() {
-				want[r] = max(want[r], s)
+				<-tick.C
 			}
+			mu.Lock()
+			total += k
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	stopped := time.Now()
+	want := VersionVector{}
+	for _, nd := range nodes {
+		for r, s := range nd.Version() {
+			want[r] = max(want[r], s)
 		}
-		tick := time.NewTicker(10 * time.Millisecond)
-		for {
-			done := true
-			for _, nd := range nodes {
-				if !nd.Version().Covers(want) {
-					done = false
-					break
-				}
-			}
-			if done {
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		done := true
+		for _, nd := range nodes {
+			if !nd.Version().Covers(want) {
+				done = false
 				break
 			}
-			if time.Since(stopped) > 60*time.Second {
-				for _, nd := range nodes {
-					st := nd.Status()
-					b.Logf("%s: has %d of %d ops; pending %d quarantined %d inbox drops %d send drops %d errors %d pruned %d snapshots %d/%d rejected %v recv %v",
-						nd.Name(), st.Version.Total(), want.Total(), st.Pending, st.Quarantined, st.InboxDrops, st.SendDrops, st.SendErrors,
-						st.BroadcastPruned, st.SnapshotsSent, st.SnapshotsMerged, st.Rejected, st.ReceivedMessages)
-				}
-				b.Fatalf("not converged 60 s after the writers stopped (%d writes)", total)
+		}
+		if done {
+			break
+		}
+		if time.Since(stopped) > 60*time.Second {
+			for _, nd := range nodes {
+				st := nd.Status()
+				b.Logf("%s: has %d of %d ops; pending %d quarantined %d inbox drops %d send drops %d errors %d pruned %d snapshots %d/%d rejected %v recv %v",
+					nd.Name(), st.Version.Total(), want.Total(), st.Pending, st.Quarantined, st.InboxDrops, st.SendDrops, st.SendErrors,
+					st.BroadcastPruned, st.SnapshotsSent, st.SnapshotsMerged, st.Rejected, st.ReceivedMessages)
 			}
-			<-tick.C
+			b.Errorf("run %d: not converged 60 s after the writers stopped (%d writes at %d/s)", run, total, rate)
+			return throughputRun{}, false
 		}
-		tick.Stop()
-		converged := time.Now()
-		b.ReportMetric(float64(total)/writeFor.Seconds(), "writes/s")
-		b.ReportMetric(float64(total)/converged.Sub(start).Seconds(), "cluster-applied-ops/s")
-		b.ReportMetric(float64(converged.Sub(stopped).Milliseconds()), "converge-after-stop-ms")
-		var drops, pruned uint64
-		for _, nd := range nodes {
-			st := nd.Status()
-			drops += st.InboxDrops + st.SendDrops
-			pruned += st.BroadcastPruned
-			b.Logf("%s: inbox drops %d, send drops %d, send errors %d, received %v, sent %v",
-				nd.Name(), st.InboxDrops, st.SendDrops, st.SendErrors, st.ReceivedMessages, st.SentMessages)
-		}
-		b.ReportMetric(float64(drops), "drops")
-		b.ReportMetric(float64(pruned), "gossip-pruned")
+		<-tick.C
 	}
+	converged := time.Now()
+	return throughputRun{
+		writes:  total,
+		offered: float64(total) / stopped.Sub(start).Seconds(),
+		applied: float64(total) / converged.Sub(start).Seconds(),
+		tail:    converged.Sub(stopped),
+	}, true
 }
 
 // BenchmarkCRDTDecodeChange measures decoding one gossiped single-write

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -24,6 +25,23 @@ type CoreConfig struct {
 	// AntiEntropyMillis is the time between anti-entropy rounds with a random
 	// peer (ms). Default 1000.
 	AntiEntropyMillis int64
+	// BusyAntiEntropyMillis is the time between anti-entropy rounds while
+	// the node is behind: it learnt of operations it lacked within the last
+	// AntiEntropyMillis (ms). Default AntiEntropyMillis/4, so the tail after
+	// a burst of writes drains in a few short rounds instead of waiting a
+	// full interval per hop; an idle mesh still pays one round per
+	// AntiEntropyMillis.
+	BusyAntiEntropyMillis int64
+	// GossipBytesPerSecond bounds the Change messages (bytes, own and
+	// re-gossiped) this node puts on the gossip queue per second of core
+	// time, with a burst of one second's worth. Over the budget a local
+	// change is announced instead (one Announce per replica on the queue,
+	// replaced by the newest) and a received change is not re-gossiped but
+	// announced once applied, so peers fetch it over TCP. Default 16 KiB:
+	// memberlist's gossip (fanout 3, 5 rounds/s, 1400-byte packets, each
+	// message sent ~8 times) drains only a few KiB of new messages per
+	// second, and a queue that grows past that is pruned anyway.
+	GossipBytesPerSecond int
 	// ChunkBytes bounds the change data in one Changes message (bytes).
 	// Default 64 KiB.
 	ChunkBytes int
@@ -55,6 +73,12 @@ func (c CoreConfig) withDefaults() CoreConfig {
 	if c.AntiEntropyMillis == 0 {
 		c.AntiEntropyMillis = 1000
 	}
+	if c.BusyAntiEntropyMillis == 0 {
+		c.BusyAntiEntropyMillis = max(1, c.AntiEntropyMillis/4)
+	}
+	if c.GossipBytesPerSecond == 0 {
+		c.GossipBytesPerSecond = 16 << 10
+	}
 	if c.ChunkBytes == 0 {
 		c.ChunkBytes = 64 << 10
 	}
@@ -80,9 +104,10 @@ func (c CoreConfig) validate() error {
 		return fmt.Errorf("%w: empty node name", ErrConfig)
 	case len(c.Name) > MaxNameBytes:
 		return fmt.Errorf("%w: node name longer than %d bytes", ErrConfig, MaxNameBytes)
-	case c.FastPathBytes < 0 || c.ChunkBytes < 0 || c.ChunksPerReply < 0 || c.SeenCapacity < 0:
+	case c.FastPathBytes < 0 || c.ChunkBytes < 0 || c.ChunksPerReply < 0 || c.SeenCapacity < 0 ||
+		c.GossipBytesPerSecond < 0:
 		return fmt.Errorf("%w: negative size", ErrConfig)
-	case c.AntiEntropyMillis < 0 || c.FetchTimeoutMillis < 0:
+	case c.AntiEntropyMillis < 0 || c.BusyAntiEntropyMillis < 0 || c.FetchTimeoutMillis < 0:
 		return fmt.Errorf("%w: negative interval", ErrConfig)
 	}
 	return nil
@@ -148,6 +173,16 @@ type CoreStats struct {
 	AntiEntropyRounds uint64
 	// Fetches counts fetches sent for announced changes.
 	Fetches uint64
+	// Announced counts Announce messages queued for changes this node
+	// holds (its own over the gossip budget or too large, and remote ones
+	// it applied without re-gossiping them).
+	Announced uint64
+	// GossipDeferred counts received changes not re-gossiped because the
+	// gossip budget was spent (they were announced instead).
+	GossipDeferred uint64
+	// StaleChanges counts changes in repair chunks that were already
+	// covered when they arrived, dropped before the document decoded them.
+	StaleChanges uint64
 	// Pending and Quarantined are gauges: the document's pending and
 	// quarantined changes after the last call.
 	Pending, Quarantined int
@@ -171,8 +206,9 @@ type seenKey struct {
 
 // fetchState is an outstanding fetch for an announced change.
 type fetchState struct {
-	seq uint64
-	at  int64
+	peer string
+	seq  uint64
+	at   int64
 }
 
 // Core is the pure protocol state machine: inputs (a local change, a message,
@@ -186,7 +222,10 @@ type Core struct {
 	cfg CoreConfig
 	doc Document
 	vr  VersionReader // doc, if it implements VersionReader
-	rng *rand.Rand
+	// vcache is the document's version vector while it is known not to
+	// have changed, or nil (see versionOf).
+	vcache VersionVector
+	rng    *rand.Rand
 
 	peers []string // sorted, without our own name
 
@@ -195,8 +234,19 @@ type Core struct {
 	seenNext int
 
 	fetching map[clock.ReplicaID]fetchState
-	nextAE   int64
+	// announced is the highest sequence of each replica this node has
+	// announced holding, so it announces each advance once.
+	announced map[clock.ReplicaID]uint64
+
+	now      int64 // latest time passed in (ms)
+	lastAE   int64 // time of the last anti-entropy round
+	behindAt int64 // last time we learnt we lacked operations
+	behind   bool  // behindAt is set
 	started  bool
+
+	tokens   int64 // gossip budget left (bytes)
+	refillAt int64 // time the budget was last refilled
+	refilled bool  // refillAt is set
 
 	// peerVV is the last version vector each peer sent (digest or
 	// snapshot), for the compaction frontier (compact.go).
@@ -215,11 +265,13 @@ func NewCore(cfg CoreConfig, doc Document) (*Core, error) {
 		return nil, fmt.Errorf("%w: nil document", ErrConfig)
 	}
 	c := &Core{
-		cfg:      cfg,
-		doc:      doc,
-		rng:      rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
-		seen:     make(map[seenKey]struct{}),
-		fetching: make(map[clock.ReplicaID]fetchState),
+		cfg:       cfg,
+		doc:       doc,
+		rng:       rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		seen:      make(map[seenKey]struct{}),
+		fetching:  make(map[clock.ReplicaID]fetchState),
+		announced: make(map[clock.ReplicaID]uint64),
+		tokens:    int64(cfg.GossipBytesPerSecond),
 		stats: CoreStats{
 			Received:      map[MsgType]uint64{},
 			ReceivedBytes: map[MsgType]uint64{},
@@ -272,13 +324,23 @@ func (c *Core) PeerDown(name string) {
 	}
 }
 
-// versionOf returns the document's sequence number for r.
+// versionOf returns the document's sequence number for r. Without a
+// VersionReader it reads a copy of the version vector that is kept until
+// the document may have changed (forget).
 func (c *Core) versionOf(r clock.ReplicaID) uint64 {
 	if c.vr != nil {
 		return c.vr.VersionOf(r)
 	}
-	return c.doc.Version()[r]
+	if c.vcache == nil {
+		c.vcache = c.doc.Version()
+	}
+	return c.vcache[r]
 }
+
+// forget drops the cached version vector: called on entry to every input
+// (the driver may have changed the document in between) and after every
+// call that changes the document.
+func (c *Core) forget() { c.vcache = nil }
 
 // markSeen remembers k and reports whether it was new.
 func (c *Core) markSeen(k seenKey) bool {
@@ -301,25 +363,79 @@ func (c *Core) markSeen(k seenKey) bool {
 
 func changeKey(r clock.ReplicaID, start uint64) string { return fmt.Sprintf("c/%s/%d", r, start) }
 
-func announceKey(r clock.ReplicaID, seq uint64) string { return fmt.Sprintf("a/%s/%d", r, seq) }
+// announceKey is per replica, not per sequence: a newer announcement
+// replaces the queued one, so the gossip queue holds at most one per replica.
+func announceKey(r clock.ReplicaID) string { return fmt.Sprintf("a/%s", r) }
+
+// advance moves the core's time to now (times never go back) and refills
+// the gossip budget.
+func (c *Core) advance(now int64) {
+	c.now = max(c.now, now)
+	if !c.refilled {
+		c.refillAt, c.refilled = now, true
+		return
+	}
+	budget := int64(c.cfg.GossipBytesPerSecond)
+	if add := (now - c.refillAt) * budget / 1000; add > 0 {
+		c.tokens = min(budget, c.tokens+add)
+		c.refillAt = now
+	}
+}
+
+// spend takes n bytes from the gossip budget, or reports false.
+func (c *Core) spend(n int) bool {
+	if c.tokens < int64(n) {
+		return false
+	}
+	c.tokens -= int64(n)
+	return true
+}
+
+// markBehind notes that this node lacked operations at time now, which
+// shortens the anti-entropy interval for a while.
+func (c *Core) markBehind() { c.behindAt, c.behind = c.now, true }
+
+// announce queues an Announce that this node holds r's operations up to
+// seq, unless it announced that much already.
+func (c *Core) announce(r clock.ReplicaID, seq uint64, out *Output) {
+	if seq <= c.announced[r] {
+		return
+	}
+	c.announced[r] = seq
+	c.stats.Announced++
+	out.Broadcasts = append(out.Broadcasts, Broadcast{
+		Key: announceKey(r),
+		Msg: Encode(&AnnounceMsg{From: c.cfg.Name, Replica: r, Seq: seq}),
+	})
+}
+
+// announceApplied announces each replica of changes whose version the
+// document advanced.
+func (c *Core) announceApplied(changes []Change, out *Output) {
+	for i, ch := range changes {
+		if i > 0 && changes[i-1].Replica == ch.Replica {
+			continue
+		}
+		c.announce(ch.Replica, c.versionOf(ch.Replica), out)
+	}
+}
 
 // Local disseminates changes this node made; the caller has already applied
-// them to the document. Each small change is gossiped whole; a change whose
-// message would exceed FastPathBytes is announced instead.
+// them to the document. Each small change is gossiped whole while the gossip
+// budget lasts; a change whose message would exceed FastPathBytes, or that
+// finds the budget spent, is announced instead (one queued Announce per
+// replica, the newest replacing the older).
 func (c *Core) Local(changes ...Change) Output {
+	c.forget()
 	var out Output
 	for _, ch := range changes {
 		msg := Encode(&ChangeMsg{Change: ch})
-		if len(msg) <= c.cfg.FastPathBytes {
+		if len(msg) <= c.cfg.FastPathBytes && c.spend(len(msg)) {
 			c.markSeen(seenKey{replica: ch.Replica, seq: ch.Start})
 			out.Broadcasts = append(out.Broadcasts, Broadcast{Key: changeKey(ch.Replica, ch.Start), Msg: msg})
 			continue
 		}
-		c.markSeen(seenKey{announce: true, replica: ch.Replica, seq: ch.End})
-		out.Broadcasts = append(out.Broadcasts, Broadcast{
-			Key: announceKey(ch.Replica, ch.End),
-			Msg: Encode(&AnnounceMsg{From: c.cfg.Name, Replica: ch.Replica, Seq: ch.End}),
-		})
+		c.announce(ch.Replica, ch.End, &out)
 	}
 	return out
 }
@@ -328,17 +444,22 @@ func (c *Core) Local(changes ...Change) Output {
 // core does not care which) at time now (ms). Rejected messages are counted
 // by reason and otherwise ignored; the returned error says why, for logging.
 func (c *Core) Receive(now int64, b []byte) (Output, error) {
+	c.forget()
+	c.advance(now)
 	var out Output
 	m, err := c.decode(b)
 	if err != nil {
 		return out, err
 	}
 	if cm, ok := m.(*ChangeMsg); ok {
-		if !c.admitChange(b, cm, &out) {
+		var deferred []Change
+		if !c.admitChange(b, cm, &out, &deferred) {
 			return out, nil
 		}
 		a, err := c.doc.Apply([]Change{cm.Change})
-		return out, c.apply(now, true, a, err, &out)
+		err = c.apply(now, true, a, err, &out)
+		c.announceApplied(deferred, &out)
+		return out, err
 	}
 	return out, c.handle(now, b, m, &out)
 }
@@ -348,9 +469,11 @@ func (c *Core) Receive(now int64, b []byte) (Output, error) {
 // document in one call at the end, which is cheaper under load. It returns
 // the errors Receive would have returned, in order, without nils.
 func (c *Core) ReceiveBatch(now int64, msgs [][]byte) (Output, []error) {
+	c.forget()
+	c.advance(now)
 	var out Output
 	var errs []error
-	var batch []Change
+	var batch, deferred []Change
 	for _, b := range msgs {
 		m, err := c.decode(b)
 		if err != nil {
@@ -358,7 +481,7 @@ func (c *Core) ReceiveBatch(now int64, msgs [][]byte) (Output, []error) {
 			continue
 		}
 		if cm, ok := m.(*ChangeMsg); ok {
-			if c.admitChange(b, cm, &out) {
+			if c.admitChange(b, cm, &out, &deferred) {
 				batch = append(batch, cm.Change)
 			}
 			continue
@@ -372,6 +495,8 @@ func (c *Core) ReceiveBatch(now int64, msgs [][]byte) (Output, []error) {
 		if err := c.apply(now, true, a, err, &out); err != nil {
 			errs = append(errs, err)
 		}
+		slices.SortStableFunc(deferred, func(a, b Change) int { return cmp.Compare(a.Replica, b.Replica) })
+		c.announceApplied(deferred, &out)
 	}
 	return out, errs
 }
@@ -395,7 +520,7 @@ func (c *Core) decode(b []byte) (Message, error) {
 func (c *Core) handle(now int64, b []byte, m Message, out *Output) error {
 	switch m := m.(type) {
 	case *AnnounceMsg:
-		c.onAnnounce(now, b, m, out)
+		c.onAnnounce(now, m, out)
 	case *FetchMsg:
 		return c.onFetch(m, out)
 	case *DigestMsg:
@@ -412,6 +537,7 @@ func (c *Core) handle(now int64, b []byte, m Message, out *Output) error {
 
 // apply runs a document call, counting its outcome.
 func (c *Core) apply(now int64, remote bool, a Applied, err error, out *Output) error {
+	c.forget()
 	c.stats.Pending, c.stats.Quarantined = a.Pending, a.Quarantined
 	c.stats.AppliedChanges += uint64(a.Changes)
 	if remote && a.Changes > 0 && a.NewestMillis > 0 {
@@ -427,35 +553,44 @@ func (c *Core) apply(now int64, remote bool, a Applied, err error, out *Output) 
 }
 
 // admitChange decides about a gossiped change: false if it is already
-// covered (a duplicate); otherwise it re-gossips it the first time and
-// returns true: the caller applies it.
-func (c *Core) admitChange(raw []byte, m *ChangeMsg, out *Output) bool {
+// covered (a duplicate); otherwise it re-gossips it the first time, budget
+// permitting (else it appends it to deferred, to be announced once
+// applied), and returns true: the caller applies it.
+func (c *Core) admitChange(raw []byte, m *ChangeMsg, out *Output, deferred *[]Change) bool {
 	ch := m.Change
 	if ch.End <= c.versionOf(ch.Replica) {
 		c.stats.Duplicates++
 		return false
 	}
+	c.markBehind()
 	if c.markSeen(seenKey{replica: ch.Replica, seq: ch.Start}) {
+		if !c.spend(len(raw)) {
+			c.stats.GossipDeferred++
+			*deferred = append(*deferred, ch)
+			return true
+		}
 		c.stats.Regossiped++
 		out.Broadcasts = append(out.Broadcasts, Broadcast{Key: changeKey(ch.Replica, ch.Start), Msg: slices.Clone(raw)})
 	}
 	return true
 }
 
-func (c *Core) onAnnounce(now int64, raw []byte, m *AnnounceMsg, out *Output) {
+// onAnnounce fetches what an announcement offers, from the node that
+// announced it, unless a fetch for that replica is still outstanding. It
+// does not re-gossip the announcement: a node announces only what it holds
+// (after applying it), so fetches spread over every node that has the
+// change instead of all going to its author.
+func (c *Core) onAnnounce(now int64, m *AnnounceMsg, out *Output) {
 	have := c.versionOf(m.Replica)
 	if m.Seq <= have || m.From == c.cfg.Name {
 		c.stats.Duplicates++
 		return
 	}
-	if c.markSeen(seenKey{announce: true, replica: m.Replica, seq: m.Seq}) {
-		c.stats.Regossiped++
-		out.Broadcasts = append(out.Broadcasts, Broadcast{Key: announceKey(m.Replica, m.Seq), Msg: slices.Clone(raw)})
-	}
-	if f, ok := c.fetching[m.Replica]; ok && f.seq >= m.Seq && now-f.at < c.cfg.FetchTimeoutMillis {
+	c.markBehind()
+	if f, ok := c.fetching[m.Replica]; ok && now-f.at < c.cfg.FetchTimeoutMillis {
 		return
 	}
-	c.fetching[m.Replica] = fetchState{seq: m.Seq, at: now}
+	c.fetching[m.Replica] = fetchState{peer: m.From, seq: m.Seq, at: now}
 	c.stats.Fetches++
 	out.send(m.From, &FetchMsg{From: c.cfg.Name, Replica: m.Replica, After: have})
 }
@@ -512,17 +647,38 @@ func (c *Core) onDigest(m *DigestMsg, out *Output) error {
 	} else if theyLack > 0 {
 		err = c.streamChanges(m.From, m.Version.Clone(), out)
 	}
-	if m.Reply && mine.Missing(m.Version) > 0 {
-		out.send(m.From, &DigestMsg{From: c.cfg.Name, Version: mine})
+	if mine.Missing(m.Version) > 0 {
+		c.markBehind()
+		if m.Reply {
+			out.send(m.From, &DigestMsg{From: c.cfg.Name, Version: mine})
+		}
 	}
 	return err
 }
 
+// onChanges applies a repair or fetch chunk. Changes the document already
+// covers (gossip or another stream brought them meanwhile) are dropped
+// before the document decodes them. What the chunk advanced is announced,
+// so peers that lack it can fetch it from here.
 func (c *Core) onChanges(now int64, m *ChangesMsg, out *Output) error {
-	a, err := c.doc.Apply(m.Changes)
-	err = c.apply(now, true, a, err, out)
+	fresh := m.Changes[:0]
+	for _, ch := range m.Changes {
+		if ch.End <= c.versionOf(ch.Replica) {
+			c.stats.StaleChanges++
+			continue
+		}
+		fresh = append(fresh, ch)
+	}
+	var err error
+	if len(fresh) > 0 {
+		c.markBehind()
+		var a Applied
+		a, err = c.doc.Apply(fresh)
+		err = c.apply(now, true, a, err, out)
+		c.announceApplied(fresh, out)
+	}
 	for r, f := range c.fetching {
-		if c.versionOf(r) >= f.seq {
+		if c.versionOf(r) >= f.seq || (f.peer == m.From && !m.More) {
 			delete(c.fetching, r)
 		}
 	}
@@ -570,6 +726,14 @@ func (c *Core) onSnapshot(now int64, m *SnapshotMsg, out *Output) error {
 // sends a digest to one random live peer. Call it at least every
 // AntiEntropyMillis; more often makes quarantine retries prompter.
 func (c *Core) Tick(now int64) Output {
+	if !c.started {
+		// Spread the first round over one interval so nodes started
+		// together do not run anti-entropy in lockstep.
+		c.started = true
+		c.lastAE = now - c.rng.Int64N(c.cfg.AntiEntropyMillis+1)
+	}
+	c.forget()
+	c.advance(now)
 	var out Output
 	a, err := c.doc.RetryQuarantined()
 	_ = c.apply(now, true, a, err, &out)
@@ -578,14 +742,12 @@ func (c *Core) Tick(now int64) Output {
 			delete(c.fetching, r)
 		}
 	}
-	if !c.started {
-		// Spread the first round over one interval so nodes started
-		// together do not run anti-entropy in lockstep.
-		c.started = true
-		c.nextAE = now + c.rng.Int64N(c.cfg.AntiEntropyMillis+1)
+	interval := c.cfg.AntiEntropyMillis
+	if c.behind && now-c.behindAt < c.cfg.AntiEntropyMillis {
+		interval = min(interval, c.cfg.BusyAntiEntropyMillis)
 	}
-	if now >= c.nextAE {
-		c.nextAE = now + c.cfg.AntiEntropyMillis
+	if now >= c.lastAE+interval {
+		c.lastAE = now
 		if peer, ok := c.randomPeer(); ok {
 			c.stats.AntiEntropyRounds++
 			out.send(peer, &DigestMsg{From: c.cfg.Name, Version: c.doc.Version(), Reply: true})

@@ -337,7 +337,8 @@ func TestCoreConverges(t *testing.T) {
 					}
 					for _, nd := range net.nodes {
 						nd.core.cfg.AntiEntropyMillis = 1000
-						nd.core.nextAE = net.now
+						nd.core.cfg.BusyAntiEntropyMillis = 250
+						nd.core.lastAE = net.now - 1000
 					}
 				}
 				steps := net.runUntilConverged(tc.maxSteps)
@@ -539,5 +540,136 @@ func TestCoreReceiveBatch(t *testing.T) {
 	}
 	if st := c.Stats(); st.Rejected[RejectVersion] != 1 || st.Received[TypeChange] != 4 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// countTypes counts an Output's broadcasts and sends by message type.
+func countTypes(out Output) map[MsgType]int {
+	n := map[MsgType]int{}
+	for _, b := range out.Broadcasts {
+		n[peekType(b.Msg)]++
+	}
+	for _, s := range out.Sends {
+		n[peekType(s.Msg)]++
+	}
+	return n
+}
+
+func TestCoreGossipBudget(t *testing.T) {
+	now := int64(5000)
+	doc := newFakeDoc(3, func() int64 { return now })
+	c, err := NewCore(CoreConfig{Name: "me", GossipBytesPerSecond: 400}, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Tick(now)
+	var keys []string
+	types := map[MsgType]int{}
+	for i := range 20 {
+		out := c.Local(doc.update(0, 0, fmt.Sprintf("k%d", i), "v"))
+		for _, b := range out.Broadcasts {
+			keys = append(keys, b.Key)
+			types[peekType(b.Msg)]++
+		}
+	}
+	// About 400/size changes fit the budget; every later one is announced
+	// under one key per replica, so the queue holds a single announcement.
+	if types[TypeChange] == 0 || types[TypeChange] > 10 || types[TypeAnnounce] != 20-types[TypeChange] {
+		t.Fatalf("broadcast types %v", types)
+	}
+	last := keys[len(keys)-1]
+	if last != announceKey(3) {
+		t.Fatalf("last key %q, want %q", last, announceKey(3))
+	}
+	if st := c.Stats(); st.Announced != uint64(types[TypeAnnounce]) {
+		t.Fatalf("announced %d, want %d", st.Announced, types[TypeAnnounce])
+	}
+	// A second of core time refills the budget: the fast path is back.
+	now += 1000
+	c.Tick(now)
+	if got := countTypes(c.Local(doc.update(0, 0, "k", "again"))); got[TypeChange] != 1 {
+		t.Fatalf("after refill: %v", got)
+	}
+}
+
+func TestCoreRepairDropsStaleAndAnnounces(t *testing.T) {
+	src := newFakeDoc(7, func() int64 { return 1000 })
+	var chs []Change
+	for i := range 5 {
+		chs = append(chs, src.update(0, 0, fmt.Sprintf("k%d", i), "v"))
+	}
+	doc := newFakeDoc(1, func() int64 { return 1000 })
+	c, err := NewCore(CoreConfig{Name: "me"}, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := doc.Apply(chs[:3]); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Receive(1000, Encode(&ChangesMsg{From: "peer", Changes: chs}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := c.Stats()
+	if doc.vv[7] != 5 || st.StaleChanges != 3 || st.AppliedChanges != 2 {
+		t.Fatalf("version %v, stats %+v", doc.vv, st)
+	}
+	if len(out.Broadcasts) != 1 || out.Broadcasts[0].Key != announceKey(7) {
+		t.Fatalf("broadcasts %+v, want one announcement of replica 7", out.Broadcasts)
+	}
+	m, err := Decode(out.Broadcasts[0].Msg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := m.(*AnnounceMsg); a.From != "me" || a.Replica != 7 || a.Seq != 5 {
+		t.Fatalf("announcement %+v", a)
+	}
+	// An announcement of what we hold is not fetched; a newer one is
+	// fetched once while the fetch is outstanding.
+	ann := func(seq uint64) []byte { return Encode(&AnnounceMsg{From: "peer", Replica: 7, Seq: seq}) }
+	var fetches int
+	for _, b := range [][]byte{ann(5), ann(6), ann(7), ann(8)} {
+		out, err := c.Receive(1100, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fetches += countTypes(out)[TypeFetch]
+	}
+	if fetches != 1 {
+		t.Fatalf("%d fetches, want 1 while one is outstanding", fetches)
+	}
+	out, _ = c.Receive(1100+c.cfg.FetchTimeoutMillis, ann(8))
+	if countTypes(out)[TypeFetch] != 1 {
+		t.Fatal("no fetch after the outstanding one timed out")
+	}
+}
+
+func TestCoreBusyAntiEntropy(t *testing.T) {
+	src := newFakeDoc(7, func() int64 { return 0 })
+	doc := newFakeDoc(1, func() int64 { return 0 })
+	c, err := NewCore(CoreConfig{Name: "me", AntiEntropyMillis: 1000, BusyAntiEntropyMillis: 200}, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.PeerUp("peer")
+	rounds := func(from, to int64) int {
+		n := 0
+		for now := from; now < to; now += 50 {
+			n += countTypes(c.Tick(now))[TypeDigest]
+		}
+		return n
+	}
+	if n := rounds(10_000, 13_000); n < 2 || n > 4 {
+		t.Fatalf("idle: %d rounds in 3 s, want about 3", n)
+	}
+	// Learning of a missing change makes rounds frequent for one interval.
+	if _, err := c.Receive(13_000, Encode(&ChangeMsg{Change: src.update(0, 0, "k", "v")})); err != nil {
+		t.Fatal(err)
+	}
+	if n := rounds(13_000, 14_000); n < 4 {
+		t.Fatalf("behind: %d rounds in 1 s, want about 5", n)
+	}
+	if n := rounds(14_000, 17_000); n > 4 {
+		t.Fatalf("caught up: %d rounds in 3 s, want about 3", n)
 	}
 }
