@@ -35,8 +35,8 @@ type Doc struct {
 
 	// lag holds visible patches applied to the registers but not yet to
 	// state, oldest first. Its backing array is never rewritten (flushing
-	// drops it), so Result.Patches can share it. The current call's
-	// patches start at mark.
+	// starts a new one), so Result.Patches can share it. The current
+	// call's patches start at mark.
 	lag   []draft.Patch
 	mark  int
 	quiet bool // don't emit visible patches (local updates, large batches)
@@ -113,7 +113,7 @@ func (d *Doc) State() draft.Value { return d.current() }
 
 // maxLag bounds the visible patches State applies lazily: past it finish
 // brings the state up to date, so the backlog's memory stays bounded.
-const maxLag = 4096
+const maxLag = 1024
 
 // current applies the lagging patches to state and returns it.
 func (d *Doc) current() draft.Value {
@@ -125,7 +125,9 @@ func (d *Doc) current() draft.Value {
 		panic("crdt: materialised state out of step with the registers: " + err.Error())
 	}
 	d.state = next
-	d.lag, d.mark = nil, 0
+	// A new buffer sized for a backlog like this one: Result.Patches
+	// share the old one.
+	d.lag, d.mark = make([]draft.Patch, 0, min(2*len(d.lag), maxLag+maxBatchPatches)), 0
 	return next
 }
 
@@ -464,23 +466,32 @@ type opLog interface {
 
 type memLog struct {
 	by map[clock.ReplicaID][]*Change
+	// order is every replica ever appended, ascending (some may have no
+	// changes left after compaction), so since need not sort.
+	order []clock.ReplicaID
 }
 
 func newMemLog() *memLog { return &memLog{by: make(map[clock.ReplicaID][]*Change)} }
 
-func (l *memLog) append(c *Change) { l.by[c.Replica] = append(l.by[c.Replica], c) }
+func (l *memLog) append(c *Change) {
+	cs, ok := l.by[c.Replica]
+	if !ok {
+		if i, found := slices.BinarySearch(l.order, c.Replica); !found {
+			l.order = slices.Insert(l.order, i, c.Replica)
+		}
+	}
+	l.by[c.Replica] = append(cs, c)
+}
 
 func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
-	rs := make([]clock.ReplicaID, 0, len(l.by))
-	for r := range l.by {
-		rs = append(rs, r)
-	}
-	slices.SortFunc(rs, cmp.Compare)
 	var out []*Change
 	size := 0
-	for _, r := range rs {
+	for _, r := range l.order {
 		cs := l.by[r]
 		have := vv[r]
+		if len(cs) == 0 || cs[len(cs)-1].EndSeq() <= have {
+			continue // nothing vv lacks (the common case)
+		}
 		i, _ := slices.BinarySearchFunc(cs, have, func(c *Change, h uint64) int {
 			return cmp.Compare(c.EndSeq(), h+1)
 		})
