@@ -118,7 +118,50 @@ func (d *Doc) restore(s *Snapshot, owned bool) {
 	}
 	// Every register is new and shows nothing yet (what unshow would record).
 	d.root.shown = visNone
-	d.state = d.renderNode(d.root, visMap, true)
+	d.state = b.render(d.root, visMap)
+}
+
+// bulkKeys is the number of keys from which a restored map is rendered by
+// appending its keys in order to a draft instead of through draft.MapOf
+// (which takes a Go map and sorts its keys): about 2.5 times less CPU for
+// a large map.
+const bulkKeys = 256
+
+// render is renderNode(n, k, true) for a node restore built: a large map's
+// registers are in key order in their slab, so its value is built in order.
+func (b *restorer) render(n *node, k visKind) draft.Value {
+	slab, ok := b.sorted[n]
+	if k != visMap || !ok {
+		return b.d.renderNode(n, k, true)
+	}
+	n.shown = k
+	dr := draft.NewDraft(draft.EmptyMap())
+	m := dr.Root()
+	for i := range slab {
+		s := &slab[i]
+		if v := b.renderSlot(s); v.IsValid() {
+			if err := m.Set(s.key, v); err != nil {
+				panic("crdt: rendering a restored map: " + err.Error())
+			}
+		}
+	}
+	return dr.Current()
+}
+
+// renderSlot is renderSlot(s, true) for a register restore built.
+func (b *restorer) renderSlot(s *slot) draft.Value {
+	settle(s)
+	k, v := b.d.resolve(s)
+	if k == visMap || k == visList {
+		v = b.render(b.d.ensureChild(s), k)
+	}
+	s.vis = k
+	if k == visScalar || k == visMulti {
+		s.visVal = v
+	} else {
+		s.visVal = draft.Value{}
+	}
+	return v
 }
 
 // restorer builds registers from snapshot nodes. A snapshot (from
@@ -130,6 +173,8 @@ type restorer struct {
 	owned   bool
 	lists   bool
 	entries []entry // arena for copied entries
+	// sorted holds the registers of large maps, in key order.
+	sorted map[*node][]slot
 }
 
 // countEntries adds up the entries below n, to size the arena.
@@ -165,6 +210,12 @@ func (b *restorer) node(n *node, sn *snapNode) {
 		}
 		if len(n.keys) != len(sn.keys) {
 			panic("crdt: snapshot names a key twice")
+		}
+		if len(slots) >= bulkKeys && slices.IsSorted(sn.keys) {
+			if b.sorted == nil {
+				b.sorted = make(map[*node][]slot)
+			}
+			b.sorted[n] = slots
 		}
 	}
 	if sn.list != nil {

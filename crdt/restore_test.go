@@ -91,53 +91,111 @@ func TestRestoreMatchesMerge(t *testing.T) {
 			}
 		}
 		for _, r := range reps {
-			data := EncodeSnapshot(r.Snapshot())
-			sn, err := DecodeSnapshot(data)
-			if err != nil {
-				t.Fatalf("seed %d: %v", seed, err)
-			}
-			want := newReplica(t, 9, st)
-			wantPatches := patchText(t, mergeByJoin(want.Doc, sn))
-			fast := newReplica(t, 9, st)
-			res, err := fast.MergeSnapshot(sn)
-			if err != nil {
-				t.Fatalf("seed %d: merge: %v", seed, err)
-			}
-			cfg := DefaultConfig(9, newReplica(t, 9, st).clk)
-			cfg.Strategies = st
-			restored, err := Restore(cfg, data)
-			if err != nil {
-				t.Fatalf("seed %d: restore: %v", seed, err)
-			}
-			if got := patchText(t, res.Patches); got != wantPatches {
-				t.Fatalf("seed %d: patches differ:\n%s---\n%s", seed, got, wantPatches)
-			}
-			for name, d := range map[string]*Doc{"merge": fast.Doc, "restore": restored} {
-				if got, w := dump(d), dump(want.Doc); got != w {
-					t.Fatalf("seed %d: %s differs:\n%s\n--- want\n%s", seed, name, got, w)
-				}
-				if msg := consistency(d); msg != "" {
-					t.Fatalf("seed %d: %s: %s", seed, name, msg)
-				}
-				if got, w := conflictDump(d), conflictDump(want.Doc); got != w {
-					t.Fatalf("seed %d: %s conflicts differ:\n%s\n--- want\n%s", seed, name, got, w)
-				}
-				if !d.Version().Equal(want.Version()) {
-					t.Fatalf("seed %d: %s version %v, want %v", seed, name, d.Version(), want.Version())
-				}
-				if !bytes.Equal(EncodeSnapshot(d.Snapshot()), data) {
-					t.Fatalf("seed %d: %s re-encodes differently", seed, name)
-				}
-				// and the document goes on working: a local write
-				if _, err := d.Update(randomRecipe(rng)); err != nil && !errors.Is(err, ErrPath) {
-					t.Fatalf("seed %d: %s: update after restore: %v", seed, name, err)
-				}
-				if msg := consistency(d); msg != "" {
-					t.Fatalf("seed %d: %s after update: %s", seed, name, msg)
-				}
-			}
+			checkRestore(t, seed, st, r, rng)
 		}
 	}
+}
+
+// checkRestore compares Restore and MergeSnapshot into an empty document
+// with the general join, for r's snapshot.
+func checkRestore(t *testing.T, seed uint64, st *Strategies, r *replica, rng *rand.Rand) {
+	t.Helper()
+	data := EncodeSnapshot(r.Snapshot())
+	sn, err := DecodeSnapshot(data)
+	if err != nil {
+		t.Fatalf("seed %d: %v", seed, err)
+	}
+	want := newReplica(t, 9, st)
+	wantPatches := patchText(t, mergeByJoin(want.Doc, sn))
+	fast := newReplica(t, 9, st)
+	res, err := fast.MergeSnapshot(sn)
+	if err != nil {
+		t.Fatalf("seed %d: merge: %v", seed, err)
+	}
+	cfg := DefaultConfig(9, newReplica(t, 9, st).clk)
+	cfg.Strategies = st
+	restored, err := Restore(cfg, data)
+	if err != nil {
+		t.Fatalf("seed %d: restore: %v", seed, err)
+	}
+	if got := patchText(t, res.Patches); got != wantPatches {
+		t.Fatalf("seed %d: patches differ:\n%s---\n%s", seed, got, wantPatches)
+	}
+	for name, d := range map[string]*Doc{"merge": fast.Doc, "restore": restored} {
+		if got, w := dump(d), dump(want.Doc); got != w {
+			t.Fatalf("seed %d: %s differs:\n%s\n--- want\n%s", seed, name, got, w)
+		}
+		if msg := consistency(d); msg != "" {
+			t.Fatalf("seed %d: %s: %s", seed, name, msg)
+		}
+		if got, w := conflictDump(d), conflictDump(want.Doc); got != w {
+			t.Fatalf("seed %d: %s conflicts differ:\n%s\n--- want\n%s", seed, name, got, w)
+		}
+		if !d.Version().Equal(want.Version()) {
+			t.Fatalf("seed %d: %s version %v, want %v", seed, name, d.Version(), want.Version())
+		}
+		if !bytes.Equal(EncodeSnapshot(d.Snapshot()), data) {
+			t.Fatalf("seed %d: %s re-encodes differently", seed, name)
+		}
+		// and the document goes on working: a local write
+		if _, err := d.Update(randomRecipe(rng)); err != nil && !errors.Is(err, ErrPath) {
+			t.Fatalf("seed %d: %s: update after restore: %v", seed, name, err)
+		}
+		if msg := consistency(d); msg != "" {
+			t.Fatalf("seed %d: %s after update: %s", seed, name, msg)
+		}
+	}
+}
+
+// TestRestoreLargeMaps covers maps large enough to be rendered in key order
+// (bulkKeys), at the root and nested, with conflicts, counters, deletions
+// and a MultiValue register among their keys.
+func TestRestoreLargeMaps(t *testing.T) {
+	st := NewStrategies().MustSet("/c*", Count()).MustSet("/big/m*", Multi())
+	a, b := newReplica(t, 1, st), newReplica(t, 2, st)
+	a.update(t, func(d *draft.Draft) error {
+		for i := range 2 * bulkKeys {
+			if err := d.Set(draft.P(fmt.Sprintf("k%04d", i)), draft.Int(int64(i))); err != nil {
+				return err
+			}
+		}
+		big := map[string]draft.Value{}
+		for i := range bulkKeys + 10 {
+			big[fmt.Sprintf("m%04d", i)] = draft.String(fmt.Sprint(i))
+		}
+		if err := d.Set(draft.P("big"), draft.MapOf(big)); err != nil {
+			return err
+		}
+		return d.Set(draft.P("c1"), draft.Int(5))
+	})
+	b.apply(t, a.ChangesSince(nil, 0)...)
+	b.update(t, func(d *draft.Draft) error {
+		for i := 0; i < 2*bulkKeys; i += 7 {
+			if err := d.Set(draft.P(fmt.Sprintf("k%04d", i)), draft.Bool(true)); err != nil {
+				return err
+			}
+		}
+		if err := d.Increment(draft.P("c1"), draft.Int(3)); err != nil {
+			return err
+		}
+		return d.Set(draft.P("big", "m0003"), draft.Null())
+	})
+	a.update(t, func(d *draft.Draft) error {
+		for i := 0; i < 2*bulkKeys; i += 5 {
+			if err := d.Delete(draft.P(fmt.Sprintf("k%04d", i))); err != nil {
+				return err
+			}
+		}
+		if err := d.Set(draft.P("big", "m0003"), draft.Int(3)); err != nil {
+			return err
+		}
+		return d.Set(draft.P("big", "m0010"), draft.EmptyList())
+	})
+	a.apply(t, b.ChangesSince(nil, 0)...)
+	b.apply(t, a.ChangesSince(nil, 0)...)
+	rng := rand.New(rand.NewPCG(1, 2))
+	checkRestore(t, 1, st, a, rng)
+	checkRestore(t, 1, st, b, rng)
 }
 
 func TestRestoreErrors(t *testing.T) {

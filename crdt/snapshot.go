@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/crdt/internal/seq"
@@ -145,6 +146,12 @@ func snapOfSlot(s *slot) *snapSlot {
 // Timestamps carry no replica: it is always the replica of the op they
 // stamp.
 const maxSnapshotBody = 1 << 28
+
+// maxSnapshotKeys bounds the keys of one map and the slots of one list in a
+// snapshot (a change's lists are bounded by maxWireList; a snapshot holds a
+// whole document, so its bound is far larger and the real limit is the
+// body size: every key or slot takes several bytes of it).
+const maxSnapshotKeys = 1 << 25
 
 type snapWriter struct {
 	t       wireTable
@@ -357,12 +364,9 @@ func DecodeSnapshot(b []byte) (*Snapshot, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	body, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(z)), maxSnapshotBody+1))
+	body, err := inflate(z)
 	if err != nil {
-		return nil, fmt.Errorf("%w: snapshot body: %v", ErrMalformed, err)
-	}
-	if len(body) > maxSnapshotBody {
-		return nil, fmt.Errorf("%w: snapshot body over %d bytes", ErrTooLarge, maxSnapshotBody)
+		return nil, err
 	}
 	sr := &snapReader{t: table, r: &mpReader{b: body}}
 	s := sr.snapshot()
@@ -375,6 +379,22 @@ func DecodeSnapshot(b []byte) (*Snapshot, error) {
 	return s, nil
 }
 
+// inflate decompresses a snapshot body, at most maxSnapshotBody bytes.
+func inflate(z []byte) ([]byte, error) {
+	// Snapshot bodies compress about 8:1; starting there saves most of the
+	// copies a growing buffer makes.
+	var buf bytes.Buffer
+	buf.Grow(min(8*len(z)+512, maxSnapshotBody+1))
+	_, err := buf.ReadFrom(io.LimitReader(flate.NewReader(bytes.NewReader(z)), maxSnapshotBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: snapshot body: %v", ErrMalformed, err)
+	}
+	if buf.Len() > maxSnapshotBody {
+		return nil, fmt.Errorf("%w: snapshot body over %d bytes", ErrTooLarge, maxSnapshotBody)
+	}
+	return buf.Bytes(), nil
+}
+
 type snapReader struct {
 	t       *readTable
 	r       *mpReader
@@ -383,6 +403,51 @@ type snapReader struct {
 	prevSeq uint64
 	prevTS  clock.Timestamp
 	prevInt int64
+
+	entries []entry // arena the registers' entries are carved from
+}
+
+// takeEntries carves n entries from the arena, in chunks sized by what the
+// rest of the input can hold (an entry takes at least 5 bytes).
+func (sr *snapReader) takeEntries(n int) []entry {
+	return takeN(&sr.entries, n, min(1<<14, sr.r.left()/5+1))
+}
+
+// keys reads n strings, sorted and distinct, into one allocation.
+func (sr *snapReader) keys(n int) []string {
+	r := sr.r
+	start, total := r.off, 0
+	var prev []byte
+	for i := range n {
+		k := r.strBytes(maxWireString)
+		if r.err != nil {
+			return nil
+		}
+		if i > 0 && bytes.Compare(k, prev) <= 0 {
+			r.fail("keys not sorted")
+			return nil
+		}
+		prev = k
+		total += len(k)
+	}
+	end := r.off
+	var all strings.Builder
+	all.Grow(total)
+	r.off = start
+	for range n {
+		all.Write(r.strBytes(maxWireString))
+	}
+	r.off = end
+	src := all.String()
+	keys := make([]string, n)
+	at := 0
+	r.off = start
+	for i := range keys {
+		k := r.strBytes(maxWireString)
+		keys[i] = src[at : at+len(k)]
+		at += len(k)
+	}
+	return keys
 }
 
 func (sr *snapReader) id() OpID {
@@ -445,22 +510,24 @@ func (sr *snapReader) node() *snapNode {
 		return nil
 	}
 	n := &snapNode{}
-	nk := r.array(maxWireList, 1)
-	n.keys = make([]string, 0, nk)
-	for i := range nk {
-		k := r.str(maxWireString)
-		if r.err == nil && i > 0 && k <= n.keys[i-1] {
-			r.fail("keys not sorted")
-		}
-		n.keys = append(n.keys, k)
-	}
-	if r.array(maxWireList, 1) != nk && r.err == nil {
+	// A key takes at least 1 byte and its slot 4 more.
+	nk := r.array(maxSnapshotKeys, 5)
+	n.keys = sr.keys(nk)
+	if r.array(maxSnapshotKeys, 4) != nk && r.err == nil {
 		r.fail("keys and slots differ in number")
 	}
-	for range nk {
-		n.slots = append(n.slots, sr.slot())
-		if r.err != nil {
-			return nil
+	if r.err != nil {
+		return nil
+	}
+	if nk > 0 {
+		slab := make([]snapSlot, nk)
+		n.slots = make([]*snapSlot, nk)
+		for i := range slab {
+			n.slots[i] = &slab[i]
+			sr.slot(&slab[i])
+			if r.err != nil {
+				return nil
+			}
 		}
 	}
 	if r.isNil() || r.err != nil {
@@ -471,7 +538,7 @@ func (sr *snapReader) node() *snapNode {
 		return nil
 	}
 	l := &snapList{}
-	ns := r.array(5*maxWireList, 1)
+	ns := r.array(5*maxSnapshotKeys, 1)
 	if ns%5 != 0 {
 		r.fail("bad slot list")
 		return nil
@@ -496,7 +563,7 @@ func (sr *snapReader) node() *snapNode {
 		}
 		l.slots = append(l.slots, p)
 	}
-	nm := r.array(4*maxWireList, 1)
+	nm := r.array(4*maxSnapshotKeys, 1)
 	if nm%4 != 0 {
 		r.fail("bad moved list")
 		return nil
@@ -510,12 +577,13 @@ func (sr *snapReader) node() *snapNode {
 		}
 		movedSlots[m0] = true
 	}
-	ne := r.array(maxWireList, 2)
+	ne := r.array(maxSnapshotKeys, 5)
 	if r.err == nil && ne+len(movedSlots) != len(l.slots) {
 		r.fail("%d elements and %d move slots for %d slots", ne, len(movedSlots), len(l.slots))
 		return nil
 	}
 	l.elems = make([]snapElem, 0, ne)
+	slab := make([]snapSlot, ne)
 	next := 0
 	for range ne {
 		if r.array(2, 1) != 2 {
@@ -543,7 +611,8 @@ func (sr *snapReader) node() *snapNode {
 				r.fail("explicit position equal to the element")
 			}
 		}
-		e.slot = sr.slot()
+		e.slot = &slab[len(l.elems)]
+		sr.slot(e.slot)
 		l.elems = append(l.elems, e)
 		if r.err != nil {
 			return nil
@@ -553,19 +622,19 @@ func (sr *snapReader) node() *snapNode {
 	return n
 }
 
-func (sr *snapReader) slot() *snapSlot {
+// slot reads a register into s.
+func (sr *snapReader) slot(s *snapSlot) {
 	r := sr.r
 	if r.array(3, 1) != 3 {
 		r.fail("slot must be an array of 3")
-		return &snapSlot{}
+		return
 	}
-	s := &snapSlot{}
-	ne := r.array(5*maxWireList, 1)
+	ne := r.array(5*maxSnapshotKeys, 1)
 	if ne%5 != 0 {
 		r.fail("bad entry list")
-		return s
+		return
 	}
-	s.entries = make([]entry, 0, ne/5)
+	s.entries = sr.takeEntries(ne / 5)[:0]
 	for range ne / 5 {
 		e := entry{id: sr.id()}
 		e.ts = sr.ts(e.id.Replica)
@@ -587,7 +656,7 @@ func (sr *snapReader) slot() *snapSlot {
 		for range nc {
 			if r.array(10, 1) != 10 {
 				r.fail("counter contribution must be an array of 10")
-				return s
+				return
 			}
 			id := sr.id()
 			c := contrib{replica: id.Replica, seq: id.Seq}
@@ -614,5 +683,4 @@ func (sr *snapReader) slot() *snapSlot {
 		}
 	}
 	s.child = sr.node()
-	return s
 }

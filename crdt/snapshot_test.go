@@ -69,6 +69,13 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		x := newReplica(t, 5, nil)
 		if _, err := x.MergeSnapshot(s); err == nil {
 			checkConsistent(t, x.Doc)
+			y, err := Restore(DefaultConfig(5, newReplica(t, 5, nil).clk), b)
+			if err != nil {
+				t.Fatalf("Restore refuses what MergeSnapshot takes: %v", err)
+			}
+			if dump(y) != dump(x.Doc) {
+				t.Fatalf("Restore differs from MergeSnapshot:\n%s\n---\n%s", dump(y), dump(x.Doc))
+			}
 		}
 	})
 }
