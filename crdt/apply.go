@@ -43,13 +43,19 @@ func (d *Doc) slotIn(n *node, sg Segment) *slot {
 }
 
 func (d *Doc) applyOp(op *Op, id OpID, ts clock.Timestamp, local bool) {
-	n := d.nodeAt(op.Path)
-	if n == nil {
-		return
+	if n := d.nodeAt(op.Path); n != nil {
+		d.applyOpIn(n, nil, op, id, ts, local)
 	}
+}
+
+// applyOpIn is applyOp in container n (the node at op.Path), with s the
+// register op.Key names if the caller has it (local changes), else nil.
+func (d *Doc) applyOpIn(n *node, s *slot, op *Op, id OpID, ts clock.Timestamp, local bool) {
 	switch op.Kind {
 	case OpSet, OpDelete:
-		s := d.slotIn(n, op.Key)
+		if s == nil {
+			s = d.slotIn(n, op.Key)
+		}
 		if s == nil {
 			return
 		}
@@ -60,7 +66,9 @@ func (d *Doc) applyOp(op *Op, id OpID, ts clock.Timestamp, local bool) {
 		}
 		d.touch(s, force)
 	case OpInc:
-		s := d.slotIn(n, op.Key)
+		if s == nil {
+			s = d.slotIn(n, op.Key)
+		}
 		if s == nil {
 			return
 		}
@@ -73,7 +81,7 @@ func (d *Doc) applyOp(op *Op, id OpID, ts clock.Timestamp, local bool) {
 				return
 			}
 		}
-		s := &slot{owner: n, elem: id, pos: id, posTS: ts}
+		s = &slot{owner: n, elem: id, pos: id, posTS: ts}
 		l.elems[id] = s
 		l.org[id] = op.Origins
 		if _, _, err := l.seq.SetVisible(id, false); err != nil {

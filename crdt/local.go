@@ -57,12 +57,19 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 	if err := d.checkLocal(patches); err != nil {
 		return nil, err
 	}
-	lc := localChange{d: d, c: &Change{
+	// The change and its first op in one allocation: most changes are one
+	// write.
+	blk := new(localBlock)
+	blk.c = Change{
 		Replica:   d.cfg.Replica,
 		StartSeq:  d.vv[d.cfg.Replica] + 1,
 		Timestamp: d.clk.Now(),
-		Ops:       make([]Op, 0, len(patches)),
-	}, exact: true}
+		Ops:       blk.op[:0],
+	}
+	if len(patches) > 1 {
+		blk.c.Ops = make([]Op, 0, len(patches))
+	}
+	lc := localChange{d: d, c: &blk.c, exact: true}
 	d.quiet = true
 	for i := range patches {
 		if err := lc.patch(&patches[i]); err != nil {
@@ -133,6 +140,11 @@ func (d *Doc) checkInsideMulti(p draft.Path, earlier []draft.Patch) error {
 	return nil
 }
 
+type localBlock struct {
+	c  Change
+	op [1]Op
+}
+
 type localChange struct {
 	d        *Doc
 	c        *Change
@@ -163,18 +175,19 @@ func (lc *localChange) assert(n *node) {
 			}
 		}
 		if !explicit {
-			lc.add(Op{Kind: OpSet, Path: s.owner.path, Key: s.seg(), Value: marker})
+			lc.add(s.owner, s, Op{Kind: OpSet, Path: s.owner.path, Key: s.seg(), Value: marker})
 		}
 	}
 }
 
-// add appends op to the change and applies it.
-func (lc *localChange) add(op Op) OpID {
+// add appends op, made in container n (for register s, or nil), to the
+// change and applies it.
+func (lc *localChange) add(n *node, s *slot, op Op) OpID {
 	d := lc.d
 	lc.c.Ops = append(lc.c.Ops, op)
 	i := len(lc.c.Ops) - 1
 	id := lc.c.ID(i)
-	d.applyOp(&lc.c.Ops[i], id, lc.c.Timestamp, true)
+	d.applyOpIn(n, s, &lc.c.Ops[i], id, lc.c.Timestamp, true)
 	d.vv[id.Replica] = id.Seq
 	return id
 }
@@ -376,7 +389,7 @@ func (lc *localChange) write(s *slot, v, delta draft.Value) error {
 			if !clean {
 				op := Op{Kind: OpDelete, Path: n.path, Key: s.seg()}
 				lc.supersedeAll(&op, s)
-				lc.add(op)
+				lc.add(n, s, op)
 				delta = v
 			} else if !delta.IsValid() {
 				cur := draft.Int(0)
@@ -395,13 +408,13 @@ func (lc *localChange) write(s *slot, v, delta draft.Value) error {
 			if delta.Kind() == draft.FloatKind || (s.ctr != nil && hasFloat(s.ctr)) {
 				lc.exact = false
 			}
-			lc.add(Op{Kind: OpInc, Path: n.path, Key: s.seg(), Value: delta})
+			lc.add(n, s, Op{Kind: OpInc, Path: n.path, Key: s.seg(), Value: delta})
 			return nil
 		}
 	}
 	op := Op{Kind: OpSet, Path: n.path, Key: s.seg(), Value: markerOf(v)}
 	lc.supersedeAll(&op, s)
-	lc.add(op)
+	lc.add(n, s, op)
 	return lc.fill(s, v)
 }
 
@@ -461,7 +474,7 @@ func (lc *localChange) insert(n *node, i int, v draft.Value) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrPath, err)
 	}
-	lc.add(Op{Kind: OpInsert, Path: n.path, Value: markerOf(v), Origins: o})
+	lc.add(n, nil, Op{Kind: OpInsert, Path: n.path, Value: markerOf(v), Origins: o})
 	return lc.fill(l.elems[id], v)
 }
 
@@ -470,7 +483,7 @@ func (lc *localChange) remove(s *slot) {
 	lc.assert(s.owner)
 	op := Op{Kind: OpDelete, Path: s.owner.path, Key: s.seg()}
 	lc.supersedeAll(&op, s)
-	lc.add(op)
+	lc.add(s.owner, s, op)
 }
 
 // move moves element s of list n to visible index j (RFC 6902: j counts the
@@ -486,6 +499,6 @@ func (lc *localChange) move(n *node, s *slot, j int) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrPath, err)
 	}
-	lc.add(Op{Kind: OpMove, Path: n.path, Key: s.seg(), Origins: o})
+	lc.add(n, nil, Op{Kind: OpMove, Path: n.path, Key: s.seg(), Origins: o})
 	return nil
 }
