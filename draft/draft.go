@@ -34,6 +34,9 @@ type work struct {
 	ed   *edit
 	log  changeLog
 	segs []Segment // free room for paths made by this draft (see path)
+	// segsUsed counts the segments carved by this draft; segHint is the
+	// count of the previous draft, the size of the first chunk.
+	segsUsed, segHint int
 }
 
 var workPool = sync.Pool{New: func() any { return new(work) }}
@@ -60,6 +63,7 @@ func (s *session) release() {
 	w := s.work
 	s.done, s.work = true, nil
 	w.root, w.ed, w.segs = Value{}, nil, nil
+	w.segHint, w.segsUsed = w.segsUsed, 0
 	w.log.reset()
 	workPool.Put(w)
 }
@@ -411,10 +415,14 @@ const maxSegChunk = 256
 // path returns p followed by last in a new slice carved from a chunk
 // shared with the draft's other paths, so the paths of a produce (one per
 // patch, one per sub-draft) cost an allocation per chunk instead of one
-// each: the first chunk is exactly the first path (a one-write produce
-// wastes nothing), then each chunk is twice the previous one up to
-// maxSegChunk. Carved paths have no spare capacity, so appending to one
-// copies it; the chunk is never written again where a path was carved.
+// each. When p is itself the last path carved (a sub-draft's path, then
+// a path under it), only last is added after it and the two share p's
+// segments. The first chunk is as long as all the paths of the previous
+// draft that used this work (a produce like the one before fits in one
+// chunk and wastes nothing; the very first is exactly its first path),
+// then each chunk is twice the previous one, up to maxSegChunk. Carved
+// paths have no spare capacity, so appending to one copies it; the chunk
+// is never written again where a path was carved.
 func (s *session) path(p Path, last Segment) Path {
 	n := len(p) + 1
 	if s.done { // no work: the operation this path is for will fail
@@ -423,11 +431,22 @@ func (s *session) path(p Path, last Segment) Path {
 		q[n-1] = last
 		return q
 	}
-	if cap(s.segs)-len(s.segs) < n {
-		s.segs = make([]Segment, 0, max(n, min(2*cap(s.segs), maxSegChunk)))
-	}
 	l := len(s.segs)
+	if l > 0 && n > 1 && l < cap(s.segs) && &p[n-2] == &s.segs[l-1] {
+		s.segs = append(s.segs, last)
+		s.segsUsed++
+		return s.segs[l+1-n : l+1 : l+1]
+	}
+	if cap(s.segs)-l < n {
+		size := 2 * cap(s.segs)
+		if size == 0 {
+			size = s.segHint
+		}
+		s.segs = make([]Segment, 0, max(n, min(size, maxSegChunk)))
+		l = 0
+	}
 	s.segs = append(append(s.segs, p...), last)
+	s.segsUsed += n
 	return s.segs[l : l+n : l+n]
 }
 
