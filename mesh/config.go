@@ -185,6 +185,18 @@ type Config struct {
 	// fetch expiry, peer list refresh, anti-entropy scheduling. Default
 	// 100 ms. It must not exceed AntiEntropyInterval.
 	TickInterval time.Duration
+	// ReconnectInterval is the mean time between attempts to rejoin a
+	// member that failed (declared dead, not one that left): each attempt
+	// Joins one such member's last address, picked at random, after a
+	// random 0.5x..1.5x of the interval. memberlist never contacts a dead
+	// member again, so without this a partition that lasted until both
+	// sides declared each other dead would never heal. Default 30 s. Zero
+	// disables it.
+	ReconnectInterval time.Duration
+	// ReconnectTimeout is how long after it failed a member's address is
+	// still retried. Default 24 h, as Serf's reconnector: a whole day of
+	// outage heals by itself, at one Join per ReconnectInterval.
+	ReconnectTimeout time.Duration
 
 	// Compression turns on memberlist's LZW compression of packets and
 	// streams. Default false (LAN, local), true (WAN): crdt changes are
@@ -254,6 +266,8 @@ func LANConfig() Config {
 		WatchBuffer:         256,
 		EventBuffer:         64,
 		TickInterval:        100 * time.Millisecond,
+		ReconnectInterval:   30 * time.Second,
+		ReconnectTimeout:    24 * time.Hour,
 		MaxDrift:            clock.DefaultMaxDrift,
 		Retention:           DefaultRetention,
 		CompactOps:          DefaultCompactOps,
@@ -317,6 +331,8 @@ func (c Config) Validate() error {
 		return bad("AntiEntropyInterval must be positive")
 	case c.TickInterval <= 0 || c.TickInterval > c.AntiEntropyInterval:
 		return bad("TickInterval must be positive and at most AntiEntropyInterval")
+	case c.ReconnectInterval < 0 || c.ReconnectTimeout < 0:
+		return bad("ReconnectInterval and ReconnectTimeout must not be negative")
 	case c.ChunkBytes < 1024:
 		return bad("ChunkBytes must be at least 1024")
 	case c.ChunksPerReply < 1:

@@ -118,11 +118,19 @@ func (d delegate) NotifyMerge(peers []*memberlist.Node) error {
 	return nil
 }
 
-// NotifyJoin implements memberlist.EventDelegate.
-func (d delegate) NotifyJoin(node *memberlist.Node) { d.n.memberEvent(MemberJoin, node) }
+// NotifyJoin implements memberlist.EventDelegate. A member that joins is
+// no longer a reconnection target.
+func (d delegate) NotifyJoin(node *memberlist.Node) {
+	d.n.reconnect.forget(node.Name)
+	d.n.memberEvent(MemberJoin, node)
+}
 
-// NotifyLeave implements memberlist.EventDelegate.
-func (d delegate) NotifyLeave(node *memberlist.Node) { d.n.memberEvent(MemberLeave, node) }
+// NotifyLeave implements memberlist.EventDelegate. A member declared dead
+// (not one that left) becomes a reconnection target.
+func (d delegate) NotifyLeave(node *memberlist.Node) {
+	d.n.memberGone(node)
+	d.n.memberEvent(MemberLeave, node)
+}
 
 // NotifyUpdate implements memberlist.EventDelegate.
 func (d delegate) NotifyUpdate(node *memberlist.Node) { d.n.memberEvent(MemberUpdate, node) }

@@ -102,18 +102,14 @@ func restore(ctx context.Context, cfg Config, st store.Store) (*durableDocument,
 	}
 	dc := crdt.DefaultConfig(state.Replica, clk)
 	dc.Strategies = cfg.Strategies
-	doc, err := crdt.New(dc)
-	if err != nil {
-		return nil, fmt.Errorf("%w: document: %w", ErrConfig, err)
-	}
+	var doc *crdt.Doc
 	if state.Snapshot.Data != nil {
-		s, err := crdt.DecodeSnapshot(state.Snapshot.Data)
-		if err != nil {
+		// crdt's bulk restore into an empty document.
+		if doc, err = crdt.Restore(dc, state.Snapshot.Data); err != nil {
 			return nil, refuse("snapshot: %v", err)
 		}
-		if _, err := doc.MergeSnapshot(s); err != nil {
-			return nil, refuse("snapshot: %v", err)
-		}
+	} else if doc, err = crdt.New(dc); err != nil {
+		return nil, fmt.Errorf("%w: document: %w", ErrConfig, err)
 	}
 	if err := replay(ctx, st, doc, VersionVector(state.Snapshot.Version)); err != nil {
 		return nil, refuse("%v", err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/crdt"
 	"github.com/syncmesh/syncmesh/mesh/store"
 )
@@ -407,5 +408,57 @@ func TestDurableFailedStoreFailsClosed(t *testing.T) {
 	st := a.Status()
 	if st.Failure == "" || st.StoreWriteErrors != 1 {
 		t.Fatalf("status after failure: %q, %d errors", st.Failure, st.StoreWriteErrors)
+	}
+}
+
+// TestDurableRestartFromMergedSnapshot: a merged catch-up snapshot is
+// stored (it is not in the log), and a restart restores snapshot plus the
+// log after it.
+func TestDurableRestartFromMergedSnapshot(t *testing.T) {
+	const other = clock.ReplicaID(99)
+	clk, err := clock.New(clock.DefaultConfig(other))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := crdt.New(crdt.DefaultConfig(other, clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if _, err := src.Update(set(fmt.Sprintf("s%d", i), "snap")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data := crdt.EncodeSnapshot(src.Snapshot())
+
+	dir := t.TempDir()
+	ctx := context.Background()
+	a := mustNew(t, durableConfig("a", dir))
+	if err := a.Update(ctx, set("before", "1")); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	_, err = a.doc.MergeSnapshot(data)
+	a.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Update(ctx, set("after", "2")); err != nil {
+		t.Fatal(err)
+	}
+	want, version := keysOf(t, a), a.Version()
+	if len(want) != 12 || version[other] != 10 {
+		t.Fatalf("before restart: %v, version %v", want, version)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := mustNew(t, durableConfig("a", dir))
+	defer b.Close()
+	if got := keysOf(t, b); !mapsEqual(got, want) {
+		t.Fatalf("after restart:\n got %v\nwant %v", got, want)
+	}
+	if v := b.Version(); !v.Covers(version) || !version.Covers(v) {
+		t.Fatalf("version after restart %v, want %v", v, version)
 	}
 }

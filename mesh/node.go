@@ -104,6 +104,8 @@ type Node struct {
 	events  chan MemberEvent // public, bounded
 	joins   chan string      // joined peers to sync with at once, bounded
 
+	reconnect *reconnector // failed members to rejoin (reconnect.go)
+
 	lifeMu  sync.Mutex // guards ml, started, closed, cancel
 	ml      *memberlist.Memberlist
 	started bool
@@ -231,6 +233,7 @@ func newNode(cfg Config, dd *durableDocument, seed uint64) (*Node, error) {
 		refused:  map[string]struct{}{},
 		members:  map[string]memberlist.Node{},
 	}
+	n.reconnect = newReconnector(cfg.ReconnectInterval, cfg.ReconnectTimeout, seed)
 	if dd != nil {
 		n.durable, n.store = dd, dd.st
 		dd.onFail = n.fail
@@ -291,8 +294,9 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	n.ml, n.started, n.cancel = ml, true, cancel
-	n.wg.Add(1 + n.cfg.SendWorkers)
+	n.wg.Add(2 + n.cfg.SendWorkers)
 	go n.loop(runCtx)
+	go n.reconnectLoop(runCtx)
 	for range n.cfg.SendWorkers {
 		go n.sender(runCtx)
 	}
