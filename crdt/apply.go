@@ -61,7 +61,7 @@ func (d *Doc) applyOpIn(n *node, s *slot, op *Op, id OpID, ts clock.Timestamp, l
 		}
 		force := d.supersede(s, op)
 		if op.Kind == OpSet {
-			s.entries = append(s.entries, entry{id: id, ts: ts, val: op.Value})
+			s.addEntry(entry{id: id, ts: ts, val: op.Value})
 			adjustLive(s, 1)
 		}
 		d.touch(s, force)
@@ -91,7 +91,7 @@ func (d *Doc) applyOpIn(n *node, s *slot, op *Op, id OpID, ts clock.Timestamp, l
 			// A list of counters: the inserted number is the first increment.
 			d.increment(s, id, ts, op.Value)
 		} else {
-			s.entries = append(s.entries, entry{id: id, ts: ts, val: op.Value})
+			s.addEntry(entry{id: id, ts: ts, val: op.Value})
 			adjustLive(s, 1)
 		}
 		d.touch(s, false)

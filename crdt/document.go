@@ -42,6 +42,8 @@ type Doc struct {
 	quiet bool // don't emit visible patches (local updates, large batches)
 	dirty bool // large batch: re-render and diff at finish
 	cbuf  []cand
+	// asserted is localChange.asserted's buffer, reused across updates.
+	asserted []*node
 
 	afterOp func(c *Change, i int) // test hook: called after each remote op
 }

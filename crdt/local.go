@@ -69,7 +69,7 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 	if len(patches) > 1 {
 		blk.c.Ops = make([]Op, 0, len(patches))
 	}
-	lc := localChange{d: d, c: &blk.c, exact: true}
+	lc := localChange{d: d, c: &blk.c, exact: true, asserted: d.asserted[:0]}
 	d.quiet = true
 	for i := range patches {
 		if err := lc.patch(&patches[i]); err != nil {
@@ -78,6 +78,8 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 		}
 	}
 	d.quiet = false
+	clear(lc.asserted)
+	d.asserted = lc.asserted[:0]
 	if lc.exact {
 		d.state = next
 	} else {

@@ -102,6 +102,7 @@ type slot struct {
 	key     string
 	elem    OpID // non-zero for list elements
 	entries []entry
+	first   [1]entry // entries' first backing array: most registers hold one
 	child   *node    // the container living at this register, once written into
 	ctr     *counter // counter contributions, if ever incremented
 	strat   int32    // 0 unresolved, 1 default, k+2 rule k
@@ -116,6 +117,15 @@ type slot struct {
 }
 
 func (s *slot) isElem() bool { return s.elem.Seq != 0 }
+
+// addEntry appends e to the register's entries, using the slot's own room
+// for the first.
+func (s *slot) addEntry(e entry) {
+	if s.entries == nil {
+		s.entries = s.first[:0]
+	}
+	s.entries = append(s.entries, e)
+}
 
 // seg returns the slot's segment in its container.
 func (s *slot) seg() Segment {
