@@ -18,6 +18,9 @@
 //     every call into the Core and the document under one lock.
 //   - Document (document.go): what the Core needs from the document;
 //     NewDocument adapts *crdt.Doc, and tests use an in-memory fake.
+//   - durableDocument (durable.go): with Config.DataDir, the document
+//     wrapper that hands every applied change to the mesh/store store, and
+//     the restore that New runs from it (docs/durability.md).
 //
 // # Invariants
 //
@@ -40,11 +43,18 @@
 //     Config.SecretKeys set, traffic without the key is discarded by
 //     memberlist before it reaches the Node.
 //   - Rejected messages are counted by reason and logged at debug level.
+//   - With Config.DataDir, Update returns nil only once its change is
+//     durable, and an own change is shown to watchers, gossiped or served
+//     by anti-entropy only once durable, so a restart after a crash never
+//     reuses a sequence number anyone has seen. A damaged or foreign data
+//     directory makes New refuse to start; a failed store makes the Node
+//     fail closed (ErrStorage).
 //
 // # Usage
 //
 //	cfg := mesh.DefaultConfig()
 //	cfg.Name = "node-1"
+//	cfg.DataDir = "/var/lib/syncmesh/node-1" // "" keeps everything in memory
 //	n, err := mesh.New(cfg)
 //	if err != nil { ... }
 //	if err := n.Start(ctx); err != nil { ... }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/crdt"
+	"github.com/syncmesh/syncmesh/draft"
 	"github.com/syncmesh/syncmesh/mesh/store"
 )
 
@@ -461,4 +462,46 @@ func TestDurableRestartFromMergedSnapshot(t *testing.T) {
 	if v := b.Version(); !v.Covers(version) || !version.Covers(v) {
 		t.Fatalf("version after restart %v, want %v", v, version)
 	}
+}
+
+// A durable node keeps many updates in flight with UpdateAsync (they share
+// group commits) and comes back with them after a restart.
+func ExampleNode_UpdateAsync() {
+	dir, err := os.MkdirTemp("", "syncmesh-example-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	cfg := LocalConfig()
+	cfg.Name, cfg.DataDir = "example", dir
+	n, err := New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	var inflight []*Pending
+	for i := range 100 {
+		p, err := n.UpdateAsync(ctx, func(d *draft.Draft) error {
+			return d.Root().Set(fmt.Sprintf("k%03d", i), draft.Int(int64(i)))
+		})
+		if err != nil {
+			panic(err)
+		}
+		inflight = append(inflight, p)
+	}
+	for _, p := range inflight {
+		if err := p.Wait(ctx); err != nil { // nil: durable
+			panic(err)
+		}
+	}
+	replica := n.Replica()
+	n.Close()
+
+	again, err := New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	defer again.Close()
+	fmt.Println(again.State().Len(), "keys; same replica:", again.Replica() == replica)
+	// Output: 100 keys; same replica: true
 }
