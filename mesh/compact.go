@@ -1,9 +1,14 @@
 package mesh
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/syncmesh/syncmesh/crdt"
+	"github.com/syncmesh/syncmesh/mesh/store"
 )
 
 // This file holds compaction at the causal-stability frontier (see
@@ -162,4 +167,136 @@ var _ Compacter = (*crdtDocument)(nil)
 // Compact implements Compacter.
 func (d *crdtDocument) Compact(frontier VersionVector) crdt.CompactStats {
 	return d.doc.Compact(crdt.VersionVector(frontier))
+}
+
+// CompactionStatus is what the Node's compaction has done. A plain value.
+type CompactionStatus struct {
+	// Frontier is the compaction frontier at the last tick.
+	Frontier VersionVector
+	// Floor is the frontier of the last compaction.
+	Floor VersionVector
+	// Holding are the members (other than this node) whose version vectors
+	// make the frontier: live ones and ones dead for less than Retention.
+	Holding []string
+	// Compactions counts compactions of the in-memory document;
+	// StoreCompactions those that also installed a snapshot in the store.
+	Compactions, StoreCompactions uint64
+	// StoreErrors counts store compactions that failed.
+	StoreErrors uint64
+	// LogChanges and LogBytes are what the document's op log held after
+	// the last compaction (estimated bytes).
+	LogChanges, LogBytes int
+}
+
+// nodeCompaction is the Node's compaction state: guarded by Node.mu, except
+// storeBusy.
+type nodeCompaction struct {
+	plan     *compactPlanner
+	frontier VersionVector
+	status   CompactionStatus
+	// storeBusy is set while a snapshot is encoded and installed outside
+	// the lock; no new compaction starts meanwhile.
+	storeBusy atomic.Bool
+	storeDone atomic.Uint64
+	storeErrs atomic.Uint64
+}
+
+// compactionLocked returns the Node's compaction state, creating it.
+func (n *Node) compactionLocked() *nodeCompaction {
+	if n.compaction == nil {
+		n.compaction = &nodeCompaction{plan: newCompactPlanner(n.cfg.Retention.Milliseconds(), n.cfg.CompactOps)}
+	}
+	return n.compaction
+}
+
+// Compaction returns what compaction has done so far. Safe for concurrent
+// use.
+func (n *Node) Compaction() CompactionStatus {
+	n.mu.Lock()
+	c := n.compactionLocked()
+	s := c.status
+	s.Frontier, s.Floor = c.frontier.Clone(), c.plan.last.Clone()
+	s.Holding = c.plan.tracker.holding()
+	n.mu.Unlock()
+	s.StoreCompactions, s.StoreErrors = c.storeDone.Load(), c.storeErrs.Load()
+	return s
+}
+
+// crdtOf returns the crdt document behind a LocalDocument, or nil.
+func crdtOf(d LocalDocument) (*crdt.Doc, Compacter) {
+	switch d := d.(type) {
+	case *crdtDocument:
+		return d.doc, d
+	case *durableDocument:
+		return d.inner.doc, d.inner
+	}
+	return nil, nil
+}
+
+// compactTick runs on the protocol loop's tick at time now (ms): it updates
+// the frontier and, when it has moved by CompactOps since the last
+// compaction, compacts the document under the lock (the op log below the
+// frontier, empty registers) and, with a store, installs a snapshot and
+// truncates the store's log. The snapshot is taken under the lock (a crdt
+// snapshot is an immutable copy) and encoded and written by a goroutine
+// outside it; while that runs no other compaction starts.
+func (n *Node) compactTick(ctx context.Context, now int64) {
+	n.mu.Lock()
+	c := n.compactionLocked()
+	f, due := c.plan.due(now, n.core.Peers(), n.core.PeerVersions(), n.doc.Version())
+	c.frontier = f
+	doc, cp := crdtOf(n.doc)
+	if !due || cp == nil || c.storeBusy.Load() {
+		n.mu.Unlock()
+		return
+	}
+	var snap *crdt.Snapshot
+	if n.durable != nil && n.store != nil {
+		if n.durable.failed != nil || n.durable.undurable() > 0 {
+			// A snapshot must hold only acknowledged own changes
+			// (the clock bound stored covers only those); next tick.
+			n.mu.Unlock()
+			return
+		}
+		snap = doc.Snapshot()
+	}
+	st := cp.Compact(f)
+	c.plan.done(f)
+	c.status.Compactions++
+	c.status.LogChanges, c.status.LogBytes = st.LogChanges, st.LogBytes
+	n.mu.Unlock()
+	if snap == nil {
+		return
+	}
+	c.storeBusy.Store(true)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer c.storeBusy.Store(false)
+		if err := compactStore(ctx, n.store, snap, f); err != nil {
+			if ctx.Err() == nil && !errors.Is(err, store.ErrClosed) {
+				c.storeErrs.Add(1)
+				n.log.Warn("compaction: installing a snapshot failed", "err", err)
+			}
+			return
+		}
+		c.storeDone.Add(1)
+	}()
+}
+
+// compactStore encodes snap and installs it in st with the floor at
+// min(frontier, the snapshot's version).
+func compactStore(ctx context.Context, st store.Store, snap *crdt.Snapshot, frontier VersionVector) error {
+	data := crdt.EncodeSnapshot(snap)
+	v := VersionVector(snap.Version())
+	floor := VersionVector{}
+	for r, s := range frontier {
+		if x := min(s, v[r]); x > 0 {
+			floor[r] = x
+		}
+	}
+	if err := st.Compact(ctx, store.Snapshot{Data: data, Version: store.VersionVector(v), Floor: store.VersionVector(floor)}); err != nil {
+		return fmt.Errorf("mesh: compacting the store: %w", err)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -391,10 +392,77 @@ func longRun(b *testing.B, updates int, every uint64) {
 			runtime.GC()
 			runtime.ReadMemStats(&ms)
 			heap = ms.HeapAlloc
-			b.Logf("updates %8d: per node log %7d changes %6.1f MiB, heap %6.1f MiB per node",
+			line := fmt.Sprintf("updates %8d: per node log %7d changes %6.1f MiB, heap %6.1f MiB per node",
 				u, logChanges/nodes, float64(logBytes)/nodes/(1<<20), float64(heap)/nodes/(1<<20))
+			b.Log(line)
+			if os.Getenv("COMPACT_LONGRUN_UPDATES") != "" {
+				fmt.Fprintln(os.Stderr, line) // progress of a long run, as it goes
+			}
 		}
 	}
 	b.ReportMetric(float64(logChanges)/nodes, "log-changes/node")
 	b.ReportMetric(float64(heap)/nodes/(1<<20), "heap-MiB/node")
+}
+
+// The Node's tick compacts once the frontier moved by CompactOps: alone, the
+// frontier is its own (durable) version. With a data directory the store
+// gets a snapshot and its log is truncated, and a restart restores the same
+// state from them.
+func TestNodeCompactTick(t *testing.T) {
+	ctx := context.Background()
+	for _, durable := range []bool{false, true} {
+		t.Run(fmt.Sprintf("durable=%v", durable), func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := LocalConfig()
+			cfg.Name = "a"
+			if durable {
+				cfg = durableConfig("a", dir)
+			}
+			cfg.CompactOps = 20
+			a := mustNew(t, cfg)
+			defer a.Close()
+			for i := range 10 {
+				if err := a.Update(ctx, set(fmt.Sprintf("k%d", i), "v")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a.compactTick(ctx, 1)
+			if st := a.Compaction(); st.Compactions != 0 {
+				t.Fatalf("compacted after 10 operations with CompactOps 20: %+v", st)
+			}
+			for i := range 15 {
+				if err := a.Update(ctx, set(fmt.Sprintf("k%d", i), "w")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a.compactTick(ctx, 2)
+			a.wg.Wait() // the store compaction, if any
+			st := a.Compaction()
+			wantStore := uint64(0)
+			if durable {
+				wantStore = 1
+			}
+			if st.Compactions != 1 || st.StoreCompactions != wantStore || st.StoreErrors != 0 || st.LogChanges != 0 {
+				t.Fatalf("compaction status %+v", st)
+			}
+			if v := a.Version(); !st.Floor.Covers(v) || !v.Covers(st.Floor) {
+				t.Fatalf("floor %v, version %v", st.Floor, v)
+			}
+			if !durable {
+				return
+			}
+			want := keysOf(t, a)
+			if err := a.Close(); err != nil {
+				t.Fatal(err)
+			}
+			b := mustNew(t, durableConfig("a", dir))
+			defer b.Close()
+			if got := keysOf(t, b); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("restored %v, want %v", got, want)
+			}
+			if !b.Version().Covers(st.Floor) {
+				t.Fatalf("restored version %v below the floor %v", b.Version(), st.Floor)
+			}
+		})
+	}
 }

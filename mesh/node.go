@@ -133,6 +133,9 @@ type Node struct {
 	store store.Store
 	// failure is why the store failed (the Node then fails closed), or nil.
 	failure atomic.Pointer[error]
+	// compaction is the compaction state (compact.go), created on first
+	// use. Guarded by mu.
+	compaction *nodeCompaction
 
 	// pubMu guards pubQ: local updates written but not yet published
 	// (watchers notified, change gossiped), in sequence order. Taken under
@@ -747,6 +750,7 @@ func (n *Node) loop(ctx context.Context) {
 			n.dispatch(out)
 			// Local updates that became durable with nobody waiting.
 			n.publish()
+			n.compactTick(ctx, n.cfg.Physical.NowMillis())
 		}
 	}
 }
