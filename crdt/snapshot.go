@@ -60,33 +60,56 @@ func idCmp(a, b OpID) int { return a.Compare(b) }
 
 // Snapshot captures the document's CRDT state.
 func (d *Doc) Snapshot() *Snapshot {
-	return &Snapshot{vv: d.vv.Clone(), root: snapOfNode(d.root)}
+	var c snapCopier
+	return &Snapshot{vv: d.vv.Clone(), root: c.node(d.root)}
 }
 
-func snapOfNode(n *node) *snapNode {
+// snapCopier copies registers into a snapshot; the copies of a node's
+// registers share one slab, entries one chunked arena.
+type snapCopier struct {
+	entries []entry
+}
+
+// keyed is a map register with its key, for sorting.
+type keyed struct {
+	k string
+	s *slot
+}
+
+func (c *snapCopier) node(n *node) *snapNode {
 	if n == nil {
 		return nil
 	}
 	sn := &snapNode{}
-	keys := make([]string, 0, len(n.keys))
+	ks := make([]keyed, 0, len(n.keys))
 	for k, s := range n.keys {
 		if !emptySlot(s) {
-			keys = append(keys, k)
+			ks = append(ks, keyed{k, s})
 		}
 	}
-	slices.Sort(keys)
-	sn.keys = keys
-	for _, k := range keys {
-		sn.slots = append(sn.slots, snapOfSlot(n.keys[k]))
+	slices.SortFunc(ks, func(a, b keyed) int { return strings.Compare(a.k, b.k) })
+	if len(ks) > 0 {
+		sn.keys = make([]string, len(ks))
+		sn.slots = make([]*snapSlot, len(ks))
+		slab := make([]snapSlot, len(ks))
+		for i, e := range ks {
+			sn.keys[i] = e.k
+			sn.slots[i] = &slab[i]
+			c.slot(&slab[i], e.s)
+		}
 	}
 	if l := n.lst; l != nil {
 		sl := &snapList{}
+		sl.slots = make([]snapPos, 0, len(l.org))
 		for id, o := range l.org {
 			sl.slots = append(sl.slots, snapPos{id: id, org: o})
 		}
 		slices.SortFunc(sl.slots, func(a, b snapPos) int { return idCmp(a.id, b.id) })
+		sl.elems = make([]snapElem, 0, len(l.elems))
+		slab := make([]snapSlot, len(l.elems))
 		for id, s := range l.elems {
-			e := snapElem{id: id, pos: s.pos, posTS: s.posTS, slot: snapOfSlot(s)}
+			e := snapElem{id: id, pos: s.pos, posTS: s.posTS, slot: &slab[len(sl.elems)]}
+			c.slot(e.slot, s)
 			if e.pos == e.id {
 				// Every move is causally after the insert, so the insert's
 				// position needs no timestamp: the zero one loses to all.
@@ -109,16 +132,36 @@ func snapOfNode(n *node) *snapNode {
 
 // emptySlot reports whether a map register holds nothing at all.
 func emptySlot(s *slot) bool {
-	return len(s.entries) == 0 && s.ctr == nil && snapOfNode(s.child) == nil
+	return len(s.entries) == 0 && s.ctr == nil && !holdsAnything(s.child)
 }
 
-func snapOfSlot(s *slot) *snapSlot {
-	ss := &snapSlot{entries: slices.Clone(s.entries), child: snapOfNode(s.child)}
-	slices.SortFunc(ss.entries, func(a, b entry) int { return idCmp(a.id, b.id) })
+// holdsAnything reports whether container n would appear in a snapshot.
+func holdsAnything(n *node) bool {
+	if n == nil {
+		return false
+	}
+	if n.lst != nil {
+		return true
+	}
+	for _, s := range n.keys {
+		if !emptySlot(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// slot copies register s into ss.
+func (c *snapCopier) slot(ss *snapSlot, s *slot) {
+	if n := len(s.entries); n > 0 {
+		ss.entries = takeN(&c.entries, n, 1<<14)
+		copy(ss.entries, s.entries)
+		slices.SortFunc(ss.entries, func(a, b entry) int { return idCmp(a.id, b.id) })
+	}
 	if s.ctr != nil {
 		ss.ctr = slices.Clone(s.ctr.contribs)
 	}
-	return ss
+	ss.child = c.node(s.child)
 }
 
 // Snapshot wire format (version 1): [1, 3, replicas, body], where body is a
@@ -156,10 +199,25 @@ const maxSnapshotKeys = 1 << 25
 type snapWriter struct {
 	t       wireTable
 	base    int64
-	b       []byte
+	b       []byte // body bytes not yet handed to z
+	z       *flate.Writer
 	prevSeq uint64
 	prevTS  clock.Timestamp
 	prevInt int64
+}
+
+// snapChunk is how much body the writer collects before compressing it:
+// the body of a large document is never held whole (DEFLATE's output does
+// not depend on how its input is split).
+const snapChunk = 64 << 10
+
+// spill hands the collected body bytes to the compressor once there are
+// snapChunk of them.
+func (w *snapWriter) spill() {
+	if len(w.b) >= snapChunk {
+		_, _ = w.z.Write(w.b)
+		w.b = w.b[:0]
+	}
 }
 
 // value writes an entry's value; ints as the difference from the previous
@@ -184,7 +242,9 @@ func (w *snapWriter) id(id OpID) {
 // EncodeSnapshot returns the wire encoding of s. Equal snapshots encode to
 // equal bytes.
 func EncodeSnapshot(s *Snapshot) []byte {
-	w := &snapWriter{t: wireTable{idx: make(map[clock.ReplicaID]int)}, base: -1}
+	var z bytes.Buffer
+	fw, _ := flate.NewWriter(&z, flate.BestCompression)
+	w := &snapWriter{t: wireTable{idx: make(map[clock.ReplicaID]int)}, base: -1, z: fw, b: make([]byte, 0, snapChunk+4096)}
 	for _, r := range s.vv.Replicas() {
 		w.t.add(r)
 	}
@@ -201,9 +261,6 @@ func EncodeSnapshot(s *Snapshot) []byte {
 	w.b = mpInt(w.b, w.base)
 	w.prevTS = clock.Timestamp{Wall: w.base}
 	w.node(s.root)
-
-	var z bytes.Buffer
-	fw, _ := flate.NewWriter(&z, flate.BestCompression)
 	_, _ = fw.Write(w.b)
 	_ = fw.Close()
 
@@ -275,6 +332,7 @@ func (w *snapWriter) node(n *snapNode) {
 	w.b = mpArray(w.b, 3)
 	w.b = mpArray(w.b, len(n.keys))
 	for _, k := range n.keys {
+		w.spill()
 		w.b = mpStr(w.b, k)
 	}
 	w.b = mpArray(w.b, len(n.slots))
@@ -289,6 +347,7 @@ func (w *snapWriter) node(n *snapNode) {
 	w.b = mpArray(w.b, 3)
 	w.b = mpArray(w.b, 5*len(l.slots))
 	for _, p := range l.slots {
+		w.spill()
 		w.id(p.id)
 		switch {
 		case !p.org.Left.IsZero():
@@ -303,6 +362,7 @@ func (w *snapWriter) node(n *snapNode) {
 	}
 	w.b = mpArray(w.b, 4*len(l.moved))
 	for _, m := range l.moved {
+		w.spill()
 		w.id(m[0])
 		w.id(m[1])
 	}
@@ -323,6 +383,7 @@ func (w *snapWriter) node(n *snapNode) {
 }
 
 func (w *snapWriter) slot(s *snapSlot) {
+	w.spill()
 	w.b = mpArray(w.b, 3)
 	w.b = mpArray(w.b, 5*len(s.entries))
 	for _, e := range s.entries {
