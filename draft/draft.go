@@ -1,6 +1,11 @@
 package draft
 
-import "sync"
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"sync"
+)
 
 // Draft is a mutable working copy of a Value. Change it through its
 // path-addressed methods or through typed sub-drafts (Map, List), then
@@ -37,6 +42,24 @@ type work struct {
 	// segsUsed counts the segments carved by this draft; segHint is the
 	// count of the previous draft, the size of the first chunk.
 	segsUsed, segHint int
+	pend              pendingAdds
+}
+
+// pendingAdds holds the keys set on a map that was empty, not yet in the
+// tree (see session.bufferAdd). They are logged as they come; the tree is
+// built in one pass when any other operation needs the draft's state.
+type pendingAdds struct {
+	on    bool
+	path  Path // the map's path
+	items []pendingAdd
+	order []addOrder // sort room
+}
+
+// pendingAdd is a buffered key and its entry in the change log, which
+// holds the value.
+type pendingAdd struct {
+	key string
+	ent int
 }
 
 var workPool = sync.Pool{New: func() any { return new(work) }}
@@ -63,6 +86,7 @@ func (s *session) release() {
 	w := s.work
 	s.done, s.work = true, nil
 	w.root, w.ed, w.segs = Value{}, nil, nil
+	w.pend.reset()
 	w.segHint, w.segsUsed = w.segsUsed, 0
 	w.log.reset()
 	workPool.Put(w)
@@ -100,6 +124,7 @@ func (d *Draft) Finish() (next Value, patches, inverse []Patch, err error) {
 		return Value{}, nil, nil, ErrFinished
 	}
 	defer s.release()
+	s.flush()
 	s.log.settle(s.root)
 	if s.log.live == 0 {
 		return s.base, nil, nil, nil
@@ -125,13 +150,20 @@ func (d *Draft) Current() Value {
 	if d.s.done {
 		return Value{}
 	}
+	d.s.flush()
 	d.s.freeze()
 	return d.s.root
 }
 
 // IsModified reports whether the draft has changes so far (changes that
 // were undone, like setting a key back, do not count).
-func (d *Draft) IsModified() bool { return !d.s.done && d.s.log.live > 0 }
+func (d *Draft) IsModified() bool {
+	if d.s.done {
+		return false
+	}
+	d.s.flush()
+	return d.s.log.live > 0
+}
 
 // freeze makes every node reachable now immutable by switching the draft
 // to a new ownership token.
@@ -143,6 +175,7 @@ func (s *session) peek(p Path) (Value, bool) {
 	if s.done {
 		return Value{}, false
 	}
+	s.flush()
 	return s.root.At(p)
 }
 
@@ -151,6 +184,7 @@ func (s *session) read(p Path) (Value, bool) {
 	if s.done {
 		return Value{}, false
 	}
+	s.flush()
 	v, ok := s.root.At(p)
 	if ok && ownedBy(v, s.ed) {
 		s.freeze()
@@ -174,6 +208,10 @@ func (s *session) set(p Path, v Value) error {
 	if !v.IsValid() {
 		return &PathError{Op: "set", Path: p, Err: ErrBadValue}
 	}
+	if s.bufferAdd(p, v) {
+		return nil
+	}
+	s.flush()
 	if len(p) == 0 {
 		old := s.root
 		if old.Equal(v) {
@@ -225,6 +263,7 @@ func (s *session) increment(p Path, delta Value) error {
 	if s.done {
 		return ErrFinished
 	}
+	s.flush()
 	if delta.kind != IntKind && delta.kind != FloatKind {
 		return &PathError{Op: "increment", Path: p, Err: ErrWrongType}
 	}
@@ -255,6 +294,7 @@ func (s *session) delete(p Path) error {
 	if s.done {
 		return ErrFinished
 	}
+	s.flush()
 	if len(p) == 0 {
 		return &PathError{Op: "delete", Path: p, Err: ErrBadPatch}
 	}
@@ -291,6 +331,7 @@ func (s *session) insert(lp Path, at Segment, vs []Value) error {
 	if s.done {
 		return ErrFinished
 	}
+	s.flush()
 	var i int
 	fold := s.log.beforeStructural(lp, s.settle)
 	root, err := update(s.ed, s.root, lp, func(c Value) (Value, error) {
@@ -331,6 +372,162 @@ func (s *session) insert(lp Path, at Segment, vs []Value) error {
 	return nil
 }
 
+// bufferAdd takes a set of a new key on a map that was empty when a run
+// of such sets began, and reports whether it did. The key is logged at
+// once as an add and kept aside; flush builds the map from all of them
+// in one sorted pass instead of one B+tree insert each (W4 sets 100,000
+// keys on an empty map). Until then the tree lacks them, so every other
+// operation flushes first. The run needs the log's fresh condition, under
+// which a write that creates a key merges with nothing; a key set twice
+// in the run is caught and merged by flush.
+func (s *session) bufferAdd(p Path, v Value) bool {
+	if len(p) == 0 {
+		return false
+	}
+	pa, parent := &s.pend, p[:len(p)-1]
+	if pa.on {
+		if len(parent) != len(pa.path) || (len(parent) > 0 && &parent[0] != &pa.path[0] && !parent.Equal(pa.path)) {
+			return false
+		}
+	} else {
+		if !s.log.fresh(p) {
+			return false
+		}
+		if m, ok := s.root.At(parent); !ok || m.kind != MapKind || m.num != 0 {
+			return false
+		}
+		pa.on, pa.path = true, parent
+	}
+	s.log.write(p, false, Value{}, true, v, Value{})
+	pa.items = append(pa.items, pendingAdd{p[len(p)-1].Token(), s.log.n - 1})
+	return true
+}
+
+// flush puts the buffered keys into the tree. Sorting by key and then by
+// log order brings a key set more than once together with its first set
+// first: as write would have merged them, that entry takes the last value
+// (an add stays an add) and the later ones are dropped.
+func (s *session) flush() {
+	pa := &s.pend
+	if !pa.on {
+		return
+	}
+	pa.on = false
+	order := pa.sorted()
+	// Leaves are filled straight from the sorted run, then mapBuildUp
+	// adds the inner levels.
+	level := make([]*mnode, 0, (len(order)+mapLeafMax-1)/mapLeafMax)
+	var leaf [mapLeafMax]mentry
+	n, k := 0, 0
+	for i := 0; i < len(order); {
+		first := &pa.items[order[i].i]
+		j := i + 1
+		for j < len(order) && pa.items[order[j].i].key == first.key {
+			s.log.kill(pa.items[order[j].i].ent)
+			j++
+		}
+		v := s.log.at(pa.items[order[j-1].i].ent).val
+		if j-i > 1 {
+			s.log.at(first.ent).val = v
+		}
+		leaf[k] = mentry{first.key, v}
+		if k++; k == mapLeafMax {
+			level, k = append(level, newMapLeaf(s.ed, leaf[:], k)), 0
+		}
+		n++
+		i = j
+	}
+	if k > 0 {
+		level = append(level, newMapLeaf(s.ed, leaf[:k], k))
+	}
+	m := mapValue(uint64(n), mapBuildUp(s.ed, level))
+	root, err := update(s.ed, s.root, pa.path, func(Value) (Value, error) { return m, nil })
+	if err != nil {
+		panic("draft: buffered map vanished (broken invariant)")
+	}
+	s.root = root
+	pa.reset()
+}
+
+// addOrder is a buffered key's place in the sort: the key's first eight
+// bytes as a big-endian number (zero-padded, so comparing prefixes agrees
+// with comparing strings wherever they differ) and its index in items.
+// It holds no pointer, so the sort moves it without write barriers.
+type addOrder struct {
+	pfx uint64
+	i   uint32
+}
+
+// sorted returns the buffered keys in key order, a key set more than once
+// in the order of its sets: a radix sort on the 8-byte prefixes (stable,
+// so equal prefixes stay in the order of the sets), skipping the byte
+// positions where all keys agree, then a comparison sort of each run of
+// equal prefixes. W4's 100,000 keys sort about four times faster this way
+// than with a comparison sort on the strings.
+func (pa *pendingAdds) sorted() []addOrder {
+	n := len(pa.items)
+	if cap(pa.order) < 2*n {
+		pa.order = make([]addOrder, 2*n)
+	}
+	a, b := pa.order[:n], pa.order[n:2*n]
+	for i, it := range pa.items {
+		var x uint64
+		for j := range min(len(it.key), 8) {
+			x |= uint64(it.key[j]) << (56 - 8*j)
+		}
+		a[i] = addOrder{x, uint32(i)}
+	}
+	var count [256]int
+	for shift := 0; shift < 64; shift += 8 {
+		clear(count[:])
+		for _, o := range a {
+			count[byte(o.pfx>>shift)]++
+		}
+		if count[byte(a[0].pfx>>shift)] == n {
+			continue
+		}
+		pos := 0
+		for d, c := range count {
+			count[d], pos = pos, pos+c
+		}
+		for _, o := range a {
+			d := byte(o.pfx >> shift)
+			b[count[d]] = o
+			count[d]++
+		}
+		a, b = b, a
+	}
+	for i := 0; i < n; {
+		j := i + 1
+		for j < n && a[j].pfx == a[i].pfx {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(a[i:j], func(x, y addOrder) int {
+				if c := strings.Compare(pa.items[x.i].key, pa.items[y.i].key); c != 0 {
+					return c
+				}
+				return cmp.Compare(x.i, y.i)
+			})
+		}
+		i = j
+	}
+	return a
+}
+
+// maxPooledAdds is the most buffered keys whose room (24 bytes each) a
+// pooled work keeps for the next draft.
+const maxPooledAdds = 1 << 17
+
+// reset empties the buffer, keeping its room unless it grew large.
+func (pa *pendingAdds) reset() {
+	clear(pa.items)
+	pa.on, pa.path, pa.items = false, nil, pa.items[:0]
+	if cap(pa.items) > maxPooledAdds {
+		pa.items, pa.order = nil, nil
+	}
+}
+
 // settle re-reads pending patch values and freezes what they reference.
 func (s *session) settle() {
 	if s.log.pending() {
@@ -344,6 +541,7 @@ func (s *session) removeRange(lp Path, i, n int) error {
 	if s.done {
 		return ErrFinished
 	}
+	s.flush()
 	var olds []Value
 	fold := s.log.beforeStructural(lp, s.settle)
 	root, err := update(s.ed, s.root, lp, func(c Value) (Value, error) {
@@ -383,6 +581,7 @@ func (s *session) move(lp Path, from, to int) error {
 	if s.done {
 		return ErrFinished
 	}
+	s.flush()
 	fold := s.log.beforeStructural(lp, s.settle)
 	root, err := update(s.ed, s.root, lp, func(c Value) (Value, error) {
 		if c.kind != ListKind {
@@ -543,19 +742,13 @@ func (m *MapDraft) Get(key string) (Value, bool) { return m.s.read(m.at(key)) }
 
 // Has reports whether the map has key.
 func (m *MapDraft) Has(key string) bool {
-	if m.s.done {
-		return false
-	}
-	v, ok := m.s.root.At(m.path)
+	v, ok := m.s.peek(m.path)
 	return ok && v.Has(key)
 }
 
 // Len returns the number of entries (0 if the path does not resolve).
 func (m *MapDraft) Len() int {
-	if m.s.done {
-		return 0
-	}
-	v, _ := m.s.root.At(m.path)
+	v, _ := m.s.peek(m.path)
 	return v.Len()
 }
 
@@ -597,10 +790,7 @@ func (l *ListDraft) Original() Value { v, _ := l.s.base.At(l.path); return v }
 
 // Len returns the number of items (0 if the path does not resolve).
 func (l *ListDraft) Len() int {
-	if l.s.done {
-		return 0
-	}
-	v, _ := l.s.root.At(l.path)
+	v, _ := l.s.peek(l.path)
 	return v.Len()
 }
 

@@ -339,27 +339,41 @@ func mapDeleteNode(ed *edit, n *mnode, key string) (*mnode, Value) {
 // mapBuild builds a tree from entries already sorted by key with no
 // duplicates, bottom-up, in O(n).
 func mapBuild(ed *edit, keys []string, vals []Value) *mnode {
-	if len(keys) == 0 {
+	ents := make([]mentry, len(keys))
+	for i := range keys {
+		ents[i] = mentry{keys[i], vals[i]}
+	}
+	return mapBuildEntries(ed, ents)
+}
+
+// mapBuildEntries builds a tree owned by ed from entries sorted by key
+// with no duplicates, bottom-up, in O(n): full leaves and inner nodes
+// (the last of each level may be short), one allocation per node. ents
+// is copied, not kept.
+func mapBuildEntries(ed *edit, ents []mentry) *mnode {
+	if len(ents) == 0 {
 		return nil
 	}
-	var level []*mnode
-	for i := 0; i < len(keys); i += mapLeafMax {
-		j := min(i+mapLeafMax, len(keys))
-		n := &mnode{ed: ed, ents: make([]mentry, j-i)}
-		for k := i; k < j; k++ {
-			n.ents[k-i] = mentry{keys[k], vals[k]}
-		}
-		level = append(level, n)
+	level := make([]*mnode, 0, (len(ents)+mapLeafMax-1)/mapLeafMax)
+	for i := 0; i < len(ents); i += mapLeafMax {
+		j := min(i+mapLeafMax, len(ents))
+		level = append(level, newMapLeaf(ed, ents[i:j], j-i))
 	}
+	return mapBuildUp(ed, level)
+}
+
+// mapBuildUp builds the inner levels over leaves (in key order, at least
+// one) and returns the root. It reuses level's room.
+func mapBuildUp(ed *edit, level []*mnode) *mnode {
+	kids := make([]mkid, 0, mapBranchMax)
 	for len(level) > 1 {
-		var up []*mnode
+		up := level[:0] // each node is read before its slot is reused
 		for i := 0; i < len(level); i += mapBranchMax {
-			j := min(i+mapBranchMax, len(level))
-			p := &mnode{ed: ed, kids: make([]mkid, 0, j-i)}
-			for _, k := range level[i:j] {
-				p.kids = append(p.kids, mkid{k.minKey(), k})
+			kids = kids[:0]
+			for _, k := range level[i:min(i+mapBranchMax, len(level))] {
+				kids = append(kids, mkid{k.minKey(), k})
 			}
-			up = append(up, p)
+			up = append(up, newMapInner(ed, kids, len(kids)))
 		}
 		level = up
 	}
