@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/draft"
 )
 
@@ -339,4 +340,56 @@ func runCompactHistory(t *testing.T, seed uint64) string {
 		t.Logf("seed %d: %d steps, %d compactions dropped %d changes and %d registers", seed, steps, compactions, dropped, droppedRegs)
 	}
 	return ""
+}
+
+// Pending and quarantined changes lie above the version vector, so Compact
+// leaves them alone; once released they apply, enter the log and are served
+// to readers above the floor.
+func TestCompactKeepsPendingAndQuarantined(t *testing.T) {
+	const t0 = 1_700_000_000_000
+	physA := clock.NewManual(t0)
+	clkA, err := clock.New(clock.Config{Replica: 1, Physical: physA, MaxDrift: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(DefaultConfig(1, clkA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newReplica(t, 2, nil)
+	b.phys.Set(t0)
+	var bs []*Change
+	for i := range 4 {
+		bs = append(bs, b.update(t, set("/b", draft.Int(int64(i)))))
+	}
+	if _, err := a.Apply(bs[0], bs[1], bs[3]); err != nil { // bs[3] waits for bs[2]
+		t.Fatal(err)
+	}
+	c := newReplica(t, 3, nil)
+	c.phys.Set(t0 + 10_000) // 10 s ahead: quarantined at a
+	cc := c.update(t, set("/c", draft.Int(1)))
+	if res, err := a.Apply(cc); err != nil || res.Quarantined != 1 {
+		t.Fatalf("quarantine: %+v %v", res, err)
+	}
+	st := a.Compact(VersionVector{2: 2, 3: 1}) // clamped to a's version: {2: 2}
+	if st.DroppedChanges != 2 || a.PendingLen() != 1 || len(a.Quarantined()) != 1 {
+		t.Fatalf("stats %+v, pending %d, quarantined %d", st, a.PendingLen(), len(a.Quarantined()))
+	}
+	if f := a.Floor(); !f.Equal(VersionVector{2: 2}) {
+		t.Fatalf("floor %v, want {2:2}", f)
+	}
+	if _, err := a.Apply(bs[2]); err != nil {
+		t.Fatal(err)
+	}
+	physA.Set(t0 + 9_600)
+	if res, err := a.RetryQuarantined(); err != nil || res.Applied != 1 {
+		t.Fatalf("retry: %+v %v", res, err)
+	}
+	if got := mustJSON(t, a.State()); got != `{"b":3,"c":1}` {
+		t.Fatalf("state %s", got)
+	}
+	cs, err := a.ChangesSinceErr(VersionVector{2: 2}, 0)
+	if err != nil || len(cs) != 3 {
+		t.Fatalf("reader at the floor: %d changes, err %v; want b's 3 and 4 and c's 1", len(cs), err)
+	}
 }
