@@ -112,7 +112,6 @@ func (d *Doc) restore(s *Snapshot, owned bool) {
 		b.node(d.root, s.root)
 	}
 	d.vv.Merge(s.vv)
-	recount(d.root)
 	if b.lists {
 		d.resetFlags(d.root)
 	}
@@ -197,8 +196,9 @@ func countEntries(n *snapNode) int {
 	return c
 }
 
-// node fills the empty container n from sn.
-func (b *restorer) node(n *node, sn *snapNode) {
+// node fills the empty container n from sn and sets its live counts (what
+// recount would); it returns them.
+func (b *restorer) node(n *node, sn *snapNode) int {
 	if len(sn.keys) > 0 {
 		slots := make([]slot, len(sn.keys))
 		n.keys = make(map[string]*slot, len(sn.keys))
@@ -206,7 +206,7 @@ func (b *restorer) node(n *node, sn *snapNode) {
 			s := &slots[i]
 			s.owner, s.key = n, k
 			n.keys[k] = s
-			b.slot(s, sn.slots[i])
+			n.liveMap += b.slot(s, sn.slots[i])
 		}
 		if len(n.keys) != len(sn.keys) {
 			panic("crdt: snapshot names a key twice")
@@ -219,13 +219,16 @@ func (b *restorer) node(n *node, sn *snapNode) {
 		}
 	}
 	if sn.list != nil {
-		b.list(n, sn.list)
+		n.liveList = b.list(n, sn.list)
 	}
+	n.impl = n.implFlags()
+	return n.liveMap + n.liveList
 }
 
 // list fills n's list part from sl: the slots integrated in an order that
-// has every origin before the slots naming it, then the elements.
-func (b *restorer) list(n *node, sl *snapList) {
+// has every origin before the slots naming it, then the elements. It
+// returns the live units of the elements and below.
+func (b *restorer) list(n *node, sl *snapList) int {
 	b.lists = true
 	l := n.list()
 	l.org = make(map[OpID]seq.Origins, len(sl.slots))
@@ -244,16 +247,18 @@ func (b *restorer) list(n *node, sl *snapList) {
 	}
 	slots := make([]slot, len(sl.elems))
 	l.elems = make(map[OpID]*slot, len(sl.elems))
+	live := 0
 	for k := range sl.elems {
 		e := &sl.elems[k]
 		s := &slots[k]
 		s.owner, s.elem, s.pos, s.posTS = n, e.id, e.pos, e.posTS
 		l.elems[e.id] = s
-		b.slot(s, e.slot)
+		live += b.slot(s, e.slot)
 	}
 	if len(l.elems) != len(sl.elems) {
 		panic("crdt: snapshot names a list element twice")
 	}
+	return live
 }
 
 // originOrder returns the indexes of slots ordered so that each slot's
@@ -298,8 +303,9 @@ func originOrder(slots []snapPos) []int32 {
 	return order
 }
 
-// slot fills the new register s from ss.
-func (b *restorer) slot(s *slot, ss *snapSlot) {
+// slot fills the new register s from ss and returns the live units in it
+// and below.
+func (b *restorer) slot(s *slot, ss *snapSlot) int {
 	if n := len(ss.entries); n > 0 {
 		if b.owned {
 			s.entries = ss.entries[:n:n]
@@ -318,7 +324,9 @@ func (b *restorer) slot(s *slot, ss *snapSlot) {
 			}
 		}
 	}
+	live := s.units()
 	if ss.child != nil {
-		b.node(b.d.ensureChild(s), ss.child)
+		live += b.node(b.d.ensureChild(s), ss.child)
 	}
+	return live
 }

@@ -100,6 +100,7 @@ func TestRestoreMatchesMerge(t *testing.T) {
 // with the general join, for r's snapshot.
 func checkRestore(t *testing.T, seed uint64, st *Strategies, r *replica, rng *rand.Rand) {
 	t.Helper()
+	t.Setenv("CRDT_TRACE", "1") // dump shows live counts and shown flags too
 	data := EncodeSnapshot(r.Snapshot())
 	sn, err := DecodeSnapshot(data)
 	if err != nil {

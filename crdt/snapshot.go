@@ -442,10 +442,10 @@ func DecodeSnapshot(b []byte) (*Snapshot, error) {
 
 // inflate decompresses a snapshot body, at most maxSnapshotBody bytes.
 func inflate(z []byte) ([]byte, error) {
-	// Snapshot bodies compress about 8:1; starting there saves most of the
-	// copies a growing buffer makes.
+	// A large snapshot's body compresses about 8:1; starting a little above
+	// saves the copies a growing buffer makes.
 	var buf bytes.Buffer
-	buf.Grow(min(8*len(z)+512, maxSnapshotBody+1))
+	buf.Grow(min(10*len(z)+512, maxSnapshotBody+1))
 	_, err := buf.ReadFrom(io.LimitReader(flate.NewReader(bytes.NewReader(z)), maxSnapshotBody+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: snapshot body: %v", ErrMalformed, err)
