@@ -116,12 +116,15 @@ func restore(ctx context.Context, cfg Config, st store.Store) (*durableDocument,
 	}
 	// Changes the pending buffer could not hold (a log whose changes depend
 	// on each other across replicas beyond its bound) are offered again,
-	// from what the document has, until a pass makes no progress.
-	for v := VersionVector(doc.Version()); !v.Covers(VersionVector(state.Version)); {
+	// from what the document has, until a pass makes no progress. Changes
+	// quarantined on the way (stored changes more than MaxDrift ahead of
+	// physical time: the clock was set back) count as held: they apply
+	// once time catches up, and stay in the log meanwhile.
+	for v := held(doc); !v.Covers(VersionVector(state.Version)); {
 		if err := replay(ctx, st, doc, v); err != nil {
 			return nil, refuse("%v", err)
 		}
-		next := VersionVector(doc.Version())
+		next := held(doc)
 		if v.Covers(next) {
 			return nil, refuse("the log does not replay to the stored version: have %v, stored %v (%d changes waiting for dependencies)",
 				next, VersionVector(state.Version), doc.PendingLen())
@@ -148,6 +151,15 @@ func restore(ctx context.Context, cfg Config, st store.Store) (*durableDocument,
 	// just now: write them to the log.
 	d.persist(VersionVector(state.Version))
 	return d, nil
+}
+
+// held returns doc's version vector extended by its quarantined changes.
+func held(doc *crdt.Doc) VersionVector {
+	v := VersionVector(doc.Version())
+	for _, c := range doc.Quarantined() {
+		v[c.Replica] = max(v[c.Replica], c.EndSeq())
+	}
+	return v
 }
 
 // replay applies the store's changes that since does not cover, in chunks.

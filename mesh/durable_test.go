@@ -505,3 +505,61 @@ func ExampleNode_UpdateAsync() {
 	fmt.Println(again.State().Len(), "keys; same replica:", again.Replica() == replica)
 	// Output: 100 keys; same replica: true
 }
+
+// TestDurableRestartWithClockSetBack: stored remote changes that are now
+// more than MaxDrift ahead of physical time (the clock was set back) are
+// quarantined at restart, not a reason to refuse; own changes replay.
+func TestDurableRestartWithClockSetBack(t *testing.T) {
+	const t0 = int64(1_900_000_000_000)
+	const other = clock.ReplicaID(99)
+	pc := clock.NewManual(t0)
+	oc, err := clock.New(clock.Config{Replica: other, Physical: pc, MaxDrift: clock.DefaultMaxDrift})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := crdt.New(crdt.DefaultConfig(other, oc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote, err := src.Update(set("remote", "r"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	cfg := durableConfig("a", dir)
+	cfg.Physical = pc
+	a := mustNew(t, cfg)
+	if err := a.Update(context.Background(), set("own", "o")); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	_, err = a.doc.Apply([]Change{meshChange(remote)})
+	a.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil { // flushes the remote write
+		t.Fatal(err)
+	}
+
+	pc.Set(t0 - 10_000)
+	b := mustNew(t, cfg)
+	defer b.Close()
+	if got := keysOf(t, b); len(got) != 1 || got["own"] != "o" {
+		t.Fatalf("state with the clock set back: %v, want only the own key", got)
+	}
+	if q := len(b.durable.inner.doc.Quarantined()); q != 1 {
+		t.Fatalf("quarantined %d, want 1", q)
+	}
+	pc.Set(t0 + 1_000)
+	b.mu.Lock()
+	_, err = b.doc.RetryQuarantined()
+	b.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := keysOf(t, b); len(got) != 2 {
+		t.Fatalf("state once time caught up: %v", got)
+	}
+}
