@@ -3,11 +3,15 @@ package mesh
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/syncmesh/syncmesh/draft"
+	"github.com/syncmesh/syncmesh/mesh/store"
 )
 
 // BenchmarkDurableUpdate measures acknowledged updates per second of one
@@ -79,6 +83,76 @@ func BenchmarkDurableUpdate(b *testing.B) {
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "updates/s")
 			if st.StoreCommits > 0 {
 				b.ReportMetric(float64(st.StoreWrites)/float64(st.StoreCommits), "writes/commit")
+			}
+		})
+	}
+}
+
+// BenchmarkDurableRestart measures mesh.New on a data directory holding a
+// document of keys keys (SYNCMESH_RESTART_KEYS, default 100,000), written
+// as changes of 1,000 keys each: restored from the log alone, and from a
+// snapshot with an empty log (what compaction leaves). One iteration is
+// New plus Close.
+//
+//	SYNCMESH_RESTART_KEYS=1000000 go test -run '^$' -bench DurableRestart -benchtime 3x ./mesh/
+func BenchmarkDurableRestart(b *testing.B) {
+	keys := 100_000
+	if s := os.Getenv("SYNCMESH_RESTART_KEYS"); s != "" {
+		k, err := strconv.Atoi(s)
+		if err != nil || k < 1000 {
+			b.Fatalf("SYNCMESH_RESTART_KEYS=%q: want an integer >= 1000", s)
+		}
+		keys = k
+	}
+	for _, mode := range []string{"log", "snapshot"} {
+		b.Run(fmt.Sprintf("keys=%d/%s", keys, mode), func(b *testing.B) {
+			cfg := LocalConfig()
+			cfg.Name, cfg.DataDir, cfg.NoSync = "bench", b.TempDir(), true
+			n, err := New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			for start := 0; start < keys; start += 1000 {
+				err := n.Update(ctx, func(d *draft.Draft) error {
+					for i := start; i < start+1000 && i < keys; i++ {
+						if err := d.Root().Set("k"+strconv.Itoa(i), draft.Int(int64(i))); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			if mode == "snapshot" {
+				n.mu.Lock()
+				data, v, err := n.doc.Snapshot()
+				n.mu.Unlock()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := n.store.Compact(ctx, store.Snapshot{Data: data, Version: store.VersionVector(v), Floor: store.VersionVector(v)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := n.Close(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				n, err := New(cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if got := n.State().Len(); got != keys {
+					b.Fatalf("%d keys restored, want %d", got, keys)
+				}
+				b.StopTimer()
+				n.Close()
+				b.StartTimer()
 			}
 		})
 	}
