@@ -49,17 +49,10 @@ type work struct {
 // tree (see session.bufferAdd). They are logged as they come; the tree is
 // built in one pass when any other operation needs the draft's state.
 type pendingAdds struct {
-	on    bool
-	path  Path // the map's path
-	items []pendingAdd
-	order []addOrder // sort room
-}
-
-// pendingAdd is a buffered key and its entry in the change log, which
-// holds the value.
-type pendingAdd struct {
-	key string
-	ent int
+	on       bool
+	path     Path // the map's path
+	start, n int  // the run's log entries: nothing else is logged during a run
+	order    []addOrder
 }
 
 var workPool = sync.Pool{New: func() any { return new(work) }}
@@ -381,7 +374,7 @@ func (s *session) insert(lp Path, at Segment, vs []Value) error {
 // which a write that creates a key merges with nothing; a key set twice
 // in the run is caught and merged by flush.
 func (s *session) bufferAdd(p Path, v Value) bool {
-	if len(p) == 0 {
+	if len(p) == 0 || p[len(p)-1].kind != segKey {
 		return false
 	}
 	pa, parent := &s.pend, p[:len(p)-1]
@@ -396,10 +389,12 @@ func (s *session) bufferAdd(p Path, v Value) bool {
 		if m, ok := s.root.At(parent); !ok || m.kind != MapKind || m.num != 0 {
 			return false
 		}
-		pa.on, pa.path = true, parent
+		pa.on, pa.path, pa.start, pa.n = true, parent, s.log.n, 0
 	}
 	s.log.write(p, false, Value{}, true, v, Value{})
-	pa.items = append(pa.items, pendingAdd{p[len(p)-1].Token(), s.log.n - 1})
+	if pa.n++; s.log.n != pa.start+pa.n {
+		panic("draft: a buffered add did not append one log entry (broken invariant)")
+	}
 	return true
 }
 
@@ -413,24 +408,25 @@ func (s *session) flush() {
 		return
 	}
 	pa.on = false
-	order := pa.sorted()
+	key := func(i int) string { e := s.log.at(pa.start + i); return e.path[len(e.path)-1].key }
+	order := pa.sorted(key)
 	// Leaves are filled straight from the sorted run, then mapBuildUp
 	// adds the inner levels.
 	level := make([]*mnode, 0, (len(order)+mapLeafMax-1)/mapLeafMax)
 	var leaf [mapLeafMax]mentry
 	n, k := 0, 0
 	for i := 0; i < len(order); {
-		first := &pa.items[order[i].i]
+		first, k0 := pa.start+int(order[i].i), key(int(order[i].i))
 		j := i + 1
-		for j < len(order) && pa.items[order[j].i].key == first.key {
-			s.log.kill(pa.items[order[j].i].ent)
+		for j < len(order) && key(int(order[j].i)) == k0 {
+			s.log.kill(pa.start + int(order[j].i))
 			j++
 		}
-		v := s.log.at(pa.items[order[j-1].i].ent).val
+		v := s.log.at(pa.start + int(order[j-1].i)).val
 		if j-i > 1 {
-			s.log.at(first.ent).val = v
+			s.log.at(first).val = v
 		}
-		leaf[k] = mentry{first.key, v}
+		leaf[k] = mentry{k0, v}
 		if k++; k == mapLeafMax {
 			level, k = append(level, newMapLeaf(s.ed, leaf[:], k)), 0
 		}
@@ -451,7 +447,7 @@ func (s *session) flush() {
 
 // addOrder is a buffered key's place in the sort: the key's first eight
 // bytes as a big-endian number (zero-padded, so comparing prefixes agrees
-// with comparing strings wherever they differ) and its index in items.
+// with comparing strings wherever they differ) and its index in the run.
 // It holds no pointer, so the sort moves it without write barriers.
 type addOrder struct {
 	pfx uint64
@@ -464,16 +460,16 @@ type addOrder struct {
 // positions where all keys agree, then a comparison sort of each run of
 // equal prefixes. W4's 100,000 keys sort about four times faster this way
 // than with a comparison sort on the strings.
-func (pa *pendingAdds) sorted() []addOrder {
-	n := len(pa.items)
+func (pa *pendingAdds) sorted(key func(i int) string) []addOrder {
+	n := pa.n
 	if cap(pa.order) < 2*n {
 		pa.order = make([]addOrder, 2*n)
 	}
 	a, b := pa.order[:n], pa.order[n:2*n]
-	for i, it := range pa.items {
-		var x uint64
-		for j := range min(len(it.key), 8) {
-			x |= uint64(it.key[j]) << (56 - 8*j)
+	for i := range n {
+		k, x := key(i), uint64(0)
+		for j := range min(len(k), 8) {
+			x |= uint64(k[j]) << (56 - 8*j)
 		}
 		a[i] = addOrder{x, uint32(i)}
 	}
@@ -504,7 +500,7 @@ func (pa *pendingAdds) sorted() []addOrder {
 		}
 		if j-i > 1 {
 			slices.SortFunc(a[i:j], func(x, y addOrder) int {
-				if c := strings.Compare(pa.items[x.i].key, pa.items[y.i].key); c != 0 {
+				if c := strings.Compare(key(int(x.i)), key(int(y.i))); c != 0 {
 					return c
 				}
 				return cmp.Compare(x.i, y.i)
@@ -515,16 +511,16 @@ func (pa *pendingAdds) sorted() []addOrder {
 	return a
 }
 
-// maxPooledAdds is the most buffered keys whose room (24 bytes each) a
-// pooled work keeps for the next draft.
+// maxPooledAdds is the most buffered keys whose sort room (32 bytes
+// each, no pointers) a pooled work keeps for the next draft: 4 MB, held
+// until the pool is emptied by the garbage collector.
 const maxPooledAdds = 1 << 17
 
 // reset empties the buffer, keeping its room unless it grew large.
 func (pa *pendingAdds) reset() {
-	clear(pa.items)
-	pa.on, pa.path, pa.items = false, nil, pa.items[:0]
-	if cap(pa.items) > maxPooledAdds {
-		pa.items, pa.order = nil, nil
+	pa.on, pa.path, pa.start, pa.n = false, nil, 0, 0
+	if cap(pa.order) > 2*maxPooledAdds {
+		pa.order = nil
 	}
 }
 

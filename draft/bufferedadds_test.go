@@ -16,9 +16,8 @@ func TestBufferedAddsSort(t *testing.T) {
 	r := rand.New(rand.NewPCG(seed, 7))
 	alphabet := []string{"", "\x00", "a", "b", "key", "key1", "\xff", "pre-fix-", "z\x00"}
 	for it := range 200 {
-		var pa pendingAdds
-		n := 1 + r.IntN(300)
-		for i := range n {
+		var keys []string
+		for range 1 + r.IntN(300) {
 			var b strings.Builder
 			for range r.IntN(4) {
 				b.WriteString(alphabet[r.IntN(len(alphabet))])
@@ -26,15 +25,19 @@ func TestBufferedAddsSort(t *testing.T) {
 			if r.IntN(3) == 0 {
 				b.WriteString(strconv.Itoa(r.IntN(50)))
 			}
-			pa.items = append(pa.items, pendingAdd{key: b.String(), ent: i})
+			keys = append(keys, b.String())
 		}
-		want := slices.Clone(pa.items)
-		slices.SortStableFunc(want, func(x, y pendingAdd) int { return strings.Compare(x.key, y.key) })
-		got := pa.sorted()
+		want := make([]int, len(keys))
+		for i := range want {
+			want[i] = i
+		}
+		slices.SortStableFunc(want, func(x, y int) int { return strings.Compare(keys[x], keys[y]) })
+		pa := pendingAdds{n: len(keys)}
+		got := pa.sorted(func(i int) string { return keys[i] })
 		for i, o := range got {
-			if g := pa.items[o.i]; g != want[i] {
+			if int(o.i) != want[i] {
 				t.Fatalf("seed %d iteration %d: position %d is %q (set %d), want %q (set %d)",
-					seed, it, i, g.key, g.ent, want[i].key, want[i].ent)
+					seed, it, i, keys[o.i], o.i, keys[want[i]], want[i])
 			}
 		}
 	}
