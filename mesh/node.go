@@ -240,6 +240,9 @@ func newNode(cfg Config, dd *durableDocument, seed uint64) (*Node, error) {
 	if dd != nil {
 		n.durable, n.store = dd, dd.st
 		dd.onFail = n.fail
+		if dd.failed != nil { // a write during the restore failed
+			n.fail(dd.failed)
+		}
 	}
 	n.stats.init()
 	n.queue = &memberlist.TransmitLimitedQueue{NumNodes: n.numNodes, RetransmitMult: cfg.RetransmitMult}
