@@ -37,15 +37,15 @@ type mkid struct {
 
 // Every write copies one node per level, so the bytes copied per write are
 // about mapLeafMax*40 + (depth-1)*mapBranchMax*24 (an entry is a key and a
-// whole Value, a kid a key and a pointer). 16 and 16 were picked by
-// measuring W1, W4 and the width benchmark on a quiet machine: against 16
-// and 32 they copy a fifth fewer bytes per one-key write (a million keys
-// take five levels instead of four). Leaves of 8 copy less again (W1
-// 2,109 -> 1,888 B/op) but gained only 4% in W1's speed while W4, which
-// builds a 100,000-key map in one draft and splits leaves twice as often,
-// lost 10 to 20%.
+// whole Value, a kid a key and a pointer). Leaves of 8 and inner nodes of
+// 16: against leaves of 16, a one-key write to a 1,000-key map copies 220
+// fewer bytes (W1 1,805 -> 1,584 B/op, W2 3,161 -> 2,939) and a leaf fits
+// a size class without a malloc header (376 bytes). Leaves of 8 used to
+// cost W4 10 to 20% (twice the splits while it inserted 100,000 keys one
+// by one); since a fill of an empty map is built in one sorted pass
+// (session.bufferAdd) W4 does not split leaves and is unaffected.
 const (
-	mapLeafMax   = 16
+	mapLeafMax   = 8
 	mapBranchMax = 16
 )
 
@@ -92,17 +92,29 @@ func (n *mnode) own(ed *edit, extra int) *mnode {
 // copied node), in size classes chosen to fill Go's allocation size
 // classes (a 56-byte header plus 40-byte entries or 24-byte kids).
 type (
+	mleaf1 struct {
+		n mnode
+		b [1]mentry
+	}
 	mleaf2 struct {
 		n mnode
 		b [2]mentry
+	}
+	mleaf3 struct {
+		n mnode
+		b [3]mentry
 	}
 	mleaf4 struct {
 		n mnode
 		b [4]mentry
 	}
-	mleaf8 struct {
+	mleaf5 struct {
 		n mnode
-		b [8]mentry
+		b [5]mentry
+	}
+	mleaf6 struct {
+		n mnode
+		b [6]mentry
 	}
 	mleafMax struct { // a full leaf copied for a replace
 		n mnode
@@ -131,19 +143,30 @@ type (
 )
 
 // newMapLeaf returns a leaf owned by ed holding a copy of ents, with
-// capacity for at least need entries.
+// capacity for at least need entries. Leaves of 1, 3 and 5 entries fill
+// their size class exactly (96, 176, 256 bytes), so small objects (a
+// user record of three fields) are copied without slack.
 func newMapLeaf(ed *edit, ents []mentry, need int) *mnode {
 	var n *mnode
 	var b []mentry
 	switch {
+	case need <= 1:
+		x := &mleaf1{}
+		n, b = &x.n, x.b[:0]
 	case need <= 2:
 		x := &mleaf2{}
+		n, b = &x.n, x.b[:0]
+	case need <= 3:
+		x := &mleaf3{}
 		n, b = &x.n, x.b[:0]
 	case need <= 4:
 		x := &mleaf4{}
 		n, b = &x.n, x.b[:0]
-	case need <= 8:
-		x := &mleaf8{}
+	case need <= 5:
+		x := &mleaf5{}
+		n, b = &x.n, x.b[:0]
+	case need <= 6:
+		x := &mleaf6{}
 		n, b = &x.n, x.b[:0]
 	case need <= mapLeafMax:
 		x := &mleafMax{}
