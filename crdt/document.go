@@ -44,6 +44,7 @@ type Doc struct {
 	cbuf  []cand
 	// asserted is localChange.asserted's buffer, reused across updates.
 	asserted []*node
+	segs     draft.Path // room for visible patch paths (see takeSegs)
 
 	afterOp func(c *Change, i int) // test hook: called after each remote op
 }

@@ -170,10 +170,11 @@ func (d *Doc) unshowSlot(s *slot) {
 	s.visVal = draft.Value{}
 }
 
-// path returns the visible path of container n (it must be shown).
+// pathOf returns the visible path of container n (it must be shown), with
+// room for extra more segments.
 func (d *Doc) pathOf(n *node, extra int) draft.Path {
 	depth := len(n.path)
-	p := make(draft.Path, depth, depth+extra)
+	p := d.takeSegs(depth + extra)[:depth]
 	for s := n.parent; s != nil; s = s.owner.parent {
 		depth--
 		if s.isElem() {
@@ -184,6 +185,17 @@ func (d *Doc) pathOf(n *node, extra int) draft.Path {
 		}
 	}
 	return p
+}
+
+// takeSegs carves room for k path segments from a shared chunk (patch paths
+// are small and immutable once made, so chunks are never rewritten).
+func (d *Doc) takeSegs(k int) draft.Path {
+	if cap(d.segs)-len(d.segs) < k {
+		d.segs = make(draft.Path, 0, max(k, 128))
+	}
+	a := d.segs
+	d.segs = a[:len(a)+k]
+	return a[len(a) : len(a)+k : len(a)+k]
 }
 
 // emit records a visible patch at the path of container n plus last.
