@@ -25,7 +25,10 @@ import (
 // start; the changes the snapshot summarises are not in the op log
 // (ChangesSince cannot serve them), as after MergeSnapshot. Malformed data
 // gives an error wrapping ErrMalformed, ErrTooLarge or ErrVersion and no
-// document.
+// document. The clock is raised to the snapshot's newest stamp of another
+// replica; stamps of cfg.Replica never raise it (a replica's own clock must
+// resume from its persisted bound, clock.Config.Resume, or the changes
+// logged after the snapshot are refused). With no snapshot yet, use New.
 func Restore(cfg Config, data []byte) (*Doc, error) {
 	d, err := New(cfg)
 	if err != nil {
