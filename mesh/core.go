@@ -58,6 +58,12 @@ type CoreConfig struct {
 	// considered outstanding (ms): announcements of the same change within
 	// that time do not trigger another fetch. Default 2000.
 	FetchTimeoutMillis int64
+	// RecentBytes bounds the change data (bytes) kept from recently applied
+	// changes, local and remote, to answer fetches and repair streams for
+	// recent operations without asking the document to re-encode them
+	// (re-encoding for every fetcher was ~15% of the CPU of the throughput
+	// benchmark). Default 8 MiB, about 140,000 single-write changes.
+	RecentBytes int
 	// SeenCapacity is how many recently gossiped change and announce ids are
 	// remembered to re-gossip each only once. Default 65,536.
 	SeenCapacity int
@@ -94,6 +100,9 @@ func (c CoreConfig) withDefaults() CoreConfig {
 	if c.SeenCapacity == 0 {
 		c.SeenCapacity = 1 << 16
 	}
+	if c.RecentBytes == 0 {
+		c.RecentBytes = 8 << 20
+	}
 	return c
 }
 
@@ -105,7 +114,7 @@ func (c CoreConfig) validate() error {
 	case len(c.Name) > MaxNameBytes:
 		return fmt.Errorf("%w: node name longer than %d bytes", ErrConfig, MaxNameBytes)
 	case c.FastPathBytes < 0 || c.ChunkBytes < 0 || c.ChunksPerReply < 0 || c.SeenCapacity < 0 ||
-		c.GossipBytesPerSecond < 0:
+		c.GossipBytesPerSecond < 0 || c.RecentBytes < 0:
 		return fmt.Errorf("%w: negative size", ErrConfig)
 	case c.AntiEntropyMillis < 0 || c.BusyAntiEntropyMillis < 0 || c.FetchTimeoutMillis < 0:
 		return fmt.Errorf("%w: negative interval", ErrConfig)
@@ -234,6 +243,7 @@ type Core struct {
 	seenNext int
 
 	fetching map[clock.ReplicaID]fetchState
+	recent   *recentChanges
 	// announced is the highest sequence of each replica this node has
 	// announced holding, so it announces each advance once.
 	announced map[clock.ReplicaID]uint64
@@ -271,6 +281,7 @@ func NewCore(cfg CoreConfig, doc Document) (*Core, error) {
 		seen:      make(map[seenKey]struct{}),
 		fetching:  make(map[clock.ReplicaID]fetchState),
 		announced: make(map[clock.ReplicaID]uint64),
+		recent:    newRecentChanges(cfg.RecentBytes),
 		tokens:    int64(cfg.GossipBytesPerSecond),
 		stats: CoreStats{
 			Received:      map[MsgType]uint64{},
@@ -409,6 +420,22 @@ func (c *Core) announce(r clock.ReplicaID, seq uint64, out *Output) {
 	})
 }
 
+// keepApplied adds to the recent changes those of changes the document
+// now covers (applied, not pending), in replica and sequence order.
+func (c *Core) keepApplied(changes []Change) {
+	if len(changes) > 1 {
+		changes = slices.Clone(changes)
+		slices.SortFunc(changes, func(a, b Change) int {
+			return cmp.Or(cmp.Compare(a.Replica, b.Replica), cmp.Compare(a.Start, b.Start))
+		})
+	}
+	for _, ch := range changes {
+		if ch.End <= c.versionOf(ch.Replica) {
+			c.recent.add(ch)
+		}
+	}
+}
+
 // announceApplied announces each replica of changes whose version the
 // document advanced.
 func (c *Core) announceApplied(changes []Change, out *Output) {
@@ -429,6 +456,7 @@ func (c *Core) Local(changes ...Change) Output {
 	c.forget()
 	var out Output
 	for _, ch := range changes {
+		c.recent.add(ch)
 		msg := Encode(&ChangeMsg{Change: ch})
 		if len(msg) <= c.cfg.FastPathBytes && c.spend(len(msg)) {
 			c.markSeen(seenKey{replica: ch.Replica, seq: ch.Start})
@@ -458,6 +486,7 @@ func (c *Core) Receive(now int64, b []byte) (Output, error) {
 		}
 		a, err := c.doc.Apply([]Change{cm.Change})
 		err = c.apply(now, true, a, err, &out)
+		c.keepApplied([]Change{cm.Change})
 		c.announceApplied(deferred, &out)
 		return out, err
 	}
@@ -495,6 +524,7 @@ func (c *Core) ReceiveBatch(now int64, msgs [][]byte) (Output, []error) {
 		if err := c.apply(now, true, a, err, &out); err != nil {
 			errs = append(errs, err)
 		}
+		c.keepApplied(batch)
 		slices.SortStableFunc(deferred, func(a, b Change) int { return cmp.Compare(a.Replica, b.Replica) })
 		c.announceApplied(deferred, &out)
 	}
@@ -603,15 +633,58 @@ func (c *Core) onFetch(m *FetchMsg, out *Output) error {
 	if v[m.Replica] <= m.After {
 		return nil
 	}
-	// Ask the document for only this replica's changes: everything else at
-	// our own version, this replica at the fetcher's.
+	// Ask for only this replica's changes: everything else at our own
+	// version, this replica at the fetcher's.
+	mine := v.Clone()
 	v[m.Replica] = m.After
-	return c.streamChanges(m.From, v, out)
+	return c.streamChanges(m.From, v, mine, out)
+}
+
+// streamRecent sends what v lacks of mine from the recent changes, as
+// streamChanges would, and reports false (sending nothing) when they do
+// not hold all of it or the document says its log no longer reaches back
+// to v: the peer then gets a snapshot, as compaction intends, even though
+// the changes are still in memory here.
+func (c *Core) streamRecent(peer string, v, mine VersionVector, out *Output) bool {
+	var changes []Change
+	for _, r := range mine.sortedReplicas() {
+		if v[r] >= mine[r] {
+			continue
+		}
+		run, ok := c.recent.since(r, v[r], mine[r])
+		if !ok {
+			return false
+		}
+		changes = append(changes, run...)
+	}
+	if len(changes) == 0 {
+		return true
+	}
+	// A probe for one change (maxBytes 0) is cheap next to encoding them all.
+	if _, _, err := c.doc.ChangesSince(v, 0); err != nil {
+		return false
+	}
+	for i := 0; i < c.cfg.ChunksPerReply && len(changes) > 0; i++ {
+		n, size := 0, 0
+		for n < len(changes) && (n == 0 || size+len(changes[n].Data) <= c.cfg.ChunkBytes) {
+			size += len(changes[n].Data)
+			n++
+		}
+		chunk := changes[:n:n]
+		changes = changes[n:]
+		last := len(changes) == 0 || i == c.cfg.ChunksPerReply-1
+		out.send(peer, &ChangesMsg{From: c.cfg.Name, Changes: chunk, More: len(changes) > 0 && last})
+	}
+	return true
 }
 
 // streamChanges sends to peer up to ChunksPerReply Changes messages with what
-// v lacks. The last carries More if the document had more to give.
-func (c *Core) streamChanges(peer string, v VersionVector, out *Output) error {
+// v lacks of mine (our version). The last carries More if there was more to
+// give. Recent changes are sent as kept; older ones come from the document.
+func (c *Core) streamChanges(peer string, v, mine VersionVector, out *Output) error {
+	if c.streamRecent(peer, v, mine, out) {
+		return nil
+	}
 	for i := 0; i < c.cfg.ChunksPerReply; i++ {
 		changes, more, err := c.doc.ChangesSince(v, c.cfg.ChunkBytes)
 		if errors.Is(err, ErrCompacted) {
@@ -645,7 +718,7 @@ func (c *Core) onDigest(m *DigestMsg, out *Output) error {
 	if theyLack := m.Version.Missing(mine); theyLack > c.cfg.SnapshotMissingOps {
 		err = c.sendSnapshot(m.From, out)
 	} else if theyLack > 0 {
-		err = c.streamChanges(m.From, m.Version.Clone(), out)
+		err = c.streamChanges(m.From, m.Version.Clone(), mine, out)
 	}
 	if mine.Missing(m.Version) > 0 {
 		c.markBehind()
@@ -675,6 +748,7 @@ func (c *Core) onChanges(now int64, m *ChangesMsg, out *Output) error {
 		var a Applied
 		a, err = c.doc.Apply(fresh)
 		err = c.apply(now, true, a, err, out)
+		c.keepApplied(fresh)
 		c.announceApplied(fresh, out)
 	}
 	for r, f := range c.fetching {

@@ -1,0 +1,125 @@
+package mesh
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/syncmesh/syncmesh/clock"
+)
+
+func TestRecentChanges(t *testing.T) {
+	ch := func(r, start, end uint64, size int) Change {
+		return Change{Replica: clock.ReplicaID(r), Start: start, End: end, Data: make([]byte, size)}
+	}
+	rc := newRecentChanges(100)
+	for _, c := range []Change{ch(1, 1, 1, 10), ch(1, 2, 3, 10), ch(1, 4, 4, 10), ch(2, 1, 1, 10)} {
+		rc.add(c)
+	}
+	rc.add(ch(1, 2, 2, 10)) // covered: ignored
+	tests := []struct {
+		r           uint64
+		after, upto uint64
+		want        string // starts of the returned changes, or "miss"
+	}{
+		{1, 0, 4, "[1 2 4]"},
+		{1, 1, 4, "[2 4]"},
+		{1, 2, 4, "[2 4]"}, // 2..3 overlaps what the peer has: sent whole
+		{1, 3, 4, "[4]"},
+		{1, 0, 5, "miss"}, // we do not hold 5
+		{2, 0, 1, "[1]"},
+		{3, 0, 1, "miss"},
+	}
+	for _, tc := range tests {
+		got := "miss"
+		if run, ok := rc.since(clock.ReplicaID(tc.r), tc.after, tc.upto); ok {
+			var starts []uint64
+			for _, c := range run {
+				starts = append(starts, c.Start)
+			}
+			got = fmt.Sprint(starts)
+		}
+		if got != tc.want {
+			t.Errorf("since(%d, %d, %d) = %s, want %s", tc.r, tc.after, tc.upto, got, tc.want)
+		}
+	}
+	// A gap restarts the run: what came before it is the document's.
+	rc.add(ch(1, 9, 9, 10))
+	if _, ok := rc.since(clock.ReplicaID(1), 0, 9); ok {
+		t.Error("served across a gap")
+	}
+	if run, ok := rc.since(clock.ReplicaID(1), 8, 9); !ok || len(run) != 1 {
+		t.Errorf("after the gap: %v %v", run, ok)
+	}
+	// Over the limit, the largest run loses its older half.
+	for s := uint64(10); s < 30; s++ {
+		rc.add(ch(1, s, s, 10))
+	}
+	if rc.bytes > rc.limit || rc.bytes != runBytes(rc.runs[1])+runBytes(rc.runs[2]) {
+		t.Fatalf("bytes %d (limit %d), runs %d + %d", rc.bytes, rc.limit, runBytes(rc.runs[1]), runBytes(rc.runs[2]))
+	}
+	if _, ok := rc.since(clock.ReplicaID(1), 26, 29); !ok {
+		t.Error("the newest changes were evicted")
+	}
+}
+
+// countingDoc counts the calls that make the document encode a chunk of
+// changes (not the one-change probes for compaction, maxBytes 0).
+type countingDoc struct {
+	*fakeDoc
+	changesSince int
+}
+
+func (d *countingDoc) ChangesSince(v VersionVector, maxBytes int) ([]Change, bool, error) {
+	if maxBytes > 0 {
+		d.changesSince++
+	}
+	return d.fakeDoc.ChangesSince(v, maxBytes)
+}
+
+func TestCoreAnswersFromRecentChanges(t *testing.T) {
+	doc := &countingDoc{fakeDoc: newFakeDoc(1, func() int64 { return 1000 })}
+	c, err := NewCore(CoreConfig{Name: "me", ChunkBytes: 1 << 10, ChunksPerReply: 2}, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		c.Local(doc.update(0, 0, fmt.Sprintf("k%d", i), "v"))
+	}
+	out, err := c.Receive(1000, Encode(&FetchMsg{From: "peer", Replica: 1, After: 10}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.changesSince != 0 {
+		t.Fatalf("the document was asked %d times", doc.changesSince)
+	}
+	var got []Change
+	for i, s := range out.Sends {
+		m, err := Decode(s.Msg, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm := m.(*ChangesMsg)
+		if last := i == len(out.Sends)-1; cm.More != (last && cm.Changes[len(cm.Changes)-1].End < 40) {
+			t.Fatalf("chunk %d of %d: More = %v", i, len(out.Sends), cm.More)
+		}
+		got = append(got, cm.Changes...)
+	}
+	if len(out.Sends) != 2 || len(got) == 0 || got[0].Start != 11 {
+		t.Fatalf("%d chunks, %d changes starting at %v", len(out.Sends), len(got), got)
+	}
+	// The same answer as the document's, in the same order.
+	want, _, _ := doc.fakeDoc.ChangesSince(VersionVector{1: 10}, 1<<30)
+	for i := range got {
+		if got[i].Start != want[i].Start || string(got[i].Data) != string(want[i].Data) {
+			t.Fatalf("change %d: %d..%d, the document has %d..%d", i, got[i].Start, got[i].End, want[i].Start, want[i].End)
+		}
+	}
+	// Older than what is kept: the document answers.
+	c.recent = newRecentChanges(1)
+	if _, err := c.Receive(1000, Encode(&DigestMsg{From: "peer", Version: VersionVector{}})); err != nil {
+		t.Fatal(err)
+	}
+	if doc.changesSince == 0 {
+		t.Fatal("the document was not asked for changes the core no longer holds")
+	}
+}
