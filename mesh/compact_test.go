@@ -466,3 +466,52 @@ func TestNodeCompactTick(t *testing.T) {
 		})
 	}
 }
+
+// Nodes over memnet compact on their own ticks once every member's digest
+// has shown the writes, and a node that joins afterwards is caught up with
+// a snapshot plus the operations after it.
+func TestNodeCompactionInCluster(t *testing.T) {
+	c := newCluster(t, 11, func(cfg *Config) {
+		cfg.Document = nil
+		cfg.CompactOps = 30
+	})
+	c.start(3)
+	ctx := context.Background()
+	for round := range 20 {
+		for _, n := range c.nodes {
+			if err := n.Update(ctx, set(fmt.Sprintf("k%d", round%5), fmt.Sprintf("%s-%d", n.Name(), round))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitConverged(t, 20*time.Second, c.nodes)
+	defer func() {
+		if t.Failed() {
+			for _, n := range c.nodes {
+				t.Logf("%s: version %v, compaction %+v", n.Name(), n.Version(), n.Compaction())
+			}
+		}
+	}()
+	waitFor(t, 20*time.Second, "every node to compact", func() bool {
+		for _, n := range c.nodes {
+			if n.Compaction().Compactions == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, n := range c.nodes {
+		st := n.Compaction()
+		if len(st.Holding) != 2 || st.Floor.Total() < 30 {
+			t.Fatalf("%s: compaction status %+v", n.Name(), st)
+		}
+	}
+	late, err := c.add(c.testConfig("late"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitConverged(t, 20*time.Second, c.nodes)
+	if late.Status().SnapshotsMerged == 0 {
+		t.Fatalf("the late node caught up without a snapshot: %+v", late.Status())
+	}
+}
