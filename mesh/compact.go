@@ -41,7 +41,8 @@ func newFrontierTracker(retentionMillis int64) *frontierTracker {
 
 // update records the live members (names, without our own) and the version
 // vectors peers last sent (by name; entries for names neither live nor
-// tracked are ignored), at time now (ms), and returns the frontier given
+// tracked are ignored; the tracker keeps the vectors, which the caller must
+// not modify afterwards), at time now (ms), and returns the frontier given
 // our own version own. Members that are no longer live start their
 // retention window now; once it has passed they are forgotten.
 func (t *frontierTracker) update(now int64, live []string, versions map[string]VersionVector, own VersionVector) VersionVector {
@@ -62,7 +63,7 @@ func (t *frontierTracker) update(now int64, live []string, versions map[string]V
 			m.live, m.deadSince = false, now
 		}
 		if v, ok := versions[name]; ok {
-			m.v = v.Clone()
+			m.v = v
 		}
 		if !m.live && now-m.deadSince >= t.retention {
 			delete(t.members, name)
