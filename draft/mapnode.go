@@ -1,12 +1,5 @@
 package draft
 
-// nodeMax is the fan-out of the persistent B+trees behind lists: the most
-// items a leaf holds and the most children an inner node holds. 32 keeps
-// trees shallow (a million items fit in four levels) while a path copy
-// stays a few kilobytes. Maps use their own sizes (mapLeafMax,
-// mapBranchMax).
-const nodeMax = 32
-
 // edit is an ownership token. A tree node whose ed equals the token of the
 // running edit (a live draft or an Apply call) was created by that edit and
 // is not reachable from any published Value, so the edit may change it in
