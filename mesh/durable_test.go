@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/crdt"
 	"github.com/syncmesh/syncmesh/draft"
@@ -561,5 +563,43 @@ func TestDurableRestartWithClockSetBack(t *testing.T) {
 	}
 	if got := keysOf(t, b); len(got) != 2 {
 		t.Fatalf("state once time caught up: %v", got)
+	}
+}
+
+// TestDurableMetrics: a durable Node exports the store metrics (and a
+// pedantic registry accepts what it describes and collects).
+func TestDurableMetrics(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	cfg := durableConfig("m", t.TempDir())
+	cfg.Registerer = reg
+	n := mustNew(t, cfg)
+	defer n.Close()
+	for i := range 3 {
+		if err := n.Update(context.Background(), set(fmt.Sprintf("k%d", i), "v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			got[mf.GetName()] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	for name, want := range map[string]float64{
+		"syncmesh_mesh_store_failed":             0,
+		"syncmesh_mesh_undurable_ops":            0,
+		"syncmesh_mesh_store_writes_total":       3,
+		"syncmesh_mesh_store_write_errors_total": 0,
+	} {
+		if v, ok := got[name]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", name, v, ok, want)
+		}
+	}
+	if got["syncmesh_mesh_store_commits_total"] < 1 {
+		t.Errorf("store_commits_total = %v, want >= 1", got["syncmesh_mesh_store_commits_total"])
 	}
 }
