@@ -130,7 +130,7 @@ func (d *Doc) current() draft.Value {
 	d.state = next
 	// A new buffer sized for a backlog like this one: Result.Patches
 	// share the old one.
-	d.lag, d.mark = make([]draft.Patch, 0, min(2*len(d.lag), maxLag+maxBatchPatches)), 0
+	d.lag, d.mark = make([]draft.Patch, 0, min(max(2*len(d.lag), 4), maxLag+maxBatchPatches)), 0
 	return next
 }
 
@@ -469,32 +469,39 @@ type opLog interface {
 
 type memLog struct {
 	by map[clock.ReplicaID][]*Change
-	// order is every replica ever appended, ascending (some may have no
-	// changes left after compaction), so since need not sort.
-	order []clock.ReplicaID
+	// authors is every replica ever appended, ascending (some may have no
+	// changes left after compaction), with the end seq of its newest
+	// change, so since neither sorts nor touches up-to-date authors' logs.
+	authors []logAuthor
+}
+
+type logAuthor struct {
+	r   clock.ReplicaID
+	end uint64
 }
 
 func newMemLog() *memLog { return &memLog{by: make(map[clock.ReplicaID][]*Change)} }
 
 func (l *memLog) append(c *Change) {
-	cs, ok := l.by[c.Replica]
-	if !ok {
-		if i, found := slices.BinarySearch(l.order, c.Replica); !found {
-			l.order = slices.Insert(l.order, i, c.Replica)
-		}
+	i, found := slices.BinarySearchFunc(l.authors, c.Replica, func(a logAuthor, r clock.ReplicaID) int {
+		return cmp.Compare(a.r, r)
+	})
+	if !found {
+		l.authors = slices.Insert(l.authors, i, logAuthor{r: c.Replica})
 	}
-	l.by[c.Replica] = append(cs, c)
+	l.authors[i].end = max(l.authors[i].end, c.EndSeq())
+	l.by[c.Replica] = append(l.by[c.Replica], c)
 }
 
 func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
 	var out []*Change
 	size := 0
-	for _, r := range l.order {
-		cs := l.by[r]
-		have := vv[r]
-		if len(cs) == 0 || cs[len(cs)-1].EndSeq() <= have {
+	for _, a := range l.authors {
+		have := vv[a.r]
+		if a.end <= have {
 			continue // nothing vv lacks (the common case)
 		}
+		cs := l.by[a.r]
 		i, _ := slices.BinarySearchFunc(cs, have, func(c *Change, h uint64) int {
 			return cmp.Compare(c.EndSeq(), h+1)
 		})
