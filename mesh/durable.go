@@ -277,13 +277,30 @@ func (d *durableDocument) writeLocal(ch Change) (*store.Ack, error) {
 // persist writes, without waiting, what the document applied beyond old
 // (remote changes, including pending ones released) and the quarantine set
 // if its size changed.
-func (d *durableDocument) persist(old VersionVector) {
+//
+// given are the changes just handed to Apply, if any: a change applied or
+// quarantined with the same header is stored with their bytes rather than
+// encoded again (Apply checked that the header matches the data).
+func (d *durableDocument) persist(old VersionVector, given ...Change) {
+	var raw map[changeHeader][]byte
+	if len(given) > 0 {
+		raw = make(map[changeHeader][]byte, len(given))
+		for _, c := range given {
+			raw[changeHeader{c.Replica, c.Start, c.End}] = c.Data
+		}
+	}
+	encode := func(c *crdt.Change) store.Change {
+		if b, ok := raw[changeHeader{c.Replica, c.StartSeq, c.EndSeq()}]; ok {
+			return store.Change{Replica: c.Replica, Start: c.StartSeq, End: c.EndSeq(), Data: b}
+		}
+		return store.Change(meshChange(c))
+	}
 	b := store.Batch{Clock: d.clk.Last()}
 	if !old.Covers(d.inner.Version()) {
 		cs := d.inner.doc.ChangesSince(crdt.VersionVector(old), 0)
 		b.Changes = make([]store.Change, len(cs))
 		for i, c := range cs {
-			b.Changes[i] = store.Change(meshChange(c))
+			b.Changes[i] = encode(c)
 		}
 	}
 	if q := d.inner.doc.Quarantined(); len(q) != d.quarantined {
@@ -291,12 +308,18 @@ func (d *durableDocument) persist(old VersionVector) {
 		b.SetQuarantine = true
 		b.Quarantine = make([]store.Change, len(q))
 		for i, c := range q {
-			b.Quarantine[i] = store.Change(meshChange(c))
+			b.Quarantine[i] = encode(c)
 		}
 	}
 	if len(b.Changes) > 0 || b.SetQuarantine {
 		_, _ = d.write(b, 0) // a failure is recorded and fails the Node
 	}
+}
+
+// changeHeader identifies a change batch.
+type changeHeader struct {
+	replica    clock.ReplicaID
+	start, end uint64
 }
 
 // undurable returns how many own operations are applied but not yet durable.
@@ -323,7 +346,7 @@ func (d *durableDocument) Apply(changes []Change) (Applied, error) {
 	d.settle()
 	old := d.inner.Version()
 	a, err := d.inner.Apply(changes)
-	d.persist(old)
+	d.persist(old, changes...)
 	return a, err
 }
 

@@ -603,3 +603,51 @@ func TestDurableMetrics(t *testing.T) {
 		t.Errorf("store_commits_total = %v, want >= 1", got["syncmesh_mesh_store_commits_total"])
 	}
 }
+
+// TestDurableRemoteChangesSurviveRestart: remote changes are written as
+// applied, including ones released from the pending buffer by a later
+// call, and come back after a restart.
+func TestDurableRemoteChangesSurviveRestart(t *testing.T) {
+	const other = clock.ReplicaID(99)
+	clk, err := clock.New(clock.DefaultConfig(other))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := crdt.New(crdt.DefaultConfig(other, clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs []Change
+	for i := range 5 {
+		c, err := src.Update(set(fmt.Sprintf("r%d", i), "remote"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, meshChange(c))
+	}
+	dir := t.TempDir()
+	a := mustNew(t, durableConfig("a", dir))
+	a.mu.Lock()
+	// 3..5 wait in the pending buffer; 1..2 release them.
+	for _, batch := range [][]Change{{cs[4], cs[2], cs[3]}, {cs[1], cs[0]}} {
+		if _, err := a.doc.Apply(batch); err != nil {
+			a.mu.Unlock()
+			t.Fatal(err)
+		}
+	}
+	a.mu.Unlock()
+	if v := a.Version(); v[other] != 5 {
+		t.Fatalf("version %v, want %s at 5", v, other)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := mustNew(t, durableConfig("a", dir))
+	defer b.Close()
+	if got := keysOf(t, b); len(got) != 5 || got["r4"] != "remote" {
+		t.Fatalf("after restart: %v", got)
+	}
+	if v := b.Version(); v[other] != 5 {
+		t.Fatalf("version after restart %v, want %s at 5", v, other)
+	}
+}
