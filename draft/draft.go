@@ -418,7 +418,7 @@ func (s *session) flush() {
 	for i := 0; i < len(order); {
 		first, k0 := pa.start+int(order[i].i), key(int(order[i].i))
 		j := i + 1
-		for j < len(order) && key(int(order[j].i)) == k0 {
+		for j < len(order) && order[j].pfx == order[i].pfx && key(int(order[j].i)) == k0 {
 			s.log.kill(pa.start + int(order[j].i))
 			j++
 		}
