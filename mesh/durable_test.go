@@ -414,19 +414,27 @@ func TestDurableFailedStoreFailsClosed(t *testing.T) {
 	}
 }
 
+// remoteDoc returns a crdt document of another replica, to make remote
+// changes and snapshots with.
+func remoteDoc(t *testing.T, r clock.ReplicaID, pc clock.Physical) *crdt.Doc {
+	t.Helper()
+	clk, err := clock.New(clock.Config{Replica: r, Physical: pc, MaxDrift: clock.DefaultMaxDrift})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := crdt.New(crdt.DefaultConfig(r, clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
 // TestDurableRestartFromMergedSnapshot: a merged catch-up snapshot is
 // stored (it is not in the log), and a restart restores snapshot plus the
 // log after it.
 func TestDurableRestartFromMergedSnapshot(t *testing.T) {
 	const other = clock.ReplicaID(99)
-	clk, err := clock.New(clock.DefaultConfig(other))
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := crdt.New(crdt.DefaultConfig(other, clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := remoteDoc(t, other, clock.System())
 	for i := range 10 {
 		if _, err := src.Update(set(fmt.Sprintf("s%d", i), "snap")); err != nil {
 			t.Fatal(err)
@@ -441,7 +449,7 @@ func TestDurableRestartFromMergedSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.mu.Lock()
-	_, err = a.doc.MergeSnapshot(data)
+	_, err := a.doc.MergeSnapshot(data)
 	a.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
@@ -515,14 +523,7 @@ func TestDurableRestartWithClockSetBack(t *testing.T) {
 	const t0 = int64(1_900_000_000_000)
 	const other = clock.ReplicaID(99)
 	pc := clock.NewManual(t0)
-	oc, err := clock.New(clock.Config{Replica: other, Physical: pc, MaxDrift: clock.DefaultMaxDrift})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := crdt.New(crdt.DefaultConfig(other, oc))
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := remoteDoc(t, other, pc)
 	remote, err := src.Update(set("remote", "r"))
 	if err != nil {
 		t.Fatal(err)
@@ -609,14 +610,7 @@ func TestDurableMetrics(t *testing.T) {
 // call, and come back after a restart.
 func TestDurableRemoteChangesSurviveRestart(t *testing.T) {
 	const other = clock.ReplicaID(99)
-	clk, err := clock.New(clock.DefaultConfig(other))
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := crdt.New(crdt.DefaultConfig(other, clk))
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := remoteDoc(t, other, clock.System())
 	var cs []Change
 	for i := range 5 {
 		c, err := src.Update(set(fmt.Sprintf("r%d", i), "remote"))
