@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/crdt/internal/seq"
@@ -253,18 +254,24 @@ func (t *wireTable) appendOp(b []byte, op *Op) []byte {
 // DecodeChange decodes one change encoded by EncodeChange. It validates the
 // structure (see Apply) and never panics; it does not retain b.
 //
-// A single change (the gossip case) decodes into two allocations: one
-// block holding the change, its op and small slices, and one copy of the
-// message whose substrings are the keys and string values.
+// A small single change (the gossip case) decodes into one allocation: a
+// block holding the change, its op, small slices and a copy of the message,
+// whose substrings are the keys and string values.
 func DecodeChange(b []byte) (*Change, error) {
 	r := mpReader{b: b}
-	var t readTable
+	blk := new(changeBlock)
+	t := readTable{ids: blk.ids[:0]}
 	if _, err := t.begin(&r, msgChange); err != nil {
 		return nil, err
 	}
-	blk := new(changeBlock)
 	t.changes, t.ops, t.segs, t.idArena = blk.c[:0], blk.op[:0], blk.segs[:0], blk.pred[:0]
-	t.src = string(b)
+	if len(b) <= len(blk.msg) {
+		// The copy is never written again, so a string may alias it.
+		n := copy(blk.msg[:], b)
+		t.src = unsafe.String(&blk.msg[0], n)
+	} else {
+		t.src = string(b)
+	}
 	c := t.change(&r, false, nil)
 	if r.err == nil && r.left() != 0 {
 		r.fail("%d trailing bytes", r.left())
@@ -285,6 +292,8 @@ type changeBlock struct {
 	op   [1]Op
 	segs [2]Segment
 	pred [2]OpID
+	ids  [2]clock.ReplicaID
+	msg  [64]byte
 }
 
 // DecodeChanges decodes a batch encoded by EncodeChanges (or a single change
@@ -358,7 +367,9 @@ func (r *mpReader) headerInto(t *readTable) int {
 	}
 	typ := int(min(r.uint(), 255))
 	n := r.array(maxWireReplicas, 1)
-	t.ids = make([]clock.ReplicaID, 0, n)
+	if cap(t.ids) < n {
+		t.ids = make([]clock.ReplicaID, 0, n)
+	}
 	for range n {
 		id := clock.ReplicaID(r.uint())
 		if id == 0 {
