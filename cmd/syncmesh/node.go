@@ -58,7 +58,7 @@ func nodeCmd(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&cfg.Bind, "bind", cfg.Bind, "memberlist address host:port, UDP and TCP (0.0.0.0:7946 to serve a LAN; port 0 picks one)")
 	fs.StringVar(&cfg.Advertise, "advertise", "", "address peers should use, when it differs from --bind (NAT, containers)")
 	fs.Var((*listFlag)(&cfg.Join), "join", "peer host:port to join; repeat or comma-separate (retried until one answers)")
-	fs.StringVar(&cfg.DataDir, "data-dir", "", "data directory holding the node's durable state (default $XDG_STATE_HOME/syncmesh/<name> or ~/.local/state/syncmesh/<name>)")
+	fs.StringVar(&cfg.DataDir, "data-dir", "", "data directory holding the node's durable state (default $XDG_STATE_HOME/syncmesh/<name>, ~/.local/state/syncmesh/<name>, or ./syncmesh-data/<name> without a home)")
 	fs.BoolVar(&cfg.NoSync, "no-sync", false, "do not fsync the store: faster, but acknowledged writes may be lost on power failure (tests only)")
 	fs.StringVar(&cfg.HTTP, "http", cfg.HTTP, "HTTP API and dashboard address host:port (\"\" disables; reads are unauthenticated, keep it on loopback or behind a proxy)")
 	fs.StringVar(&cfg.KeyFile, "key-file", "", "file of mesh encryption keys, one per line, base64 or hex, 16/24/32 bytes; the first encrypts")

@@ -39,8 +39,8 @@ type Config struct {
 	// file, syncmesh.db) holding its document, replica id and clock, so a
 	// restarted node comes back with everything it acknowledged. Default:
 	// syncmesh/<name> under the user's state directory ($XDG_STATE_HOME or
-	// ~/.local/state), per node name so several nodes on one machine do
-	// not share one. A damaged directory, or one of another mesh (label) or
+	// ~/.local/state; ./syncmesh-data/<name> without a home directory), per
+	// node name so several nodes on one machine do not share one. A damaged directory, or one of another mesh (label) or
 	// strategy table, makes the node refuse to start.
 	DataDir string
 	// NoSync turns off fsync in the store: acknowledged writes survive a
@@ -85,13 +85,16 @@ func DefaultConfig() Config {
 		Profile: "lan", MaxBodyBytes: httpapi.DefaultMaxBodyBytes, LeaveTimeout: 3 * time.Second}
 }
 
-// DefaultDataDir returns syncmesh/<name> under the user's state directory.
+// DefaultDataDir returns syncmesh/<name> under the user's state directory
+// ($XDG_STATE_HOME, else ~/.local/state), or syncmesh-data/<name> under
+// the working directory for a user without a home directory (a service
+// account).
 func DefaultDataDir(name string) (string, error) {
 	base := os.Getenv("XDG_STATE_HOME")
 	if base == "" {
 		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("%w: no data directory given and no home directory: %w", ErrConfig, err)
+		if err != nil || home == "" {
+			return filepath.Join("syncmesh-data", name), nil
 		}
 		base = filepath.Join(home, ".local", "state")
 	}

@@ -221,6 +221,26 @@ func TestRunRefusesBadInput(t *testing.T) {
 	}
 }
 
+func TestDefaultDataDir(t *testing.T) {
+	tests := []struct {
+		name, xdg, home, want string
+	}{
+		{"XDG_STATE_HOME", "/xdg", "/home/u", "/xdg/syncmesh/n1"},
+		{"home", "", "/home/u", "/home/u/.local/state/syncmesh/n1"},
+		{"no home", "", "", "syncmesh-data/n1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("XDG_STATE_HOME", tt.xdg)
+			t.Setenv("HOME", tt.home)
+			got, err := DefaultDataDir("n1")
+			if err != nil || got != tt.want {
+				t.Fatalf("DefaultDataDir = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
 // TestRunRefusesDamagedDataDir: a data file that is not a store makes Run
 // fail with the store's error, and the file is left as it was.
 func TestRunRefusesDamagedDataDir(t *testing.T) {
