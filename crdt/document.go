@@ -490,7 +490,13 @@ func (l *memLog) append(c *Change) {
 		l.authors = slices.Insert(l.authors, i, logAuthor{r: c.Replica})
 	}
 	l.authors[i].end = max(l.authors[i].end, c.EndSeq())
-	l.by[c.Replica] = append(l.by[c.Replica], c)
+	cs := l.by[c.Replica]
+	if len(cs) == cap(cs) {
+		// Double (append grows big slices by 1.25x): fewer copies of a
+		// log that only grows.
+		cs = slices.Grow(cs, max(len(cs), 16))
+	}
+	l.by[c.Replica] = append(cs, c)
 }
 
 func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
