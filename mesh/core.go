@@ -26,21 +26,23 @@ type CoreConfig struct {
 	// peer (ms). Default 1000.
 	AntiEntropyMillis int64
 	// BusyAntiEntropyMillis is the time between anti-entropy rounds while
-	// the node is behind: it learnt of operations it lacked within the last
-	// AntiEntropyMillis (ms). Default AntiEntropyMillis/4, so the tail after
-	// a burst of writes drains in a few short rounds instead of waiting a
-	// full interval per hop; an idle mesh still pays one round per
-	// AntiEntropyMillis.
+	// the node has a gap: within the last AntiEntropyMillis the document
+	// reported pending changes, held because earlier ones are missing (ms).
+	// Default AntiEntropyMillis/4, so holes left by dropped messages close
+	// in a few short rounds instead of one per interval; an idle mesh still
+	// pays one round per AntiEntropyMillis.
 	BusyAntiEntropyMillis int64
 	// GossipBytesPerSecond bounds the Change messages (bytes, own and
-	// re-gossiped) this node puts on the gossip queue per second of core
-	// time, with a burst of one second's worth. Over the budget a local
-	// change is announced instead (one Announce per replica on the queue,
-	// replaced by the newest) and a received change is not re-gossiped but
-	// announced once applied, so peers fetch it over TCP. Default 16 KiB:
-	// memberlist's gossip (fanout 3, 5 rounds/s, 1400-byte packets, each
-	// message sent ~8 times) drains only a few KiB of new messages per
-	// second, and a queue that grows past that is pruned anyway.
+	// re-gossiped; each message counts at least gossipMinCharge bytes, as
+	// memberlist limits transmissions per message) this node puts on the
+	// gossip queue per second of core time, with a burst of one second's
+	// worth. Over the budget a local change is announced instead (one
+	// Announce per replica on the queue, replaced by the newest) and a
+	// received change is not re-gossiped but announced once applied, so
+	// peers fetch it over TCP. Default 8 KiB, 64 small changes a second:
+	// memberlist's LAN gossip (fanout 3, 5 rounds/s, 1400-byte packets,
+	// each message sent 8 times at N = 10) drains only about 40 new small
+	// messages a second, so more only grows the queue into pruning.
 	GossipBytesPerSecond int
 	// ChunkBytes bounds the change data in one Changes message (bytes).
 	// Default 64 KiB.
@@ -83,7 +85,7 @@ func (c CoreConfig) withDefaults() CoreConfig {
 		c.BusyAntiEntropyMillis = max(1, c.AntiEntropyMillis/4)
 	}
 	if c.GossipBytesPerSecond == 0 {
-		c.GossipBytesPerSecond = 16 << 10
+		c.GossipBytesPerSecond = 8 << 10
 	}
 	if c.ChunkBytes == 0 {
 		c.ChunkBytes = 64 << 10
@@ -393,8 +395,15 @@ func (c *Core) advance(now int64) {
 	}
 }
 
-// spend takes n bytes from the gossip budget, or reports false.
+// gossipMinCharge is the least a message costs of the gossip budget:
+// memberlist's queue limits transmissions per message, not per byte, so
+// tiny messages must not pass as nearly free.
+const gossipMinCharge = 128
+
+// spend takes n bytes (at least gossipMinCharge) from the gossip budget,
+// or reports false.
 func (c *Core) spend(n int) bool {
+	n = max(n, gossipMinCharge)
 	if c.tokens < int64(n) {
 		return false
 	}
@@ -402,8 +411,11 @@ func (c *Core) spend(n int) bool {
 	return true
 }
 
-// markBehind notes that this node lacked operations at time now, which
-// shortens the anti-entropy interval for a while.
+// markBehind notes that this node had a gap at time now (the document
+// holds changes it cannot apply yet because earlier ones are missing),
+// which shortens the anti-entropy interval for a while. Merely receiving
+// new changes in order does not count: fetches and gossip are bringing
+// those, and extra rounds would only stream the same changes again.
 func (c *Core) markBehind() { c.behindAt, c.behind = c.now, true }
 
 // announce queues an Announce that this node holds r's operations up to
@@ -569,6 +581,9 @@ func (c *Core) handle(now int64, b []byte, m Message, out *Output) error {
 func (c *Core) apply(now int64, remote bool, a Applied, err error, out *Output) error {
 	c.forget()
 	c.stats.Pending, c.stats.Quarantined = a.Pending, a.Quarantined
+	if a.Pending > 0 {
+		c.markBehind()
+	}
 	c.stats.AppliedChanges += uint64(a.Changes)
 	if remote && a.Changes > 0 && a.NewestMillis > 0 {
 		c.stats.LastLagMillis = max(0, now-a.NewestMillis)
@@ -592,7 +607,6 @@ func (c *Core) admitChange(raw []byte, m *ChangeMsg, out *Output, deferred *[]Ch
 		c.stats.Duplicates++
 		return false
 	}
-	c.markBehind()
 	if c.markSeen(seenKey{replica: ch.Replica, seq: ch.Start}) {
 		if !c.spend(len(raw)) {
 			c.stats.GossipDeferred++
@@ -616,7 +630,6 @@ func (c *Core) onAnnounce(now int64, m *AnnounceMsg, out *Output) {
 		c.stats.Duplicates++
 		return
 	}
-	c.markBehind()
 	if f, ok := c.fetching[m.Replica]; ok && now-f.at < c.cfg.FetchTimeoutMillis {
 		return
 	}
@@ -637,15 +650,18 @@ func (c *Core) onFetch(m *FetchMsg, out *Output) error {
 	// version, this replica at the fetcher's.
 	mine := v.Clone()
 	v[m.Replica] = m.After
-	return c.streamChanges(m.From, v, mine, out)
+	return c.streamChanges(m.From, v, mine, false, out)
 }
 
 // streamRecent sends what v lacks of mine from the recent changes, as
 // streamChanges would, and reports false (sending nothing) when they do
-// not hold all of it or the document says its log no longer reaches back
-// to v: the peer then gets a snapshot, as compaction intends, even though
-// the changes are still in memory here.
-func (c *Core) streamRecent(peer string, v, mine VersionVector, out *Output) bool {
+// not hold all of it or, with probe set, when the document says its log
+// no longer reaches back to v: the peer then gets a snapshot, as
+// compaction intends, even though the changes are still in memory here.
+// Digests probe (a peer returning after the retention time is caught up
+// by a snapshot); fetches, which ask for what was just announced, do not:
+// the probe walks the document's log and cost a third of a full answer.
+func (c *Core) streamRecent(peer string, v, mine VersionVector, probe bool, out *Output) bool {
 	var changes []Change
 	for _, r := range mine.sortedReplicas() {
 		if v[r] >= mine[r] {
@@ -660,9 +676,10 @@ func (c *Core) streamRecent(peer string, v, mine VersionVector, out *Output) boo
 	if len(changes) == 0 {
 		return true
 	}
-	// A probe for one change (maxBytes 0) is cheap next to encoding them all.
-	if _, _, err := c.doc.ChangesSince(v, 0); err != nil {
-		return false
+	if probe {
+		if _, _, err := c.doc.ChangesSince(v, 0); err != nil {
+			return false
+		}
 	}
 	for i := 0; i < c.cfg.ChunksPerReply && len(changes) > 0; i++ {
 		n, size := 0, 0
@@ -680,9 +697,10 @@ func (c *Core) streamRecent(peer string, v, mine VersionVector, out *Output) boo
 
 // streamChanges sends to peer up to ChunksPerReply Changes messages with what
 // v lacks of mine (our version). The last carries More if there was more to
-// give. Recent changes are sent as kept; older ones come from the document.
-func (c *Core) streamChanges(peer string, v, mine VersionVector, out *Output) error {
-	if c.streamRecent(peer, v, mine, out) {
+// give. Recent changes are sent as kept (probe: see streamRecent); older
+// ones come from the document.
+func (c *Core) streamChanges(peer string, v, mine VersionVector, probe bool, out *Output) error {
+	if c.streamRecent(peer, v, mine, probe, out) {
 		return nil
 	}
 	for i := 0; i < c.cfg.ChunksPerReply; i++ {
@@ -718,13 +736,10 @@ func (c *Core) onDigest(m *DigestMsg, out *Output) error {
 	if theyLack := m.Version.Missing(mine); theyLack > c.cfg.SnapshotMissingOps {
 		err = c.sendSnapshot(m.From, out)
 	} else if theyLack > 0 {
-		err = c.streamChanges(m.From, m.Version.Clone(), mine, out)
+		err = c.streamChanges(m.From, m.Version.Clone(), mine, true, out)
 	}
-	if mine.Missing(m.Version) > 0 {
-		c.markBehind()
-		if m.Reply {
-			out.send(m.From, &DigestMsg{From: c.cfg.Name, Version: mine})
-		}
+	if m.Reply && mine.Missing(m.Version) > 0 {
+		out.send(m.From, &DigestMsg{From: c.cfg.Name, Version: mine})
 	}
 	return err
 }
@@ -744,7 +759,6 @@ func (c *Core) onChanges(now int64, m *ChangesMsg, out *Output) error {
 	}
 	var err error
 	if len(fresh) > 0 {
-		c.markBehind()
 		var a Applied
 		a, err = c.doc.Apply(fresh)
 		err = c.apply(now, true, a, err, out)

@@ -662,14 +662,30 @@ func TestCoreBusyAntiEntropy(t *testing.T) {
 	if n := rounds(10_000, 13_000); n < 2 || n > 4 {
 		t.Fatalf("idle: %d rounds in 3 s, want about 3", n)
 	}
-	// Learning of a missing change makes rounds frequent for one interval.
-	if _, err := c.Receive(13_000, Encode(&ChangeMsg{Change: src.update(0, 0, "k", "v")})); err != nil {
+	// A change received in order is no gap: rounds stay as they were.
+	first, second, third := src.update(0, 0, "a", "1"), src.update(0, 0, "b", "2"), src.update(0, 0, "c", "3")
+	if _, err := c.Receive(13_000, Encode(&ChangeMsg{Change: first})); err != nil {
 		t.Fatal(err)
 	}
-	if n := rounds(13_000, 14_000); n < 4 {
-		t.Fatalf("behind: %d rounds in 1 s, want about 5", n)
+	if n := rounds(13_000, 15_000); n > 3 {
+		t.Fatalf("in order: %d rounds in 2 s, want about 2", n)
 	}
-	if n := rounds(14_000, 17_000); n > 4 {
-		t.Fatalf("caught up: %d rounds in 3 s, want about 3", n)
+	// A gap (the third change without the second) makes rounds frequent
+	// while it lasts and for one interval after.
+	if _, err := c.Receive(15_000, Encode(&ChangeMsg{Change: third})); err != nil {
+		t.Fatal(err)
+	}
+	if n := rounds(15_000, 16_000); n < 4 {
+		t.Fatalf("with a gap: %d rounds in 1 s, want about 5", n)
+	}
+	if _, err := c.Receive(16_000, Encode(&ChangeMsg{Change: second})); err != nil {
+		t.Fatal(err)
+	}
+	if doc.vv[7] != 3 {
+		t.Fatalf("version %v after the gap closed", doc.vv)
+	}
+	rounds(16_000, 17_000)
+	if n := rounds(17_000, 20_000); n > 4 {
+		t.Fatalf("gap closed: %d rounds in 3 s, want about 3", n)
 	}
 }

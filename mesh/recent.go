@@ -17,10 +17,11 @@ type recentChanges struct {
 	limit int
 	bytes int
 	runs  map[clock.ReplicaID][]Change
+	sizes map[clock.ReplicaID]int // Data bytes of each run
 }
 
 func newRecentChanges(limit int) *recentChanges {
-	return &recentChanges{limit: limit, runs: map[clock.ReplicaID][]Change{}}
+	return &recentChanges{limit: limit, runs: map[clock.ReplicaID][]Change{}, sizes: map[clock.ReplicaID]int{}}
 }
 
 func runBytes(run []Change) int {
@@ -43,10 +44,12 @@ func (rc *recentChanges) add(ch Change) {
 		if ch.End <= run[n-1].End {
 			return
 		}
-		rc.bytes -= runBytes(run)
+		rc.bytes -= rc.sizes[ch.Replica]
+		rc.sizes[ch.Replica] = 0
 		run = nil
 	}
 	rc.runs[ch.Replica] = append(run, ch)
+	rc.sizes[ch.Replica] += len(ch.Data)
 	rc.bytes += len(ch.Data)
 	for rc.bytes > rc.limit {
 		rc.evict()
@@ -57,18 +60,21 @@ func (rc *recentChanges) add(ch Change) {
 func (rc *recentChanges) evict() {
 	var big clock.ReplicaID
 	most := -1
-	for r, run := range rc.runs {
-		if b := runBytes(run); b > most || (b == most && r < big) {
+	for r, b := range rc.sizes {
+		if b > most || (b == most && r < big) {
 			big, most = r, b
 		}
 	}
 	run := rc.runs[big]
 	k := max(1, len(run)/2)
-	rc.bytes -= runBytes(run[:k])
+	dropped := runBytes(run[:k])
+	rc.bytes -= dropped
 	if k == len(run) {
 		delete(rc.runs, big)
+		delete(rc.sizes, big)
 		return
 	}
+	rc.sizes[big] -= dropped
 	rc.runs[big] = slices.Clone(run[k:])
 }
 

@@ -54,7 +54,7 @@ func TestRecentChanges(t *testing.T) {
 	for s := uint64(10); s < 30; s++ {
 		rc.add(ch(1, s, s, 10))
 	}
-	if rc.bytes > rc.limit || rc.bytes != runBytes(rc.runs[1])+runBytes(rc.runs[2]) {
+	if rc.bytes > rc.limit || rc.bytes != runBytes(rc.runs[1])+runBytes(rc.runs[2]) || rc.sizes[1] != runBytes(rc.runs[1]) {
 		t.Fatalf("bytes %d (limit %d), runs %d + %d", rc.bytes, rc.limit, runBytes(rc.runs[1]), runBytes(rc.runs[2]))
 	}
 	if _, ok := rc.since(clock.ReplicaID(1), 26, 29); !ok {
