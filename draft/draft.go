@@ -2,6 +2,7 @@ package draft
 
 import (
 	"cmp"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -46,8 +47,8 @@ type work struct {
 }
 
 // pendingAdds holds the keys set on a map that was empty, not yet in the
-// tree (see session.bufferAdd). They are logged as they come; the tree is
-// built in one pass when any other operation needs the draft's state.
+// tree (see "Runs of buffered adds"). They are logged as they come; the
+// tree is built in one pass when any other operation needs the state.
 type pendingAdds struct {
 	on       bool
 	path     Path // the map's path
@@ -201,7 +202,8 @@ func (s *session) set(p Path, v Value) error {
 	if !v.IsValid() {
 		return &PathError{Op: "set", Path: p, Err: ErrBadValue}
 	}
-	if s.bufferAdd(p, v) {
+	if s.pend.on && s.continueRun(p) {
+		s.addToRun(p, v)
 		return nil
 	}
 	s.flush()
@@ -217,9 +219,13 @@ func (s *session) set(p Path, v Value) error {
 	last := p[len(p)-1]
 	var old Value
 	var had bool
+	canRun := last.kind == segKey && s.log.fresh(p)
 	root, err := update(s.ed, s.root, p[:len(p)-1], func(c Value) (Value, error) {
 		switch c.kind {
 		case MapKind:
+			if canRun && c.num == 0 {
+				return c, errStartRun
+			}
 			root, o, added := mapUpsert(s.ed, c.mroot(), last.Token(), v, true)
 			old, had = o, !added
 			if had && root == c.mroot() && old.Equal(v) {
@@ -243,6 +249,11 @@ func (s *session) set(p Path, v Value) error {
 		}
 		return c, ErrWrongType
 	})
+	if err == errStartRun {
+		s.pend.on, s.pend.path, s.pend.start, s.pend.n = true, p[:len(p)-1], s.log.n, 0
+		s.addToRun(p, v)
+		return nil
+	}
 	if err != nil {
 		return s.fail("set", p, err)
 	}
@@ -250,6 +261,10 @@ func (s *session) set(p Path, v Value) error {
 	s.log.write(p, had, old, true, v, Value{})
 	return nil
 }
+
+// errStartRun tells set that the key goes to an empty map: it starts a
+// run of buffered adds instead of changing the tree.
+var errStartRun = errors.New("draft: start a run of buffered adds")
 
 // increment adds delta to the number at p.
 func (s *session) increment(p Path, delta Value) error {
@@ -365,37 +380,33 @@ func (s *session) insert(lp Path, at Segment, vs []Value) error {
 	return nil
 }
 
-// bufferAdd takes a set of a new key on a map that was empty when a run
-// of such sets began, and reports whether it did. The key is logged at
-// once as an add and kept aside; flush builds the map from all of them
-// in one sorted pass instead of one B+tree insert each (W4 sets 100,000
-// keys on an empty map). Until then the tree lacks them, so every other
-// operation flushes first. The run needs the log's fresh condition, under
-// which a write that creates a key merges with nothing; a key set twice
-// in the run is caught and merged by flush.
-func (s *session) bufferAdd(p Path, v Value) bool {
+// Runs of buffered adds. A set of a key (a Key segment) on a map that is
+// empty starts a run; further sets on the same map, with nothing else in
+// between, join it. Each is logged at once as an add and kept aside;
+// flush builds the map from all of them in one sorted pass instead of
+// one B+tree insert each (W4 sets 100,000 keys on an empty map). Until
+// then the tree lacks them, so every other operation flushes first. A run
+// needs the log's fresh condition, under which a write that creates a key
+// merges with nothing (it holds for the whole run: its entries all have
+// the same length); a key set twice in the run is caught and merged by
+// flush.
+
+// continueRun reports whether a set at p joins the open run.
+func (s *session) continueRun(p Path) bool {
 	if len(p) == 0 || p[len(p)-1].kind != segKey {
 		return false
 	}
-	pa, parent := &s.pend, p[:len(p)-1]
-	if pa.on {
-		if len(parent) != len(pa.path) || (len(parent) > 0 && &parent[0] != &pa.path[0] && !parent.Equal(pa.path)) {
-			return false
-		}
-	} else {
-		if !s.log.fresh(p) {
-			return false
-		}
-		if m, ok := s.root.At(parent); !ok || m.kind != MapKind || m.num != 0 {
-			return false
-		}
-		pa.on, pa.path, pa.start, pa.n = true, parent, s.log.n, 0
-	}
+	parent, q := p[:len(p)-1], s.pend.path
+	return len(parent) == len(q) && (len(q) == 0 || &parent[0] == &q[0] || parent.Equal(q))
+}
+
+// addToRun logs the set of v at p as an add and counts it in the run.
+func (s *session) addToRun(p Path, v Value) {
+	pa := &s.pend
 	s.log.write(p, false, Value{}, true, v, Value{})
 	if pa.n++; s.log.n != pa.start+pa.n {
 		panic("draft: a buffered add did not append one log entry (broken invariant)")
 	}
-	return true
 }
 
 // flush puts the buffered keys into the tree. Sorting by key and then by

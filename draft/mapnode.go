@@ -35,8 +35,8 @@ type mkid struct {
 // fewer bytes (W1 1,805 -> 1,584 B/op, W2 3,161 -> 2,939) and a leaf fits
 // a size class without a malloc header (376 bytes). Leaves of 8 used to
 // cost W4 10 to 20% (twice the splits while it inserted 100,000 keys one
-// by one); since a fill of an empty map is built in one sorted pass
-// (session.bufferAdd) W4 does not split leaves and is unaffected.
+// by one); since a fill of an empty map is built in one sorted pass (a
+// run of buffered adds, see session.addToRun) W4 splits no leaves.
 const (
 	mapLeafMax   = 8
 	mapBranchMax = 16
