@@ -252,13 +252,19 @@ func BenchmarkW2Codec(b *testing.B) {
 }
 
 // The per-change cost of gossip on a receiving replica: decode one encoded
-// single-write change (1,000 keys, string values) and apply it with its own
-// Apply call, as mesh does for each change without a backlog.
+// single-write change (string values, on 100 or 1,000 keys) and apply it
+// with its own Apply call, as mesh does for each change without a backlog.
 func BenchmarkRemoteChange(b *testing.B) {
+	for _, keys := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) { benchRemoteChange(b, keys) })
+	}
+}
+
+func benchRemoteChange(b *testing.B, keys int) {
 	src := benchDoc(b, 1, nil)
 	enc := make([][]byte, 10_000)
 	for i := range enc {
-		p := draft.Path{draft.Key(benchKeyNames[i%benchKeys])}
+		p := draft.Path{draft.Key(benchKeyNames[i%keys])}
 		v := draft.String(fmt.Sprint(i))
 		c, err := src.Update(func(x *draft.Draft) error { return x.Set(p, v) })
 		if err != nil {

@@ -118,8 +118,26 @@ func (d *Doc) State() draft.Value { return d.current() }
 // brings the state up to date, so the backlog's memory stays bounded.
 const maxLag = 1024
 
-// current applies the lagging patches to state and returns it.
+// current brings state up to date and returns it: it applies the lagging
+// patches or, when they outnumber the document's live entries, renders the
+// registers instead (cheaper then: a small document that many remote
+// writes went through).
 func (d *Doc) current() draft.Value {
+	if len(d.lag) == 0 {
+		return d.state
+	}
+	if 2*(d.root.liveMap+d.root.liveList) < len(d.lag) {
+		d.state = d.renderNode(d.root, visMap, false)
+		d.newLag()
+		return d.state
+	}
+	return d.applyLag()
+}
+
+// applyLag applies the lagging patches to state (which then is what the
+// registers showed before the current call if the call's own patches were
+// dropped from lag) and returns it.
+func (d *Doc) applyLag() draft.Value {
 	if len(d.lag) == 0 {
 		return d.state
 	}
@@ -128,10 +146,14 @@ func (d *Doc) current() draft.Value {
 		panic("crdt: materialised state out of step with the registers: " + err.Error())
 	}
 	d.state = next
-	// A new buffer sized for a backlog like this one: Result.Patches
-	// share the old one.
-	d.lag, d.mark = make([]draft.Patch, 0, min(max(2*len(d.lag), 4), maxLag+maxBatchPatches)), 0
+	d.newLag()
 	return next
+}
+
+// newLag starts a new lag buffer sized for a backlog like the one just
+// applied: Result.Patches share the old one.
+func (d *Doc) newLag() {
+	d.lag, d.mark = make([]draft.Patch, 0, min(max(2*len(d.lag), 4), maxLag+maxBatchPatches)), 0
 }
 
 // Version returns a copy of the version vector: what this replica has
@@ -176,7 +198,7 @@ func (d *Doc) finish(res *Result) {
 		// A large batch: rendering the registers once and diffing is
 		// cheaper than replaying thousands of patches.
 		d.lag = d.lag[:d.mark]
-		old := d.current()
+		old := d.applyLag()
 		next := d.renderNode(d.root, visMap, false)
 		res.Patches = appendDiff(res.Patches, nil, old, next)
 		d.state = next
