@@ -130,13 +130,26 @@ func (d *Doc) restore(s *Snapshot, owned bool) {
 const bulkKeys = 256
 
 // render is renderNode(n, k, true) for a node restore built: a large map's
-// registers are in key order in their slab, so its value is built in order.
+// registers are in key order in their slab, so its value is built in order;
+// maps are walked here so that a large map below a small one is found.
 func (b *restorer) render(n *node, k visKind) draft.Value {
-	slab, ok := b.sorted[n]
-	if k != visMap || !ok {
+	if k != visMap {
 		return b.d.renderNode(n, k, true)
 	}
 	n.shown = k
+	slab, ok := b.sorted[n]
+	if !ok {
+		if len(n.keys) == 0 {
+			return draft.EmptyMap()
+		}
+		m := make(map[string]draft.Value, len(n.keys))
+		for key, s := range n.keys {
+			if v := b.renderSlot(s); v.IsValid() {
+				m[key] = v
+			}
+		}
+		return draft.MapOf(m)
+	}
 	dr := draft.NewDraft(draft.EmptyMap())
 	m := dr.Root()
 	for i := range slab {

@@ -197,6 +197,17 @@ func TestRestoreLargeMaps(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	checkRestore(t, 1, st, a, rng)
 	checkRestore(t, 1, st, b, rng)
+	// a large map below small ones
+	c := newReplica(t, 3, st)
+	c.update(t, func(d *draft.Draft) error {
+		big := map[string]draft.Value{}
+		for i := range bulkKeys + 1 {
+			big[fmt.Sprintf("n%04d", i)] = draft.ListOf(draft.Int(int64(i)))
+		}
+		return d.Set(draft.P("outer"), draft.MapOf(map[string]draft.Value{"inner": draft.MapOf(big)}))
+	})
+	c.update(t, del("/outer/inner/n0007/0"))
+	checkRestore(t, 1, st, c, rng)
 }
 
 func TestRestoreErrors(t *testing.T) {
