@@ -312,6 +312,38 @@ func mapSetNode(ed *edit, n *mnode, key string, v Value, skipEqual bool) (*mnode
 	return n, r, old, added
 }
 
+// mapUpdate replaces the value under key, which must be present
+// (ErrNotFound otherwise), with fn's result, in one descent: nodes on the
+// path are copied (or, if ed owns them, changed in place) only once fn has
+// succeeded and returned something other than the value itself. It
+// returns root itself when nothing changed or on error.
+func mapUpdate(ed *edit, n *mnode, key string, fn func(Value) (Value, error)) (*mnode, error) {
+	if n == nil {
+		return nil, ErrNotFound
+	}
+	if n.leaf() {
+		i, ok := n.search(key)
+		if !ok {
+			return n, ErrNotFound
+		}
+		nv, err := fn(n.ents[i].val)
+		if err != nil || nv.identical(n.ents[i].val) {
+			return n, err
+		}
+		n = n.own(ed, 0)
+		n.ents[i].val = nv
+		return n, nil
+	}
+	i := n.childFor(key)
+	c, err := mapUpdate(ed, n.kids[i].n, key, fn)
+	if err != nil || c == n.kids[i].n {
+		return n, err
+	}
+	n = n.own(ed, 0)
+	n.kids[i].n = c
+	return n, nil
+}
+
 // mapDelete removes key and returns the new root, the old value and whether
 // the key was present. Nodes that become empty are dropped; an inner root
 // with one child collapses. Under-full nodes are not merged: the height

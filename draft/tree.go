@@ -16,19 +16,13 @@ func update(ed *edit, v Value, p Path, fn func(Value) (Value, error)) (Value, er
 	s := p[0]
 	switch v.kind {
 	case MapKind:
-		k := s.Token()
-		c, ok := mapGet(v.mroot(), k)
-		if !ok {
-			return v, ErrNotFound
-		}
-		nc, err := update(ed, c, p[1:], fn)
-		if err != nil {
+		root, err := mapUpdate(ed, v.mroot(), s.Token(), func(c Value) (Value, error) {
+			return update(ed, c, p[1:], fn)
+		})
+		if err != nil || root == v.mroot() {
 			return v, err
 		}
-		if nc.identical(c) {
-			return v, nil
-		}
-		return v.mapSet(ed, k, nc), nil
+		return mapValue(v.num, root), nil
 	case ListKind:
 		i, err := itemIndex(v, s)
 		if err != nil {
