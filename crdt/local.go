@@ -69,7 +69,7 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 	if len(patches) > 1 {
 		blk.c.Ops = make([]Op, 0, len(patches))
 	}
-	lc := localChange{d: d, c: &blk.c, exact: true, asserted: d.asserted[:0]}
+	lc := localChange{d: d, c: &blk.c, exact: true, asserted: d.asserted[:0], spare: blk.pred[:]}
 	d.quiet = true
 	for i := range patches {
 		if err := lc.patch(&patches[i]); err != nil {
@@ -143,8 +143,9 @@ func (d *Doc) checkInsideMulti(p draft.Path, earlier []draft.Patch) error {
 }
 
 type localBlock struct {
-	c  Change
-	op [1]Op
+	c    Change
+	op   [1]Op
+	pred [2]OpID // room for Pred lists (see localChange.spare)
 }
 
 type localChange struct {
@@ -152,6 +153,7 @@ type localChange struct {
 	c        *Change
 	exact    bool    // the produced state equals what the registers show
 	asserted []*node // containers made explicit (or found so) already
+	spare    []OpID  // unused room in the change's block for Pred lists
 }
 
 // assert makes the containers above and at n explicit: a container shown
@@ -335,8 +337,15 @@ func (d *Doc) renderNodeValue(s *slot) draft.Value {
 
 // supersedeAll fills op with everything the author sees at s.
 func (lc *localChange) supersedeAll(op *Op, s *slot) {
-	for _, e := range s.entries {
-		op.Pred = append(op.Pred, e.id)
+	if n := len(s.entries); n > 0 {
+		if n <= len(lc.spare) {
+			op.Pred, lc.spare = lc.spare[:n:n], lc.spare[n:]
+		} else {
+			op.Pred = make([]OpID, n)
+		}
+		for i := range s.entries {
+			op.Pred[i] = s.entries[i].id
+		}
 	}
 	op.Marks = counterMarks(s, nil, op.Marks)
 	if s.child != nil && s.child.liveMap+s.child.liveList > 0 {
