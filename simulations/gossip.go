@@ -3,8 +3,6 @@ package simulations
 import (
 	"math"
 	"slices"
-
-	"github.com/syncmesh/syncmesh/clock"
 )
 
 // bcast is one broadcast message, interned: every node that queues the same
@@ -14,11 +12,11 @@ type bcast struct {
 	key string
 	msg []byte
 	// change is set for a Change message: the node already holding
-	// replica up to end drops it as a duplicate without decoding, exactly
-	// as the core would after decoding.
-	change  bool
-	replica clock.ReplicaID
-	end     uint64
+	// replica ridx (a replicaIndex position) up to end drops it as a
+	// duplicate without decoding, exactly as the core would after decoding.
+	change bool
+	ridx   int32
+	end    uint64
 }
 
 // qitem is a broadcast in one node's queue.
@@ -43,6 +41,28 @@ type gossipQueue struct {
 	n       int
 	nextID  uint64
 	moved   []*qitem // scratch for take, kept to save an allocation per packet
+	// pool, when set, recycles items between the queues of every node:
+	// 10,000 nodes queue each change once, and the items are short-lived.
+	pool *qitemPool
+}
+
+// qitemPool is a free list of queue items.
+type qitemPool struct{ free []*qitem }
+
+func (p *qitemPool) get() *qitem {
+	if p == nil || len(p.free) == 0 {
+		return new(qitem)
+	}
+	it := p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	return it
+}
+
+func (p *qitemPool) put(it *qitem) {
+	if p != nil {
+		*it = qitem{}
+		p.free = append(p.free, it)
+	}
 }
 
 func (q *gossipQueue) len() int { return q.n }
@@ -62,7 +82,8 @@ func (q *gossipQueue) queue(b *bcast, limit int) int {
 		q.remove(old)
 	}
 	q.nextID++
-	it := &qitem{b: b, id: q.nextID}
+	it := q.pool.get()
+	it.b, it.id = b, q.nextID
 	if len(q.buckets) == 0 {
 		q.buckets = append(q.buckets, nil)
 	}
@@ -83,6 +104,7 @@ func (q *gossipQueue) remove(it *qitem) {
 	q.buckets[it.transmits] = slices.Delete(bk, i, i+1)
 	delete(q.byKey, it.b)
 	q.n--
+	q.pool.put(it)
 }
 
 // pruneOne drops the oldest item of the highest non-empty bucket.
@@ -125,6 +147,7 @@ func (q *gossipQueue) take(dst []*bcast, room, overhead, limit int) ([]*bcast, i
 		if it.transmits >= limit {
 			delete(q.byKey, it.b)
 			q.n--
+			q.pool.put(it)
 			continue
 		}
 		for len(q.buckets) <= it.transmits {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"time"
 
 	"github.com/syncmesh/syncmesh/simulations"
@@ -15,7 +16,7 @@ import (
 
 const simAbout = `Convergence simulations (see docs/simulations.md).
 
-  syncmesh-sim run FILE [--seed N] [--out DIR] [--progress]
+  syncmesh-sim run FILE [--seed N] [--out DIR] [--progress] [--cpuprofile F]
       run one scenario (YAML or JSON) on the deterministic simulator; print
       the report as Markdown, or write report.json, report.md and charts to
       DIR. A broken invariant prints its seed and the command to reproduce.
@@ -82,9 +83,21 @@ func simRun(_ context.Context, e *env, args []string) error {
 	seed := fs.Uint64("seed", 0, "override the scenario's seed")
 	out := fs.String("out", "", "write report.json, report.md and charts (PNG) to this directory")
 	progress := fs.Bool("progress", false, "show a progress bar even when stderr is not a terminal")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	file, err := parseWithFile(fs, args)
 	if err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	sc, err := simulations.LoadScenario(file)
 	if err != nil {
