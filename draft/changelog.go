@@ -46,19 +46,34 @@ const (
 // A structural add is a list insert, a structural remove a list delete
 // (old is the removed item).
 //
-// An entry is 96 bytes (W4 logs 100,000 of them, W1 keeps one inline in
-// the session): the operation is a byte, the delta (always a number) is
-// kept as its kind and bits, and a move, which has no old value, keeps its
-// source path in old's place (see movedFrom).
+// An entry is 80 bytes (W4 logs 100,000 of them): the path is kept as
+// its first segment's address and its length (paths in the log are never
+// appended to, so the capacity is not needed), which leaves room beside
+// the length for the operation, the flags and the delta's kind; the delta
+// (always a number) is its kind and bits; and a move, which has no old
+// value, keeps its source path in old's place (see movedFrom).
 type entry struct {
-	path  Path
-	val   Value
-	old   Value
-	dnum  uint64 // delta bits (Value.num), kind in dkind
-	hash  uint64
-	op    opcode
-	flags uint8
-	dkind Kind // delta kind: Invalid, IntKind or FloatKind
+	pathAt  unsafe.Pointer // the path's first segment (see path)
+	pathLen uint32
+	op      opcode
+	flags   uint8
+	dkind   Kind // delta kind: Invalid, IntKind or FloatKind
+	val     Value
+	old     Value
+	dnum    uint64 // delta bits (Value.num), kind in dkind
+	hash    uint64
+}
+
+// newEntry returns an entry of op at p with the given values.
+func newEntry(op opcode, p Path, val, old Value) entry {
+	return entry{op: op, pathAt: unsafe.Pointer(unsafe.SliceData(p)), pathLen: uint32(len(p)), val: val, old: old}
+}
+
+// path returns the entry's path (nil if it was nil), with no spare
+// capacity.
+func (e *entry) path() Path {
+	n := int(e.pathLen)
+	return unsafe.Slice((*Segment)(e.pathAt), n)[:n:n]
 }
 
 // opcode is the operation of an entry.
@@ -198,7 +213,7 @@ func (c *changeLog) useIdx() bool {
 func (c *changeLog) index(j int) {
 	e := c.at(j)
 	if !e.has(fIndexed) {
-		e.hash = hashPath(e.path)
+		e.hash = hashPath(e.path())
 		e.flags |= fIndexed
 	}
 	c.idx.insert(c, j, e.hash)
@@ -235,7 +250,7 @@ func (x *pathIndex) rebuild(c *changeLog, live int) {
 	for j := c.epoch; j < c.n; j++ {
 		if e := c.at(j); !e.has(fDead) && !e.has(fStruct) {
 			if !e.has(fIndexed) {
-				e.hash, e.flags = hashPath(e.path), e.flags|fIndexed
+				e.hash, e.flags = hashPath(e.path()), e.flags|fIndexed
 			}
 			x.put(j, e.hash)
 		}
@@ -257,7 +272,7 @@ func (x *pathIndex) lookup(c *changeLog, h uint64, p Path) (int, bool) {
 			continue
 		}
 		j := int(uint32(s)) - 1
-		if e := c.at(j); e.hash == h && !e.has(fDead) && e.path.Equal(p) {
+		if e := c.at(j); e.hash == h && !e.has(fDead) && e.path().Equal(p) {
 			return j, true
 		}
 	}
@@ -296,7 +311,7 @@ func (c *changeLog) find(p Path, self bool) (fold, exact int, h uint64, hashed b
 			if e.has(fDead) || e.has(fStruct) {
 				continue
 			}
-			q := e.path
+			q := e.path()
 			if len(q) > len(p) || !p.HasPrefix(q) {
 				continue
 			}
@@ -305,7 +320,7 @@ func (c *changeLog) find(p Path, self bool) (fold, exact int, h uint64, hashed b
 				if self && e.foldable() && fold < 0 {
 					fold = j
 				}
-			} else if e.foldable() && (fold < 0 || len(c.at(fold).path) > len(q)) {
+			} else if e.foldable() && (fold < 0 || len(c.at(fold).path()) > len(q)) {
 				fold = j
 			}
 		}
@@ -347,7 +362,7 @@ func (c *changeLog) push(e entry, h uint64, hashed bool) {
 		e.hash, e.flags = h, e.flags|fIndexed
 	}
 	*c.grow() = e
-	c.depths |= 1 << min(len(e.path), 63)
+	c.depths |= 1 << min(len(e.path()), 63)
 	c.live++
 	c.epochLive++
 	if e.has(fStruct) {
@@ -383,7 +398,7 @@ func (c *changeLog) write(p Path, hadOld bool, old Value, hasNew bool, nv Value,
 			return
 		}
 	}
-	e := entry{path: p, val: nv, old: old}
+	e := newEntry(opAdd, p, nv, old)
 	e.setDelta(delta)
 	switch {
 	case hadOld && hasNew:
@@ -474,7 +489,7 @@ func (c *changeLog) structural(fold int, es ...entry) {
 // its length (kind Invalid, so it is never mistaken for a value; only
 // movedFrom reads it).
 func moveEntry(fp, tp Path) entry {
-	return entry{op: opMove, path: tp, old: Value{num: uint64(len(fp)), ref: unsafe.Pointer(&fp[0])}}
+	return newEntry(opMove, tp, Value{}, Value{num: uint64(len(fp)), ref: unsafe.Pointer(&fp[0])})
 }
 
 // movedFrom returns the source path of a move entry.
@@ -494,7 +509,7 @@ func (c *changeLog) settle(root Value) {
 			continue
 		}
 		e.flags &^= fRefresh
-		v, ok := root.At(e.path)
+		v, ok := root.At(e.path())
 		if !ok {
 			// A later entry removed an ancestor; this entry's value no
 			// longer matters to the outcome (see the type comment).
@@ -518,17 +533,17 @@ func (c *changeLog) ancestorWrittenAfter(j int) bool {
 	e := c.at(j)
 	if c.idx.built() && !c.collided {
 		h := uint64(fnvOffset)
-		for i := range len(e.path) {
-			if k, ok := c.lookup(h, e.path[:i]); ok && k > j {
+		for i := range len(e.path()) {
+			if k, ok := c.lookup(h, e.path()[:i]); ok && k > j {
 				return true
 			}
-			h = hashSeg(h, e.path[i])
+			h = hashSeg(h, e.path()[i])
 		}
 		return false
 	}
 	for k := j + 1; k < c.n; k++ {
 		f := c.at(k)
-		if !f.has(fDead) && !f.has(fStruct) && len(f.path) < len(e.path) && e.path.HasPrefix(f.path) {
+		if !f.has(fDead) && !f.has(fStruct) && len(f.path()) < len(e.path()) && e.path().HasPrefix(f.path()) {
 			return true
 		}
 	}
@@ -548,7 +563,8 @@ func (c *changeLog) patches() ([]Patch, []Patch) {
 		}
 		f, r := &fwd[i], &inv[c.live-1-i]
 		i++
-		f.Op, f.Path, r.Path = opNames[e.op], e.path, e.path
+		ep := e.path()
+		f.Op, f.Path, r.Path = opNames[e.op], ep, ep
 		switch e.op {
 		case opAdd:
 			f.Value, r.Op = e.val, OpRemove
@@ -561,7 +577,7 @@ func (c *changeLog) patches() ([]Patch, []Patch) {
 		case opMove:
 			from := e.movedFrom()
 			f.From = from
-			r.Op, r.Path, r.From = OpMove, from, e.path
+			r.Op, r.Path, r.From = OpMove, from, ep
 		}
 	}
 	return fwd, inv

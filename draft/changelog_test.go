@@ -14,7 +14,8 @@ func TestPathIndexCollisions(t *testing.T) {
 	const n = 100 // enough to grow the table from 16 slots several times
 	for j := range n {
 		e := c.grow()
-		*e = entry{op: opAdd, path: Path{Key("k" + strconv.Itoa(j))}, hash: h, flags: fIndexed}
+		*e = newEntry(opAdd, Path{Key("k" + strconv.Itoa(j))}, Value{}, Value{})
+		e.hash, e.flags = h, fIndexed
 		c.live++
 		c.epochLive++
 		if c.idx.built() {

@@ -369,12 +369,12 @@ func (s *session) insert(lp Path, at Segment, vs []Value) error {
 	}
 	s.root = root
 	if len(vs) == 1 {
-		s.log.structural(fold, entry{op: opAdd, path: s.path(lp, Index(i)), val: vs[0]})
+		s.log.structural(fold, newEntry(opAdd, s.path(lp, Index(i)), vs[0], Value{}))
 		return nil
 	}
 	es := make([]entry, len(vs))
 	for j, v := range vs {
-		es[j] = entry{op: opAdd, path: s.path(lp, Index(i+j)), val: v}
+		es[j] = newEntry(opAdd, s.path(lp, Index(i+j)), v, Value{})
 	}
 	s.log.structural(fold, es...)
 	return nil
@@ -419,7 +419,7 @@ func (s *session) flush() {
 		return
 	}
 	pa.on = false
-	key := func(i int) string { e := s.log.at(pa.start + i); return e.path[len(e.path)-1].key }
+	key := func(i int) string { e := s.log.at(pa.start + i); return e.path()[e.pathLen-1].key }
 	order := pa.sorted(key)
 	// Leaves are filled straight from the sorted run, then mapBuildUp
 	// adds the inner levels.
@@ -577,7 +577,7 @@ func (s *session) removeRange(lp Path, i, n int) error {
 	es := make([]entry, n)
 	ip := s.path(lp, Index(i))
 	for j := range n {
-		es[j] = entry{op: opRemove, path: ip, old: olds[j]}
+		es[j] = newEntry(opRemove, ip, Value{}, olds[j])
 	}
 	s.log.structural(fold, es...)
 	return nil
