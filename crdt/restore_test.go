@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/draft"
 )
 
@@ -226,5 +227,39 @@ func TestRestoreErrors(t *testing.T) {
 	d, err := Restore(cfg, EncodeSnapshot(newReplica(t, 1, nil).Snapshot()))
 	if err != nil || d.State().Len() != 0 || len(d.Version().Replicas()) != 0 {
 		t.Fatalf("empty snapshot: %v", err)
+	}
+}
+
+// TestRestoreOwnReplica: a replica restored from its own snapshot goes on
+// numbering its ops after the snapshot's, and its clock (resumed from the
+// persisted bound) stamps after the snapshot's newest write.
+func TestRestoreOwnReplica(t *testing.T) {
+	a := sampleDoc(t)
+	data := EncodeSnapshot(a.Snapshot())
+	last := a.clk.Last()
+	clk, err := clock.New(clock.Config{Replica: a.Replica(), Physical: clock.NewManual(1_700_000_000_000), MaxDrift: time.Hour, Resume: last})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Restore(DefaultConfig(a.Replica(), clk), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.Update(set("/z", draft.Int(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := a.Version()[a.Replica()] + 1; c.StartSeq != want {
+		t.Fatalf("first op after restore has seq %d, want %d", c.StartSeq, want)
+	}
+	if !last.Less(c.Timestamp) {
+		t.Fatalf("stamp %v not after the persisted bound %v", c.Timestamp, last)
+	}
+	// another replica that had the original's ops takes the new one
+	b := newReplica(t, 11, NewStrategies().MustSet("/c", Count()))
+	b.apply(t, a.ChangesSince(nil, 0)...)
+	b.apply(t, c)
+	if got, want := mustJSON(t, d.State()), b.json(t); got != want {
+		t.Fatalf("restored replica %s, a peer after its change %s", got, want)
 	}
 }
