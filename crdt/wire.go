@@ -45,15 +45,61 @@ const (
 	maxWireList     = 1 << 20
 )
 
+// wireTable is a message's replica table. A small table is searched
+// linearly; idx, once non-nil (given, or built past wireTableScan ids), maps
+// every id to its index. The last id found is remembered: references come
+// in runs of one replica.
 type wireTable struct {
-	ids []clock.ReplicaID
-	idx map[clock.ReplicaID]int
+	ids   []clock.ReplicaID
+	idx   map[clock.ReplicaID]int
+	last  clock.ReplicaID
+	lastI int
+	found bool // last is valid
+}
+
+const wireTableScan = 8
+
+// find returns r's index in the table.
+func (t *wireTable) find(r clock.ReplicaID) (int, bool) {
+	if t.found && r == t.last {
+		return t.lastI, true
+	}
+	i, ok := -1, false
+	if t.idx != nil {
+		i, ok = t.idx[r]
+	} else {
+		for k, x := range t.ids {
+			if x == r {
+				i, ok = k, true
+				break
+			}
+		}
+	}
+	if ok {
+		t.last, t.lastI, t.found = r, i, true
+	}
+	return i, ok
+}
+
+// index returns the index of r, which the table holds.
+func (t *wireTable) index(r clock.ReplicaID) int {
+	i, _ := t.find(r)
+	return i
 }
 
 func (t *wireTable) add(r clock.ReplicaID) {
-	if _, ok := t.idx[r]; !ok {
-		t.idx[r] = len(t.ids)
-		t.ids = append(t.ids, r)
+	if _, ok := t.find(r); ok {
+		return
+	}
+	t.ids = append(t.ids, r)
+	switch {
+	case t.idx != nil:
+		t.idx[r] = len(t.ids) - 1
+	case len(t.ids) > wireTableScan:
+		t.idx = make(map[clock.ReplicaID]int, 2*len(t.ids))
+		for k, x := range t.ids {
+			t.idx[x] = k
+		}
 	}
 }
 
@@ -107,7 +153,7 @@ func EncodeChanges(cs []*Change) []byte {
 }
 
 func appendChanges(b []byte, typ int, cs []*Change) []byte {
-	t := wireTable{idx: make(map[clock.ReplicaID]int)}
+	var t wireTable
 	for _, c := range cs {
 		t.addChange(c)
 	}
@@ -134,7 +180,7 @@ type prevChange struct {
 }
 
 func (t *wireTable) appendChange(b []byte, c *Change, delta bool, prev []prevChange) []byte {
-	i := t.idx[c.Replica]
+	i := t.index(c.Replica)
 	if delta {
 		b = mpArray(b, 5)
 		b = mpUint(b, uint64(i))
@@ -157,7 +203,7 @@ func (t *wireTable) appendChange(b []byte, c *Change, delta bool, prev []prevCha
 }
 
 func (t *wireTable) appendID(b []byte, id OpID) []byte {
-	return mpUint(mpUint(b, uint64(t.idx[id.Replica])), id.Seq)
+	return mpUint(mpUint(b, uint64(t.index(id.Replica))), id.Seq)
 }
 
 func (t *wireTable) appendSeg(b []byte, sg Segment) []byte {
