@@ -686,3 +686,60 @@ func TestDurableClusterRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestDurableWatchOrder: a remote event that arrives while a local update
+// waits for durability is delivered after it, in the document's order.
+func TestDurableWatchOrder(t *testing.T) {
+	ctx := context.Background()
+	a := mustNew(t, durableConfig("a", t.TempDir()))
+	defer a.Close()
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	events := a.Watch(wctx)
+
+	a.mu.Lock()
+	ch, ap, err := a.durable.Update(set("local", "1"))
+	if err != nil {
+		a.mu.Unlock()
+		t.Fatal(err)
+	}
+	a.pubMu.Lock()
+	a.pubQ = append(a.pubQ, &pendingUpdate{ack: &store.Ack{}, patches: ap.Patches}) // never completes
+	a.pubMu.Unlock()
+	remote := []draft.Patch{{Op: draft.OpAdd, Path: draft.Path{draft.Key("remote")}, Value: draft.String("2")}}
+	out := Output{Applied: []Applied{{Changes: 1, Patches: remote}}}
+	a.queueEvents(&out)
+	a.mu.Unlock()
+	if len(out.Applied) != 0 || len(a.pubQ) != 2 {
+		t.Fatalf("remote event not queued behind the local update: %d left in out, %d queued", len(out.Applied), len(a.pubQ))
+	}
+	a.publish()
+	select {
+	case e := <-events:
+		t.Fatalf("event %+v delivered while the local update is not durable", e)
+	default:
+	}
+
+	mem, err := store.NewMemory(store.DefaultConfig(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := mem.Write(ctx, store.Batch{Changes: []store.Change{store.Change(ch)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.pubMu.Lock()
+	a.pubQ[0].ack = done
+	a.pubMu.Unlock()
+	a.publish()
+	for i, wantLocal := range []bool{true, false} {
+		select {
+		case e := <-events:
+			if e.Local != wantLocal {
+				t.Fatalf("event %d: Local %v, want %v", i, e.Local, wantLocal)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("event %d not delivered", i)
+		}
+	}
+}

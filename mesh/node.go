@@ -148,11 +148,14 @@ type Node struct {
 }
 
 // pendingUpdate is a local change waiting for its store Ack before it is
-// published.
+// published, or (remote set, ack nil) a remote apply's event queued behind
+// such changes so that watchers see events in the order the document
+// applied them.
 type pendingUpdate struct {
 	ack     *store.Ack
 	out     Output
 	patches []draft.Patch
+	remote  bool
 }
 
 type watcher struct {
@@ -545,6 +548,10 @@ func (n *Node) publish() {
 	i := 0
 	for ; i < len(n.pubQ); i++ {
 		pu := n.pubQ[i]
+		if pu.remote {
+			n.notify(Event{Patches: pu.patches})
+			continue
+		}
 		select {
 		case <-pu.ack.Done():
 		default:
@@ -561,6 +568,27 @@ func (n *Node) publish() {
 		n.dispatch(pu.out)
 	}
 	n.dropPublished(i)
+}
+
+// queueEvents is called under mu right after a core call that may have
+// applied remote changes: while local updates wait for durability, the
+// events in out are queued behind them (and taken out of out), so watchers
+// see events in the document's order.
+func (n *Node) queueEvents(out *Output) {
+	if n.durable == nil || len(out.Applied) == 0 {
+		return
+	}
+	n.pubMu.Lock()
+	defer n.pubMu.Unlock()
+	if len(n.pubQ) == 0 {
+		return
+	}
+	for _, a := range out.Applied {
+		if len(a.Patches) > 0 {
+			n.pubQ = append(n.pubQ, &pendingUpdate{patches: a.Patches, remote: true})
+		}
+	}
+	out.Applied = nil
 }
 
 func (n *Node) dropPublished(i int) {
@@ -749,6 +777,7 @@ func (n *Node) loop(ctx context.Context) {
 			n.refreshPeers()
 			n.mu.Lock()
 			out := n.core.Tick(n.cfg.Physical.NowMillis())
+			n.queueEvents(&out)
 			n.mu.Unlock()
 			n.dispatch(out)
 			// Local updates that became durable with nobody waiting.
@@ -776,6 +805,7 @@ func (n *Node) receive(batch [][]byte) [][]byte {
 	}
 	n.mu.Lock()
 	out, errs := n.core.ReceiveBatch(n.cfg.Physical.NowMillis(), batch)
+	n.queueEvents(&out)
 	n.mu.Unlock()
 	for _, err := range errs {
 		n.log.Debug("message rejected", "err", err)
