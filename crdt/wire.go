@@ -543,6 +543,7 @@ func (t *readTable) path(r *mpReader) []Segment {
 
 func (t *readTable) change(r *mpReader, delta bool, prev []prevChange) *Change {
 	c := &takeN(&t.changes, 1, t.nChanges)[0]
+	author := -1 // delta: the author's index, whose prev this change becomes
 	if delta {
 		if r.array(5, 1) != 5 {
 			r.fail("batch change must be an array of 5")
@@ -564,7 +565,7 @@ func (t *readTable) change(r *mpReader, delta bool, prev []prevChange) *Change {
 			r.fail("timestamp out of range")
 		}
 		c.Timestamp = clock.Timestamp{Wall: wall, Logical: uint16(logical), Replica: c.Replica}
-		defer func() { prev[i] = prevChange{end: c.EndSeq(), wall: wall} }()
+		author = int(i)
 	} else {
 		if r.array(4, 1) != 4 {
 			r.fail("change must be an array of 4")
@@ -584,6 +585,9 @@ func (t *readTable) change(r *mpReader, delta bool, prev []prevChange) *Change {
 		if r.err != nil {
 			return nil
 		}
+	}
+	if author >= 0 {
+		prev[author] = prevChange{end: c.EndSeq(), wall: c.Timestamp.Wall}
 	}
 	return c
 }
