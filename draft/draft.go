@@ -104,7 +104,9 @@ func produce(base Value, recipe func(d *Draft) error, scanLimit int) (Value, []P
 	d := newDraft(base, scanLimit)
 	defer func() { d.s.done = true }() // after a panic; the work is not reused then
 	if err := recipe(d); err != nil {
-		d.s.release()
+		if !d.s.done { // the recipe may have called Finish itself
+			d.s.release()
+		}
 		return base, nil, nil, err
 	}
 	return d.Finish()

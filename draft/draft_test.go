@@ -335,3 +335,21 @@ func TestSubDraftsAfterFinish(t *testing.T) {
 		}
 	}
 }
+
+// TestRecipeFinishesItsDraft has a recipe finish its own draft and then
+// fail: Produce still returns base and the error.
+func TestRecipeFinishesItsDraft(t *testing.T) {
+	base := parse(t, `{"a":1}`)
+	next, p, _, err := Produce(base, func(d *Draft) error {
+		if err := d.Root().Set("a", Int(2)); err != nil {
+			return err
+		}
+		if _, _, _, err := d.Finish(); err != nil {
+			return err
+		}
+		return ErrBadValue
+	})
+	if !errors.Is(err, ErrBadValue) || !next.Same(base) || p != nil {
+		t.Fatalf("got %v %v %v", next, p, err)
+	}
+}
