@@ -1,6 +1,7 @@
 package simulations
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -566,9 +567,13 @@ func (s *Sim) deliverStream(e event) {
 	s.handle(n, out)
 }
 
-// intern returns the shared *bcast for a broadcast.
+// intern returns the shared *bcast for a broadcast: the last one made with
+// the same key and bytes (every node re-gossips a change's bytes
+// unchanged), or a new one. A key alone does not identify the bytes: each
+// node's announcement for a replica has the same key and its own sender
+// and sequence.
 func (s *Sim) intern(b mesh.Broadcast) *bcast {
-	if x, ok := s.bcasts[b.Key]; ok {
+	if x, ok := s.bcasts[b.Key]; ok && bytes.Equal(x.msg, b.Msg) {
 		return x
 	}
 	x := &bcast{key: b.Key, msg: b.Msg}

@@ -6,8 +6,9 @@ import (
 )
 
 // bcast is one broadcast message, interned: every node that queues the same
-// key queues the same *bcast (the core re-gossips the bytes it received
-// unchanged).
+// key with the same bytes queues the same *bcast (the core re-gossips a
+// change's bytes unchanged). Announcements share a key per replica but
+// differ in sender and sequence, so they are not shared.
 type bcast struct {
 	key string
 	msg []byte
@@ -37,7 +38,7 @@ type qitem struct {
 // skipped for size).
 type gossipQueue struct {
 	buckets [][]*qitem
-	byKey   map[*bcast]*qitem
+	byKey   map[string]*qitem // by broadcast key, as memberlist's NamedBroadcast
 	n       int
 	nextID  uint64
 	moved   []*qitem // scratch for take, kept to save an allocation per packet
@@ -76,9 +77,9 @@ func retransmitLimit(mult, n int) int {
 // same key. It returns the number of items pruned to stay within limit.
 func (q *gossipQueue) queue(b *bcast, limit int) int {
 	if q.byKey == nil {
-		q.byKey = make(map[*bcast]*qitem)
+		q.byKey = make(map[string]*qitem)
 	}
-	if old, ok := q.byKey[b]; ok {
+	if old, ok := q.byKey[b.key]; ok {
 		q.remove(old)
 	}
 	q.nextID++
@@ -88,7 +89,7 @@ func (q *gossipQueue) queue(b *bcast, limit int) int {
 		q.buckets = append(q.buckets, nil)
 	}
 	q.buckets[0] = append(q.buckets[0], it)
-	q.byKey[b] = it
+	q.byKey[b.key] = it
 	q.n++
 	pruned := 0
 	for limit > 0 && q.n > limit {
@@ -102,7 +103,7 @@ func (q *gossipQueue) remove(it *qitem) {
 	bk := q.buckets[it.transmits]
 	i := slices.Index(bk, it)
 	q.buckets[it.transmits] = slices.Delete(bk, i, i+1)
-	delete(q.byKey, it.b)
+	delete(q.byKey, it.b.key)
 	q.n--
 	q.pool.put(it)
 }
@@ -145,7 +146,7 @@ func (q *gossipQueue) take(dst []*bcast, room, overhead, limit int) ([]*bcast, i
 	for _, it := range moved {
 		it.transmits++
 		if it.transmits >= limit {
-			delete(q.byKey, it.b)
+			delete(q.byKey, it.b.key)
 			q.n--
 			q.pool.put(it)
 			continue

@@ -84,8 +84,8 @@ func TestQueueReplaceAndPrune(t *testing.T) {
 	q.queue(a, 0)
 	q.take(nil, 1400, 3, 8)
 	q.queue(a, 0)
-	if q.len() != 1 || q.byKey[a].transmits != 0 {
-		t.Fatalf("replace: len %d transmits %d, want 1 and 0", q.len(), q.byKey[a].transmits)
+	if q.len() != 1 || q.byKey[a.key].transmits != 0 {
+		t.Fatalf("replace: len %d transmits %d, want 1 and 0", q.len(), q.byKey[a.key].transmits)
 	}
 	var p gossipQueue
 	x, y := bc("x", 10), bc("y", 10)
@@ -93,8 +93,8 @@ func TestQueueReplaceAndPrune(t *testing.T) {
 	p.queue(y, 3)
 	p.take(nil, 1400, 3, 8) // x and y at 1 transmit
 	p.queue(bc("z", 10), 3)
-	if pruned := p.queue(bc("w", 10), 3); pruned != 1 || p.byKey[x] != nil || p.byKey[y] == nil {
-		t.Fatalf("prune: pruned %d, x kept %v; want the oldest most-transmitted (x) pruned", pruned, p.byKey[x] != nil)
+	if pruned := p.queue(bc("w", 10), 3); pruned != 1 || p.byKey[x.key] != nil || p.byKey[y.key] == nil {
+		t.Fatalf("prune: pruned %d, x kept %v; want the oldest most-transmitted (x) pruned", pruned, p.byKey[x.key] != nil)
 	}
 }
 
