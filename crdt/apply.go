@@ -84,6 +84,7 @@ func (d *Doc) applyOpIn(n *node, s *slot, op *Op, id OpID, ts clock.Timestamp, l
 		s = &slot{owner: n, elem: id, pos: id, posTS: ts}
 		l.elems[id] = s
 		l.org[id] = op.Origins
+		d.listSlots++
 		if _, _, err := l.seq.SetVisible(id, false); err != nil {
 			panic("crdt: inserted slot missing from its sequence: " + err.Error())
 		}
@@ -267,6 +268,7 @@ func (d *Doc) move(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 	}
 	l.moved[id] = s.elem
 	l.org[id] = op.Origins
+	d.listSlots++
 	if _, _, err := l.seq.SetVisible(id, false); err != nil {
 		panic("crdt: move slot missing from its sequence: " + err.Error())
 	}

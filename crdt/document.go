@@ -45,6 +45,9 @@ type Doc struct {
 	// asserted is localChange.asserted's buffer, reused across updates.
 	asserted []*node
 	segs     draft.Path // room for visible patch paths (see takeSegs)
+	// listSlots counts list position slots made by ops and snapshot merges
+	// (tombstones stay): with the live counts, the cost of a render.
+	listSlots int
 
 	afterOp func(c *Change, i int) // test hook: called after each remote op
 }
@@ -119,14 +122,15 @@ func (d *Doc) State() draft.Value { return d.current() }
 const maxLag = 1024
 
 // current brings state up to date and returns it: it applies the lagging
-// patches or, when they outnumber the document's live entries, renders the
-// registers instead (cheaper then: a small document that many remote
-// writes went through).
+// patches or, when they outnumber what a render visits (the document's live
+// entries and list slots, tombstones included), renders the registers
+// instead (cheaper then: a small document that many remote writes went
+// through).
 func (d *Doc) current() draft.Value {
 	if len(d.lag) == 0 {
 		return d.state
 	}
-	if 2*(d.root.liveMap+d.root.liveList) < len(d.lag) {
+	if 2*(d.root.liveMap+d.root.liveList+d.listSlots) < len(d.lag) {
 		d.state = d.renderNode(d.root, visMap, false)
 		d.newLag()
 		return d.state

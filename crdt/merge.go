@@ -104,6 +104,7 @@ func (j joiner) node(n *node, sn *snapNode) {
 				continue
 			}
 			l.org[p.id] = p.org
+			j.d.listSlots++
 		}
 		if len(rest) == len(missing) {
 			panic("crdt: validated snapshot has list slots whose origins never arrive")
