@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/syncmesh/syncmesh/clock"
@@ -19,6 +20,9 @@ type fakeNode struct {
 	conflicts map[string][]crdt.Conflict
 	updates   int
 	remotes   int
+	// failure, when set, makes the node behave like one whose store has
+	// failed: Update refuses with mesh.ErrStorage and Status says why.
+	failure string
 }
 
 var (
@@ -58,6 +62,9 @@ func (f *fakeNode) State() draft.Value {
 func (f *fakeNode) Update(ctx context.Context, recipe func(*draft.Draft) error) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.failure != "" {
+		return fmt.Errorf("%w: %s", mesh.ErrStorage, f.failure)
+	}
 	next, patches, _, err := draft.Produce(f.state, recipe)
 	if err != nil {
 		return err
@@ -101,7 +108,7 @@ func (f *fakeNode) Members() []mesh.Member {
 }
 
 func (f *fakeNode) Status() mesh.Status {
-	return mesh.Status{Name: "a", Members: 2, Version: mesh.VersionVector{1: 3},
+	return mesh.Status{Name: "a", Members: 2, Version: mesh.VersionVector{1: 3}, Durable: true, Failure: f.failure,
 		SentMessages: map[mesh.MsgType]uint64{mesh.TypeChange: 4},
 		Rejected:     map[mesh.RejectReason]uint64{mesh.RejectVersion: 1}}
 }

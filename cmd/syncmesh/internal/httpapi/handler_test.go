@@ -130,6 +130,14 @@ func TestHandlers(t *testing.T) {
 			body: `"peers":[{"name":"b","version":{`},
 		{name: "healthz", req: request{method: "GET", path: "/healthz"}, status: 200,
 			body: `{"status":"ok","name":"a","members":2}`},
+		{name: "healthz store failed", cfg: failStore,
+			req: request{method: "GET", path: "/healthz"}, status: 503,
+			body: `{"status":"failed","name":"a","members":2,"failure":"disk full"}`},
+		{name: "status store failed", cfg: failStore,
+			req: request{method: "GET", path: "/v1/status"}, status: 200, body: `"durable":true,"failure":"disk full"`},
+		{name: "patch store failed", cfg: failStore,
+			req:    request{method: "PATCH", path: "/v1/state", ctype: jp, body: `[{"op":"replace","path":"/n","value":3}]`},
+			status: 503, problem: ProblemUnavailable, body: "disk full", wantState: testState},
 		{name: "metrics", req: request{method: "GET", path: "/metrics"}, status: 200,
 			body: "syncmesh_http_requests_total"},
 		{name: "dashboard", req: request{method: "GET", path: "/"}, status: 200, body: "<title>syncmesh"},
@@ -275,3 +283,6 @@ func readEvents(r io.Reader) <-chan sse {
 	}()
 	return ch
 }
+
+// failStore makes the test's fake node behave as if its store had failed.
+func failStore(c *Config) { c.Node.(*fakeNode).failure = "disk full" }

@@ -25,6 +25,7 @@ const (
 	ProblemCannotApply  = "urn:syncmesh:problem:cannot-apply"
 	ProblemUnsupported  = "urn:syncmesh:problem:not-implemented"
 	ProblemInternal     = "urn:syncmesh:problem:internal"
+	ProblemUnavailable  = "urn:syncmesh:problem:unavailable"
 )
 
 // writeProblem sends a problem+json response.
@@ -37,7 +38,10 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, typ, detai
 }
 
 // writeJSON sends v as JSON with status 200.
-func writeJSON(w http.ResponseWriter, v any) {
+func writeJSON(w http.ResponseWriter, v any) { writeJSONStatus(w, http.StatusOK, v) }
+
+// writeJSONStatus sends v as JSON with the given status.
+func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -45,5 +49,6 @@ func writeJSON(w http.ResponseWriter, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
 }

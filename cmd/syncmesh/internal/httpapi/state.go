@@ -12,6 +12,7 @@ import (
 	"github.com/syncmesh/syncmesh/cmd/syncmesh/internal/strategy"
 	"github.com/syncmesh/syncmesh/crdt"
 	"github.com/syncmesh/syncmesh/draft"
+	"github.com/syncmesh/syncmesh/mesh"
 )
 
 // PatchContentType is the media type PATCH /v1/state accepts (RFC 6902).
@@ -86,6 +87,10 @@ func patchErrorStatus(err error) (int, string) {
 		return http.StatusBadRequest, ProblemMalformed
 	case errors.Is(err, draft.ErrWrongType), errors.Is(err, draft.ErrIndexRange), errors.Is(err, crdt.ErrPath):
 		return http.StatusUnprocessableEntity, ProblemCannotApply
+	case errors.Is(err, mesh.ErrStorage), errors.Is(err, mesh.ErrClosed), errors.Is(err, mesh.ErrNotStarted):
+		// The node cannot acknowledge updates (its store failed, or it is
+		// shutting down): the request was fine, the node is not.
+		return http.StatusServiceUnavailable, ProblemUnavailable
 	default:
 		return http.StatusInternalServerError, ProblemInternal
 	}

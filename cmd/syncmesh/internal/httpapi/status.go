@@ -39,6 +39,12 @@ type StatusResponse struct {
 	// Ops is the number of operations the version vector covers.
 	Ops     uint64 `json:"ops"`
 	Members int    `json:"members"`
+	// Durable reports a node with a data directory; Failure, when set,
+	// says why its store failed and it stopped acknowledging updates;
+	// UndurableOps counts own updates applied but not yet on disk.
+	Durable      bool   `json:"durable"`
+	Failure      string `json:"failure,omitempty"`
+	UndurableOps uint64 `json:"undurable_ops,omitempty"`
 
 	Pending             int `json:"pending"`
 	Quarantined         int `json:"quarantined"`
@@ -103,6 +109,7 @@ func (h *Handler) status() StatusResponse {
 	s := h.cfg.Node.Status()
 	resp := StatusResponse{
 		Name: s.Name, Version: versionJSON(s.Version), Ops: s.Version.Total(), Members: s.Members,
+		Durable: s.Durable, Failure: s.Failure, UndurableOps: s.UndurableOps,
 		Pending: s.Pending, Quarantined: s.Quarantined, InboxDepth: s.InboxDepth, OutboxDepth: s.OutboxDepth,
 		BroadcastQueueDepth: s.BroadcastQueueDepth,
 		SentMessages:        byType(s.SentMessages), SentBytes: byType(s.SentBytes),
@@ -158,11 +165,20 @@ type HealthResponse struct {
 	Status  string `json:"status"`
 	Name    string `json:"name"`
 	Members int    `json:"members"`
+	// Failure says why the node's store failed (only with status "failed").
+	Failure string `json:"failure,omitempty"`
 }
 
-// healthz answers 200 while the node serves; the member count lets a
-// probe tell a lone node from a joined one.
+// healthz answers 200 while the node serves, and 503 with status "failed"
+// once its store has failed and it no longer acknowledges updates (it must
+// be restarted). The member count lets a probe tell a lone node from a
+// joined one.
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	s := h.cfg.Node.Status()
+	if s.Failure != "" {
+		writeJSONStatus(w, http.StatusServiceUnavailable,
+			HealthResponse{Status: "failed", Name: s.Name, Members: s.Members, Failure: s.Failure})
+		return
+	}
 	writeJSON(w, HealthResponse{Status: "ok", Name: s.Name, Members: s.Members})
 }
