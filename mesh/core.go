@@ -220,6 +220,12 @@ type fetchState struct {
 	peer string
 	seq  uint64
 	at   int64
+	// later is the newest announcement heard while the fetch was
+	// outstanding and laterFrom the node that made it: fetched as soon as
+	// this fetch is answered or expires, so the last announcement of a
+	// burst is not lost to an outstanding fetch.
+	later     uint64
+	laterFrom string
 }
 
 // Core is the pure protocol state machine: inputs (a local change, a message,
@@ -631,11 +637,42 @@ func (c *Core) onAnnounce(now int64, m *AnnounceMsg, out *Output) {
 		return
 	}
 	if f, ok := c.fetching[m.Replica]; ok && now-f.at < c.cfg.FetchTimeoutMillis {
+		if m.Seq > f.later {
+			f.later, f.laterFrom = m.Seq, m.From
+			c.fetching[m.Replica] = f
+		}
 		return
 	}
-	c.fetching[m.Replica] = fetchState{peer: m.From, seq: m.Seq, at: now}
+	c.fetch(now, m.Replica, m.From, m.Seq, out)
+}
+
+// fetch asks peer for replica r's changes after ours, expecting seq.
+func (c *Core) fetch(now int64, r clock.ReplicaID, peer string, seq uint64, out *Output) {
+	c.fetching[r] = fetchState{peer: peer, seq: seq, at: now}
 	c.stats.Fetches++
-	out.send(m.From, &FetchMsg{From: c.cfg.Name, Replica: m.Replica, After: have})
+	out.send(peer, &FetchMsg{From: c.cfg.Name, Replica: r, After: c.versionOf(r)})
+}
+
+// endFetches ends the outstanding fetches done reports finished and
+// fetches again, in replica order, those that heard of a later
+// announcement than they have now.
+func (c *Core) endFetches(now int64, done func(clock.ReplicaID, fetchState) bool, out *Output) {
+	var again []clock.ReplicaID
+	later := map[clock.ReplicaID]fetchState{}
+	for r, f := range c.fetching {
+		if !done(r, f) {
+			continue
+		}
+		delete(c.fetching, r)
+		if f.later > c.versionOf(r) {
+			again = append(again, r)
+			later[r] = f
+		}
+	}
+	slices.Sort(again)
+	for _, r := range again {
+		c.fetch(now, r, later[r].laterFrom, later[r].later, out)
+	}
 }
 
 func (c *Core) onFetch(m *FetchMsg, out *Output) error {
@@ -765,11 +802,9 @@ func (c *Core) onChanges(now int64, m *ChangesMsg, out *Output) error {
 		c.keepApplied(fresh)
 		c.announceApplied(fresh, out)
 	}
-	for r, f := range c.fetching {
-		if c.versionOf(r) >= f.seq || (f.peer == m.From && !m.More) {
-			delete(c.fetching, r)
-		}
-	}
+	c.endFetches(now, func(r clock.ReplicaID, f fetchState) bool {
+		return c.versionOf(r) >= f.seq || (f.peer == m.From && !m.More)
+	}, out)
 	if m.More && m.From != c.cfg.Name {
 		out.send(m.From, &DigestMsg{From: c.cfg.Name, Version: c.doc.Version()})
 	}
@@ -825,11 +860,9 @@ func (c *Core) Tick(now int64) Output {
 	var out Output
 	a, err := c.doc.RetryQuarantined()
 	_ = c.apply(now, true, a, err, &out)
-	for r, f := range c.fetching {
-		if now-f.at >= c.cfg.FetchTimeoutMillis {
-			delete(c.fetching, r)
-		}
-	}
+	c.endFetches(now, func(_ clock.ReplicaID, f fetchState) bool {
+		return now-f.at >= c.cfg.FetchTimeoutMillis
+	}, &out)
 	interval := c.cfg.AntiEntropyMillis
 	if c.behind && now-c.behindAt < c.cfg.AntiEntropyMillis {
 		interval = min(interval, c.cfg.BusyAntiEntropyMillis)

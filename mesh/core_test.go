@@ -595,7 +595,7 @@ func TestCoreGossipBudget(t *testing.T) {
 func TestCoreRepairDropsStaleAndAnnounces(t *testing.T) {
 	src := newFakeDoc(7, func() int64 { return 1000 })
 	var chs []Change
-	for i := range 5 {
+	for i := range 8 {
 		chs = append(chs, src.update(0, 0, fmt.Sprintf("k%d", i), "v"))
 	}
 	doc := newFakeDoc(1, func() int64 { return 1000 })
@@ -606,7 +606,7 @@ func TestCoreRepairDropsStaleAndAnnounces(t *testing.T) {
 	if _, err := doc.Apply(chs[:3]); err != nil {
 		t.Fatal(err)
 	}
-	out, err := c.Receive(1000, Encode(&ChangesMsg{From: "peer", Changes: chs}))
+	out, err := c.Receive(1000, Encode(&ChangesMsg{From: "peer", Changes: chs[:5]}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -638,7 +638,24 @@ func TestCoreRepairDropsStaleAndAnnounces(t *testing.T) {
 	if fetches != 1 {
 		t.Fatalf("%d fetches, want 1 while one is outstanding", fetches)
 	}
-	out, _ = c.Receive(1100+c.cfg.FetchTimeoutMillis, ann(8))
+	// The answer brings 6; the announcement of 8 heard meanwhile is
+	// fetched at once.
+	out, err = c.Receive(1200, Encode(&ChangesMsg{From: "peer", Changes: chs[5:6]}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again *FetchMsg
+	for _, s := range out.Sends {
+		if m, err := Decode(s.Msg, 0); err == nil && m.Type() == TypeFetch {
+			again = m.(*FetchMsg)
+		}
+	}
+	if again == nil || again.Replica != 7 || again.After != 6 {
+		t.Fatalf("after the answer: fetch %+v, want replica 7 after 6", again)
+	}
+	// That fetch goes unanswered; once it expires a new announcement is
+	// fetched again.
+	out, _ = c.Receive(1200+c.cfg.FetchTimeoutMillis, ann(8))
 	if countTypes(out)[TypeFetch] != 1 {
 		t.Fatal("no fetch after the outstanding one timed out")
 	}
