@@ -550,6 +550,45 @@ func (c *changeLog) ancestorWrittenAfter(j int) bool {
 	return false
 }
 
+// disjointChanges reports whether the live entries surely leave the
+// state different from the base, so Finish can skip comparing them: no
+// move (moving an item between equal items changes nothing), and each
+// entry's scope (its path; a list insert or remove: the list's path)
+// neither holds nor lies in another's. Then every entry is a change no
+// other undoes: a live add, remove or replace differs from what was there
+// (no-op writes are not logged, writes set back are killed, and a later
+// write below or above it would share its scope), and a list insert or
+// remove is the only change to its list, whose length it changes. Logs of
+// more than a few entries are not checked (the comparison is quadratic).
+func (c *changeLog) disjointChanges() bool {
+	const most = 8
+	if c.live > most || c.n > 4*most {
+		return false
+	}
+	var scopes [most]Path
+	k := 0
+	for j := range c.n {
+		e := c.at(j)
+		if e.has(fDead) {
+			continue
+		}
+		if e.op == opMove {
+			return false
+		}
+		p := e.path()
+		if e.has(fStruct) {
+			p = p[:len(p)-1]
+		}
+		for _, q := range scopes[:k] {
+			if p.HasPrefix(q) || q.HasPrefix(p) {
+				return false
+			}
+		}
+		scopes[k], k = p, k+1
+	}
+	return true
+}
+
 // patches returns the live forward patches in order and the inverse
 // patches in reverse order.
 func (c *changeLog) patches() ([]Patch, []Patch) {

@@ -127,10 +127,10 @@ func (d *Draft) Finish() (next Value, patches, inverse []Patch, err error) {
 	}
 	// Writes at a path after writes below it are not merged, so a recipe
 	// can undo its changes without the log seeing it; Equal skips shared
-	// subtrees, so this costs about the size of the change. One live entry
-	// that is not a list change is always a real change (no-op writes are
-	// never logged; a move of an item between equal items can be a no-op).
-	if (s.log.live > 1 || s.log.structs > 0) && s.root.Equal(s.base) {
+	// subtrees, so this costs about the size of the change. Changes in
+	// disjoint places are always real (see disjointChanges; W2's age and
+	// tags skip the comparison).
+	if !s.log.disjointChanges() && s.root.Equal(s.base) {
 		return s.base, nil, nil, nil
 	}
 	fwd, inv := s.log.patches()

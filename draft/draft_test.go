@@ -353,3 +353,42 @@ func TestRecipeFinishesItsDraft(t *testing.T) {
 		t.Fatalf("got %v %v %v", next, p, err)
 	}
 }
+
+// TestUndoneChangesGiveBase lists recipes whose changes undo each other
+// in ways the log does not merge; each must give base itself and no
+// patches (Finish compares unless the changes are in disjoint places).
+func TestUndoneChangesGiveBase(t *testing.T) {
+	base := parse(t, `{"l":["a","b","c","x","x"],"m":{"k":1,"n":{"z":2}}}`)
+	for name, recipe := range map[string]func(d *Draft) error{
+		"remove then insert the same item one further": func(d *Draft) error {
+			if err := d.List("l").Delete(3); err != nil {
+				return err
+			}
+			return d.List("l").Insert(4, String("x"))
+		},
+		"move between equal items": func(d *Draft) error { return d.List("l").Move(3, 4) },
+		"write below, then the parent set back": func(d *Draft) error {
+			if err := d.Map("m").Map("n").Set("z", Int(3)); err != nil {
+				return err
+			}
+			return d.Map("m").Set("n", MapOf(map[string]Value{"z": Int(2)}))
+		},
+		"insert then remove in another epoch": func(d *Draft) error {
+			if err := d.List("l").Insert(0, Int(0)); err != nil {
+				return err
+			}
+			if err := d.Map("m").Set("k", Int(5)); err != nil {
+				return err
+			}
+			if err := d.List("l").Delete(0); err != nil {
+				return err
+			}
+			return d.Map("m").Set("k", Int(1))
+		},
+	} {
+		next, p, inv, err := Produce(base, recipe)
+		if err != nil || !next.Same(base) || p != nil || inv != nil {
+			t.Errorf("%s: got %v, %v, %v, %v; want base and no patches", name, next, p, inv, err)
+		}
+	}
+}
