@@ -534,20 +534,21 @@ func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
 			continue // nothing vv lacks (the common case)
 		}
 		cs := l.by[a.r]
+		// An author's changes are in seq order: from the first that ends
+		// above have, every one holds ops vv lacks.
 		i, _ := slices.BinarySearchFunc(cs, have, func(c *Change, h uint64) int {
 			return cmp.Compare(c.EndSeq(), h+1)
 		})
+		if maxBytes <= 0 {
+			out = append(out, cs[i:]...)
+			continue
+		}
 		for ; i < len(cs); i++ {
-			if cs[i].EndSeq() <= have {
-				continue
+			sz := changeSize(cs[i])
+			if len(out) > 0 && size+sz > maxBytes {
+				return out
 			}
-			if maxBytes > 0 {
-				sz := changeSize(cs[i])
-				if len(out) > 0 && size+sz > maxBytes {
-					return out
-				}
-				size += sz
-			}
+			size += sz
 			out = append(out, cs[i])
 		}
 	}
