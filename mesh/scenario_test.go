@@ -16,6 +16,7 @@ import (
 //
 //	nodes N [loss=P] [dup=P] [seed=S] [snapshot=OPS] [chunk=BYTES]
 //	write NODE KEY VALUE [pad=BYTES]   local change on node NODE (index)
+//	burst COUNT                        every node makes COUNT changes at once
 //	step N                             N steps of 100 ms
 //	partition 0,1 2,3                  groups; nodes not listed form one more
 //	heal
@@ -105,6 +106,15 @@ func runScenario(t *testing.T, path string) {
 				pad = num(s)
 			}
 			net.write(node(f[1]), pad, f[2], f[3])
+		case "burst":
+			if len(f) != 2 {
+				fail("want: burst COUNT")
+			}
+			for k := range num(f[1]) {
+				for i := range net.nodes {
+					net.write(i, 0, fmt.Sprintf("b%d-%d", i, k%50), strconv.Itoa(k))
+				}
+			}
 		case "step":
 			for range num(f[1]) {
 				net.step()
@@ -156,6 +166,9 @@ func runScenario(t *testing.T, path string) {
 				"regossiped":       st.Regossiped,
 				"duplicates":       st.Duplicates,
 				"applied":          st.AppliedChanges,
+				"announced":        st.Announced,
+				"gossip_deferred":  st.GossipDeferred,
+				"stale":            st.StaleChanges,
 			}
 			v, ok := counters[f[2]]
 			if !ok {
