@@ -145,7 +145,7 @@ func (d *Doc) checkInsideMulti(p draft.Path, earlier []draft.Patch) error {
 type localBlock struct {
 	c    Change
 	op   [1]Op
-	pred [2]OpID // room for Pred lists (see localChange.spare)
+	pred [1]OpID // room for a Pred list (see localChange.spare); 256 bytes in all
 }
 
 type localChange struct {
