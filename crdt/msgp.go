@@ -132,6 +132,11 @@ func (r *mpReader) take(n int) []byte {
 }
 
 func (r *mpReader) byte() byte {
+	if r.err == nil && r.off < len(r.b) {
+		c := r.b[r.off]
+		r.off++
+		return c
+	}
 	p := r.take(1)
 	if p == nil {
 		return 0
