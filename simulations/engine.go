@@ -487,7 +487,7 @@ func (s *Sim) gossip(e event) {
 		targets = append(targets, m)
 	}
 	for _, t := range targets {
-		pkt, used := n.q.take(nil, room, g.MessageOverhead, limit)
+		pkt, used := n.q.take(make([]*bcast, 0, min(n.q.len(), 16)), room, g.MessageOverhead, limit)
 		if len(pkt) == 0 {
 			break
 		}

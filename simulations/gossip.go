@@ -23,6 +23,7 @@ type bcast struct {
 // qitem is a broadcast in one node's queue.
 type qitem struct {
 	b         *bcast
+	size      int // len(b.msg), kept here so that filling a packet need not visit b
 	transmits int
 	id        uint64 // insertion order: newer is larger
 }
@@ -84,7 +85,7 @@ func (q *gossipQueue) queue(b *bcast, limit int) int {
 	}
 	q.nextID++
 	it := q.pool.get()
-	it.b, it.id = b, q.nextID
+	it.b, it.size, it.id = b, len(b.msg), q.nextID
 	if len(q.buckets) == 0 {
 		q.buckets = append(q.buckets, nil)
 	}
@@ -129,7 +130,7 @@ func (q *gossipQueue) take(dst []*bcast, room, overhead, limit int) ([]*bcast, i
 		kept := len(bk)
 		for i := len(bk) - 1; i >= 0 && room-used > overhead; i-- {
 			it := bk[i]
-			cost := overhead + len(it.b.msg)
+			cost := overhead + it.size
 			if used+cost > room {
 				continue
 			}
