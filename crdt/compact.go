@@ -132,6 +132,16 @@ func (d *Doc) Floor() VersionVector {
 // <= 0: no limit), at least one when any is missing. The floor is checked
 // for every replica before any change is collected.
 func (d *Doc) ChangesSinceErr(vv VersionVector, maxBytes int) ([]*Change, error) {
+	if err := d.CheckFloor(vv); err != nil {
+		return nil, err
+	}
+	return d.compactLog().since(vv, maxBytes), nil
+}
+
+// CheckFloor returns the *CompactedError ChangesSinceErr would return for a
+// reader at vv, or nil, without collecting any change: it walks back only
+// over the changes vv lacks.
+func (d *Doc) CheckFloor(vv VersionVector) error {
 	l := d.compactLog()
 	rs := make([]clock.ReplicaID, 0, len(d.vv))
 	for r, s := range d.vv {
@@ -142,10 +152,10 @@ func (d *Doc) ChangesSinceErr(vv VersionVector, maxBytes int) ([]*Change, error)
 	slices.SortFunc(rs, cmp.Compare)
 	for _, r := range rs {
 		if f := l.floorOf(r, d.vv[r], vv[r]); vv[r] < f {
-			return nil, &CompactedError{Replica: r, Have: vv[r], Floor: f}
+			return &CompactedError{Replica: r, Have: vv[r], Floor: f}
 		}
 	}
-	return l.since(vv, maxBytes), nil
+	return nil
 }
 
 // compactLog returns the in-memory log. Doc only ever holds a *memLog; a

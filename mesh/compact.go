@@ -170,6 +170,39 @@ func (d *crdtDocument) Compact(frontier VersionVector) crdt.CompactStats {
 	return d.doc.Compact(crdt.VersionVector(frontier))
 }
 
+// FloorChecker is an optional fast path of Document: whether ChangesSince(v)
+// would return an error wrapping ErrCompacted, without collecting changes.
+// The core's digest probe uses it when the document implements it.
+type FloorChecker interface {
+	CheckFloor(v VersionVector) error
+}
+
+var (
+	_ FloorChecker = (*crdtDocument)(nil)
+	_ FloorChecker = (*durableDocument)(nil)
+)
+
+// CheckFloor implements FloorChecker.
+func (d *crdtDocument) CheckFloor(v VersionVector) error {
+	if err := d.doc.CheckFloor(crdt.VersionVector(v)); err != nil {
+		return fmt.Errorf("%w: %w", ErrCompacted, err)
+	}
+	return nil
+}
+
+// CheckFloor implements FloorChecker.
+func (d *durableDocument) CheckFloor(v VersionVector) error { return d.inner.CheckFloor(v) }
+
+// checkFloor asks doc whether a reader at v is below its log's floor:
+// through FloorChecker when the document has it, else by reading changes.
+func (c *Core) checkFloor(v VersionVector) error {
+	if fc, ok := c.doc.(FloorChecker); ok {
+		return fc.CheckFloor(v)
+	}
+	_, _, err := c.doc.ChangesSince(v, 0)
+	return err
+}
+
 // CompactionStatus is what the Node's compaction has done. A plain value.
 type CompactionStatus struct {
 	// Frontier is the compaction frontier at the last tick.

@@ -312,6 +312,12 @@ func TestCompactReturningPeer(t *testing.T) {
 		if _, _, err := nd.doc.ChangesSince(cVersion, 0); !errors.Is(err, ErrCompacted) {
 			t.Fatalf("%s serves the returning member's version: err %v", nd.name, err)
 		}
+		if err := nd.doc.CheckFloor(cVersion); !errors.Is(err, ErrCompacted) {
+			t.Fatalf("%s: CheckFloor(%v) = %v, want ErrCompacted", nd.name, cVersion, err)
+		}
+		if err := nd.doc.CheckFloor(nd.doc.Version()); err != nil {
+			t.Fatalf("%s: CheckFloor(own version) = %v", nd.name, err)
+		}
 	}
 	net.setAway(c, false)
 	for s := 0; !net.converged(); s++ {

@@ -26,8 +26,9 @@ type CoreConfig struct {
 	// peer (ms). Default 1000.
 	AntiEntropyMillis int64
 	// BusyAntiEntropyMillis is the time between anti-entropy rounds while
-	// the node has a gap: within the last AntiEntropyMillis the document
-	// reported pending changes, held because earlier ones are missing (ms).
+	// the node has a gap: within the last AntiEntropyMillis a tick found
+	// the document holding pending changes (waiting for earlier ones) with
+	// no fetch outstanding that could bring them (ms).
 	// Default AntiEntropyMillis/4, so holes left by dropped messages close
 	// in a few short rounds instead of one per interval; an idle mesh still
 	// pays one round per AntiEntropyMillis.
@@ -418,10 +419,11 @@ func (c *Core) spend(n int) bool {
 }
 
 // markBehind notes that this node had a gap at time now (the document
-// holds changes it cannot apply yet because earlier ones are missing),
-// which shortens the anti-entropy interval for a while. Merely receiving
-// new changes in order does not count: fetches and gossip are bringing
-// those, and extra rounds would only stream the same changes again.
+// holds changes it cannot apply yet because earlier ones are missing, and
+// no fetch is outstanding that could bring them), which shortens the
+// anti-entropy interval for a while. Receiving new changes, even out of
+// order, does not count while fetches are in flight: they are bringing
+// the rest, and extra rounds would only stream the same changes again.
 func (c *Core) markBehind() { c.behindAt, c.behind = c.now, true }
 
 // announce queues an Announce that this node holds r's operations up to
@@ -587,9 +589,6 @@ func (c *Core) handle(now int64, b []byte, m Message, out *Output) error {
 func (c *Core) apply(now int64, remote bool, a Applied, err error, out *Output) error {
 	c.forget()
 	c.stats.Pending, c.stats.Quarantined = a.Pending, a.Quarantined
-	if a.Pending > 0 {
-		c.markBehind()
-	}
 	c.stats.AppliedChanges += uint64(a.Changes)
 	if remote && a.Changes > 0 && a.NewestMillis > 0 {
 		c.stats.LastLagMillis = max(0, now-a.NewestMillis)
@@ -714,7 +713,7 @@ func (c *Core) streamRecent(peer string, v, mine VersionVector, probe bool, out 
 		return true
 	}
 	if probe {
-		if _, _, err := c.doc.ChangesSince(v, 0); err != nil {
+		if err := c.checkFloor(v); err != nil {
 			return false
 		}
 	}
@@ -863,6 +862,9 @@ func (c *Core) Tick(now int64) Output {
 	c.endFetches(now, func(_ clock.ReplicaID, f fetchState) bool {
 		return now-f.at >= c.cfg.FetchTimeoutMillis
 	}, &out)
+	if c.stats.Pending > 0 && len(c.fetching) == 0 {
+		c.markBehind()
+	}
 	interval := c.cfg.AntiEntropyMillis
 	if c.behind && now-c.behindAt < c.cfg.AntiEntropyMillis {
 		interval = min(interval, c.cfg.BusyAntiEntropyMillis)
