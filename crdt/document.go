@@ -291,11 +291,13 @@ func (d *Doc) applyRemote(c *Change, res *Result) error {
 	}
 	for i := from; i < len(c.Ops); i++ {
 		d.applyOp(&c.Ops[i], c.ID(i), c.Timestamp, false)
-		d.vv[c.Replica] = c.StartSeq + uint64(i)
 		if d.afterOp != nil {
+			d.vv[c.Replica] = c.StartSeq + uint64(i)
 			d.afterOp(c, i)
 		}
 	}
+	// Applying an op never reads the version vector, so it moves once.
+	d.vv[c.Replica] = c.EndSeq()
 	d.log.append(c)
 	res.Applied++
 	d.stats.Applied++
@@ -499,6 +501,7 @@ type memLog struct {
 	// changes left after compaction), with the end seq of its newest
 	// change, so since neither sorts nor touches up-to-date authors' logs.
 	authors []logAuthor
+	last    int // index in authors of the last change's author
 }
 
 type logAuthor struct {
@@ -509,11 +512,16 @@ type logAuthor struct {
 func newMemLog() *memLog { return &memLog{by: make(map[clock.ReplicaID][]*Change)} }
 
 func (l *memLog) append(c *Change) {
-	i, found := slices.BinarySearchFunc(l.authors, c.Replica, func(a logAuthor, r clock.ReplicaID) int {
-		return cmp.Compare(a.r, r)
-	})
-	if !found {
-		l.authors = slices.Insert(l.authors, i, logAuthor{r: c.Replica})
+	i := l.last
+	if i >= len(l.authors) || l.authors[i].r != c.Replica {
+		var found bool
+		i, found = slices.BinarySearchFunc(l.authors, c.Replica, func(a logAuthor, r clock.ReplicaID) int {
+			return cmp.Compare(a.r, r)
+		})
+		if !found {
+			l.authors = slices.Insert(l.authors, i, logAuthor{r: c.Replica})
+		}
+		l.last = i
 	}
 	l.authors[i].end = max(l.authors[i].end, c.EndSeq())
 	cs := l.by[c.Replica]
