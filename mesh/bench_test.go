@@ -240,9 +240,14 @@ func benchThroughput(b *testing.B, rate int, tune func(*Config)) {
 		drops += st.InboxDrops + st.SendDrops
 		errs += st.SendErrors
 		pruned += st.BroadcastPruned
-		b.Logf("%s: inbox drops %d, send drops %d, send errors %d, pruned %d, anti-entropy %d, received %v, sent %v",
+		nd.mu.Lock()
+		cs := nd.core.Stats()
+		nd.mu.Unlock()
+		b.Logf("%s: inbox drops %d, send drops %d, send errors %d, pruned %d, anti-entropy %d, received %v, sent %v; "+
+			"core: applied %d, duplicates %d, stale in chunks %d, announced %d, fetches %d, not re-gossiped %d",
 			nd.Name(), st.InboxDrops, st.SendDrops, st.SendErrors, st.BroadcastPruned, st.AntiEntropyRounds,
-			st.ReceivedMessages, st.SentMessages)
+			st.ReceivedMessages, st.SentMessages,
+			cs.AppliedChanges, cs.Duplicates, cs.StaleChanges, cs.Announced, cs.Fetches, cs.GossipDeferred)
 	}
 	b.ReportMetric(float64(drops), "drops")
 	b.ReportMetric(float64(errs), "send-errors")
