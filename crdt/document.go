@@ -37,11 +37,12 @@ type Doc struct {
 	// state, oldest first. Its backing array is never rewritten (flushing
 	// starts a new one), so Result.Patches can share it. The current
 	// call's patches start at mark.
-	lag   []draft.Patch
-	mark  int
-	quiet bool // don't emit visible patches (local updates, large batches)
-	dirty bool // large batch: re-render and diff at finish
-	cbuf  []cand
+	lag    []draft.Patch
+	mark   int
+	lagCap int  // the capacity newLag gave lag last
+	quiet  bool // don't emit visible patches (local updates, large batches)
+	dirty  bool // large batch: re-render and diff at finish
+	cbuf   []cand
 	// asserted is localChange.asserted's buffer, reused across updates.
 	asserted []*node
 	segs     draft.Path // room for visible patch paths (see takeSegs)
@@ -154,10 +155,13 @@ func (d *Doc) applyLag() draft.Value {
 	return next
 }
 
-// newLag starts a new lag buffer sized for a backlog like the one just
-// applied: Result.Patches share the old one.
+// newLag starts a new lag buffer (Result.Patches share the old one), sized
+// for the backlogs seen lately: twice the one just applied, or half the
+// previous size if that is more, so that a reader that sometimes reads
+// often does not make the buffer grow from nothing each time.
 func (d *Doc) newLag() {
-	d.lag, d.mark = make([]draft.Patch, 0, min(max(2*len(d.lag), 4), maxLag+maxBatchPatches)), 0
+	d.lagCap = min(max(2*len(d.lag), d.lagCap/2, 4), maxLag+maxBatchPatches)
+	d.lag, d.mark = make([]draft.Patch, 0, d.lagCap), 0
 }
 
 // Version returns a copy of the version vector: what this replica has
