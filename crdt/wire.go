@@ -2,7 +2,6 @@ package crdt
 
 import (
 	"fmt"
-	"unsafe"
 
 	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/crdt/internal/seq"
@@ -300,9 +299,9 @@ func (t *wireTable) appendOp(b []byte, op *Op) []byte {
 // DecodeChange decodes one change encoded by EncodeChange. It validates the
 // structure (see Apply) and never panics; it does not retain b.
 //
-// A small single change (the gossip case) decodes into one allocation: a
-// block holding the change, its op, small slices and a copy of the message,
-// whose substrings are the keys and string values.
+// A small single change (the gossip case) decodes into two allocations: a
+// block holding the change, its op and small slices, and a copy of the
+// message whose substrings are the keys and string values.
 func DecodeChange(b []byte) (*Change, error) {
 	r := mpReader{b: b}
 	blk := new(changeBlock)
@@ -311,11 +310,10 @@ func DecodeChange(b []byte) (*Change, error) {
 		return nil, err
 	}
 	t.changes, t.ops, t.segs, t.idArena = blk.c[:0], blk.op[:0], blk.segs[:0], blk.pred[:0]
-	if len(b) <= len(blk.msg) {
-		// The copy is never written again, so a string may alias it.
-		n := copy(blk.msg[:], b)
-		t.src = unsafe.String(&blk.msg[0], n)
-	} else {
+	if len(b) <= maxAliasedMessage {
+		// Keys and string values alias one small copy of the message, not
+		// the block: a value that outlives its change in the log (after
+		// compaction) keeps only these bytes alive.
 		t.src = string(b)
 	}
 	c := t.change(&r, false, nil)
@@ -339,8 +337,12 @@ type changeBlock struct {
 	segs [2]Segment
 	pred [2]OpID
 	ids  [2]clock.ReplicaID
-	msg  [64]byte
 }
+
+// maxAliasedMessage bounds the messages whose strings alias one copy of the
+// message (a larger one copies each string, so that a small surviving value
+// does not keep a large message alive).
+const maxAliasedMessage = 128
 
 // DecodeChanges decodes a batch encoded by EncodeChanges (or a single change
 // from EncodeChange).
