@@ -114,8 +114,9 @@ func New(cfg Config) (*Doc, error) {
 func (d *Doc) Replica() clock.ReplicaID { return d.cfg.Replica }
 
 // State returns the visible state: an immutable map. O(1) after a local
-// update; after remote changes it first applies their visible patches (one
-// batched draft.Apply for all changes since the last read).
+// update; after remote changes it first brings the state up to date: one
+// batched draft.Apply of their visible patches since the last read, or a
+// render of the registers when that is cheaper.
 func (d *Doc) State() draft.Value { return d.current() }
 
 // maxLag bounds the visible patches State applies lazily: past it finish
