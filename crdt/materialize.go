@@ -136,12 +136,7 @@ func (d *Doc) renderSlot(s *slot, mark bool) draft.Value {
 		v = d.renderNode(s.child, k, mark)
 	}
 	if mark {
-		s.vis = k
-		if k == visScalar || k == visMulti {
-			s.visVal = v
-		} else {
-			s.visVal = draft.Value{}
-		}
+		s.show(k, v)
 	}
 	return v
 }
@@ -261,12 +256,19 @@ func (d *Doc) reshow(s *slot, old, k visKind, v draft.Value) draft.Value {
 	if k == visMap || k == visList {
 		v = d.renderNode(d.ensureChild(s), k, true)
 	}
+	s.show(k, v)
+	return v
+}
+
+// show records what s shows: its kind, and its value when that is a
+// scalar or a multi-value (containers are rendered from their nodes, so
+// their value is not kept in the slot).
+func (s *slot) show(k visKind, v draft.Value) {
 	s.vis = k
 	s.visVal = draft.Value{}
 	if k == visScalar || k == visMulti {
 		s.visVal = v
 	}
-	return v
 }
 
 // settle records the liveness of s's container as seen by this resolution

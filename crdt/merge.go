@@ -41,16 +41,7 @@ func (d *Doc) MergeSnapshot(s *Snapshot) (Result, error) {
 	if d.restorable() {
 		return d.mergeIntoEmpty(s), nil // bulk build (restore.go)
 	}
-	old := d.current()
-	vd := d.vv.Clone()
-	j := joiner{d: d, vd: vd, vs: s.vv}
-	j.node(d.root, s.root)
-	d.vv.Merge(s.vv)
-	recount(d.root)
-	d.resetFlags(d.root)
-	d.unshow(d.root)
-	d.state = d.renderNode(d.root, visMap, true)
-	res.Patches = appendDiff(nil, nil, old, d.state)
+	res.Patches = d.mergeByJoin(s)
 	d.mark = len(d.lag)
 	res.Applied++
 	d.stats.Applied++
@@ -382,4 +373,20 @@ func validateSnapshot(s *Snapshot) (clock.Timestamp, error) {
 		}
 	}
 	return maxTS, nil
+}
+
+// mergeByJoin is MergeSnapshot's general path: the causal-context join of
+// s into d, then a full re-render of the state and a diff against the old
+// one, returned as patches. The bulk restore (restore.go) must give the
+// same document when d is empty; its tests use this path as the oracle.
+func (d *Doc) mergeByJoin(s *Snapshot) []draft.Patch {
+	old := d.current()
+	j := joiner{d: d, vd: d.vv.Clone(), vs: s.vv}
+	j.node(d.root, s.root)
+	d.vv.Merge(s.vv)
+	recount(d.root)
+	d.resetFlags(d.root)
+	d.unshow(d.root)
+	d.state = d.renderNode(d.root, visMap, true)
+	return appendDiff(nil, nil, old, d.state)
 }

@@ -170,12 +170,7 @@ func (b *restorer) renderSlot(s *slot) draft.Value {
 	if k == visMap || k == visList {
 		v = b.render(b.d.ensureChild(s), k)
 	}
-	s.vis = k
-	if k == visScalar || k == visMulti {
-		s.visVal = v
-	} else {
-		s.visVal = draft.Value{}
-	}
+	s.show(k, v)
 	return v
 }
 

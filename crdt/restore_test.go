@@ -12,21 +12,6 @@ import (
 	"github.com/syncmesh/syncmesh/draft"
 )
 
-// mergeByJoin is MergeSnapshot's general path (the join, then a full
-// re-render and diff), run even on an empty document: the oracle for the
-// bulk restore.
-func mergeByJoin(d *Doc, s *Snapshot) []draft.Patch {
-	old := d.current()
-	j := joiner{d: d, vd: d.vv.Clone(), vs: s.vv}
-	j.node(d.root, s.root)
-	d.vv.Merge(s.vv)
-	recount(d.root)
-	d.resetFlags(d.root)
-	d.unshow(d.root)
-	d.state = d.renderNode(d.root, visMap, true)
-	return appendDiff(nil, nil, old, d.state)
-}
-
 // conflictDump lists the conflicts at every path of the state.
 func conflictDump(d *Doc) string {
 	var b bytes.Buffer
@@ -108,7 +93,7 @@ func checkRestore(t *testing.T, seed uint64, st *Strategies, r *replica, rng *ra
 		t.Fatalf("seed %d: %v", seed, err)
 	}
 	want := newReplica(t, 9, st)
-	wantPatches := patchText(t, mergeByJoin(want.Doc, sn))
+	wantPatches := patchText(t, want.Doc.mergeByJoin(sn))
 	fast := newReplica(t, 9, st)
 	res, err := fast.MergeSnapshot(sn)
 	if err != nil {
