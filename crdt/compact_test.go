@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/draft"
 )
 
@@ -347,15 +346,7 @@ func runCompactHistory(t *testing.T, seed uint64) string {
 // to readers above the floor.
 func TestCompactKeepsPendingAndQuarantined(t *testing.T) {
 	const t0 = 1_700_000_000_000
-	physA := clock.NewManual(t0)
-	clkA, err := clock.New(clock.Config{Replica: 1, Physical: physA, MaxDrift: 500 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(DefaultConfig(1, clkA))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, physA := newDriftBoundReplica(t, t0)
 	b := newReplica(t, 2, nil)
 	b.phys.Set(t0)
 	var bs []*Change

@@ -13,24 +13,16 @@ import (
 // applied, clock untouched; RetryQuarantined applies it once time catches up.
 func TestQuarantineAndRetry(t *testing.T) {
 	const t0 = 1_700_000_000_000
-	physA := clock.NewManual(t0)
-	clkA, err := clock.New(clock.Config{Replica: 1, Physical: physA, MaxDrift: 500 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := New(DefaultConfig(1, clkA))
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, physA := newDriftBoundReplica(t, t0)
 	b := newReplica(t, 2, nil)
 	b.phys.Set(t0 + 10_000) // 10 s ahead
 	c := b.update(t, set("/x", draft.Int(1)))
-	before := clkA.Last()
+	before := a.clk.Last()
 	res, err := a.Apply(c)
 	if err != nil || res.Quarantined != 1 || res.Applied != 0 {
 		t.Fatalf("res %+v err %v", res, err)
 	}
-	if clkA.Last() != before || a.Version()[2] != 0 || len(a.Quarantined()) != 1 {
+	if a.clk.Last() != before || a.Version()[2] != 0 || len(a.Quarantined()) != 1 {
 		t.Fatal("a quarantined change moved the clock or the version vector")
 	}
 	if res, _ := a.RetryQuarantined(); res.Applied != 0 || len(a.Quarantined()) != 1 {
@@ -159,4 +151,21 @@ func TestUpdatePatchesRejectsRootAndBadPatches(t *testing.T) {
 	if got := a.json(t); got != `{"l":[1,2,1],"y":1}` {
 		t.Fatal(got)
 	}
+}
+
+// newDriftBoundReplica returns replica 1 on a manual physical clock set to
+// t0 (ms) with a 500 ms drift bound: changes stamped further ahead than
+// that are quarantined until the returned clock is moved on.
+func newDriftBoundReplica(t *testing.T, t0 int64) (*Doc, *clock.Manual) {
+	t.Helper()
+	phys := clock.NewManual(t0)
+	clk, err := clock.New(clock.Config{Replica: 1, Physical: phys, MaxDrift: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(DefaultConfig(1, clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, phys
 }
