@@ -132,7 +132,7 @@ func (d *Doc) current() draft.Value {
 	if len(d.lag) == 0 {
 		return d.state
 	}
-	if 2*(d.root.liveMap+d.root.liveList+d.listSlots) < len(d.lag) {
+	if 2*d.liveUnits() < len(d.lag) {
 		d.state = d.renderNode(d.root, visMap, false)
 		d.newLag()
 		return d.state
@@ -306,15 +306,23 @@ func (d *Doc) applyRemote(c *Change, res *Result) error {
 	d.log.append(c)
 	res.Applied++
 	d.stats.Applied++
-	if len(d.lag)-d.mark > maxBatchPatches {
+	if n := len(d.lag) - d.mark; n > maxBatchPatches && n > d.liveUnits() {
 		d.quiet, d.dirty = true, true
 	}
 	return nil
 }
 
 // maxBatchPatches is the number of visible patches one Apply collects before
-// it switches to re-rendering the state once at the end.
+// it may switch to re-rendering the state once at the end. It switches only
+// when the patches also outnumber the document's live entries
+// (liveUnits): rendering and diffing cost in proportion to the whole state,
+// patches in proportion to the batch, so a batch of thousands of changes
+// into a document of tens of thousands of keys keeps its patches.
 const maxBatchPatches = 512
+
+// liveUnits is the number of live map entries, list elements and list
+// slots: what a full render of the state walks.
+func (d *Doc) liveUnits() int { return d.root.liveMap + d.root.liveList + d.listSlots }
 
 // drain applies pending changes that have become ready, until none is.
 func (d *Doc) drain(res *Result) {
