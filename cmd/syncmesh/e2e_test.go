@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -228,13 +230,36 @@ func missingKeys(t *testing.T, p *proc, keys []string) []string {
 	return missing
 }
 
+// freePort returns a loopback address whose port is free for both TCP and
+// UDP (memberlist binds both) and lies below the kernel's ephemeral range
+// when that is known, so that an outgoing connection of another test cannot
+// take it between this check and the node's bind (it did once: "bind:
+// address already in use" for a port picked from the ephemeral range).
 func freePort(t *testing.T) string {
-	l, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	t.Helper()
+	lo, hi := 20000, 32767
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		var elo, ehi int
+		if _, err := fmt.Sscan(string(b), &elo, &ehi); err == nil && elo > 1024 {
+			lo, hi = max(1024, elo-12000), elo-1
+		}
 	}
-	defer l.Close()
-	return l.LocalAddr().String()
+	for range 200 {
+		addr := fmt.Sprintf("127.0.0.1:%d", lo+rand.IntN(hi-lo+1)) // any free port will do: no seed to print
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		u, err := net.ListenPacket("udp", addr)
+		_ = l.Close()
+		if err != nil {
+			continue
+		}
+		_ = u.Close()
+		return addr
+	}
+	t.Fatalf("no port free for TCP and UDP in %d-%d", lo, hi)
+	return ""
 }
 
 // TestThreeProcesses builds the binary, starts three nodes, writes through
