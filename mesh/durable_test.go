@@ -581,16 +581,7 @@ func TestDurableMetrics(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			got[mf.GetName()] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
-		}
-	}
+	got, _ := gatherMetrics(t, reg)
 	for name, want := range map[string]float64{
 		"syncmesh_mesh_store_failed":             0,
 		"syncmesh_mesh_undurable_ops":            0,

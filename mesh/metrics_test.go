@@ -24,25 +24,9 @@ func TestNodeMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitConverged(t, 10*time.Second, c.nodes)
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			v := m.GetGauge().GetValue() + m.GetCounter().GetValue()
-			key := mf.GetName()
-			for _, l := range m.GetLabel() {
-				if l.GetName() != "node" {
-					key += "/" + l.GetValue()
-				}
-				if l.GetName() == "node" && l.GetValue() != "m0" {
-					t.Fatalf("node label %q", l.GetValue())
-				}
-			}
-			got[key] = v
-		}
+	got, nodes := gatherMetrics(t, reg)
+	if len(nodes) != 1 || !nodes["m0"] {
+		t.Fatalf("node labels %v, want only m0", nodes)
 	}
 	for key, min := range map[string]float64{
 		"syncmesh_mesh_members":                        2,
@@ -68,4 +52,30 @@ func TestNodeMetrics(t *testing.T) {
 	if mfs, _ := reg.Gather(); len(mfs) != 0 {
 		t.Fatalf("metrics still registered after Close: %d families", len(mfs))
 	}
+}
+
+// gatherMetrics collects reg into values keyed by metric name, followed by
+// "/" and the value of each label other than "node" (gauges and counters
+// alike), and the set of "node" label values seen.
+func gatherMetrics(t *testing.T, reg prometheus.Gatherer) (map[string]float64, map[string]bool) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, nodes := map[string]float64{}, map[string]bool{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "node" {
+					nodes[l.GetValue()] = true
+				} else {
+					key += "/" + l.GetValue()
+				}
+			}
+			got[key] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	return got, nodes
 }
