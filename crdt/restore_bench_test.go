@@ -40,60 +40,25 @@ func BenchmarkSnapshot1M(b *testing.B) {
 	snap := flatSnapshot(restoreBenchKeys)
 	data := EncodeSnapshot(snap)
 	b.Run("Encode", func(b *testing.B) {
-		b.ReportAllocs()
-		runtime.GC() // the setup's garbage is not this step's CPU
-		b.ResetTimer()
-		c0 := cpuTime()
-		for b.Loop() {
-			EncodeSnapshot(snap)
-		}
-		b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/op")
+		cpuStep(b, func() error { EncodeSnapshot(snap); return nil })
 		b.ReportMetric(float64(len(data))/1e6, "MB")
 	})
 	b.Run("Decode", func(b *testing.B) {
-		b.ReportAllocs()
-		runtime.GC() // the setup's garbage is not this step's CPU
-		b.ResetTimer()
-		c0 := cpuTime()
-		for b.Loop() {
-			if _, err := DecodeSnapshot(data); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/op")
+		cpuStep(b, func() error { _, err := DecodeSnapshot(data); return err })
 	})
 	b.Run("Merge", func(b *testing.B) {
-		b.ReportAllocs()
 		s, err := DecodeSnapshot(data)
 		if err != nil {
 			b.Fatal(err)
 		}
-		runtime.GC() // the setup's garbage is not this step's CPU
-		b.ResetTimer()
-		c0 := cpuTime()
-		for b.Loop() {
-			d := benchDoc(b, 2, nil)
-			if _, err := d.MergeSnapshot(s); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/op")
+		cpuStep(b, func() error { _, err := benchDoc(b, 2, nil).MergeSnapshot(s); return err })
 	})
 	clk, err := clock.New(clock.Config{Replica: 2, Physical: clock.NewManual(1_764_000_000_000), MaxDrift: time.Hour})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Run("Restore", func(b *testing.B) {
-		b.ReportAllocs()
-		runtime.GC() // the setup's garbage is not this step's CPU
-		b.ResetTimer()
-		c0 := cpuTime()
-		for b.Loop() {
-			if _, err := Restore(DefaultConfig(2, clk), data); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/op")
+		cpuStep(b, func() error { _, err := Restore(DefaultConfig(2, clk), data); return err })
 	})
 	// What compaction pays: the document's snapshot, then its encoding.
 	b.Run("DocSnapshot", func(b *testing.B) {
@@ -101,13 +66,21 @@ func BenchmarkSnapshot1M(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.ReportAllocs()
-		runtime.GC() // the setup's garbage is not this step's CPU
-		b.ResetTimer()
-		c0 := cpuTime()
-		for b.Loop() {
-			d.Snapshot()
-		}
-		b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/op")
+		cpuStep(b, func() error { d.Snapshot(); return nil })
 	})
+}
+
+// cpuStep runs step b.N times after collecting the setup's garbage (it is
+// not this step's CPU) and reports allocations and CPU seconds per step.
+func cpuStep(b *testing.B, step func() error) {
+	b.ReportAllocs()
+	runtime.GC()
+	b.ResetTimer()
+	c0 := cpuTime()
+	for b.Loop() {
+		if err := step(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric((cpuTime()-c0).Seconds()/float64(b.N), "cpu-s/op")
 }
