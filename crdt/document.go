@@ -182,6 +182,14 @@ func (d *Doc) PendingBytes() int { return d.pending.bytes }
 // ahead (oldest first). The slice is a copy; the changes are shared.
 func (d *Doc) Quarantined() []*Change { return slices.Clone(d.quarantine) }
 
+// QuarantinedLen returns the number of quarantined changes without copying
+// them.
+func (d *Doc) QuarantinedLen() int { return len(d.quarantine) }
+
+// VersionOf returns the version vector's entry for r without copying the
+// vector: the highest sequence number of r applied contiguously from 1.
+func (d *Doc) VersionOf(r clock.ReplicaID) uint64 { return d.vv[r] }
+
 // Apply applies remote changes in any order, with duplicates; changes whose
 // prerequisites are missing wait in the pending buffer and are applied when
 // those arrive. A malformed change is rejected (counted, and the first such

@@ -60,7 +60,10 @@ type durableDocument struct {
 	writeErrors uint64
 }
 
-var _ LocalDocument = (*durableDocument)(nil)
+var (
+	_ LocalDocument = (*durableDocument)(nil)
+	_ VersionReader = (*durableDocument)(nil)
+)
 
 // openDurable opens the store in cfg.DataDir and restores the document from
 // it: the snapshot, then the log's changes after it, then the quarantined
@@ -303,7 +306,8 @@ func (d *durableDocument) persist(old VersionVector, given ...Change) {
 			b.Changes[i] = encode(c)
 		}
 	}
-	if q := d.inner.doc.Quarantined(); len(q) != d.quarantined {
+	if d.inner.doc.QuarantinedLen() != d.quarantined {
+		q := d.inner.doc.Quarantined()
 		d.quarantined = len(q)
 		b.SetQuarantine = true
 		b.Quarantine = make([]store.Change, len(q))
@@ -324,7 +328,7 @@ type changeHeader struct {
 
 // undurable returns how many own operations are applied but not yet durable.
 func (d *durableDocument) undurable() uint64 {
-	return d.inner.doc.Version()[d.self] - d.durableSelf
+	return d.inner.doc.VersionOf(d.self) - d.durableSelf
 }
 
 // Version implements Document: the document's version, with our own
@@ -341,6 +345,15 @@ func (d *durableDocument) Version() VersionVector {
 	return v
 }
 
+// VersionOf implements VersionReader: Version()[r] without the copy.
+func (d *durableDocument) VersionOf(r clock.ReplicaID) uint64 {
+	if r != d.self {
+		return d.inner.doc.VersionOf(r)
+	}
+	d.settle()
+	return min(d.inner.doc.VersionOf(r), d.durableSelf)
+}
+
 // Apply implements Document and writes what was applied.
 func (d *durableDocument) Apply(changes []Change) (Applied, error) {
 	d.settle()
@@ -355,7 +368,7 @@ func (d *durableDocument) Apply(changes []Change) (Applied, error) {
 func (d *durableDocument) ChangesSince(v VersionVector, maxBytes int) ([]Change, bool, error) {
 	d.settle()
 	q := v.Clone()
-	raw := d.inner.doc.Version()[d.self]
+	raw := d.inner.doc.VersionOf(d.self)
 	if q[d.self] >= d.durableSelf {
 		// The peer needs none of our durable changes: skip our replica, so
 		// non-durable changes take no room in the reply.

@@ -377,6 +377,9 @@ func TestDurableUndurableChangesAreNotServed(t *testing.T) {
 	if v := d.Version(); v[self] != 1 {
 		t.Fatalf("version shows own seq %d, want 1 (2 is not durable)", v[self])
 	}
+	if got := d.VersionOf(self); got != 1 {
+		t.Fatalf("VersionOf(self) = %d, want 1 (2 is not durable)", got)
+	}
 	cs, more, err := d.ChangesSince(VersionVector{}, 1<<20)
 	if err != nil || more || len(cs) != 1 || cs[0].End != 1 {
 		t.Fatalf("ChangesSince(empty) = %d changes (more %v, err %v), want only the durable one", len(cs), more, err)
