@@ -22,10 +22,21 @@ func w1Base() Value {
 	return MapOf(map[string]Value{"counters": MapOf(m)})
 }
 
-func w1Step(state Value, i int) (Value, []Patch) {
-	next, p, _, err := Produce(state, func(d *Draft) error {
+func w1Step(state Value, i int) (Value, []Patch) { return w1StepWith(state, i, false) }
+
+// w1StepWith is one W1 produce, through ProduceForward if forward is set.
+// The recipe is passed straight to the produce call, so it stays on the
+// stack.
+func w1StepWith(state Value, i int, forward bool) (next Value, p []Patch) {
+	recipe := func(d *Draft) error {
 		return d.Map("counters").Set("k"+strconv.Itoa(i%benchKeys), Int(int64(i)))
-	})
+	}
+	var err error
+	if forward {
+		next, p, err = ProduceForward(state, recipe)
+	} else {
+		next, p, _, err = Produce(state, recipe)
+	}
 	if err != nil || len(p) != 1 {
 		panic("W1 produce failed")
 	}
@@ -34,14 +45,19 @@ func w1Step(state Value, i int) (Value, []Patch) {
 
 // BenchmarkW1SetField: one op = one produce (with patches and inverse) that
 // sets one field of a 1,000-key map.
-func BenchmarkW1SetField(b *testing.B) {
+func BenchmarkW1SetField(b *testing.B) { benchW1(b, false) }
+
+// BenchmarkW1Forward is W1 through ProduceForward (no inverse patches).
+func BenchmarkW1Forward(b *testing.B) { benchW1(b, true) }
+
+func benchW1(b *testing.B, forward bool) {
 	state := w1Base()
 	patches := make([]Patch, 0, 100_000)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
 		var p []Patch
-		state, p = w1Step(state, i)
+		state, p = w1StepWith(state, i, forward)
 		if len(patches) == cap(patches) {
 			patches = patches[:0]
 		}
@@ -52,7 +68,12 @@ func BenchmarkW1SetField(b *testing.B) {
 
 // BenchmarkW2NestedUpdatePush: one op = one produce that sets a user's age
 // and appends to the user's tags, over 1,000 users.
-func BenchmarkW2NestedUpdatePush(b *testing.B) {
+func BenchmarkW2NestedUpdatePush(b *testing.B) { benchW2(b, false) }
+
+// BenchmarkW2Forward is W2 through ProduceForward (no inverse patches).
+func BenchmarkW2Forward(b *testing.B) { benchW2(b, true) }
+
+func benchW2(b *testing.B, forward bool) {
 	users := make(map[string]Value, benchKeys)
 	for u := range benchKeys {
 		users["u"+strconv.Itoa(u)] = MapOf(map[string]Value{
@@ -66,13 +87,21 @@ func BenchmarkW2NestedUpdatePush(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		id := "u" + strconv.Itoa(i%benchKeys)
-		next, p, _, err := Produce(state, func(d *Draft) error {
+		recipe := func(d *Draft) error {
 			user := d.Map("users").Map(id)
 			if err := user.Set("age", Int(int64(21+i))); err != nil {
 				return err
 			}
 			return user.List("tags").Append(String("t" + strconv.Itoa(i)))
-		})
+		}
+		var next Value
+		var p []Patch
+		var err error
+		if forward {
+			next, p, err = ProduceForward(state, recipe)
+		} else {
+			next, p, _, err = Produce(state, recipe)
+		}
 		if err != nil || len(p) != 2 {
 			b.Fatalf("W2 produce: %v %d", err, len(p))
 		}

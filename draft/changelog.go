@@ -589,18 +589,26 @@ func (c *changeLog) disjointChanges() bool {
 	return true
 }
 
-// patches returns the live forward patches in order and the inverse
-// patches in reverse order.
-func (c *changeLog) patches() ([]Patch, []Patch) {
-	buf := make([]Patch, 2*c.live)
+// patches returns the live forward patches in order and, with inverse,
+// the inverse patches in reverse order (nil without).
+func (c *changeLog) patches(inverse bool) ([]Patch, []Patch) {
+	n := c.live
+	if inverse {
+		n *= 2
+	}
+	buf := make([]Patch, n)
 	fwd, inv := buf[:c.live:c.live], buf[c.live:]
+	var scratch Patch // the inverse patch when inverse is unset
 	i := 0
 	for j := range c.n {
 		e := c.at(j)
 		if e.has(fDead) {
 			continue
 		}
-		f, r := &fwd[i], &inv[c.live-1-i]
+		f, r := &fwd[i], &scratch
+		if inverse {
+			r = &inv[c.live-1-i]
+		}
 		i++
 		ep := e.path()
 		f.Op, f.Path, r.Path = opNames[e.op], ep, ep
@@ -618,6 +626,9 @@ func (c *changeLog) patches() ([]Patch, []Patch) {
 			f.From = from
 			r.Op, r.Path, r.From = OpMove, from, ep
 		}
+	}
+	if !inverse {
+		inv = nil
 	}
 	return fwd, inv
 }

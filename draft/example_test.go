@@ -140,3 +140,17 @@ func ExampleNewDraft() {
 	// {"a":1} 1
 	// draft: draft already finished
 }
+
+// ProduceForward is Produce for callers that never undo (a CRDT turning
+// patches into operations): the same next state and patches, no inverse.
+func ExampleProduceForward() {
+	state, _ := draft.ParseJSON([]byte(`{"count":5}`))
+	next, patches, err := draft.ProduceForward(state, func(d *draft.Draft) error {
+		return d.Root().Increment("count", draft.Int(1))
+	})
+	fmt.Println(next, err)
+	printJSON("patches:", patches)
+	// Output:
+	// {"count":6} <nil>
+	// patches: [{"op":"replace","path":"/count","value":6,"delta":1}]
+}

@@ -491,6 +491,24 @@ func runOracle(t *testing.T, n, maxOps, writeBias int) {
 			fail("apply immer inverse: %v %v (%s)", err, got, jsonOf(immInv))
 		}
 		checkShared(t, base, next, Path{}, touched, func(p Path) { fail("untouched %s not shared", p.String()) })
+		// The same operations through ProduceForward: the same state and
+		// (unless a collision was simulated, which may make the log less
+		// minimal) the same patches.
+		next2, fwd2, err := ProduceForward(base, func(d *Draft) error {
+			for _, op := range ops {
+				_ = runDraftOp(d, op)
+			}
+			return nil
+		})
+		if err != nil || !next2.Equal(next) || next2.Same(base) != next.Same(base) {
+			fail("ProduceForward: %v, next %v", err, next2)
+		}
+		if it%4 != 3 && jsonOf(fwd2) != jsonOf(fwd) {
+			fail("ProduceForward patches %s", jsonOf(fwd2))
+		}
+		if got, err := Apply(base, fwd2); err != nil || !got.Equal(next) {
+			fail("apply ProduceForward patches: %v %v", err, got)
+		}
 	}
 }
 
