@@ -188,3 +188,30 @@ func TestDecodeSingleChangeAllocates(t *testing.T) {
 	}
 	t.Logf("%d-byte change: %d bytes allocated", len(b), per)
 }
+
+// A batch's ops in one container share one decoded path; a different path
+// in between or after decodes on its own.
+func TestDecodeBatchSharesPaths(t *testing.T) {
+	ts := clock.Timestamp{Wall: 1_764_000_000_000, Replica: 7}
+	e := OpID{Replica: 7, Seq: 1}
+	paths := [][]Segment{{KeySeg("m")}, {KeySeg("m")}, {KeySeg("m"), ElemSeg(e)}, {KeySeg("m"), ElemSeg(e)}, nil, {KeySeg("mm")}, {KeySeg("m")}}
+	var cs []*Change
+	for i, p := range paths {
+		cs = append(cs, &Change{Replica: 7, StartSeq: uint64(2 + i), Timestamp: ts, Ops: []Op{
+			{Kind: OpSet, Path: p, Key: KeySeg("k"), Value: draft.Int(int64(i))},
+		}})
+	}
+	got, err := DecodeChanges(EncodeChanges(cs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := fmtChanges(got), fmtChanges(cs); !reflect.DeepEqual(g, w) {
+		t.Fatalf("round trip:\n%v\n%v", g, w)
+	}
+	if &got[0].Ops[0].Path[0] != &got[1].Ops[0].Path[0] {
+		t.Fatal("consecutive equal paths not shared")
+	}
+	if p := got[0].Ops[0].Path; cap(p) != len(p) {
+		t.Fatalf("shared path has spare capacity %d > %d: an append would write into it", cap(p), len(p))
+	}
+}
