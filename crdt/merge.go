@@ -94,7 +94,6 @@ func (j joiner) node(n *node, sn *snapNode) {
 				rest = append(rest, p)
 				continue
 			}
-			l.org[p.id] = p.org
 			j.d.listSlots++
 		}
 		if len(rest) == len(missing) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/syncmesh/syncmesh/crdt/internal/seq"
 	"github.com/syncmesh/syncmesh/draft"
 )
 
@@ -242,13 +241,11 @@ func (b *restorer) node(n *node, sn *snapNode) int {
 func (b *restorer) list(n *node, sl *snapList) int {
 	b.lists = true
 	l := n.list()
-	l.org = make(map[OpID]seq.Origins, len(sl.slots))
 	for _, k := range originOrder(sl.slots) {
 		p := sl.slots[k]
 		if _, err := l.seq.Integrate(p.id, p.org); err != nil {
 			panic(fmt.Sprintf("crdt: validated snapshot slot %s does not integrate: %v", p.id, err))
 		}
-		l.org[p.id] = p.org
 	}
 	if len(sl.moved) > 0 {
 		l.moved = make(map[OpID]OpID, len(sl.moved))

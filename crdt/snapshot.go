@@ -100,11 +100,10 @@ func (c *snapCopier) node(n *node) *snapNode {
 	}
 	if l := n.lst; l != nil {
 		sl := &snapList{}
-		sl.slots = make([]snapPos, 0, len(l.org))
-		for id, o := range l.org {
+		sl.slots = make([]snapPos, 0, l.seq.Slots())
+		for id, o := range l.seq.ByID() { // in id order
 			sl.slots = append(sl.slots, snapPos{id: id, org: o})
 		}
-		slices.SortFunc(sl.slots, func(a, b snapPos) int { return idCmp(a.id, b.id) })
 		sl.elems = make([]snapElem, 0, len(l.elems))
 		slab := make([]snapSlot, len(l.elems))
 		for id, s := range l.elems {

@@ -265,6 +265,31 @@ func (l *List) All() iter.Seq2[ID, bool] {
 	}
 }
 
+// ByID yields every slot (tombstones included) in ascending id order with
+// the origins that place it: those InsertAt returned or Integrate was given
+// for it, so integrating them in an order that has every origin first
+// rebuilds the list. The list must not be changed during the iteration.
+func (l *List) ByID() iter.Seq2[ID, Origins] {
+	return func(yield func(ID, Origins) bool) {
+		for _, x := range l.ids.sorted(make([]int32, 0, l.ids.n)) {
+			if !yield(l.n[x].id, l.origins(x)) {
+				return
+			}
+		}
+	}
+}
+
+// origins returns the origins of slot x, from its place in the Fugue tree:
+// a right child names its parent as Left (the head's zero id gives the
+// empty Origins), a left child names it as Right.
+func (l *List) origins(x int32) Origins {
+	p := l.n[l.n[x].parent].id
+	if l.n[x].side == sideLeft {
+		return Origins{Right: p}
+	}
+	return Origins{Left: p}
+}
+
 // Clone returns a deep copy of l; the two share nothing.
 func (l *List) Clone() *List {
 	return &List{

@@ -357,3 +357,81 @@ func TestClone(t *testing.T) {
 	checkTree(t, l)
 	checkTree(t, c)
 }
+
+// ByID gives every slot in id order with the origins it was placed by, local
+// (InsertAt's result) or remote (Integrate's argument), tombstones included.
+func TestByID(t *testing.T) {
+	for seed := uint64(1); seed <= 10; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		l := New()
+		want := map[ID]Origins{}
+		var ids []ID
+		for s := uint64(1); s <= 200; s++ {
+			r := uint64(1 + rng.IntN(3))
+			x := id(r, s)
+			var o Origins
+			var err error
+			if r == 1 || len(ids) == 0 {
+				o, err = l.InsertAt(rng.IntN(l.Len()+1), x)
+			} else {
+				// A remote slot: after or before a known one.
+				if p := ids[rng.IntN(len(ids))]; rng.IntN(2) == 0 {
+					o = Origins{Left: p}
+				} else {
+					o = Origins{Right: p}
+				}
+				if rng.IntN(10) == 0 {
+					o = Origins{}
+				}
+				_, err = l.Integrate(x, o)
+			}
+			if err != nil {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+			want[x], ids = o, append(ids, x)
+			if rng.IntN(5) == 0 {
+				if _, _, err := l.SetVisible(ids[rng.IntN(len(ids))], false); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		var got []ID
+		for x, o := range l.ByID() {
+			if o != want[x] {
+				t.Fatalf("seed %d: %v has origins %+v, placed by %+v", seed, x, o, want[x])
+			}
+			got = append(got, x)
+		}
+		if len(got) != len(ids) || !slices.IsSortedFunc(got, ID.Compare) {
+			t.Fatalf("seed %d: %d slots, want %d in id order", seed, len(got), len(ids))
+		}
+		// Integrating them causally (seqs here are one counter) rebuilds
+		// the same order.
+		type placed struct {
+			x ID
+			o Origins
+		}
+		var ps []placed
+		for x, o := range l.ByID() {
+			ps = append(ps, placed{x, o})
+		}
+		slices.SortFunc(ps, func(a, b placed) int { return int(a.x.Seq) - int(b.x.Seq) })
+		c := New()
+		for _, p := range ps {
+			if _, err := c.Integrate(p.x, p.o); err != nil {
+				t.Fatalf("seed %d: rebuild: %v", seed, err)
+			}
+		}
+		if !slices.Equal(slotIDs(c), slotIDs(l)) {
+			t.Fatalf("seed %d: rebuilt order differs", seed)
+		}
+	}
+}
+
+func slotIDs(l *List) []ID {
+	var out []ID
+	for x := range l.All() {
+		out = append(out, x)
+	}
+	return out
+}
