@@ -93,20 +93,7 @@ func BenchmarkW2ConcurrentMerge(b *testing.B) {
 	var exchanged int
 	for b.Loop() {
 		b.StopTimer()
-		da, db := benchDoc(b, 1, nil), benchDoc(b, 2, nil)
-		for _, d := range []*Doc{da, db} {
-			mustUpdate(b, d, func(x *draft.Draft) error { return x.Set(draft.Path{draft.Key("m")}, draft.EmptyMap()) })
-		}
-		ra, rb := mulberry32(1), mulberry32(2)
-		for i := range benchN2 {
-			p := draft.Path{draft.Key("m"), draft.Key(benchKeyNames[int(ra.next()*benchKeys)])}
-			mustUpdate(b, da, func(x *draft.Draft) error { return x.Set(p, draft.Int(int64(i))) })
-		}
-		for i := range benchN2 {
-			p := draft.Path{draft.Key("m"), draft.Key(benchKeyNames[int(rb.next()*benchKeys)])}
-			mustUpdate(b, db, func(x *draft.Draft) error { return x.Set(p, draft.Int(1e6+int64(i))) })
-		}
-		runtime.GC() // setup garbage is not the merge's
+		da, db := w2Replicas(b)
 		b.StartTimer()
 		start, c0 := time.Now(), cpuTime()
 		ua := EncodeChanges(da.ChangesSince(db.Version(), 0))
@@ -138,8 +125,69 @@ func BenchmarkW2ConcurrentMerge(b *testing.B) {
 		}
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(merge.Milliseconds())/float64(b.N), "merge-ms")
-	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "merge-cpu-ms")
+	b.ReportMetric(float64(merge.Microseconds())/1000/float64(b.N), "merge-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "merge-cpu-ms")
+	b.ReportMetric(float64(exchanged), "exchanged-B")
+}
+
+// w2Replicas returns W2's two replicas after their concurrent writes, with
+// the setup's garbage collected (it is not the merge's).
+func w2Replicas(b *testing.B) (da, db *Doc) {
+	da, db = benchDoc(b, 1, nil), benchDoc(b, 2, nil)
+	for _, d := range []*Doc{da, db} {
+		mustUpdate(b, d, func(x *draft.Draft) error { return x.Set(draft.Path{draft.Key("m")}, draft.EmptyMap()) })
+	}
+	ra, rb := mulberry32(1), mulberry32(2)
+	for i := range benchN2 {
+		p := draft.Path{draft.Key("m"), draft.Key(benchKeyNames[int(ra.next()*benchKeys)])}
+		mustUpdate(b, da, func(x *draft.Draft) error { return x.Set(p, draft.Int(int64(i))) })
+	}
+	for i := range benchN2 {
+		p := draft.Path{draft.Key("m"), draft.Key(benchKeyNames[int(rb.next()*benchKeys)])}
+		mustUpdate(b, db, func(x *draft.Draft) error { return x.Set(p, draft.Int(1e6+int64(i))) })
+	}
+	runtime.GC()
+	return da, db
+}
+
+// W2 by state transfer: the same replicas exchange snapshots (encoded,
+// decoded) and merge them, instead of the 100,000 changes. This is not the
+// peers' W2 (Yjs and Loro exchange their op histories): it is what the
+// join costs when the history is not wanted (a merged snapshot does not
+// feed the op log).
+func BenchmarkW2SnapshotMerge(b *testing.B) {
+	b.ReportAllocs()
+	var merge, cpu time.Duration
+	var exchanged int
+	for b.Loop() {
+		b.StopTimer()
+		da, db := w2Replicas(b)
+		b.StartTimer()
+		start, c0 := time.Now(), cpuTime()
+		ua, ub := EncodeSnapshot(da.Snapshot()), EncodeSnapshot(db.Snapshot())
+		for _, x := range []struct {
+			d   *Doc
+			enc []byte
+		}{{db, ua}, {da, ub}} {
+			s, err := DecodeSnapshot(x.enc)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := x.d.MergeSnapshot(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+		merge += time.Since(start)
+		cpu += cpuTime() - c0
+		b.StopTimer()
+		exchanged = len(ua) + len(ub)
+		if !da.State().Equal(db.State()) {
+			b.Fatal("W2 by snapshots did not converge")
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(merge.Microseconds())/1000/float64(b.N), "merge-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "merge-cpu-ms")
 	b.ReportMetric(float64(exchanged), "exchanged-B")
 }
 
