@@ -35,26 +35,33 @@ func (cc changeCache) encoded(c *crdt.Change) []byte {
 	return e.data
 }
 
-// replicaIndex numbers the replicas that have made changes, densely and
-// in order of first sight, so that each node can mirror its version vector
-// in a slice (docAdapter.dense): the duplicate check on every gossiped
-// change, the simulator's most frequent operation, is then an index
-// instead of a map lookup in one of 10,000 maps.
-type replicaIndex struct {
-	idx map[clock.ReplicaID]int32
+// denseIDs numbers values densely, from 0 in order of first sight, so
+// that per-node tables can be slices or small integer-keyed maps.
+//
+// Replicas (replicaIndex) are numbered so that each node can mirror its
+// version vector in a slice (docAdapter.dense): the duplicate check on
+// every gossiped change, the simulator's most frequent operation, is then
+// an index instead of a map lookup in one of 10,000 maps. Broadcast keys
+// are numbered so that gossip queues look them up by integer.
+type denseIDs[K comparable] struct {
+	ids map[K]int32
 }
 
-func (ri *replicaIndex) of(r clock.ReplicaID) int32 {
-	if ri.idx == nil {
-		ri.idx = make(map[clock.ReplicaID]int32)
+// of returns k's number, giving it the next one at first sight.
+func (d *denseIDs[K]) of(k K) int32 {
+	if d.ids == nil {
+		d.ids = make(map[K]int32)
 	}
-	i, ok := ri.idx[r]
+	i, ok := d.ids[k]
 	if !ok {
-		i = int32(len(ri.idx))
-		ri.idx[r] = i
+		i = int32(len(d.ids))
+		d.ids[k] = i
 	}
 	return i
 }
+
+// replicaIndex numbers the replicas that have made changes.
+type replicaIndex = denseIDs[clock.ReplicaID]
 
 type changeID struct {
 	replica    clock.ReplicaID
@@ -123,7 +130,7 @@ func (a *docAdapter) Version() mesh.VersionVector { return mesh.VersionVector(ma
 // VersionOf reads the dense mirror: the index lookup is in one small map
 // shared by every node (cache-hot), where a.vv[r] is in one of 10,000.
 func (a *docAdapter) VersionOf(r clock.ReplicaID) uint64 {
-	if i, ok := a.reps.idx[r]; ok && int(i) < len(a.dense) {
+	if i, ok := a.reps.ids[r]; ok && int(i) < len(a.dense) {
 		return a.dense[i]
 	}
 	return 0

@@ -72,6 +72,7 @@ type Sim struct {
 	fp      []byte
 	cache   changeCache
 	bcasts  map[string]*bcast
+	keys    keyTable
 	nextRep clock.ReplicaID
 
 	wr        writeRegistry
@@ -88,6 +89,7 @@ type Sim struct {
 	msgBuf    [][]byte
 	reps      replicaIndex
 	qpool     qitemPool
+	ppool     packetPool
 	progress  int
 }
 
@@ -487,15 +489,23 @@ func (s *Sim) gossip(e event) {
 		targets = append(targets, m)
 	}
 	for _, t := range targets {
-		pkt, used := n.q.take(make([]*bcast, 0, min(n.q.len(), 16)), room, g.MessageOverhead, limit)
-		if len(pkt) == 0 {
+		pk := s.ppool.get()
+		var used int
+		pk.msgs, used = n.q.take(pk.msgs, room, g.MessageOverhead, limit)
+		if len(pk.msgs) == 0 {
+			s.ppool.release(pk)
 			break
 		}
 		size := g.PacketOverhead + used
 		s.count(false, size)
 		s.pktDelays = s.net.packet(int(n.idx), int(t), s.now, s.pktDelays[:0])
+		pk.refs = int32(len(s.pktDelays))
+		if pk.refs == 0 {
+			s.ppool.release(pk) // lost
+			continue
+		}
 		for _, d := range s.pktDelays {
-			s.q.push(event{at: s.now + d, kind: evPacket, node: t, inc: s.nodes[t].inc, from: n.idx, pkt: pkt})
+			s.q.push(event{at: s.now + d, kind: evPacket, node: t, inc: s.nodes[t].inc, from: n.idx, pkt: pk})
 		}
 	}
 }
@@ -526,6 +536,7 @@ func (s *Sim) tick(e event) {
 }
 
 func (s *Sim) deliverPacket(e event) {
+	defer s.ppool.release(e.pkt)
 	n := s.upNode(e)
 	if n == nil {
 		s.st.dropsDead++
@@ -533,7 +544,7 @@ func (s *Sim) deliverPacket(e event) {
 	}
 	now := s.enter(n)
 	msgs := s.msgBuf[:0]
-	for _, b := range e.pkt {
+	for _, b := range e.pkt.msgs {
 		if b.change && n.ad.holds(b.ridx, b.end) {
 			// The core would decode it and count a duplicate; skipping
 			// the decode is what lets 10,000 nodes run in minutes.
@@ -576,7 +587,13 @@ func (s *Sim) intern(b mesh.Broadcast) *bcast {
 	if x, ok := s.bcasts[b.Key]; ok && bytes.Equal(x.msg, b.Msg) {
 		return x
 	}
-	x := &bcast{key: b.Key, msg: b.Msg}
+	x := &bcast{key: b.Key, kid: s.keys.of(b.Key), msg: b.Msg}
+	// Only a Change needs decoding (for its replica and end); the type is
+	// the wire header's second byte, so announcements skip the decode.
+	if len(b.Msg) < 2 || mesh.MsgType(b.Msg[1]) != mesh.TypeChange {
+		s.bcasts[b.Key] = x
+		return x
+	}
 	if m, err := mesh.Decode(b.Msg, 0); err == nil {
 		if cm, ok := m.(*mesh.ChangeMsg); ok {
 			x.change, x.ridx, x.end = true, s.reps.of(cm.Change.Replica), cm.Change.End

@@ -22,7 +22,7 @@ type event struct {
 	inc   uint32 // the node's incarnation when scheduled
 	node  int32
 	from  int32
-	pkt   []*bcast
+	pkt   *packet
 	msg   []byte
 }
 

@@ -11,6 +11,9 @@ import (
 // differ in sender and sequence, so they are not shared.
 type bcast struct {
 	key string
+	// kid numbers key (Sim.keys): queues look broadcasts up by it, an
+	// integer map key instead of hashing the key string per queued item.
+	kid int32
 	msg []byte
 	// change is set for a Change message: the node already holding
 	// replica ridx (a replicaIndex position) up to end drops it as a
@@ -18,6 +21,39 @@ type bcast struct {
 	change bool
 	ridx   int32
 	end    uint64
+}
+
+// keyTable numbers broadcast keys.
+type keyTable = denseIDs[string]
+
+// packet is one gossip packet's messages. The copies the network delivers
+// (one, or two when duplicated) share it; the last one handled returns it
+// to the pool, so a run does not allocate a slice per packet.
+type packet struct {
+	msgs []*bcast
+	refs int32 // copies still in flight
+}
+
+// packetPool is a free list of packets.
+type packetPool struct{ free []*packet }
+
+func (p *packetPool) get() *packet {
+	if len(p.free) == 0 {
+		return new(packet)
+	}
+	pk := p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	return pk
+}
+
+// release drops one reference to pk and recycles it after the last.
+func (p *packetPool) release(pk *packet) {
+	if pk.refs--; pk.refs > 0 {
+		return
+	}
+	clear(pk.msgs)
+	pk.msgs, pk.refs = pk.msgs[:0], 0
+	p.free = append(p.free, pk)
 }
 
 // qitem is a broadcast in one node's queue.
@@ -39,7 +75,7 @@ type qitem struct {
 // skipped for size).
 type gossipQueue struct {
 	buckets [][]*qitem
-	byKey   map[string]*qitem // by broadcast key, as memberlist's NamedBroadcast
+	byKey   map[int32]*qitem // by broadcast key id, as memberlist's NamedBroadcast
 	n       int
 	nextID  uint64
 	moved   []*qitem // scratch for take, kept to save an allocation per packet
@@ -78,9 +114,9 @@ func retransmitLimit(mult, n int) int {
 // same key. It returns the number of items pruned to stay within limit.
 func (q *gossipQueue) queue(b *bcast, limit int) int {
 	if q.byKey == nil {
-		q.byKey = make(map[string]*qitem)
+		q.byKey = make(map[int32]*qitem)
 	}
-	if old, ok := q.byKey[b.key]; ok {
+	if old, ok := q.byKey[b.kid]; ok {
 		q.remove(old)
 	}
 	q.nextID++
@@ -90,7 +126,7 @@ func (q *gossipQueue) queue(b *bcast, limit int) int {
 		q.buckets = append(q.buckets, nil)
 	}
 	q.buckets[0] = append(q.buckets[0], it)
-	q.byKey[b.key] = it
+	q.byKey[b.kid] = it
 	q.n++
 	pruned := 0
 	for limit > 0 && q.n > limit {
@@ -104,7 +140,7 @@ func (q *gossipQueue) remove(it *qitem) {
 	bk := q.buckets[it.transmits]
 	i := slices.Index(bk, it)
 	q.buckets[it.transmits] = slices.Delete(bk, i, i+1)
-	delete(q.byKey, it.b.key)
+	delete(q.byKey, it.b.kid)
 	q.n--
 	q.pool.put(it)
 }
@@ -147,7 +183,7 @@ func (q *gossipQueue) take(dst []*bcast, room, overhead, limit int) ([]*bcast, i
 	for _, it := range moved {
 		it.transmits++
 		if it.transmits >= limit {
-			delete(q.byKey, it.b.key)
+			delete(q.byKey, it.b.kid)
 			q.n--
 			q.pool.put(it)
 			continue

@@ -5,7 +5,12 @@ import (
 	"testing"
 )
 
-func bc(key string, size int) *bcast { return &bcast{key: key, msg: []byte(strings.Repeat("x", size))} }
+// testKeys numbers the tests' broadcast keys, as Sim.keys does a run's.
+var testKeys keyTable
+
+func bc(key string, size int) *bcast {
+	return &bcast{key: key, kid: testKeys.of(key), msg: []byte(strings.Repeat("x", size))}
+}
 
 // TestRetransmitLimit: memberlist's limit is mult * ceil(log10(n+1)).
 func TestRetransmitLimit(t *testing.T) {
@@ -84,8 +89,8 @@ func TestQueueReplaceAndPrune(t *testing.T) {
 	q.queue(a, 0)
 	q.take(nil, 1400, 3, 8)
 	q.queue(a, 0)
-	if q.len() != 1 || q.byKey[a.key].transmits != 0 {
-		t.Fatalf("replace: len %d transmits %d, want 1 and 0", q.len(), q.byKey[a.key].transmits)
+	if q.len() != 1 || q.byKey[a.kid].transmits != 0 {
+		t.Fatalf("replace: len %d transmits %d, want 1 and 0", q.len(), q.byKey[a.kid].transmits)
 	}
 	var p gossipQueue
 	x, y := bc("x", 10), bc("y", 10)
@@ -93,8 +98,8 @@ func TestQueueReplaceAndPrune(t *testing.T) {
 	p.queue(y, 3)
 	p.take(nil, 1400, 3, 8) // x and y at 1 transmit
 	p.queue(bc("z", 10), 3)
-	if pruned := p.queue(bc("w", 10), 3); pruned != 1 || p.byKey[x.key] != nil || p.byKey[y.key] == nil {
-		t.Fatalf("prune: pruned %d, x kept %v; want the oldest most-transmitted (x) pruned", pruned, p.byKey[x.key] != nil)
+	if pruned := p.queue(bc("w", 10), 3); pruned != 1 || p.byKey[x.kid] != nil || p.byKey[y.kid] == nil {
+		t.Fatalf("prune: pruned %d, x kept %v; want the oldest most-transmitted (x) pruned", pruned, p.byKey[x.kid] != nil)
 	}
 }
 

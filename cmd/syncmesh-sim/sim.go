@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"time"
@@ -16,7 +17,7 @@ import (
 
 const simAbout = `Convergence simulations (see docs/simulations.md).
 
-  syncmesh-sim run FILE [--seed N] [--out DIR] [--progress] [--cpuprofile F]
+  syncmesh-sim run FILE [--seed N] [--out DIR] [--progress] [--cpuprofile F] [--memprofile F]
       run one scenario (YAML or JSON) on the deterministic simulator; print
       the report as Markdown, or write report.json, report.md and charts to
       DIR. A broken invariant prints its seed and the command to reproduce.
@@ -84,6 +85,7 @@ func simRun(_ context.Context, e *env, args []string) error {
 	out := fs.String("out", "", "write report.json, report.md and charts (PNG) to this directory")
 	progress := fs.Bool("progress", false, "show a progress bar even when stderr is not a terminal")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	memprofile := fs.String("memprofile", "", "write a heap profile taken at the end of the run, with the simulation still live, to this file (go tool pprof -sample_index=inuse_space)")
 	file, err := parseWithFile(fs, args)
 	if err != nil {
 		return err
@@ -120,6 +122,12 @@ func simRun(_ context.Context, e *env, args []string) error {
 		return err
 	}
 	wall := time.Since(start)
+	if *memprofile != "" {
+		if err := writeHeapProfile(*memprofile); err != nil {
+			return err
+		}
+		runtime.KeepAlive(sim)
+	}
 	if *out == "" {
 		fmt.Fprint(e.stdout, rep.Markdown())
 	} else {
@@ -130,6 +138,22 @@ func simRun(_ context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "%s; %.1fs wall\n", rep.Summary(), wall.Seconds())
 	return nil
+}
+
+// writeHeapProfile writes a heap profile of what is live now: a GC first,
+// so the in-use figures are the live heap at this point and not as of the
+// last collection.
+func writeHeapProfile(file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func writeReport(dir string, rep *simulations.Report) error {
