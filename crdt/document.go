@@ -45,6 +45,7 @@ type Doc struct {
 	cbuf   []cand
 	// asserted is localChange.asserted's buffer, reused across updates.
 	asserted []*node
+	lo       localRoom  // room for local changes (local.go)
 	segs     draft.Path // room for visible patch paths (see takeSegs)
 	// listSlots counts list position slots made by ops and snapshot merges
 	// (tombstones stay): with the live counts, the cost of a render.

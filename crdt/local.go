@@ -57,17 +57,18 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 	if err := d.checkLocal(patches); err != nil {
 		return nil, err
 	}
-	// The change and its first op in one allocation: most changes are one
-	// write.
-	blk := new(localBlock)
-	blk.c = Change{
-		Replica:   d.cfg.Replica,
-		StartSeq:  d.vv[d.cfg.Replica] + 1,
-		Timestamp: d.clk.Now(),
-		Ops:       blk.op[:0],
-	}
+	// The change and its first op in one block: most changes are one
+	// write. Fields are set one by one: the block is fresh (zero) memory,
+	// and copying a whole Change or Op into it costs a bulk write barrier
+	// while the GC marks.
+	blk := d.lo.block()
+	blk.c.Replica = d.cfg.Replica
+	blk.c.StartSeq = d.vv[d.cfg.Replica] + 1
+	blk.c.Timestamp = d.clk.Now()
 	if len(patches) > 1 {
 		blk.c.Ops = make([]Op, 0, len(patches))
+	} else {
+		blk.c.Ops = blk.op[:0]
 	}
 	lc := localChange{d: d, c: &blk.c, exact: true, asserted: d.asserted[:0], spare: blk.pred[:]}
 	d.quiet = true
@@ -90,6 +91,7 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 	if len(lc.c.Ops) == 0 {
 		return nil, nil
 	}
+	d.vv[lc.c.Replica] = lc.c.EndSeq()
 	d.log.append(lc.c)
 	d.stats.Applied++
 	return lc.c, nil
@@ -105,7 +107,7 @@ func (d *Doc) checkLocal(patches []draft.Patch) error {
 			return fmt.Errorf("%w: patch %d (%s) addresses the root; change its keys instead", ErrPath, i, p.Op)
 		}
 	}
-	if !d.strat.has(MultiValue) {
+	if !d.lo.hasMulti(d.strat) {
 		return nil
 	}
 	for i := range patches {
@@ -148,6 +150,43 @@ type localBlock struct {
 	pred [1]OpID // room for a Pred list (see localChange.spare); 256 bytes in all
 }
 
+// localRoom hands out localBlocks from slabs of localSlab: one allocation
+// per localSlab local changes instead of one each. A slab lives while any
+// of its changes does (the op log, or a caller holding a change); the log
+// drops an author's changes oldest first, so a slab's changes, which are
+// consecutive, go together.
+type localRoom struct {
+	slab  []localBlock
+	multi int8 // whether the strategy table uses MultiValue: 0 not known yet, 1 no, 2 yes
+}
+
+// hasMulti reports whether st (the document's table, fixed after New)
+// uses MultiValue, asking it once.
+func (r *localRoom) hasMulti(st *Strategies) bool {
+	if r.multi == 0 {
+		r.multi = 1
+		if st.has(MultiValue) {
+			r.multi = 2
+		}
+	}
+	return r.multi == 2
+}
+
+// localSlab is the number of local changes per slab: 31 x 256 bytes plus
+// the allocator's 8-byte header fill the 8 KiB size class (32 would take
+// the 9.25 KiB one).
+const localSlab = 31
+
+// block returns a zeroed localBlock.
+func (r *localRoom) block() *localBlock {
+	if len(r.slab) == 0 {
+		r.slab = make([]localBlock, localSlab)
+	}
+	b := &r.slab[0]
+	r.slab = r.slab[1:]
+	return b
+}
+
 type localChange struct {
 	d        *Doc
 	c        *Change
@@ -179,21 +218,37 @@ func (lc *localChange) assert(n *node) {
 			}
 		}
 		if !explicit {
-			lc.add(s.owner, s, Op{Kind: OpSet, Path: s.owner.path, Key: s.seg(), Value: marker})
+			lc.op(OpSet, s.owner.path, s.seg(), marker)
+			lc.apply(s.owner, s)
 		}
 	}
 }
 
-// add appends op, made in container n (for register s, or nil), to the
-// change and applies it.
-func (lc *localChange) add(n *node, s *slot, op Op) OpID {
-	d := lc.d
-	lc.c.Ops = append(lc.c.Ops, op)
+// op appends a new op to the change and returns it for the caller to
+// complete (Pred, Ctx, Marks, Origins) before apply. It is built in place:
+// the change's ops past its length are zero (fresh memory that only op
+// extends), and writing fields costs less than copying a whole Op into the
+// heap, which takes a bulk write barrier while the GC marks.
+func (lc *localChange) op(kind OpKind, path []Segment, key Segment, v draft.Value) *Op {
+	ops := lc.c.Ops
+	if len(ops) < cap(ops) {
+		ops = ops[:len(ops)+1]
+	} else {
+		ops = append(ops, Op{})
+	}
+	lc.c.Ops = ops
+	op := &ops[len(ops)-1]
+	op.Kind, op.Path, op.Key, op.Value = kind, path, key, v
+	return op
+}
+
+// apply applies the change's last op, made in container n (for register
+// s, or nil). The version vector moves once, at the end of the change
+// (commitLocal): applying an op never reads it, and supersedeAll adds the
+// change's own applied ops to the context it copies.
+func (lc *localChange) apply(n *node, s *slot) {
 	i := len(lc.c.Ops) - 1
-	id := lc.c.ID(i)
-	d.applyOpIn(n, s, &lc.c.Ops[i], id, lc.c.Timestamp, true)
-	d.vv[id.Replica] = id.Seq
-	return id
+	lc.d.applyOpIn(n, s, &lc.c.Ops[i], lc.c.ID(i), lc.c.Timestamp, true)
 }
 
 func (lc *localChange) nextID() OpID {
@@ -350,6 +405,10 @@ func (lc *localChange) supersedeAll(op *Op, s *slot) {
 	op.Marks = counterMarks(s, nil, op.Marks)
 	if s.child != nil && s.child.liveMap+s.child.liveList > 0 {
 		op.Ctx = lc.d.vv.Clone()
+		// op is the change's last op; the ones before it are applied.
+		if k := len(lc.c.Ops) - 1; k > 0 {
+			op.Ctx[lc.c.Replica] = lc.c.StartSeq + uint64(k) - 1
+		}
 		op.Marks = nodeMarks(s.child, []Segment{}, op.Marks)
 	}
 }
@@ -398,9 +457,8 @@ func (lc *localChange) write(s *slot, v, delta draft.Value) error {
 		if f, ok := v.AsFloat(); ok {
 			clean := len(s.entries) == 0 && (s.child == nil || s.child.liveMap+s.child.liveList == 0)
 			if !clean {
-				op := Op{Kind: OpDelete, Path: n.path, Key: s.seg()}
-				lc.supersedeAll(&op, s)
-				lc.add(n, s, op)
+				lc.supersedeAll(lc.op(OpDelete, n.path, s.seg(), draft.Value{}), s)
+				lc.apply(n, s)
 				delta = v
 			} else if !delta.IsValid() {
 				cur := draft.Int(0)
@@ -419,13 +477,13 @@ func (lc *localChange) write(s *slot, v, delta draft.Value) error {
 			if delta.Kind() == draft.FloatKind || (s.ctr != nil && hasFloat(s.ctr)) {
 				lc.exact = false
 			}
-			lc.add(n, s, Op{Kind: OpInc, Path: n.path, Key: s.seg(), Value: delta})
+			lc.op(OpInc, n.path, s.seg(), delta)
+			lc.apply(n, s)
 			return nil
 		}
 	}
-	op := Op{Kind: OpSet, Path: n.path, Key: s.seg(), Value: markerOf(v)}
-	lc.supersedeAll(&op, s)
-	lc.add(n, s, op)
+	lc.supersedeAll(lc.op(OpSet, n.path, s.seg(), markerOf(v)), s)
+	lc.apply(n, s)
 	return lc.fill(s, v)
 }
 
@@ -485,16 +543,16 @@ func (lc *localChange) insert(n *node, i int, v draft.Value) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrPath, err)
 	}
-	lc.add(n, nil, Op{Kind: OpInsert, Path: n.path, Value: markerOf(v), Origins: o})
+	lc.op(OpInsert, n.path, Segment{}, markerOf(v)).Origins = o
+	lc.apply(n, nil)
 	return lc.fill(l.elems[id], v)
 }
 
 // remove deletes register s (observed-remove).
 func (lc *localChange) remove(s *slot) {
 	lc.assert(s.owner)
-	op := Op{Kind: OpDelete, Path: s.owner.path, Key: s.seg()}
-	lc.supersedeAll(&op, s)
-	lc.add(s.owner, s, op)
+	lc.supersedeAll(lc.op(OpDelete, s.owner.path, s.seg(), draft.Value{}), s)
+	lc.apply(s.owner, s)
 }
 
 // move moves element s of list n to visible index j (RFC 6902: j counts the
@@ -510,6 +568,7 @@ func (lc *localChange) move(n *node, s *slot, j int) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrPath, err)
 	}
-	lc.add(n, nil, Op{Kind: OpMove, Path: n.path, Key: s.seg(), Origins: o})
+	lc.op(OpMove, n.path, s.seg(), draft.Value{}).Origins = o
+	lc.apply(n, nil)
 	return nil
 }

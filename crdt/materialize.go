@@ -44,6 +44,13 @@ func (d *Doc) resolve(s *slot) (visKind, draft.Value) {
 		}
 		return visScalar, v
 	}
+	// A counter alone (Counter paths): its sum is the only candidate.
+	if len(s.entries) == 0 && s.child == nil && s.ctr != nil {
+		if v, ok := s.ctr.sum(); ok {
+			return visScalar, v
+		}
+		return visNone, draft.Value{}
+	}
 	cs := s.candidates(d.cbuf[:0])
 	d.cbuf = cs[:0]
 	st := d.strategy(s)
@@ -265,10 +272,10 @@ func (d *Doc) reshow(s *slot, old, k visKind, v draft.Value) draft.Value {
 // their value is not kept in the slot).
 func (s *slot) show(k visKind, v draft.Value) {
 	s.vis = k
-	s.visVal = draft.Value{}
-	if k == visScalar || k == visMulti {
-		s.visVal = v
+	if k != visScalar && k != visMulti {
+		v = draft.Value{}
 	}
+	s.visVal = v
 }
 
 // settle records the liveness of s's container as seen by this resolution

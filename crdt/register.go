@@ -50,16 +50,18 @@ type counter struct {
 	contribs []contrib
 }
 
+// find returns the index of r's contribution, or where it would go.
 func (c *counter) find(r clock.ReplicaID) (int, bool) {
-	return slices.BinarySearchFunc(c.contribs, r, func(x contrib, r clock.ReplicaID) int {
-		switch {
-		case x.replica < r:
-			return -1
-		case x.replica > r:
-			return 1
+	lo, hi := 0, len(c.contribs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if c.contribs[m].replica < r {
+			lo = m + 1
+		} else {
+			hi = m
 		}
-		return 0
-	})
+	}
+	return lo, lo < len(c.contribs) && c.contribs[lo].replica == r
 }
 
 // value returns the counter's sum and the LWW key of its newest live
@@ -84,6 +86,25 @@ func (c *counter) value() (v draft.Value, ts clock.Timestamp, id OpID, ok bool) 
 		return draft.Float(float64(si) + sf), ts, id, ok
 	}
 	return draft.Int(si), ts, id, ok
+}
+
+// sum is value without the LWW key: the sum, and whether any contribution
+// is live.
+func (c *counter) sum() (draft.Value, bool) {
+	var si int64
+	var sf float64
+	isF, live := false, false
+	for k := range c.contribs {
+		x := &c.contribs[k]
+		si += x.i - x.remI
+		sf += x.f - x.remF
+		isF = isF || x.hasF
+		live = live || x.live()
+	}
+	if isF {
+		return draft.Float(float64(si) + sf), live
+	}
+	return draft.Int(si), live
 }
 
 func (c *counter) liveCount() int {
