@@ -88,14 +88,7 @@ func BenchmarkW1MapSet(b *testing.B) {
 // the other lacks (ChangesSince its version vector, encoded, decoded) and
 // merge.
 func BenchmarkW2ConcurrentMerge(b *testing.B) {
-	b.ReportAllocs()
-	var merge, cpu time.Duration
-	var exchanged int
-	for b.Loop() {
-		b.StopTimer()
-		da, db := w2Replicas(b)
-		b.StartTimer()
-		start, c0 := time.Now(), cpuTime()
+	benchW2(b, func(da, db *Doc) int {
 		ua := EncodeChanges(da.ChangesSince(db.Version(), 0))
 		ub := EncodeChanges(db.ChangesSince(da.Version(), 0))
 		ca, err := DecodeChanges(ua)
@@ -106,20 +99,57 @@ func BenchmarkW2ConcurrentMerge(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		t1 := time.Now()
 		if _, err := db.Apply(ca...); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := da.Apply(cb...); err != nil {
 			b.Fatal(err)
 		}
+		return len(ua) + len(ub)
+	})
+}
+
+// W2 by state transfer: the same replicas exchange snapshots (encoded,
+// decoded) and merge them, instead of the 100,000 changes. This is not the
+// peers' W2 (Yjs and Loro exchange their op histories): it is what the
+// join costs when the history is not wanted (a merged snapshot does not
+// feed the op log).
+func BenchmarkW2SnapshotMerge(b *testing.B) {
+	benchW2(b, func(da, db *Doc) int {
+		ua, ub := EncodeSnapshot(da.Snapshot()), EncodeSnapshot(db.Snapshot())
+		sa, err := DecodeSnapshot(ua)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sb, err := DecodeSnapshot(ub)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.MergeSnapshot(sa); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := da.MergeSnapshot(sb); err != nil {
+			b.Fatal(err)
+		}
+		return len(ua) + len(ub)
+	})
+}
+
+// benchW2 times exchange (which returns the bytes exchanged) on fresh W2
+// replicas each iteration and checks that they converged.
+func benchW2(b *testing.B, exchange func(da, db *Doc) int) {
+	b.ReportAllocs()
+	var merge, cpu time.Duration
+	var exchanged int
+	for b.Loop() {
+		b.StopTimer()
+		da, db := w2Replicas(b)
+		b.StartTimer()
+		start, c0 := time.Now(), cpuTime()
+		exchanged = exchange(da, db)
 		merge += time.Since(start)
 		cpu += cpuTime() - c0
 		b.StopTimer()
-		if testing.Verbose() {
-			b.Logf("encode+decode %v apply %v", t1.Sub(start), time.Since(t1))
-		}
-		exchanged = len(ua) + len(ub)
 		if !da.State().Equal(db.State()) {
 			b.Fatal("W2 did not converge")
 		}
@@ -148,47 +178,6 @@ func w2Replicas(b *testing.B) (da, db *Doc) {
 	}
 	runtime.GC()
 	return da, db
-}
-
-// W2 by state transfer: the same replicas exchange snapshots (encoded,
-// decoded) and merge them, instead of the 100,000 changes. This is not the
-// peers' W2 (Yjs and Loro exchange their op histories): it is what the
-// join costs when the history is not wanted (a merged snapshot does not
-// feed the op log).
-func BenchmarkW2SnapshotMerge(b *testing.B) {
-	b.ReportAllocs()
-	var merge, cpu time.Duration
-	var exchanged int
-	for b.Loop() {
-		b.StopTimer()
-		da, db := w2Replicas(b)
-		b.StartTimer()
-		start, c0 := time.Now(), cpuTime()
-		ua, ub := EncodeSnapshot(da.Snapshot()), EncodeSnapshot(db.Snapshot())
-		for _, x := range []struct {
-			d   *Doc
-			enc []byte
-		}{{db, ua}, {da, ub}} {
-			s, err := DecodeSnapshot(x.enc)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := x.d.MergeSnapshot(s); err != nil {
-				b.Fatal(err)
-			}
-		}
-		merge += time.Since(start)
-		cpu += cpuTime() - c0
-		b.StopTimer()
-		exchanged = len(ua) + len(ub)
-		if !da.State().Equal(db.State()) {
-			b.Fatal("W2 by snapshots did not converge")
-		}
-		b.StartTimer()
-	}
-	b.ReportMetric(float64(merge.Microseconds())/1000/float64(b.N), "merge-ms")
-	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "merge-cpu-ms")
-	b.ReportMetric(float64(exchanged), "exchanged-B")
 }
 
 // W3: 100,000 counter increments, each its own change.
