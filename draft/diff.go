@@ -46,7 +46,7 @@ func diffMapNodes(out []Patch, at Path, a, b *mnode) []Patch {
 	}
 	if a != nil && b != nil && aligned(a, b) {
 		for i := range a.kids {
-			out = diffMapNodes(out, at, a.kids[i].n, b.kids[i].n)
+			out = diffMapNodes(out, at, a.kids[i], b.kids[i])
 		}
 		return out
 	}

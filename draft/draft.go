@@ -442,10 +442,11 @@ func (s *session) flush() {
 	pa.on = false
 	key := func(i int) string { e := s.log.at(pa.start + i); return e.path()[e.pathLen-1].key }
 	order := pa.sorted(key)
-	// Leaves are filled straight from the sorted run, then mapBuildUp
-	// adds the inner levels.
+	// Leaves are filled straight from the sorted run (their keys are
+	// regions of one array), then mapBuildUp adds the inner levels.
 	level := make([]*mnode, 0, (len(order)+mapLeafMax-1)/mapLeafMax)
-	var leaf [mapLeafMax]mentry
+	keys := make([]string, 0, len(order))
+	var leaf [mapLeafMax]Value
 	n, k := 0, 0
 	for i := 0; i < len(order); {
 		first, k0 := pa.start+int(order[i].i), key(int(order[i].i))
@@ -458,15 +459,15 @@ func (s *session) flush() {
 		if j-i > 1 {
 			s.log.at(first).val = v
 		}
-		leaf[k] = mentry{k0, v}
+		keys, leaf[k] = append(keys, k0), v
 		if k++; k == mapLeafMax {
-			level, k = append(level, newMapLeaf(s.ed, leaf[:], k)), 0
+			level, k = append(level, newMapLeafIn(s.ed, keys[n+1-k:n+1], leaf[:])), 0
 		}
 		n++
 		i = j
 	}
 	if k > 0 {
-		level = append(level, newMapLeaf(s.ed, leaf[:k], k))
+		level = append(level, newMapLeafIn(s.ed, keys[n-k:n], leaf[:k]))
 	}
 	m := mapValue(uint64(n), mapBuildUp(s.ed, level))
 	root, err := update(s.ed, s.root, pa.path, func(Value) (Value, error) { return m, nil })

@@ -1,5 +1,7 @@
 package draft
 
+import "unsafe"
+
 // edit is an ownership token. A tree node whose ed equals the token of the
 // running edit (a live draft or an Apply call) was created by that edit and
 // is not reachable from any published Value, so the edit may change it in
@@ -8,35 +10,34 @@ package draft
 type edit struct{ _ int }
 
 // mnode is a node of the persistent B+tree that holds a map's entries in
-// sorted key order. Leaves have ents; inner nodes have kids, where
-// kids[i].key is the smallest key under kids[i] (kids[0].key may be stale
-// low after a delete; only kids[1:] keys steer searches). Keys and values
-// sit side by side so a copy is one allocation.
+// sorted key order. Leaves have vals; inner nodes have kids. keys[i] is
+// the key of vals[i] in a leaf, and the smallest key under kids[i] in an
+// inner node (keys[0] may be stale low after a delete; only keys[1:]
+// steer searches).
+//
+// Keys sit in their own array so that a write that changes no key (a
+// replace, or a new child on the path of one) copies only the node's
+// values or child pointers and shares the keys array with the node it
+// copies: a one-key write to a 1,000-key map copies 8- and 16-wide inner
+// nodes of pointers (160 and 224 bytes) and a leaf of values (288 bytes)
+// instead of kids with keys (256, 448) and a leaf of key-value pairs
+// (384). A keys array is written in place only by the edit that made it
+// (ked); a shared one never is.
 type mnode struct {
-	ed   *edit
-	ents []mentry // leaf only
-	kids []mkid   // inner only
-}
-
-type mentry struct {
-	key string
-	val Value
-}
-
-type mkid struct {
-	key string
-	n   *mnode
+	ed   *edit    // the edit that may change vals and kids in place
+	ked  *edit    // the edit that may change keys in place (nil: shared)
+	keys []string // see above
+	vals []Value  // leaf only
+	kids []*mnode // inner only
 }
 
 // Every write copies one node per level, so the bytes copied per write are
-// about mapLeafMax*40 + (depth-1)*mapBranchMax*24 (an entry is a key and a
-// whole Value, a kid a key and a pointer). Leaves of 8 and inner nodes of
-// 16: against leaves of 16, a one-key write to a 1,000-key map copies 220
-// fewer bytes (W1 1,805 -> 1,584 B/op, W2 3,161 -> 2,939) and a leaf fits
-// a size class without a malloc header (376 bytes). Leaves of 8 used to
-// cost W4 10 to 20% (twice the splits while it inserted 100,000 keys one
-// by one); since a fill of an empty map is built in one sorted pass (a
-// run of buffered adds, see session.addToRun) W4 splits no leaves.
+// about mapLeafMax*24 + (depth-1)*mapBranchMax*8 plus an 88-byte header
+// per node (a value is 24 bytes, a child pointer 8; keys are shared). A
+// write that adds or removes a key copies the keys arrays on its path too.
+// Leaves of 8 and inner nodes of 16 keep the copied path short; W4, which
+// fills an empty map, builds its leaves in one sorted pass (a run of
+// buffered adds, see session.addToRun) and splits none.
 const (
 	mapLeafMax   = 8
 	mapBranchMax = 16
@@ -44,166 +45,151 @@ const (
 
 func (n *mnode) leaf() bool { return n.kids == nil }
 
-func (n *mnode) minKey() string {
-	if n.leaf() {
-		return n.ents[0].key
-	}
-	return n.kids[0].key
-}
+func (n *mnode) minKey() string { return n.keys[0] }
 
-func (n *mnode) size() int {
-	if n.leaf() {
-		return len(n.ents)
-	}
-	return len(n.kids)
-}
+func (n *mnode) size() int { return len(n.keys) }
 
-// own returns n itself when ed owns it, or a copy owned by ed with room
-// for extra more entries. A copy made for a replace (extra 0) is sized
-// exactly, so a one-key write copies no spare capacity; a copy made for an
-// insert gets a full node's room, so later inserts by the same edit go in
-// place.
-func (n *mnode) own(ed *edit, extra int) *mnode {
+// own returns n itself when ed owns it, or a copy owned by ed for a change
+// of values or child pointers only: the copy shares n's keys (so it may
+// not change them) and is sized exactly.
+func (n *mnode) own(ed *edit) *mnode {
 	if ed != nil && n.ed == ed {
 		return n
 	}
+	var c *mnode
 	if n.leaf() {
-		need := len(n.ents)
-		if extra > 0 {
-			need = max(need+extra, mapLeafMax+1)
-		}
-		return newMapLeaf(ed, n.ents, need)
+		c = allocLeaf(len(n.vals))
+		c.vals = append(c.vals, n.vals...)
+	} else {
+		c = allocInner(len(n.kids))
+		c.kids = append(c.kids, n.kids...)
 	}
-	need := len(n.kids)
-	if extra > 0 {
-		need = max(need+extra, mapBranchMax+1)
-	}
-	return newMapInner(ed, n.kids, need)
+	c.ed, c.keys = ed, n.keys
+	return c
 }
 
-// Nodes are allocated together with their entry array (one allocation per
-// copied node), in size classes chosen to fill Go's allocation size
-// classes (a 56-byte header plus 40-byte entries or 24-byte kids).
-type (
-	mleaf1 struct {
-		n mnode
-		b [1]mentry
+// ownKeys returns n itself when ed owns it and its keys, or a node owned
+// by ed with its own keys array: a copy of n with room for extra more
+// entries (a full node's room, so later inserts by the same edit go in
+// place), or n itself with its keys copied when ed owns n but not its
+// keys.
+func (n *mnode) ownKeys(ed *edit, extra int) *mnode {
+	if ed != nil && n.ed == ed {
+		if n.ked != ed {
+			n.keys, n.ked = append(make([]string, 0, len(n.keys)+extra), n.keys...), ed
+		}
+		return n
 	}
-	mleaf2 struct {
-		n mnode
-		b [2]mentry
+	need := len(n.keys)
+	if extra > 0 {
+		need = max(need+extra, mapLeafMax+1)
+		if !n.leaf() {
+			need = max(need, mapBranchMax+1)
+		}
 	}
-	mleaf3 struct {
-		n mnode
-		b [3]mentry
+	if n.leaf() {
+		return newMapLeaf(ed, n.keys, n.vals, need)
 	}
-	mleaf4 struct {
-		n mnode
-		b [4]mentry
-	}
-	mleaf5 struct {
-		n mnode
-		b [5]mentry
-	}
-	mleaf6 struct {
-		n mnode
-		b [6]mentry
-	}
-	mleafMax struct { // a full leaf copied for a replace
-		n mnode
-		b [mapLeafMax]mentry
-	}
-	mleafFull struct { // room for the insert that splits it
-		n mnode
-		b [mapLeafMax + 1]mentry
-	}
-	minner4 struct {
-		n mnode
-		b [4]mkid
-	}
-	minner8 struct {
-		n mnode
-		b [8]mkid
-	}
-	minner16 struct {
-		n mnode
-		b [16]mkid
-	}
-	minnerFull struct {
-		n mnode
-		b [mapBranchMax + 1]mkid
-	}
-)
+	return newMapInner(ed, n.keys, n.kids, need)
+}
 
-// newMapLeaf returns a leaf owned by ed holding a copy of ents, with
-// capacity for at least need entries. Leaves of 1, 3 and 5 entries fill
-// their size class exactly (96, 176, 256 bytes), so small objects (a
-// user record of three fields) are copied without slack.
-func newMapLeaf(ed *edit, ents []mentry, need int) *mnode {
-	var n *mnode
-	var b []mentry
+// Nodes are allocated together with their value or child array (one
+// allocation per copied node), in size classes chosen to fill Go's
+// allocation size classes with an 88-byte header: leaves of 1, 3, 5, 7
+// entries (112, 160, 208, 256 bytes), 8 (a full leaf, 288) and 9 (room
+// for the insert that splits it); inner nodes of 3, 5, 9, 13 and 17
+// children (112, 128, 160, 192, 224 bytes).
+func allocLeaf(need int) *mnode {
 	switch {
 	case need <= 1:
-		x := &mleaf1{}
-		n, b = &x.n, x.b[:0]
-	case need <= 2:
-		x := &mleaf2{}
-		n, b = &x.n, x.b[:0]
+		return leafOf[[1]Value]()
 	case need <= 3:
-		x := &mleaf3{}
-		n, b = &x.n, x.b[:0]
-	case need <= 4:
-		x := &mleaf4{}
-		n, b = &x.n, x.b[:0]
+		return leafOf[[3]Value]()
 	case need <= 5:
-		x := &mleaf5{}
-		n, b = &x.n, x.b[:0]
-	case need <= 6:
-		x := &mleaf6{}
-		n, b = &x.n, x.b[:0]
+		return leafOf[[5]Value]()
+	case need <= 7:
+		return leafOf[[7]Value]()
 	case need <= mapLeafMax:
-		x := &mleafMax{}
-		n, b = &x.n, x.b[:0]
+		return leafOf[[mapLeafMax]Value]()
 	case need <= mapLeafMax+1:
-		x := &mleafFull{}
-		n, b = &x.n, x.b[:0]
-	default:
-		n, b = &mnode{}, make([]mentry, 0, need)
+		return leafOf[[mapLeafMax + 1]Value]()
 	}
-	n.ed, n.ents = ed, append(b, ents...)
+	return &mnode{vals: make([]Value, 0, need)}
+}
+
+// leafOf allocates a leaf and its value array A ([k]Value) together; the
+// leaf's vals is empty with A's room.
+func leafOf[A any]() *mnode {
+	x := new(struct {
+		n mnode
+		b A
+	})
+	x.n.vals = unsafe.Slice((*Value)(unsafe.Pointer(&x.b)), unsafe.Sizeof(x.b)/unsafe.Sizeof(Value{}))[:0]
+	return &x.n
+}
+
+func allocInner(need int) *mnode {
+	switch {
+	case need <= 3:
+		return innerOf[[3]*mnode]()
+	case need <= 5:
+		return innerOf[[5]*mnode]()
+	case need <= 9:
+		return innerOf[[9]*mnode]()
+	case need <= 13:
+		return innerOf[[13]*mnode]()
+	case need <= mapBranchMax+1:
+		return innerOf[[mapBranchMax + 1]*mnode]()
+	}
+	return &mnode{kids: make([]*mnode, 0, need)}
+}
+
+// innerOf is leafOf for inner nodes (A is [k]*mnode).
+func innerOf[A any]() *mnode {
+	x := new(struct {
+		n mnode
+		b A
+	})
+	x.n.kids = unsafe.Slice((**mnode)(unsafe.Pointer(&x.b)), unsafe.Sizeof(x.b)/unsafe.Sizeof((*mnode)(nil)))[:0]
+	return &x.n
+}
+
+// newMapLeaf returns a leaf owned by ed (values and keys) holding copies
+// of keys and vals, with room for at least need entries.
+func newMapLeaf(ed *edit, keys []string, vals []Value, need int) *mnode {
+	n := allocLeaf(need)
+	n.ed, n.ked = ed, ed
+	n.keys = append(make([]string, 0, need), keys...)
+	n.vals = append(n.vals, vals...)
 	return n
 }
 
 // newMapInner is newMapLeaf for inner nodes.
-func newMapInner(ed *edit, kids []mkid, need int) *mnode {
-	var n *mnode
-	var b []mkid
-	switch {
-	case need <= 4:
-		x := &minner4{}
-		n, b = &x.n, x.b[:0]
-	case need <= 8:
-		x := &minner8{}
-		n, b = &x.n, x.b[:0]
-	case need <= 16:
-		x := &minner16{}
-		n, b = &x.n, x.b[:0]
-	case need <= mapBranchMax+1:
-		x := &minnerFull{}
-		n, b = &x.n, x.b[:0]
-	default:
-		n, b = &mnode{}, make([]mkid, 0, need)
-	}
-	n.ed, n.kids = ed, append(b, kids...)
+func newMapInner(ed *edit, keys []string, kids []*mnode, need int) *mnode {
+	n := allocInner(need)
+	n.ed, n.ked = ed, ed
+	n.keys = append(make([]string, 0, need), keys...)
+	n.kids = append(n.kids, kids...)
+	return n
+}
+
+// newMapLeafIn returns a leaf owned by ed holding vals, whose keys are
+// keys itself (not copied): the caller gives up keys, a region of a
+// larger array that no other node uses (full: appending reallocates).
+func newMapLeafIn(ed *edit, keys []string, vals []Value) *mnode {
+	n := allocLeaf(len(vals))
+	n.ed, n.ked = ed, ed
+	n.keys = keys[:len(keys):len(keys)]
+	n.vals = append(n.vals, vals...)
 	return n
 }
 
 // childFor returns the index of the child whose key range holds key.
 func (n *mnode) childFor(key string) int {
-	lo, hi := 1, len(n.kids)
+	lo, hi := 1, len(n.keys)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if n.kids[m].key <= key {
+		if n.keys[m] <= key {
 			lo = m + 1
 		} else {
 			hi = m
@@ -213,16 +199,16 @@ func (n *mnode) childFor(key string) int {
 }
 
 func (n *mnode) search(key string) (int, bool) {
-	lo, hi := 0, len(n.ents)
+	lo, hi := 0, len(n.keys)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if n.ents[m].key < key {
+		if n.keys[m] < key {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	return lo, lo < len(n.ents) && n.ents[lo].key == key
+	return lo, lo < len(n.keys) && n.keys[lo] == key
 }
 
 func mapGet(n *mnode, key string) (Value, bool) {
@@ -232,9 +218,9 @@ func mapGet(n *mnode, key string) (Value, bool) {
 			if !ok {
 				return Value{}, false
 			}
-			return n.ents[i].val, true
+			return n.vals[i], true
 		}
-		n = n.kids[n.childFor(key)].n
+		n = n.kids[n.childFor(key)]
 	}
 	return Value{}, false
 }
@@ -252,11 +238,11 @@ func mapSet(ed *edit, root *mnode, key string, v Value) (*mnode, bool) {
 // root itself is returned (nothing is copied).
 func mapUpsert(ed *edit, root *mnode, key string, v Value, skipEqual bool) (*mnode, Value, bool) {
 	if root == nil {
-		return newMapLeaf(ed, []mentry{{key, v}}, 1), Value{}, true
+		return newMapLeaf(ed, []string{key}, []Value{v}, 1), Value{}, true
 	}
 	n, split, old, added := mapSetNode(ed, root, key, v, skipEqual)
 	if split != nil {
-		n = newMapInner(ed, []mkid{{n.minKey(), n}, {split.minKey(), split}}, 2)
+		n = newMapInner(ed, []string{n.minKey(), split.minKey()}, []*mnode{n, split}, 2)
 	}
 	return n, old, added
 }
@@ -265,50 +251,60 @@ func mapSetNode(ed *edit, n *mnode, key string, v Value, skipEqual bool) (*mnode
 	if n.leaf() {
 		i, ok := n.search(key)
 		if ok {
-			old := n.ents[i].val
+			old := n.vals[i]
 			if skipEqual && old.Equal(v) {
 				return n, nil, old, false
 			}
-			n = n.own(ed, 0)
-			n.ents[i].val = v
+			n = n.own(ed)
+			n.vals[i] = v
 			return n, nil, old, false
 		}
-		n = n.own(ed, 1)
-		n.ents = insertAt(n.ents, i, mentry{key, v})
-		if len(n.ents) <= mapLeafMax {
+		n = n.ownKeys(ed, 1)
+		n.keys = insertAt(n.keys, i, key)
+		n.vals = insertAt(n.vals, i, v)
+		if len(n.keys) <= mapLeafMax {
 			return n, nil, Value{}, true
 		}
-		h := len(n.ents) / 2
-		r := newMapLeaf(ed, n.ents[h:], mapLeafMax+1)
-		clear(n.ents[h:])
-		n.ents = n.ents[:h]
+		h := len(n.keys) / 2
+		r := newMapLeaf(ed, n.keys[h:], n.vals[h:], mapLeafMax+1)
+		clear(n.keys[h:])
+		clear(n.vals[h:])
+		n.keys, n.vals = n.keys[:h], n.vals[:h]
 		return n, r, Value{}, true
 	}
 	i := n.childFor(key)
-	c, split, old, added := mapSetNode(ed, n.kids[i].n, key, v, skipEqual)
-	if c == n.kids[i].n && split == nil && key >= n.kids[i].key {
+	c, split, old, added := mapSetNode(ed, n.kids[i], key, v, skipEqual)
+	lower := key < n.keys[i]
+	if c == n.kids[i] && split == nil && !lower {
 		return n, nil, old, added // unchanged, or changed in place
+	}
+	if split == nil && !lower {
+		n = n.own(ed)
+		n.kids[i] = c
+		return n, nil, old, added
 	}
 	extra := 0
 	if split != nil {
 		extra = 1
 	}
-	n = n.own(ed, extra)
-	n.kids[i].n = c
-	if key < n.kids[i].key {
-		n.kids[i].key = key
+	n = n.ownKeys(ed, extra)
+	n.kids[i] = c
+	if lower {
+		n.keys[i] = key
 	}
 	if split == nil {
 		return n, nil, old, added
 	}
-	n.kids = insertAt(n.kids, i+1, mkid{split.minKey(), split})
+	n.keys = insertAt(n.keys, i+1, split.minKey())
+	n.kids = insertAt(n.kids, i+1, split)
 	if len(n.kids) <= mapBranchMax {
 		return n, nil, old, added
 	}
 	h := len(n.kids) / 2
-	r := newMapInner(ed, n.kids[h:], mapBranchMax+1)
+	r := newMapInner(ed, n.keys[h:], n.kids[h:], mapBranchMax+1)
+	clear(n.keys[h:])
 	clear(n.kids[h:])
-	n.kids = n.kids[:h]
+	n.keys, n.kids = n.keys[:h], n.kids[:h]
 	return n, r, old, added
 }
 
@@ -326,21 +322,21 @@ func mapUpdate(ed *edit, n *mnode, key string, fn func(Value) (Value, error)) (*
 		if !ok {
 			return n, ErrNotFound
 		}
-		nv, err := fn(n.ents[i].val)
-		if err != nil || nv.identical(n.ents[i].val) {
+		nv, err := fn(n.vals[i])
+		if err != nil || nv.identical(n.vals[i]) {
 			return n, err
 		}
-		n = n.own(ed, 0)
-		n.ents[i].val = nv
+		n = n.own(ed)
+		n.vals[i] = nv
 		return n, nil
 	}
 	i := n.childFor(key)
-	c, err := mapUpdate(ed, n.kids[i].n, key, fn)
-	if err != nil || c == n.kids[i].n {
+	c, err := mapUpdate(ed, n.kids[i], key, fn)
+	if err != nil || c == n.kids[i] {
 		return n, err
 	}
-	n = n.own(ed, 0)
-	n.kids[i].n = c
+	n = n.own(ed)
+	n.kids[i] = c
 	return n, nil
 }
 
@@ -357,7 +353,7 @@ func mapDelete(ed *edit, root *mnode, key string) (*mnode, Value, bool) {
 	}
 	n, old := mapDeleteNode(ed, root, key)
 	for n != nil && !n.leaf() && len(n.kids) == 1 {
-		n = n.kids[0].n
+		n = n.kids[0]
 	}
 	if n != nil && n.size() == 0 {
 		n = nil
@@ -367,61 +363,65 @@ func mapDelete(ed *edit, root *mnode, key string) (*mnode, Value, bool) {
 
 // mapDeleteNode removes a key known to be present.
 func mapDeleteNode(ed *edit, n *mnode, key string) (*mnode, Value) {
-	n = n.own(ed, 0)
 	if n.leaf() {
+		n = n.ownKeys(ed, 0)
 		i, _ := n.search(key)
-		old := n.ents[i].val
-		n.ents = removeAt(n.ents, i)
+		old := n.vals[i]
+		n.keys = removeAt(n.keys, i)
+		n.vals = removeAt(n.vals, i)
 		return n, old
 	}
 	i := n.childFor(key)
-	c, old := mapDeleteNode(ed, n.kids[i].n, key)
+	c, old := mapDeleteNode(ed, n.kids[i], key)
 	if c.size() == 0 {
+		n = n.ownKeys(ed, 0)
+		n.keys = removeAt(n.keys, i)
 		n.kids = removeAt(n.kids, i)
 		return n, old
 	}
-	n.kids[i] = mkid{c.minKey(), c}
+	if k := c.minKey(); k != n.keys[i] {
+		n = n.ownKeys(ed, 0)
+		n.keys[i] = k
+	} else {
+		n = n.own(ed)
+	}
+	n.kids[i] = c
 	return n, old
 }
 
 // mapBuild builds a tree from entries already sorted by key with no
-// duplicates, bottom-up, in O(n).
+// duplicates, bottom-up, in O(n). It keeps keys (the leaves' keys are
+// regions of it); vals is copied.
 func mapBuild(ed *edit, keys []string, vals []Value) *mnode {
-	ents := make([]mentry, len(keys))
-	for i := range keys {
-		ents[i] = mentry{keys[i], vals[i]}
-	}
-	return mapBuildEntries(ed, ents)
-}
-
-// mapBuildEntries builds a tree owned by ed from entries sorted by key
-// with no duplicates, bottom-up, in O(n): full leaves and inner nodes
-// (the last of each level may be short), one allocation per node. ents
-// is copied, not kept.
-func mapBuildEntries(ed *edit, ents []mentry) *mnode {
-	if len(ents) == 0 {
+	if len(keys) == 0 {
 		return nil
 	}
-	level := make([]*mnode, 0, (len(ents)+mapLeafMax-1)/mapLeafMax)
-	for i := 0; i < len(ents); i += mapLeafMax {
-		j := min(i+mapLeafMax, len(ents))
-		level = append(level, newMapLeaf(ed, ents[i:j], j-i))
+	level := make([]*mnode, 0, (len(keys)+mapLeafMax-1)/mapLeafMax)
+	for i := 0; i < len(keys); i += mapLeafMax {
+		j := min(i+mapLeafMax, len(keys))
+		level = append(level, newMapLeafIn(ed, keys[i:j], vals[i:j]))
 	}
 	return mapBuildUp(ed, level)
 }
 
 // mapBuildUp builds the inner levels over leaves (in key order, at least
-// one) and returns the root. It reuses level's room.
+// one) and returns the root, full inner nodes (the last of each level may
+// be short), one allocation per node plus one keys array per level. It
+// reuses level's room.
 func mapBuildUp(ed *edit, level []*mnode) *mnode {
-	kids := make([]mkid, 0, mapBranchMax)
 	for len(level) > 1 {
+		keys := make([]string, len(level))
+		for i, k := range level {
+			keys[i] = k.minKey()
+		}
 		up := level[:0] // each node is read before its slot is reused
 		for i := 0; i < len(level); i += mapBranchMax {
-			kids = kids[:0]
-			for _, k := range level[i:min(i+mapBranchMax, len(level))] {
-				kids = append(kids, mkid{k.minKey(), k})
-			}
-			up = append(up, newMapInner(ed, kids, len(kids)))
+			j := min(i+mapBranchMax, len(level))
+			n := allocInner(j - i)
+			n.ed, n.ked = ed, ed
+			n.keys = keys[i:j:j]
+			n.kids = append(n.kids, level[i:j]...)
+			up = append(up, n)
 		}
 		level = up
 	}
@@ -434,19 +434,25 @@ func mapEach(n *mnode, yield func(string, Value) bool) bool {
 		return true
 	}
 	if n.leaf() {
-		for i := range n.ents {
-			if !yield(n.ents[i].key, n.ents[i].val) {
+		for i := range n.vals {
+			if !yield(n.keys[i], n.vals[i]) {
 				return false
 			}
 		}
 		return true
 	}
 	for _, c := range n.kids {
-		if !mapEach(c.n, yield) {
+		if !mapEach(c, yield) {
 			return false
 		}
 	}
 	return true
+}
+
+// sameKeys reports whether a and b hold the same keys array (a node and
+// its copy for a change of values share it).
+func sameKeys(a, b *mnode) bool {
+	return len(a.keys) == len(b.keys) && (len(a.keys) == 0 || &a.keys[0] == &b.keys[0])
 }
 
 // aligned reports whether two inner nodes split the key space the same
@@ -455,8 +461,11 @@ func aligned(a, b *mnode) bool {
 	if a.leaf() || b.leaf() || len(a.kids) != len(b.kids) {
 		return false
 	}
-	for i := 1; i < len(a.kids); i++ {
-		if a.kids[i].key != b.kids[i].key {
+	if sameKeys(a, b) {
+		return true
+	}
+	for i := 1; i < len(a.keys); i++ {
+		if a.keys[i] != b.keys[i] {
 			return false
 		}
 	}
@@ -475,18 +484,19 @@ func mapNodeEqual(a, b *mnode) bool {
 	}
 	if aligned(a, b) {
 		for i := range a.kids {
-			if !mapNodeEqual(a.kids[i].n, b.kids[i].n) {
+			if !mapNodeEqual(a.kids[i], b.kids[i]) {
 				return false
 			}
 		}
 		return true
 	}
 	if a.leaf() && b.leaf() {
-		if len(a.ents) != len(b.ents) {
+		if len(a.keys) != len(b.keys) {
 			return false
 		}
-		for i := range a.ents {
-			if a.ents[i].key != b.ents[i].key || !a.ents[i].val.Equal(b.ents[i].val) {
+		same := sameKeys(a, b)
+		for i := range a.vals {
+			if (!same && a.keys[i] != b.keys[i]) || !a.vals[i].Equal(b.vals[i]) {
 				return false
 			}
 		}
