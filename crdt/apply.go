@@ -59,6 +59,15 @@ func (d *Doc) applyOpIn(n *node, s *slot, op *Op, id OpID, ts clock.Timestamp, l
 		if s == nil {
 			return
 		}
+		if op.Kind == OpSet && len(op.Pred) == 1 && len(s.entries) == 1 && s.entries[0].id == op.Pred[0] &&
+			op.Ctx == nil && len(op.Marks) == 0 {
+			// The common overwrite of a register's one entry: replaced in
+			// place, the live counts unchanged.
+			e := &s.entries[0]
+			e.id, e.ts, e.val = id, ts, op.Value
+			d.touch(s, false)
+			return
+		}
 		force := d.supersede(s, op)
 		if op.Kind == OpSet {
 			s.addEntry(entry{id: id, ts: ts, val: op.Value})

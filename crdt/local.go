@@ -24,7 +24,7 @@ func (d *Doc) Update(recipe func(*draft.Draft) error) (*Change, error) {
 // State, for watchers), so a caller needs neither a second Produce nor
 // UpdatePatches' re-application.
 func (d *Doc) Produce(recipe func(*draft.Draft) error) (*Change, []draft.Patch, error) {
-	next, patches, _, err := draft.Produce(d.current(), recipe)
+	next, patches, err := draft.ProduceForward(d.current(), recipe)
 	if err != nil {
 		return nil, nil, err
 	}
