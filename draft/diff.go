@@ -45,8 +45,9 @@ func diffMapNodes(out []Patch, at Path, a, b *mnode) []Patch {
 		return out
 	}
 	if a != nil && b != nil && aligned(a, b) {
-		for i := range a.kids {
-			out = diffMapNodes(out, at, a.kids[i], b.kids[i])
+		ak, bk := a.kids(), b.kids()
+		for i := range ak {
+			out = diffMapNodes(out, at, ak[i], bk[i])
 		}
 		return out
 	}

@@ -10,29 +10,32 @@ import "unsafe"
 type edit struct{ _ int }
 
 // mnode is a node of the persistent B+tree that holds a map's entries in
-// sorted key order. Leaves have vals; inner nodes have kids. keys[i] is
-// the key of vals[i] in a leaf, and the smallest key under kids[i] in an
-// inner node (keys[0] may be stale low after a delete; only keys[1:]
-// steer searches).
+// sorted key order. A leaf holds values (vals), an inner node children
+// (kids). keys[i] is the key of vals[i] in a leaf, and the smallest key
+// under kids[i] in an inner node (keys[0] may be stale low after a
+// delete; only keys[1:] steer searches).
 //
 // Keys sit in their own array so that a write that changes no key (a
 // replace, or a new child on the path of one) copies only the node's
 // values or child pointers and shares the keys array with the node it
 // copies: a one-key write to a 1,000-key map copies 8- and 16-wide inner
-// nodes of pointers (160 and 224 bytes) and a leaf of values (288 bytes)
+// nodes of pointers (128 and 192 bytes) and a leaf of values (256 bytes)
 // instead of kids with keys (256, 448) and a leaf of key-value pairs
 // (384). A keys array is written in place only by the edit that made it
-// (ked); a shared one never is.
+// (ked); a shared one never is. The values or children are one array,
+// usually allocated with the node, of which the node keeps the address
+// and the room (the length is len(keys)), so the header is 56 bytes.
 type mnode struct {
-	ed   *edit    // the edit that may change vals and kids in place
-	ked  *edit    // the edit that may change keys in place (nil: shared)
-	keys []string // see above
-	vals []Value  // leaf only
-	kids []*mnode // inner only
+	ed    *edit          // the edit that may change values and children in place
+	ked   *edit          // the edit that may change keys in place (nil: shared)
+	keys  []string       // see above
+	arr   unsafe.Pointer // the first value (leaf) or child (inner)
+	room  uint32         // arr's capacity
+	inner bool
 }
 
 // Every write copies one node per level, so the bytes copied per write are
-// about mapLeafMax*24 + (depth-1)*mapBranchMax*8 plus an 88-byte header
+// about mapLeafMax*24 + (depth-1)*mapBranchMax*8 plus a 56-byte header
 // per node (a value is 24 bytes, a child pointer 8; keys are shared). A
 // write that adds or removes a key copies the keys arrays on its path too.
 // Leaves of 8 and inner nodes of 16 keep the copied path short; W4, which
@@ -43,11 +46,31 @@ const (
 	mapBranchMax = 16
 )
 
-func (n *mnode) leaf() bool { return n.kids == nil }
+func (n *mnode) leaf() bool { return !n.inner }
 
 func (n *mnode) minKey() string { return n.keys[0] }
 
 func (n *mnode) size() int { return len(n.keys) }
+
+// vals returns a leaf's values (len(keys) of them, with the array's room
+// as capacity).
+func (n *mnode) vals() []Value {
+	return unsafe.Slice((*Value)(n.arr), n.room)[:len(n.keys)]
+}
+
+// kids returns an inner node's children, as vals does.
+func (n *mnode) kids() []*mnode {
+	return unsafe.Slice((**mnode)(n.arr), n.room)[:len(n.keys)]
+}
+
+// setVals makes vs (whose length must become len(keys)) the leaf's array.
+func (n *mnode) setVals(vs []Value) {
+	n.arr, n.room = unsafe.Pointer(unsafe.SliceData(vs)), uint32(cap(vs))
+}
+
+func (n *mnode) setKids(ks []*mnode) {
+	n.arr, n.room = unsafe.Pointer(unsafe.SliceData(ks)), uint32(cap(ks))
+}
 
 // own returns n itself when ed owns it, or a copy owned by ed for a change
 // of values or child pointers only: the copy shares n's keys (so it may
@@ -58,13 +81,15 @@ func (n *mnode) own(ed *edit) *mnode {
 	}
 	var c *mnode
 	if n.leaf() {
-		c = allocLeaf(len(n.vals))
-		c.vals = append(c.vals, n.vals...)
+		c = allocLeaf(len(n.keys))
+		c.keys = n.keys
+		copy(c.vals(), n.vals())
 	} else {
-		c = allocInner(len(n.kids))
-		c.kids = append(c.kids, n.kids...)
+		c = allocInner(len(n.keys))
+		c.keys = n.keys
+		copy(c.kids(), n.kids())
 	}
-	c.ed, c.keys = ed, n.keys
+	c.ed = ed
 	return c
 }
 
@@ -88,60 +113,103 @@ func (n *mnode) ownKeys(ed *edit, extra int) *mnode {
 		}
 	}
 	if n.leaf() {
-		return newMapLeaf(ed, n.keys, n.vals, need)
+		return newMapLeaf(ed, n.keys, n.vals(), need)
 	}
-	return newMapInner(ed, n.keys, n.kids, need)
+	return newMapInner(ed, n.keys, n.kids(), need)
+}
+
+// insert puts key and v (a value, or a child for an inner node) at i in
+// n, which ed must own with its keys.
+func (n *mnode) insert(i int, key string, v Value, kid *mnode) {
+	if n.leaf() {
+		n.setVals(insertAt(n.vals(), i, v))
+	} else {
+		n.setKids(insertAt(n.kids(), i, kid))
+	}
+	n.keys = insertAt(n.keys, i, key)
+}
+
+// remove takes entry i out of n, which ed must own with its keys.
+func (n *mnode) remove(i int) {
+	if n.leaf() {
+		removeAt(n.vals(), i)
+	} else {
+		removeAt(n.kids(), i)
+	}
+	n.keys = removeAt(n.keys, i)
+}
+
+// split moves the entries from h on into a new node owned by ed (with
+// room for one more) and returns it.
+func (n *mnode) split(ed *edit, h int) *mnode {
+	var r *mnode
+	if n.leaf() {
+		vs := n.vals()
+		r = newMapLeaf(ed, n.keys[h:], vs[h:], mapLeafMax+1)
+		clear(vs[h:])
+	} else {
+		ks := n.kids()
+		r = newMapInner(ed, n.keys[h:], ks[h:], mapBranchMax+1)
+		clear(ks[h:])
+	}
+	clear(n.keys[h:])
+	n.keys = n.keys[:h]
+	return r
 }
 
 // Nodes are allocated together with their value or child array (one
 // allocation per copied node), in size classes chosen to fill Go's
-// allocation size classes with an 88-byte header: leaves of 1, 3, 5, 7
-// entries (112, 160, 208, 256 bytes), 8 (a full leaf, 288) and 9 (room
-// for the insert that splits it); inner nodes of 3, 5, 9, 13 and 17
-// children (112, 128, 160, 192, 224 bytes).
+// allocation size classes with a 56-byte header: leaves of 1, 3, 6 and 8
+// entries (80, 128, 208, 256 bytes) and 9 (room for the insert that
+// splits it, 288); inner nodes of 3, 5, 9, 13 and 17 children (80, 96,
+// 128, 160, 192 bytes).
 func allocLeaf(need int) *mnode {
 	switch {
 	case need <= 1:
 		return leafOf[[1]Value]()
 	case need <= 3:
 		return leafOf[[3]Value]()
-	case need <= 5:
-		return leafOf[[5]Value]()
-	case need <= 7:
-		return leafOf[[7]Value]()
+	case need <= 6:
+		return leafOf[[6]Value]()
 	case need <= mapLeafMax:
 		return leafOf[[mapLeafMax]Value]()
 	case need <= mapLeafMax+1:
 		return leafOf[[mapLeafMax + 1]Value]()
 	}
-	return &mnode{vals: make([]Value, 0, need)}
+	n := &mnode{}
+	n.setVals(make([]Value, need))
+	return n
 }
 
-// leafOf allocates a leaf and its value array A ([k]Value) together; the
-// leaf's vals is empty with A's room.
+// leafOf allocates a leaf and its value array A ([k]Value) together.
 func leafOf[A any]() *mnode {
 	x := new(struct {
 		n mnode
 		b A
 	})
-	x.n.vals = unsafe.Slice((*Value)(unsafe.Pointer(&x.b)), unsafe.Sizeof(x.b)/unsafe.Sizeof(Value{}))[:0]
+	x.n.arr, x.n.room = unsafe.Pointer(&x.b), uint32(unsafe.Sizeof(x.b)/unsafe.Sizeof(Value{}))
 	return &x.n
 }
 
 func allocInner(need int) *mnode {
+	var n *mnode
 	switch {
 	case need <= 3:
-		return innerOf[[3]*mnode]()
+		n = innerOf[[3]*mnode]()
 	case need <= 5:
-		return innerOf[[5]*mnode]()
+		n = innerOf[[5]*mnode]()
 	case need <= 9:
-		return innerOf[[9]*mnode]()
+		n = innerOf[[9]*mnode]()
 	case need <= 13:
-		return innerOf[[13]*mnode]()
+		n = innerOf[[13]*mnode]()
 	case need <= mapBranchMax+1:
-		return innerOf[[mapBranchMax + 1]*mnode]()
+		n = innerOf[[mapBranchMax + 1]*mnode]()
+	default:
+		n = &mnode{}
+		n.setKids(make([]*mnode, need))
 	}
-	return &mnode{kids: make([]*mnode, 0, need)}
+	n.inner = true
+	return n
 }
 
 // innerOf is leafOf for inner nodes (A is [k]*mnode).
@@ -150,7 +218,7 @@ func innerOf[A any]() *mnode {
 		n mnode
 		b A
 	})
-	x.n.kids = unsafe.Slice((**mnode)(unsafe.Pointer(&x.b)), unsafe.Sizeof(x.b)/unsafe.Sizeof((*mnode)(nil)))[:0]
+	x.n.arr, x.n.room = unsafe.Pointer(&x.b), uint32(unsafe.Sizeof(x.b)/unsafe.Sizeof((*mnode)(nil)))
 	return &x.n
 }
 
@@ -160,7 +228,7 @@ func newMapLeaf(ed *edit, keys []string, vals []Value, need int) *mnode {
 	n := allocLeaf(need)
 	n.ed, n.ked = ed, ed
 	n.keys = append(make([]string, 0, need), keys...)
-	n.vals = append(n.vals, vals...)
+	copy(n.vals(), vals)
 	return n
 }
 
@@ -169,7 +237,7 @@ func newMapInner(ed *edit, keys []string, kids []*mnode, need int) *mnode {
 	n := allocInner(need)
 	n.ed, n.ked = ed, ed
 	n.keys = append(make([]string, 0, need), keys...)
-	n.kids = append(n.kids, kids...)
+	copy(n.kids(), kids)
 	return n
 }
 
@@ -180,7 +248,7 @@ func newMapLeafIn(ed *edit, keys []string, vals []Value) *mnode {
 	n := allocLeaf(len(vals))
 	n.ed, n.ked = ed, ed
 	n.keys = keys[:len(keys):len(keys)]
-	n.vals = append(n.vals, vals...)
+	copy(n.vals(), vals)
 	return n
 }
 
@@ -218,9 +286,9 @@ func mapGet(n *mnode, key string) (Value, bool) {
 			if !ok {
 				return Value{}, false
 			}
-			return n.vals[i], true
+			return n.vals()[i], true
 		}
-		n = n.kids[n.childFor(key)]
+		n = n.kids()[n.childFor(key)]
 	}
 	return Value{}, false
 }
@@ -251,36 +319,30 @@ func mapSetNode(ed *edit, n *mnode, key string, v Value, skipEqual bool) (*mnode
 	if n.leaf() {
 		i, ok := n.search(key)
 		if ok {
-			old := n.vals[i]
+			old := n.vals()[i]
 			if skipEqual && old.Equal(v) {
 				return n, nil, old, false
 			}
 			n = n.own(ed)
-			n.vals[i] = v
+			n.vals()[i] = v
 			return n, nil, old, false
 		}
 		n = n.ownKeys(ed, 1)
-		n.keys = insertAt(n.keys, i, key)
-		n.vals = insertAt(n.vals, i, v)
+		n.insert(i, key, v, nil)
 		if len(n.keys) <= mapLeafMax {
 			return n, nil, Value{}, true
 		}
-		h := len(n.keys) / 2
-		r := newMapLeaf(ed, n.keys[h:], n.vals[h:], mapLeafMax+1)
-		clear(n.keys[h:])
-		clear(n.vals[h:])
-		n.keys, n.vals = n.keys[:h], n.vals[:h]
-		return n, r, Value{}, true
+		return n, n.split(ed, len(n.keys)/2), Value{}, true
 	}
 	i := n.childFor(key)
-	c, split, old, added := mapSetNode(ed, n.kids[i], key, v, skipEqual)
+	c, split, old, added := mapSetNode(ed, n.kids()[i], key, v, skipEqual)
 	lower := key < n.keys[i]
-	if c == n.kids[i] && split == nil && !lower {
+	if c == n.kids()[i] && split == nil && !lower {
 		return n, nil, old, added // unchanged, or changed in place
 	}
 	if split == nil && !lower {
 		n = n.own(ed)
-		n.kids[i] = c
+		n.kids()[i] = c
 		return n, nil, old, added
 	}
 	extra := 0
@@ -288,24 +350,18 @@ func mapSetNode(ed *edit, n *mnode, key string, v Value, skipEqual bool) (*mnode
 		extra = 1
 	}
 	n = n.ownKeys(ed, extra)
-	n.kids[i] = c
+	n.kids()[i] = c
 	if lower {
 		n.keys[i] = key
 	}
 	if split == nil {
 		return n, nil, old, added
 	}
-	n.keys = insertAt(n.keys, i+1, split.minKey())
-	n.kids = insertAt(n.kids, i+1, split)
-	if len(n.kids) <= mapBranchMax {
+	n.insert(i+1, split.minKey(), Value{}, split)
+	if len(n.keys) <= mapBranchMax {
 		return n, nil, old, added
 	}
-	h := len(n.kids) / 2
-	r := newMapInner(ed, n.keys[h:], n.kids[h:], mapBranchMax+1)
-	clear(n.keys[h:])
-	clear(n.kids[h:])
-	n.keys, n.kids = n.keys[:h], n.kids[:h]
-	return n, r, old, added
+	return n, n.split(ed, len(n.keys)/2), old, added
 }
 
 // mapUpdate replaces the value under key, which must be present
@@ -322,21 +378,23 @@ func mapUpdate(ed *edit, n *mnode, key string, fn func(Value) (Value, error)) (*
 		if !ok {
 			return n, ErrNotFound
 		}
-		nv, err := fn(n.vals[i])
-		if err != nil || nv.identical(n.vals[i]) {
+		old := n.vals()[i]
+		nv, err := fn(old)
+		if err != nil || nv.identical(old) {
 			return n, err
 		}
 		n = n.own(ed)
-		n.vals[i] = nv
+		n.vals()[i] = nv
 		return n, nil
 	}
 	i := n.childFor(key)
-	c, err := mapUpdate(ed, n.kids[i], key, fn)
-	if err != nil || c == n.kids[i] {
+	kid := n.kids()[i]
+	c, err := mapUpdate(ed, kid, key, fn)
+	if err != nil || c == kid {
 		return n, err
 	}
 	n = n.own(ed)
-	n.kids[i] = c
+	n.kids()[i] = c
 	return n, nil
 }
 
@@ -352,8 +410,8 @@ func mapDelete(ed *edit, root *mnode, key string) (*mnode, Value, bool) {
 		return root, Value{}, false
 	}
 	n, old := mapDeleteNode(ed, root, key)
-	for n != nil && !n.leaf() && len(n.kids) == 1 {
-		n = n.kids[0]
+	for n != nil && !n.leaf() && len(n.keys) == 1 {
+		n = n.kids()[0]
 	}
 	if n != nil && n.size() == 0 {
 		n = nil
@@ -366,17 +424,15 @@ func mapDeleteNode(ed *edit, n *mnode, key string) (*mnode, Value) {
 	if n.leaf() {
 		n = n.ownKeys(ed, 0)
 		i, _ := n.search(key)
-		old := n.vals[i]
-		n.keys = removeAt(n.keys, i)
-		n.vals = removeAt(n.vals, i)
+		old := n.vals()[i]
+		n.remove(i)
 		return n, old
 	}
 	i := n.childFor(key)
-	c, old := mapDeleteNode(ed, n.kids[i], key)
+	c, old := mapDeleteNode(ed, n.kids()[i], key)
 	if c.size() == 0 {
 		n = n.ownKeys(ed, 0)
-		n.keys = removeAt(n.keys, i)
-		n.kids = removeAt(n.kids, i)
+		n.remove(i)
 		return n, old
 	}
 	if k := c.minKey(); k != n.keys[i] {
@@ -385,7 +441,7 @@ func mapDeleteNode(ed *edit, n *mnode, key string) (*mnode, Value) {
 	} else {
 		n = n.own(ed)
 	}
-	n.kids[i] = c
+	n.kids()[i] = c
 	return n, old
 }
 
@@ -420,7 +476,7 @@ func mapBuildUp(ed *edit, level []*mnode) *mnode {
 			n := allocInner(j - i)
 			n.ed, n.ked = ed, ed
 			n.keys = keys[i:j:j]
-			n.kids = append(n.kids, level[i:j]...)
+			copy(n.kids(), level[i:j])
 			up = append(up, n)
 		}
 		level = up
@@ -434,14 +490,14 @@ func mapEach(n *mnode, yield func(string, Value) bool) bool {
 		return true
 	}
 	if n.leaf() {
-		for i := range n.vals {
-			if !yield(n.keys[i], n.vals[i]) {
+		for i, v := range n.vals() {
+			if !yield(n.keys[i], v) {
 				return false
 			}
 		}
 		return true
 	}
-	for _, c := range n.kids {
+	for _, c := range n.kids() {
 		if !mapEach(c, yield) {
 			return false
 		}
@@ -458,7 +514,7 @@ func sameKeys(a, b *mnode) bool {
 // aligned reports whether two inner nodes split the key space the same
 // way, so their children can be compared pairwise.
 func aligned(a, b *mnode) bool {
-	if a.leaf() || b.leaf() || len(a.kids) != len(b.kids) {
+	if a.leaf() || b.leaf() || len(a.keys) != len(b.keys) {
 		return false
 	}
 	if sameKeys(a, b) {
@@ -483,8 +539,9 @@ func mapNodeEqual(a, b *mnode) bool {
 		return false
 	}
 	if aligned(a, b) {
-		for i := range a.kids {
-			if !mapNodeEqual(a.kids[i], b.kids[i]) {
+		ak, bk := a.kids(), b.kids()
+		for i := range ak {
+			if !mapNodeEqual(ak[i], bk[i]) {
 				return false
 			}
 		}
@@ -495,8 +552,9 @@ func mapNodeEqual(a, b *mnode) bool {
 			return false
 		}
 		same := sameKeys(a, b)
-		for i := range a.vals {
-			if (!same && a.keys[i] != b.keys[i]) || !a.vals[i].Equal(b.vals[i]) {
+		av, bv := a.vals(), b.vals()
+		for i := range av {
+			if (!same && a.keys[i] != b.keys[i]) || !av[i].Equal(bv[i]) {
 				return false
 			}
 		}
