@@ -193,3 +193,21 @@ func BenchmarkCloneW4(b *testing.B) {
 		l.Clone()
 	}
 }
+
+// BenchmarkSetVisible100k: hide then show a random slot of a 100,000-slot
+// list (two SetVisible calls per op), as a delete and its undo would.
+func BenchmarkSetVisible100k(b *testing.B) {
+	l, ids := big100k(b)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		x := ids[i%len(ids)]
+		if _, _, err := l.SetVisible(x, false); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := l.SetVisible(x, true); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

@@ -216,11 +216,8 @@ func (l *List) SetVisible(id ID, visible bool) (index int, changed bool, err err
 		}
 		return 0, false, fmt.Errorf("%w: %v", ErrNotFound, id)
 	}
-	if l.n[x].vis != visible {
-		l.setVis(x, visible)
-		changed = true
-	}
-	return l.rank(x), changed, nil
+	changed = l.n[x].vis != visible
+	return l.rankSet(x, visible), changed, nil
 }
 
 // IndexOf returns the visible index of slot id — for a tombstone, the index a

@@ -120,14 +120,32 @@ func (l *List) addUp(p, child, d int32) {
 }
 
 // rank returns the number of visible slots before x.
-func (l *List) rank(x int32) int {
+func (l *List) rank(x int32) int { return l.rankSet(x, l.n[x].vis) }
+
+// rankSet makes x visible or hidden and returns the number of visible slots
+// before x: one walk up the tree finds x's child index at each level, which
+// both the count update and the rank need (x's own visibility counts in
+// neither the leaf bits below it nor the children before it).
+func (l *List) rankSet(x int32, v bool) int {
 	lf, pos := l.posIn(x)
 	L := &l.leaves[lf]
+	var d int32
+	if l.n[x].vis != v {
+		l.n[x].vis = v
+		L.vis ^= 1 << pos
+		d = 1
+		if !v {
+			d = -1
+		}
+		l.visible += int(d)
+	}
 	r := int32(bits.OnesCount64(L.vis & (1<<pos - 1)))
 	child, p := lf, L.parent
 	for p != 0 {
 		in := &l.inners[p]
-		for _, c := range in.cnts[:in.childIndex(child)] {
+		i := in.childIndex(child)
+		in.cnts[i] += d
+		for _, c := range in.cnts[:i] {
 			r += c
 		}
 		child, p = p, in.parent
@@ -193,18 +211,6 @@ func (l *List) linkAfter(a, x int32) {
 func (l *List) linkBefore(b, x int32) {
 	lf, pos := l.posIn(b)
 	l.insertInLeaf(lf, pos, x)
-}
-
-// setVis changes the visibility of x (which must differ from the current one).
-func (l *List) setVis(x int32, v bool) {
-	l.n[x].vis = v
-	lf, pos := l.posIn(x)
-	l.leaves[lf].vis ^= 1 << pos
-	if v {
-		l.addCount(lf, 1)
-	} else {
-		l.addCount(lf, -1)
-	}
 }
 
 // insertInLeaf inserts slot x at position pos (0..n) of leaf lf.
