@@ -1,35 +1,57 @@
 package draft
 
+import "unsafe"
+
 // lnode is a node of the persistent counted B+tree (a rope of chunks) that
 // holds a list. Leaves hold up to listLeafMax items; inner nodes hold up to
 // listBranchMax kids and the item count of each, so indexing, inserting and
-// removing at any position cost O(log n).
+// removing at any position cost O(log n). The items or kids are one array,
+// usually allocated with the node, of which the node keeps the address,
+// the length and the room, so the header is 32 bytes.
 type lnode struct {
 	ed    *edit
-	items []Value  // leaf only
-	kids  []*lnode // inner only
-	sizes []int    // inner only: items under kids[i]
+	arr   unsafe.Pointer // the first item (leaf) or lkid (inner)
+	n     uint32         // items or kids
+	room  uint32         // arr's capacity
+	inner bool
+}
+
+// lkid is a child of an inner node and the number of items under it.
+type lkid struct {
+	n    *lnode
+	size int
 }
 
 // A write copies the leaf it changes and the inner nodes above it. Leaves
 // of 16 items and inner nodes of 32 kids: a million items fit in five
 // levels, and a write at the end of a list (an append) copies a leaf of
-// 8 items on average instead of 16 with leaves of 32 (W2, which appends
-// to a 5- to 105-item list, copies 611 -> about 330 bytes of leaf).
+// 8 items on average instead of 16 with leaves of 32.
 const (
 	listLeafMax   = 16
 	listBranchMax = 32
 )
 
-func (n *lnode) leaf() bool { return n.kids == nil }
+func (n *lnode) leaf() bool { return !n.inner }
+
+func (n *lnode) items() []Value { return unsafe.Slice((*Value)(n.arr), n.room)[:n.n] }
+
+func (n *lnode) kids() []lkid { return unsafe.Slice((*lkid)(n.arr), n.room)[:n.n] }
+
+func (n *lnode) setItems(s []Value) {
+	n.arr, n.n, n.room = unsafe.Pointer(unsafe.SliceData(s)), uint32(len(s)), uint32(cap(s))
+}
+
+func (n *lnode) setKids(s []lkid) {
+	n.arr, n.n, n.room = unsafe.Pointer(unsafe.SliceData(s)), uint32(len(s)), uint32(cap(s))
+}
 
 func (n *lnode) count() int {
 	if n.leaf() {
-		return len(n.items)
+		return int(n.n)
 	}
 	c := 0
-	for _, s := range n.sizes {
-		c += s
+	for _, k := range n.kids() {
+		c += k.size
 	}
 	return c
 }
@@ -43,123 +65,91 @@ func (n *lnode) own(ed *edit, extra int) *lnode {
 		return n
 	}
 	if n.leaf() {
-		return newListLeaf(ed, n.items, len(n.items)+extra)
+		return newListLeaf(ed, n.items(), int(n.n)+extra)
 	}
-	return newListInner(ed, n.kids, n.sizes, len(n.kids)+extra)
+	return newListInner(ed, n.kids(), int(n.n)+extra)
 }
 
 // Nodes are allocated together with their arrays (one allocation per
-// copied node), in size classes like map nodes (an 80-byte header plus
-// 24-byte items or 16-byte kids).
-type (
-	lleaf2 struct {
-		n lnode
-		b [2]Value
-	}
-	lleaf4 struct {
-		n lnode
-		b [4]Value
-	}
-	lleaf8 struct {
-		n lnode
-		b [8]Value
-	}
-	lleaf12 struct {
-		n lnode
-		b [12]Value
-	}
-	lleafMax struct {
-		n lnode
-		b [listLeafMax]Value
-	}
-	lleafFull struct {
-		n lnode
-		b [listLeafMax + 1]Value
-	}
-	linner4 struct {
-		n lnode
-		k [4]*lnode
-		s [4]int
-	}
-	linner8 struct {
-		n lnode
-		k [8]*lnode
-		s [8]int
-	}
-	linner16 struct {
-		n lnode
-		k [16]*lnode
-		s [16]int
-	}
-	linnerFull struct {
-		n lnode
-		k [listBranchMax + 1]*lnode
-		s [listBranchMax + 1]int
-	}
-)
-
+// copied node), in size classes that fill Go's allocation size classes
+// with the 32-byte header: leaves of 2, 4, 6, 8, 9, 12, 14, 16 and 17
+// items (80 to 448 bytes), inner nodes of 4, 8, 12, 16, 24 and 33 kids
+// (96 to 576 bytes).
 func newListLeaf(ed *edit, items []Value, need int) *lnode {
 	var n *lnode
-	var b []Value
 	switch {
 	case need <= 2:
-		x := &lleaf2{}
-		n, b = &x.n, x.b[:0]
+		n = listNodeOf[Value, [2]Value]()
 	case need <= 4:
-		x := &lleaf4{}
-		n, b = &x.n, x.b[:0]
+		n = listNodeOf[Value, [4]Value]()
+	case need <= 6:
+		n = listNodeOf[Value, [6]Value]()
 	case need <= 8:
-		x := &lleaf8{}
-		n, b = &x.n, x.b[:0]
+		n = listNodeOf[Value, [8]Value]()
+	case need <= 9:
+		n = listNodeOf[Value, [9]Value]()
 	case need <= 12:
-		x := &lleaf12{}
-		n, b = &x.n, x.b[:0]
+		n = listNodeOf[Value, [12]Value]()
+	case need <= 14:
+		n = listNodeOf[Value, [14]Value]()
 	case need <= listLeafMax:
-		x := &lleafMax{}
-		n, b = &x.n, x.b[:0]
+		n = listNodeOf[Value, [listLeafMax]Value]()
 	case need <= listLeafMax+1:
-		x := &lleafFull{}
-		n, b = &x.n, x.b[:0]
+		n = listNodeOf[Value, [listLeafMax + 1]Value]()
 	default:
-		n, b = &lnode{}, make([]Value, 0, need)
+		n = &lnode{}
+		n.setItems(make([]Value, 0, need))
 	}
-	n.ed, n.items = ed, append(b, items...)
+	n.ed = ed
+	n.setItems(append(n.items(), items...))
 	return n
 }
 
-func newListInner(ed *edit, kids []*lnode, sizes []int, need int) *lnode {
+func newListInner(ed *edit, kids []lkid, need int) *lnode {
 	var n *lnode
-	var k []*lnode
-	var s []int
 	switch {
 	case need <= 4:
-		x := &linner4{}
-		n, k, s = &x.n, x.k[:0], x.s[:0]
+		n = listNodeOf[lkid, [4]lkid]()
 	case need <= 8:
-		x := &linner8{}
-		n, k, s = &x.n, x.k[:0], x.s[:0]
+		n = listNodeOf[lkid, [8]lkid]()
+	case need <= 12:
+		n = listNodeOf[lkid, [12]lkid]()
 	case need <= 16:
-		x := &linner16{}
-		n, k, s = &x.n, x.k[:0], x.s[:0]
+		n = listNodeOf[lkid, [16]lkid]()
+	case need <= 24:
+		n = listNodeOf[lkid, [24]lkid]()
 	case need <= listBranchMax+1:
-		x := &linnerFull{}
-		n, k, s = &x.n, x.k[:0], x.s[:0]
+		n = listNodeOf[lkid, [listBranchMax + 1]lkid]()
 	default:
-		n, k, s = &lnode{}, make([]*lnode, 0, need), make([]int, 0, need)
+		n = &lnode{}
+		n.setKids(make([]lkid, 0, need))
 	}
-	n.ed, n.kids, n.sizes = ed, append(k, kids...), append(s, sizes...)
+	n.ed, n.inner = ed, true
+	n.setKids(append(n.kids(), kids...))
 	return n
+}
+
+// listNodeOf allocates a node and its array A ([k]E, E being Value or
+// lkid) together, with no items or kids yet.
+func listNodeOf[E, A any]() *lnode {
+	x := new(struct {
+		n lnode
+		b A
+	})
+	var e E
+	x.n.arr, x.n.room = unsafe.Pointer(&x.b), uint32(unsafe.Sizeof(x.b)/unsafe.Sizeof(e))
+	return &x.n
 }
 
 // find returns the child holding position i and i relative to that child.
 // With end set, a position equal to a child's size stays in that child
 // (used by insert, so appends go to the last child).
 func (n *lnode) find(i int, end bool) (int, int) {
-	for k, s := range n.sizes {
-		if i < s || (end && i == s) {
+	for k, c := range n.kids() {
+		if i < c.size || (end && i == c.size) {
 			return k, i
 		}
-		i -= s
+		i -= c.size
 	}
 	panic("draft: list index beyond node size (broken invariant)")
 }
@@ -168,9 +158,9 @@ func listGet(n *lnode, i int) Value {
 	for !n.leaf() {
 		var k int
 		k, i = n.find(i, false)
-		n = n.kids[k]
+		n = n.kids()[k].n
 	}
-	return n.items[i]
+	return n.items()[i]
 }
 
 // listSet replaces the item at i (which must be in range) and returns the
@@ -178,13 +168,15 @@ func listGet(n *lnode, i int) Value {
 func listSet(ed *edit, n *lnode, i int, v Value) (*lnode, Value) {
 	n = n.own(ed, 0)
 	if n.leaf() {
-		old := n.items[i]
-		n.items[i] = v
+		it := n.items()
+		old := it[i]
+		it[i] = v
 		return n, old
 	}
 	k, j := n.find(i, false)
-	c, old := listSet(ed, n.kids[k], j, v)
-	n.kids[k] = c
+	ks := n.kids()
+	c, old := listSet(ed, ks[k].n, j, v)
+	ks[k].n = c
 	return n, old
 }
 
@@ -195,7 +187,7 @@ func listInsert(ed *edit, root *lnode, i int, v Value) *lnode {
 	}
 	n, split := listInsertNode(ed, root, i, v)
 	if split != nil {
-		n = newListInner(ed, []*lnode{n, split}, []int{n.count(), split.count()}, 2)
+		n = newListInner(ed, []lkid{{n, n.count()}, {split, split.count()}}, 2)
 	}
 	return n
 }
@@ -203,46 +195,48 @@ func listInsert(ed *edit, root *lnode, i int, v Value) *lnode {
 func listInsertNode(ed *edit, n *lnode, i int, v Value) (*lnode, *lnode) {
 	if n.leaf() {
 		n = n.own(ed, 1)
-		n.items = insertAt(n.items, i, v)
-		if len(n.items) <= listLeafMax {
+		it := insertAt(n.items(), i, v)
+		n.setItems(it)
+		if len(it) <= listLeafMax {
 			return n, nil
 		}
 		// Split unevenly when appending so that lists built by appends
 		// end up with full leaves.
-		h := len(n.items) / 2
-		if i == len(n.items)-1 {
-			h = len(n.items) - 1
+		h := len(it) / 2
+		if i == len(it)-1 {
+			h = len(it) - 1
 		}
-		r := newListLeaf(ed, n.items[h:], listLeafMax+1)
-		clear(n.items[h:])
-		n.items = n.items[:h]
+		r := newListLeaf(ed, it[h:], listLeafMax+1)
+		clear(it[h:])
+		n.setItems(it[:h])
 		return n, r
 	}
 	k, j := n.find(i, true)
-	c, split := listInsertNode(ed, n.kids[k], j, v)
+	c, split := listInsertNode(ed, n.kids()[k].n, j, v)
 	extra := 0
 	if split != nil {
 		extra = 1
 	}
 	n = n.own(ed, extra) // a copy has the same kids, so k still holds
-	n.kids[k] = c
-	n.sizes[k]++
+	ks := n.kids()
+	ks[k].n = c
+	ks[k].size++
 	if split == nil {
 		return n, nil
 	}
-	n.sizes[k] = c.count()
-	n.kids = insertAt(n.kids, k+1, split)
-	n.sizes = insertAt(n.sizes, k+1, split.count())
-	if len(n.kids) <= listBranchMax {
+	ks[k].size = c.count()
+	ks = insertAt(ks, k+1, lkid{split, split.count()})
+	n.setKids(ks)
+	if len(ks) <= listBranchMax {
 		return n, nil
 	}
-	h := len(n.kids) / 2
-	if k+1 == len(n.kids)-1 {
-		h = len(n.kids) - 1
+	h := len(ks) / 2
+	if k+1 == len(ks)-1 {
+		h = len(ks) - 1
 	}
-	r := newListInner(ed, n.kids[h:], n.sizes[h:], listBranchMax+1)
-	clear(n.kids[h:])
-	n.kids, n.sizes = n.kids[:h], n.sizes[:h]
+	r := newListInner(ed, ks[h:], listBranchMax+1)
+	clear(ks[h:])
+	n.setKids(ks[:h])
 	return n, r
 }
 
@@ -250,10 +244,10 @@ func listInsertNode(ed *edit, n *lnode, i int, v Value) (*lnode, *lnode) {
 // (nil when the list becomes empty) and the removed item.
 func listRemove(ed *edit, root *lnode, i int) (*lnode, Value) {
 	n, old := listRemoveNode(ed, root, i)
-	for n != nil && !n.leaf() && len(n.kids) == 1 {
-		n = n.kids[0]
+	for n != nil && !n.leaf() && n.n == 1 {
+		n = n.kids()[0].n
 	}
-	if n != nil && n.leaf() && len(n.items) == 0 {
+	if n != nil && n.leaf() && n.n == 0 {
 		n = nil
 	}
 	return n, old
@@ -262,19 +256,20 @@ func listRemove(ed *edit, root *lnode, i int) (*lnode, Value) {
 func listRemoveNode(ed *edit, n *lnode, i int) (*lnode, Value) {
 	n = n.own(ed, 0)
 	if n.leaf() {
-		old := n.items[i]
-		n.items = removeAt(n.items, i)
+		it := n.items()
+		old := it[i]
+		n.setItems(removeAt(it, i))
 		return n, old
 	}
 	k, j := n.find(i, false)
-	c, old := listRemoveNode(ed, n.kids[k], j)
-	if n.sizes[k] == 1 {
-		n.kids = removeAt(n.kids, k)
-		n.sizes = removeAt(n.sizes, k)
+	ks := n.kids()
+	c, old := listRemoveNode(ed, ks[k].n, j)
+	if ks[k].size == 1 {
+		n.setKids(removeAt(ks, k))
 		return n, old
 	}
-	n.kids[k] = c
-	n.sizes[k]--
+	ks[k].n = c
+	ks[k].size--
 	return n, old
 }
 
@@ -283,24 +278,21 @@ func listBuild(ed *edit, items []Value) *lnode {
 	if len(items) == 0 {
 		return nil
 	}
-	var level []*lnode
+	var level []lkid
 	for i := 0; i < len(items); i += listLeafMax {
 		j := min(i+listLeafMax, len(items))
-		level = append(level, newListLeaf(ed, items[i:j], j-i))
+		level = append(level, lkid{newListLeaf(ed, items[i:j], j-i), j - i})
 	}
 	for len(level) > 1 {
-		var up []*lnode
+		up := level[:0] // each kid is read before its slot is reused
 		for i := 0; i < len(level); i += listBranchMax {
 			j := min(i+listBranchMax, len(level))
-			p := &lnode{ed: ed, kids: append(make([]*lnode, 0, j-i), level[i:j]...)}
-			for _, k := range p.kids {
-				p.sizes = append(p.sizes, k.count())
-			}
-			up = append(up, p)
+			p := newListInner(ed, level[i:j], j-i)
+			up = append(up, lkid{p, p.count()})
 		}
 		level = up
 	}
-	return level[0]
+	return level[0].n
 }
 
 func listEach(n *lnode, base int, yield func(int, Value) bool) (int, bool) {
@@ -308,7 +300,7 @@ func listEach(n *lnode, base int, yield func(int, Value) bool) (int, bool) {
 		return base, true
 	}
 	if n.leaf() {
-		for _, v := range n.items {
+		for _, v := range n.items() {
 			if !yield(base, v) {
 				return base, false
 			}
@@ -316,9 +308,9 @@ func listEach(n *lnode, base int, yield func(int, Value) bool) (int, bool) {
 		}
 		return base, true
 	}
-	for _, c := range n.kids {
+	for _, c := range n.kids() {
 		var ok bool
-		if base, ok = listEach(c, base, yield); !ok {
+		if base, ok = listEach(c.n, base, yield); !ok {
 			return base, false
 		}
 	}
@@ -334,17 +326,18 @@ func listNodeEqual(a, b *lnode) bool {
 	if a == nil || b == nil {
 		return false
 	}
-	if !a.leaf() && !b.leaf() && len(a.kids) == len(b.kids) {
+	if !a.leaf() && !b.leaf() && a.n == b.n {
+		ak, bk := a.kids(), b.kids()
 		aligned := true
-		for i := range a.sizes {
-			if a.sizes[i] != b.sizes[i] {
+		for i := range ak {
+			if ak[i].size != bk[i].size {
 				aligned = false
 				break
 			}
 		}
 		if aligned {
-			for i := range a.kids {
-				if !listNodeEqual(a.kids[i], b.kids[i]) {
+			for i := range ak {
+				if !listNodeEqual(ak[i].n, bk[i].n) {
 					return false
 				}
 			}
@@ -352,11 +345,12 @@ func listNodeEqual(a, b *lnode) bool {
 		}
 	}
 	if a.leaf() && b.leaf() {
-		if len(a.items) != len(b.items) {
+		if a.n != b.n {
 			return false
 		}
-		for i := range a.items {
-			if !a.items[i].Equal(b.items[i]) {
+		ai, bi := a.items(), b.items()
+		for i := range ai {
+			if !ai[i].Equal(bi[i]) {
 				return false
 			}
 		}
