@@ -150,15 +150,22 @@ type localBlock struct {
 	pred [1]OpID // room for a Pred list (see localChange.spare); 256 bytes in all
 }
 
-// localRoom hands out localBlocks from slabs of localSlab: one allocation
-// per localSlab local changes instead of one each. A slab lives while any
-// of its changes does (the op log, or a caller holding a change); the log
-// drops an author's changes oldest first, so a slab's changes, which are
-// consecutive, go together.
+// localRoom hands out localBlocks from slabs: one allocation per slab of
+// local changes instead of one each. Slabs grow from 3 blocks to
+// localSlabMax (2^k-1 blocks of 256 bytes fill the allocator's size
+// classes), so a document that makes few changes holds little room. The
+// largest slab is 64 KiB, a large object whose fresh pages need no
+// clearing. A slab lives while any of its changes does (the op log, or a
+// caller holding a change); the log drops an author's changes oldest
+// first, so a slab's changes, which are consecutive, go together.
 type localRoom struct {
 	slab  []localBlock
+	size  int  // the last slab's length
 	multi int8 // whether the strategy table uses MultiValue: 0 not known yet, 1 no, 2 yes
 }
+
+// localSlabMax is the largest slab, in blocks: 255 x 256 bytes.
+const localSlabMax = 255
 
 // hasMulti reports whether st (the document's table, fixed after New)
 // uses MultiValue, asking it once.
@@ -172,15 +179,11 @@ func (r *localRoom) hasMulti(st *Strategies) bool {
 	return r.multi == 2
 }
 
-// localSlab is the number of local changes per slab: 31 x 256 bytes plus
-// the allocator's 8-byte header fill the 8 KiB size class (32 would take
-// the 9.25 KiB one).
-const localSlab = 31
-
 // block returns a zeroed localBlock.
 func (r *localRoom) block() *localBlock {
 	if len(r.slab) == 0 {
-		r.slab = make([]localBlock, localSlab)
+		r.size = min(max(2*r.size+1, 3), localSlabMax)
+		r.slab = make([]localBlock, r.size)
 	}
 	b := &r.slab[0]
 	r.slab = r.slab[1:]
