@@ -173,9 +173,9 @@ func hashSeg(h uint64, s Segment) uint64 {
 	h = (h ^ '/') * fnvPrime
 	var buf [20]byte
 	var t []byte
-	switch s.kind {
+	switch s.kind() {
 	case segIndex:
-		t = strconv.AppendInt(buf[:0], int64(s.idx), 10)
+		t = strconv.AppendInt(buf[:0], int64(s.index()), 10)
 	case segEnd:
 		t = append(buf[:0], '-')
 	default:

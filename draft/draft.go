@@ -240,7 +240,7 @@ func (s *session) set(p Path, v Value) error {
 	last := p[len(p)-1]
 	var old Value
 	var had bool
-	canRun := last.kind == segKey && s.log.fresh(p)
+	canRun := last.kind() == segKey && s.log.fresh(p)
 	root, err := update(s.ed, s.root, p[:len(p)-1], func(c Value) (Value, error) {
 		switch c.kind {
 		case MapKind:
@@ -414,7 +414,7 @@ func (s *session) insert(lp Path, at Segment, vs []Value) error {
 
 // continueRun reports whether a set at p joins the open run.
 func (s *session) continueRun(p Path) bool {
-	if len(p) == 0 || p[len(p)-1].kind != segKey {
+	if len(p) == 0 || p[len(p)-1].kind() != segKey {
 		return false
 	}
 	parent, q := p[:len(p)-1], s.pend.path

@@ -2,6 +2,7 @@ package draft
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -23,39 +24,70 @@ const (
 // "3"); in a list, Index and End are positions, and a Key whose text is a
 // canonical decimal index ("0", "17", not "01") is read as that index.
 type Segment struct {
-	kind segKind
-	idx  int
-	key  string
+	key string
+	n   int // 0: a key; 1: End; an Index segment's index i as i+2 (i >= 0) or i (i < 0)
+}
+
+// A segment is 24 bytes (a produce carves one path per patch and per
+// sub-draft): its kind and index share n, and the zero Segment is Key("").
+
+func (s Segment) kind() segKind {
+	switch s.n {
+	case 0:
+		return segKey
+	case 1:
+		return segEnd
+	}
+	return segIndex
+}
+
+// index returns an Index segment's index.
+func (s Segment) index() int {
+	if s.n > 1 {
+		return s.n - 2
+	}
+	return s.n
 }
 
 // Key returns a map-key segment.
-func Key(k string) Segment { return Segment{kind: segKey, key: k} }
+func Key(k string) Segment { return Segment{key: k} }
 
-// Index returns a list-index segment. A negative index never resolves.
-func Index(i int) Segment { return Segment{kind: segIndex, idx: i} }
+// Index returns a list-index segment. A negative index never resolves
+// (and an index above math.MaxInt-2 is read as math.MaxInt-2).
+func Index(i int) Segment {
+	if i < 0 {
+		return Segment{n: i}
+	}
+	return Segment{n: min(i, math.MaxInt-2) + 2}
+}
 
 // End returns the "-" segment: the end of a list.
-func End() Segment { return Segment{kind: segEnd} }
+func End() Segment { return Segment{n: 1} }
 
 // IsIndex reports whether s was made as a list index (Index, or a
 // canonical decimal token from ParsePointer).
-func (s Segment) IsIndex() bool { return s.kind == segIndex }
+func (s Segment) IsIndex() bool { return s.kind() == segIndex }
 
 // IsEnd reports whether s is the "-" end-of-list segment.
-func (s Segment) IsEnd() bool { return s.kind == segEnd }
+func (s Segment) IsEnd() bool { return s.kind() == segEnd }
 
 // IsKey reports whether s was made as a map key.
-func (s Segment) IsKey() bool { return s.kind == segKey }
+func (s Segment) IsKey() bool { return s.kind() == segKey }
 
 // AsIndex returns the index and true for Index segments.
-func (s Segment) AsIndex() (int, bool) { return s.idx, s.kind == segIndex }
+func (s Segment) AsIndex() (int, bool) {
+	if s.kind() != segIndex {
+		return 0, false
+	}
+	return s.index(), true
+}
 
 // Token returns the segment's unescaped RFC 6901 reference token: the key,
 // the decimal index, or "-".
 func (s Segment) Token() string {
-	switch s.kind {
+	switch s.kind() {
 	case segIndex:
-		return strconv.Itoa(s.idx)
+		return strconv.Itoa(s.index())
 	case segEnd:
 		return "-"
 	}
@@ -67,9 +99,9 @@ func (s Segment) String() string { return s.Token() }
 
 // listIndex interprets s as a position in a list (End is not a position).
 func (s Segment) listIndex() (int, bool) {
-	switch s.kind {
+	switch s.kind() {
 	case segIndex:
-		return s.idx, s.idx >= 0
+		return s.index(), s.n >= 0
 	case segKey:
 		return parseIndexToken(s.key)
 	}
@@ -133,17 +165,17 @@ func (p Path) Equal(o Path) bool {
 // formatting indices.
 func (s Segment) sameToken(o Segment) bool {
 	switch {
-	case s.kind == o.kind:
-		return s.idx == o.idx && s.key == o.key
-	case s.kind == segKey && o.kind == segIndex:
+	case s.kind() == o.kind():
+		return s.n == o.n && s.key == o.key
+	case s.kind() == segKey && o.kind() == segIndex:
 		n, ok := parseIndexToken(s.key)
-		return ok && n == o.idx
-	case s.kind == segIndex && o.kind == segKey:
+		return ok && n == o.index()
+	case s.kind() == segIndex && o.kind() == segKey:
 		return o.sameToken(s)
-	case s.kind == segEnd:
-		return o.kind == segKey && o.key == "-"
-	case o.kind == segEnd:
-		return s.kind == segKey && s.key == "-"
+	case s.kind() == segEnd:
+		return o.kind() == segKey && o.key == "-"
+	case o.kind() == segEnd:
+		return s.kind() == segKey && s.key == "-"
 	}
 	return false
 }

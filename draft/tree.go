@@ -48,7 +48,7 @@ func update(ed *edit, v Value, p Path, fn func(Value) (Value, error)) (Value, er
 func itemIndex(l Value, s Segment) (int, error) {
 	i, ok := s.listIndex()
 	if !ok {
-		if s.kind == segEnd || s.kind == segIndex {
+		if s.kind() == segEnd || s.kind() == segIndex {
 			return 0, ErrIndexRange
 		}
 		return 0, ErrWrongType
@@ -62,12 +62,12 @@ func itemIndex(l Value, s Segment) (int, error) {
 // insertIndex resolves s to an insertion position in list l (0..Len, with
 // End meaning Len).
 func insertIndex(l Value, s Segment) (int, error) {
-	if s.kind == segEnd {
+	if s.kind() == segEnd {
 		return int(l.num), nil
 	}
 	i, ok := s.listIndex()
 	if !ok {
-		if s.kind == segIndex {
+		if s.kind() == segIndex {
 			return 0, ErrIndexRange
 		}
 		return 0, ErrWrongType
