@@ -199,6 +199,9 @@ func (d *Doc) Apply(changes ...*Change) (Result, error) {
 	var res Result
 	var first error
 	d.mark = len(d.lag)
+	if l, ok := d.log.(*memLog); ok && len(changes) >= reserveBatch {
+		l.reserve(changes, d.vv)
+	}
 	for _, c := range changes {
 		if err := d.receive(c, &res); err != nil && first == nil {
 			first = err
@@ -553,6 +556,30 @@ func (l *memLog) append(c *Change) {
 		cs = slices.Grow(cs, max(len(cs), 16))
 	}
 	l.by[c.Replica] = append(cs, c)
+}
+
+// reserveBatch is the number of changes from which Apply grows the op log
+// for the whole batch first.
+const reserveBatch = 1024
+
+// reserve makes room in the authors' logs for the changes cs, so that a
+// large batch grows each log once instead of doubling it up to the size.
+// It counts runs of one author (no map) and reserves only for a run that
+// continues what vv holds of its author (one that would wait in the
+// pending buffer reserves nothing); a run of duplicates over-reserves,
+// which is harmless.
+func (l *memLog) reserve(cs []*Change, vv VersionVector) {
+	for i := 0; i < len(cs); {
+		c := cs[i]
+		j := i + 1
+		for c != nil && j < len(cs) && cs[j] != nil && cs[j].Replica == c.Replica {
+			j++
+		}
+		if c != nil && c.StartSeq <= vv[c.Replica]+1 {
+			l.by[c.Replica] = slices.Grow(l.by[c.Replica], j-i)
+		}
+		i = j
+	}
 }
 
 func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
