@@ -171,7 +171,10 @@ func BenchmarkPropagation(b *testing.B) {
 // writers stopping until every node's version vector equals the union of
 // all of them. Each of b.N runs reuses the cluster; it reports the offered
 // and applied rates of the last run and the tail's p50 and maximum over
-// all runs.
+// all runs. Per run it logs the offered rate, the writes applied on every
+// node while writing (issue 5's throughput: the version vectors'
+// intersection when the writers stop, per second of writing), the tail,
+// and the older figure that divides by writing time plus tail.
 //
 //	go test ./mesh/ -run '^$' -bench BenchmarkThroughput -benchtime 3x -v
 //
@@ -204,8 +207,15 @@ func BenchmarkThroughput(b *testing.B) {
 // throughputRun is one paced run's outcome.
 type throughputRun struct {
 	writes  int
-	offered float64       // writes/s the writers managed
-	applied float64       // writes applied on every node / time from start to convergence
+	offered float64 // writes/s the writers managed
+	// during is issue 5's throughput: the writes every node had applied
+	// when the writers stopped (the intersection of the version vectors)
+	// per second of writing.
+	during float64
+	// overall is the writes applied on every node per second from the
+	// start to convergence (writing time plus tail): at a rate r it can
+	// never reach r, so it is not the acceptance figure.
+	overall float64
 	tail    time.Duration // writers stopped until every node held every write
 }
 
@@ -220,7 +230,8 @@ func benchThroughput(b *testing.B, rate int, tune func(*Config)) {
 		if !ok {
 			return
 		}
-		b.Logf("run %d: %d writes, offered %.0f/s, applied %.0f/s, tail %v", i, r.writes, r.offered, r.applied, r.tail)
+		b.Logf("run %d: %d writes, offered %.0f/s, applied everywhere while writing %.0f/s, tail %v (applied incl. tail %.0f/s)",
+			i, r.writes, r.offered, r.during, r.tail, r.overall)
 		runs = append(runs, r)
 	}
 	b.StopTimer()
@@ -231,7 +242,8 @@ func benchThroughput(b *testing.B, rate int, tune func(*Config)) {
 	slices.Sort(tails)
 	last := runs[len(runs)-1]
 	b.ReportMetric(last.offered, "writes/s")
-	b.ReportMetric(last.applied, "cluster-applied-ops/s")
+	b.ReportMetric(last.during, "applied-while-writing/s")
+	b.ReportMetric(last.overall, "applied-incl-tail/s")
 	b.ReportMetric(float64(percentile(tails, 0.5).Milliseconds()), "tail-p50-ms")
 	b.ReportMetric(float64(tails[len(tails)-1].Milliseconds()), "tail-max-ms")
 	var drops, pruned, errs uint64
@@ -263,6 +275,7 @@ func pacedRun(b *testing.B, nodes []*Node, run, rate int, writeFor time.Duration
 	var mu sync.Mutex
 	total := 0
 	per := float64(rate) / float64(len(nodes))
+	before := nodes[0].Version().Total() // the previous runs converged
 	start := time.Now()
 	for i, nd := range nodes {
 		wg.Add(1)
@@ -295,9 +308,18 @@ func pacedRun(b *testing.B, nodes []*Node, run, rate int, writeFor time.Duration
 	wg.Wait()
 	stopped := time.Now()
 	want := VersionVector{}
-	for _, nd := range nodes {
-		for r, s := range nd.Version() {
+	var everywhere VersionVector
+	for i, nd := range nodes {
+		v := nd.Version()
+		for r, s := range v {
 			want[r] = max(want[r], s)
+		}
+		if i == 0 {
+			everywhere = v
+			continue
+		}
+		for r, s := range everywhere {
+			everywhere[r] = min(s, v[r])
 		}
 	}
 	tick := time.NewTicker(5 * time.Millisecond)
@@ -329,7 +351,8 @@ func pacedRun(b *testing.B, nodes []*Node, run, rate int, writeFor time.Duration
 	return throughputRun{
 		writes:  total,
 		offered: float64(total) / stopped.Sub(start).Seconds(),
-		applied: float64(total) / converged.Sub(start).Seconds(),
+		during:  float64(everywhere.Total()-before) / stopped.Sub(start).Seconds(),
+		overall: float64(total) / converged.Sub(start).Seconds(),
 		tail:    converged.Sub(stopped),
 	}, true
 }

@@ -103,7 +103,7 @@ func (t *frontierTracker) holding() []string {
 // snapshot): it only grows while the peer lives, so the newest replaces the
 // old.
 func (c *Core) notePeerVersion(peer string, v VersionVector) {
-	if peer == c.cfg.Name {
+	if peer == c.cfg.Name || !c.cfg.KeepPeerVersions {
 		return
 	}
 	if c.peerVV == nil {
@@ -114,7 +114,8 @@ func (c *Core) notePeerVersion(peer string, v VersionVector) {
 
 // PeerVersions returns the last version vector each peer sent in a digest
 // or snapshot, by name: a lower bound of what that peer holds. A peer that
-// went down is forgotten (PeerDown). The map and vectors are copies the
+// went down is forgotten (PeerDown). Empty unless
+// CoreConfig.KeepPeerVersions is set. The map and vectors are copies the
 // caller owns.
 func (c *Core) PeerVersions() map[string]VersionVector {
 	out := make(map[string]VersionVector, len(c.peerVV))

@@ -146,7 +146,7 @@ func newCompactNet(t testing.TB, n int, retention time.Duration, every uint64) *
 		}
 		doc := NewDocument(d, nil).(*crdtDocument)
 		name := fmt.Sprintf("n%02d", i)
-		core, err := NewCore(CoreConfig{Name: name, Seed: uint64(i)}, doc)
+		core, err := NewCore(CoreConfig{Name: name, Seed: uint64(i), KeepPeerVersions: true}, doc)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -661,14 +661,24 @@ func TestCoreRepairDropsStaleAndAnnounces(t *testing.T) {
 	}
 }
 
-func TestCoreBusyAntiEntropy(t *testing.T) {
-	src := newFakeDoc(7, func() int64 { return 0 })
-	doc := newFakeDoc(1, func() int64 { return 0 })
-	c, err := NewCore(CoreConfig{Name: "me", AntiEntropyMillis: 1000, BusyAntiEntropyMillis: 200}, doc)
+// peeredCore returns a core named "me" with cfg over an empty document of
+// replica 1, one live peer "peer", and a source document of replica 7 to
+// make remote changes with.
+func peeredCore(t *testing.T, cfg CoreConfig) (src, doc *fakeDoc, c *Core) {
+	t.Helper()
+	src = newFakeDoc(7, func() int64 { return 0 })
+	doc = newFakeDoc(1, func() int64 { return 0 })
+	cfg.Name = "me"
+	c, err := NewCore(cfg, doc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.PeerUp("peer")
+	return src, doc, c
+}
+
+func TestCoreBusyAntiEntropy(t *testing.T) {
+	src, doc, c := peeredCore(t, CoreConfig{AntiEntropyMillis: 1000, BusyAntiEntropyMillis: 200})
 	rounds := func(from, to int64) int {
 		n := 0
 		for now := from; now < to; now += 50 {
@@ -692,8 +702,10 @@ func TestCoreBusyAntiEntropy(t *testing.T) {
 	if _, err := c.Receive(15_000, Encode(&ChangeMsg{Change: third})); err != nil {
 		t.Fatal(err)
 	}
-	if n := rounds(15_000, 16_000); n < 4 {
-		t.Fatalf("with a gap: %d rounds in 1 s, want about 5", n)
+	// The peer never answers, so each round holds the next back for
+	// RepairTimeoutMillis (400 ms): still more often than one a second.
+	if n := rounds(15_000, 16_000); n < 2 {
+		t.Fatalf("with a gap: %d rounds in 1 s, want about 3", n)
 	}
 	if _, err := c.Receive(16_000, Encode(&ChangeMsg{Change: second})); err != nil {
 		t.Fatal(err)
@@ -705,4 +717,100 @@ func TestCoreBusyAntiEntropy(t *testing.T) {
 	if n := rounds(17_000, 20_000); n > 4 {
 		t.Fatalf("gap closed: %d rounds in 3 s, want about 3", n)
 	}
+}
+
+// TestCoreRepairStreamInFlight checks that while an anti-entropy pull
+// stream is in flight (chunks saying more follows keep arriving), no timer
+// round starts another stream, and that the stream's end lets the next
+// round go at once.
+func TestCoreRepairStreamInFlight(t *testing.T) {
+	src, _, c := peeredCore(t, CoreConfig{AntiEntropyMillis: 1000, BusyAntiEntropyMillis: 200})
+	var chs []Change
+	for i := range 6 {
+		chs = append(chs, src.update(0, 0, fmt.Sprint("k", i), "v"))
+	}
+	// Find the first round.
+	now := int64(10_000)
+	for ; countTypes(c.Tick(now))[TypeDigest] == 0; now += 50 {
+	}
+	// Chunks with More every 300 ms (beyond the 200 ms busy interval,
+	// within the 400 ms repair timeout) for 1.5 s: the pull continues by
+	// digest, and no tick sends a round of its own.
+	for i := range 5 {
+		now += 300
+		out, err := c.Receive(now, Encode(&ChangesMsg{From: "peer", Changes: chs[i : i+1], More: true}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if countTypes(out)[TypeDigest] != 1 {
+			t.Fatalf("chunk %d with more: %v, want one digest", i, countTypes(out))
+		}
+		for tick := now; tick < now+300; tick += 50 {
+			if n := countTypes(c.Tick(tick))[TypeDigest]; n != 0 {
+				t.Fatalf("tick at %d during the stream sent %d digests", tick, n)
+			}
+		}
+	}
+	// The last chunk ends the stream; the round overdue goes at the next tick.
+	now += 300
+	if _, err := c.Receive(now, Encode(&ChangesMsg{From: "peer", Changes: chs[5:6]})); err != nil {
+		t.Fatal(err)
+	}
+	if n := countTypes(c.Tick(now))[TypeDigest]; n != 1 {
+		t.Fatalf("after the stream ended: %d digests, want 1", n)
+	}
+}
+
+// TestCoreFetchContinuesByFetch checks that a fetch answer saying more
+// follows is continued with a fetch for the same replica, not a digest
+// that would pull every replica the peer has.
+func TestCoreFetchContinuesByFetch(t *testing.T) {
+	src, doc, c := peeredCore(t, CoreConfig{})
+	var chs []Change
+	for i := range 4 {
+		chs = append(chs, src.update(0, 0, fmt.Sprint("k", i), "v"))
+	}
+	out, _ := c.Receive(1000, Encode(&AnnounceMsg{From: "peer", Replica: 7, Seq: 4}))
+	if countTypes(out)[TypeFetch] != 1 {
+		t.Fatalf("announce: %v, want one fetch", countTypes(out))
+	}
+	out, err := c.Receive(1100, Encode(&ChangesMsg{From: "peer", Changes: chs[:2], More: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var next *FetchMsg
+	for _, s := range out.Sends {
+		m, err := Decode(s.Msg, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch m := m.(type) {
+		case *FetchMsg:
+			next = m
+		case *DigestMsg:
+			t.Fatal("a fetch answer was continued with a digest")
+		}
+	}
+	if next == nil || next.Replica != 7 || next.After != 2 || s0(out) != "peer" {
+		t.Fatalf("continuation %+v, want a fetch of replica 7 after 2 from peer", next)
+	}
+	// Another announcement meanwhile fetches nothing: the fetch is still
+	// outstanding.
+	if out, _ := c.Receive(1150, Encode(&AnnounceMsg{From: "other", Replica: 7, Seq: 4})); countTypes(out)[TypeFetch] != 0 {
+		t.Fatal("a second fetch while the continued one is outstanding")
+	}
+	if _, err := c.Receive(1200, Encode(&ChangesMsg{From: "peer", Changes: chs[2:]})); err != nil {
+		t.Fatal(err)
+	}
+	if doc.vv[7] != 4 {
+		t.Fatalf("version %v, want replica 7 at 4", doc.vv)
+	}
+}
+
+// s0 is the recipient of out's first send.
+func s0(out Output) string {
+	if len(out.Sends) == 0 {
+		return ""
+	}
+	return out.Sends[0].To
 }

@@ -215,6 +215,7 @@ func newNode(cfg Config, dd *durableDocument, seed uint64) (*Node, error) {
 		ChunkBytes:         cfg.ChunkBytes,
 		ChunksPerReply:     cfg.ChunksPerReply,
 		SnapshotMissingOps: cfg.SnapshotMissingOps,
+		KeepPeerVersions:   true, // the compaction frontier (compact.go)
 		Seed:               seed,
 	}, cfg.Document)
 	if err != nil {
@@ -788,9 +789,12 @@ func (n *Node) loop(ctx context.Context) {
 }
 
 // receive hands the core batch plus whatever else is waiting (up to
-// inboxBatch messages, repair traffic first), so gossiped changes reach the
-// document in one Apply and the lock is taken once. It returns batch
-// emptied, for reuse.
+// inboxBatch messages, repair traffic first). Repair traffic goes one
+// message per call and lock: a repair or fetch chunk can carry a thousand
+// changes, and a batch of them held the lock local Updates need for
+// hundreds of milliseconds under load. Gossip (small changes and
+// announcements) goes in one call, so gossiped changes reach the document
+// in one Apply. It returns batch emptied, for reuse.
 func (n *Node) receive(batch [][]byte) [][]byte {
 	for _, ch := range []chan []byte{n.control, n.inbox} {
 	drain:
@@ -803,16 +807,33 @@ func (n *Node) receive(batch [][]byte) [][]byte {
 			}
 		}
 	}
+	gossip := 0
+	for _, b := range batch {
+		if t := peekType(b); t == TypeChange || t == TypeAnnounce {
+			batch[gossip] = b
+			gossip++
+			continue
+		}
+		n.receiveLocked([][]byte{b})
+	}
+	if gossip > 0 {
+		n.receiveLocked(batch[:gossip])
+	}
+	clear(batch)
+	return batch[:0]
+}
+
+// receiveLocked hands msgs to the core in one call under the lock and
+// carries out the output.
+func (n *Node) receiveLocked(msgs [][]byte) {
 	n.mu.Lock()
-	out, errs := n.core.ReceiveBatch(n.cfg.Physical.NowMillis(), batch)
+	out, errs := n.core.ReceiveBatch(n.cfg.Physical.NowMillis(), msgs)
 	n.queueEvents(&out)
 	n.mu.Unlock()
 	for _, err := range errs {
 		n.log.Debug("message rejected", "err", err)
 	}
 	n.dispatch(out)
-	clear(batch)
-	return batch[:0]
 }
 
 // refreshPeers makes the core's peer list memberlist's live members, so

@@ -11,17 +11,26 @@ import (
 // streams for recent operations are answered without asking the document
 // to find and re-encode them. Per replica it holds one contiguous run in
 // ascending order; the total Data size is bounded: past the limit the
-// older half of the largest run is dropped. It is part of the Core: not
-// safe for concurrent use, no time, no randomness.
+// older half of the largest run is dropped. With each change it keeps the
+// core time it was added at, so that repair answers can leave out what the
+// fast path is still delivering. It is part of the Core: not safe for
+// concurrent use, no clock of its own, no randomness.
 type recentChanges struct {
 	limit int
 	bytes int
-	runs  map[clock.ReplicaID][]Change
-	sizes map[clock.ReplicaID]int // Data bytes of each run
+	runs  map[clock.ReplicaID]*recentRun
+}
+
+// recentRun is one replica's run: changes in ascending order, the time
+// each was added (ms; ascending too) and their Data bytes.
+type recentRun struct {
+	changes []Change
+	ats     []int64
+	size    int
 }
 
 func newRecentChanges(limit int) *recentChanges {
-	return &recentChanges{limit: limit, runs: map[clock.ReplicaID][]Change{}, sizes: map[clock.ReplicaID]int{}}
+	return &recentChanges{limit: limit, runs: map[clock.ReplicaID]*recentRun{}}
 }
 
 func runBytes(run []Change) int {
@@ -32,24 +41,28 @@ func runBytes(run []Change) int {
 	return n
 }
 
-// add appends ch to its replica's run. A change that does not continue the
-// run restarts it (the gap is the document's to answer); one the run
-// already covers is ignored.
-func (rc *recentChanges) add(ch Change) {
+// add appends ch, added at time at (ms), to its replica's run. A change
+// that does not continue the run restarts it (the gap is the document's
+// to answer); one the run already covers is ignored.
+func (rc *recentChanges) add(ch Change, at int64) {
 	if rc.limit <= 0 {
 		return
 	}
 	run := rc.runs[ch.Replica]
-	if n := len(run); n > 0 && ch.Start != run[n-1].End+1 {
-		if ch.End <= run[n-1].End {
+	if run == nil {
+		run = &recentRun{}
+		rc.runs[ch.Replica] = run
+	}
+	if n := len(run.changes); n > 0 && ch.Start != run.changes[n-1].End+1 {
+		if ch.End <= run.changes[n-1].End {
 			return
 		}
-		rc.bytes -= rc.sizes[ch.Replica]
-		rc.sizes[ch.Replica] = 0
-		run = nil
+		rc.bytes -= run.size
+		run.changes, run.ats, run.size = run.changes[:0], run.ats[:0], 0
 	}
-	rc.runs[ch.Replica] = append(run, ch)
-	rc.sizes[ch.Replica] += len(ch.Data)
+	run.changes = append(run.changes, ch)
+	run.ats = append(run.ats, at)
+	run.size += len(ch.Data)
 	rc.bytes += len(ch.Data)
 	for rc.bytes > rc.limit {
 		rc.evict()
@@ -60,31 +73,50 @@ func (rc *recentChanges) add(ch Change) {
 func (rc *recentChanges) evict() {
 	var big clock.ReplicaID
 	most := -1
-	for r, b := range rc.sizes {
-		if b > most || (b == most && r < big) {
-			big, most = r, b
+	for r, run := range rc.runs {
+		if run.size > most || (run.size == most && r < big) {
+			big, most = r, run.size
 		}
 	}
 	run := rc.runs[big]
-	k := max(1, len(run)/2)
-	dropped := runBytes(run[:k])
+	k := max(1, len(run.changes)/2)
+	dropped := runBytes(run.changes[:k])
 	rc.bytes -= dropped
-	if k == len(run) {
+	if k == len(run.changes) {
 		delete(rc.runs, big)
-		delete(rc.sizes, big)
 		return
 	}
-	rc.sizes[big] -= dropped
-	rc.runs[big] = slices.Clone(run[k:])
+	run.size -= dropped
+	run.changes = slices.Clone(run.changes[k:])
+	run.ats = slices.Clone(run.ats[k:])
 }
 
 // since returns r's changes after seq after up to at least upto, or false
 // when the run does not hold all of them.
 func (rc *recentChanges) since(r clock.ReplicaID, after, upto uint64) ([]Change, bool) {
-	run := rc.runs[r]
-	if len(run) == 0 || run[len(run)-1].End < upto {
+	run, _, ok := rc.sinceAt(r, after, upto)
+	return run, ok
+}
+
+// settled is since cut before the first change added after time before
+// (ms): possibly empty when the run holds all but added them all later.
+func (rc *recentChanges) settled(r clock.ReplicaID, after, upto uint64, before int64) ([]Change, bool) {
+	run, ats, ok := rc.sinceAt(r, after, upto)
+	if !ok {
 		return nil, false
 	}
+	// Times are added in order, so they ascend along the run.
+	n, _ := slices.BinarySearch(ats, before+1)
+	return run[:n], true
+}
+
+// sinceAt is since with the time each change was added.
+func (rc *recentChanges) sinceAt(r clock.ReplicaID, after, upto uint64) ([]Change, []int64, bool) {
+	rr := rc.runs[r]
+	if rr == nil || len(rr.changes) == 0 || rr.changes[len(rr.changes)-1].End < upto {
+		return nil, nil, false
+	}
+	run := rr.changes
 	i, _ := slices.BinarySearchFunc(run, after+1, func(ch Change, seq uint64) int {
 		switch {
 		case ch.End < seq:
@@ -95,7 +127,7 @@ func (rc *recentChanges) since(r clock.ReplicaID, after, upto uint64) ([]Change,
 		return 0
 	})
 	if i == len(run) || run[i].Start > after+1 {
-		return nil, false
+		return nil, nil, false
 	}
-	return run[i:], true
+	return run[i:], rr.ats[i:], true
 }

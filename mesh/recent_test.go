@@ -13,9 +13,9 @@ func TestRecentChanges(t *testing.T) {
 	}
 	rc := newRecentChanges(100)
 	for _, c := range []Change{ch(1, 1, 1, 10), ch(1, 2, 3, 10), ch(1, 4, 4, 10), ch(2, 1, 1, 10)} {
-		rc.add(c)
+		rc.add(c, 0)
 	}
-	rc.add(ch(1, 2, 2, 10)) // covered: ignored
+	rc.add(ch(1, 2, 2, 10), 0) // covered: ignored
 	tests := []struct {
 		r           uint64
 		after, upto uint64
@@ -43,7 +43,7 @@ func TestRecentChanges(t *testing.T) {
 		}
 	}
 	// A gap restarts the run: what came before it is the document's.
-	rc.add(ch(1, 9, 9, 10))
+	rc.add(ch(1, 9, 9, 10), 0)
 	if _, ok := rc.since(clock.ReplicaID(1), 0, 9); ok {
 		t.Error("served across a gap")
 	}
@@ -52,10 +52,11 @@ func TestRecentChanges(t *testing.T) {
 	}
 	// Over the limit, the largest run loses its older half.
 	for s := uint64(10); s < 30; s++ {
-		rc.add(ch(1, s, s, 10))
+		rc.add(ch(1, s, s, 10), 0)
 	}
-	if rc.bytes > rc.limit || rc.bytes != runBytes(rc.runs[1])+runBytes(rc.runs[2]) || rc.sizes[1] != runBytes(rc.runs[1]) {
-		t.Fatalf("bytes %d (limit %d), runs %d + %d", rc.bytes, rc.limit, runBytes(rc.runs[1]), runBytes(rc.runs[2]))
+	one, two := runBytes(rc.runs[1].changes), runBytes(rc.runs[2].changes)
+	if rc.bytes > rc.limit || rc.bytes != one+two || rc.runs[1].size != one || len(rc.runs[1].ats) != len(rc.runs[1].changes) {
+		t.Fatalf("bytes %d (limit %d), runs %d + %d", rc.bytes, rc.limit, one, two)
 	}
 	if _, ok := rc.since(clock.ReplicaID(1), 26, 29); !ok {
 		t.Error("the newest changes were evicted")
