@@ -25,6 +25,10 @@ type Options struct {
 	// Progress, when non-nil, receives a progress bar (carriage-return
 	// updated) while the run goes. Default nil: silent.
 	Progress io.Writer
+	// EverySecond, when non-nil, is called each time the virtual clock
+	// passes a whole second, with that second (profiling hooks: a heap
+	// profile in the middle of a run). Default nil.
+	EverySecond func(second int64)
 }
 
 // node is one simulated node: a protocol core over a crdt document with
@@ -91,6 +95,7 @@ type Sim struct {
 	qpool     qitemPool
 	ppool     packetPool
 	progress  int
+	second    int64 // the last whole virtual second passed to EverySecond
 }
 
 // counters are the run's traffic and buffer figures.
@@ -370,6 +375,10 @@ func (s *Sim) Run() (*Report, error) {
 		}
 		s.now = e.at
 		s.showProgress()
+		if s.opts.EverySecond != nil && s.now/1_000_000 > s.second {
+			s.second = s.now / 1_000_000
+			s.opts.EverySecond(s.second)
+		}
 		switch e.kind {
 		case evGossip:
 			s.gossip(e)

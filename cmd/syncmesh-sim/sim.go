@@ -17,7 +17,7 @@ import (
 
 const simAbout = `Convergence simulations (see docs/simulations.md).
 
-  syncmesh-sim run FILE [--seed N] [--out DIR] [--progress] [--cpuprofile F] [--memprofile F]
+  syncmesh-sim run FILE [--seed N] [--out DIR] [--progress] [--cpuprofile F] [--memprofile F [--memprofile-at S]]
       run one scenario (YAML or JSON) on the deterministic simulator; print
       the report as Markdown, or write report.json, report.md and charts to
       DIR. A broken invariant prints its seed and the command to reproduce.
@@ -86,6 +86,7 @@ func simRun(_ context.Context, e *env, args []string) error {
 	progress := fs.Bool("progress", false, "show a progress bar even when stderr is not a terminal")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	memprofile := fs.String("memprofile", "", "write a heap profile taken at the end of the run, with the simulation still live, to this file (go tool pprof -sample_index=inuse_space)")
+	memprofileAt := fs.Int64("memprofile-at", 0, "take the --memprofile heap profile when the virtual clock reaches this second instead of at the end")
 	file, err := parseWithFile(fs, args)
 	if err != nil {
 		return err
@@ -112,6 +113,14 @@ func simRun(_ context.Context, e *env, args []string) error {
 	if *progress || isTerminal(e.stderr) {
 		opts.Progress = e.stderr
 	}
+	var heapErr error
+	if *memprofile != "" && *memprofileAt > 0 {
+		opts.EverySecond = func(sec int64) {
+			if sec == *memprofileAt {
+				heapErr = writeHeapProfile(*memprofile)
+			}
+		}
+	}
 	sim, err := simulations.New(sc, opts)
 	if err != nil {
 		return err
@@ -122,7 +131,10 @@ func simRun(_ context.Context, e *env, args []string) error {
 		return err
 	}
 	wall := time.Since(start)
-	if *memprofile != "" {
+	if heapErr != nil {
+		return heapErr
+	}
+	if *memprofile != "" && *memprofileAt <= 0 {
 		if err := writeHeapProfile(*memprofile); err != nil {
 			return err
 		}
