@@ -1,15 +1,13 @@
 package simulations
 
-import (
-	"runtime/debug"
-	"testing"
-)
+import "testing"
 
 // benchScenario runs a shipped scenario b.N times and reports its figures.
 func benchScenario(b *testing.B, file string) {
 	b.ReportAllocs()
-	// As the sim command does: big meshes allocate fast.
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	// As the sim command does (GOGC=400, memory limit half the machine,
+	// unless GOGC or GOMEMLIMIT is set).
+	defer TuneGC()()
 	sc, err := LoadScenario(file)
 	if err != nil {
 		b.Fatal(err)

@@ -15,6 +15,7 @@ func TestStudy(t *testing.T) {
 	if dir == "" {
 		t.Skip("set SIM_STUDY_OUT=dir to run the study")
 	}
+	defer TuneGC()()
 	ns := []int{10, 100, 1000, 10000}
 	if os.Getenv("SIM_STUDY_MAXN") == "1000" {
 		ns = ns[:3]

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"time"
 
@@ -36,8 +35,9 @@ func simCmd(ctx context.Context, e *env, args []string) error {
 		}
 		return nil
 	}
-	// Big meshes allocate fast; trade memory for less GC time.
-	debug.SetGCPercent(400)
+	// Big meshes allocate fast and keep gigabytes live: GOGC=400 and a
+	// memory limit of half the machine, unless GOGC or GOMEMLIMIT is set.
+	defer simulations.TuneGC()()
 	switch args[0] {
 	case "run":
 		return simRun(ctx, e, args[1:])

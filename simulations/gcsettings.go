@@ -1,0 +1,78 @@
+package simulations
+
+import (
+	"bufio"
+	"math"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+)
+
+// SimGCPercent is the GC percent (GOGC) a simulation run uses unless the
+// GOGC environment variable says otherwise: a big mesh allocates fast
+// (gigabytes per second of virtual time at 10,000 nodes) and keeps a heap
+// of gigabytes live, so the default 100 would collect about every time
+// the heap grew by as much as is live, and collection would be most of
+// the run.
+const SimGCPercent = 400
+
+// SimMemoryShare is the share of the machine's physical memory a
+// simulation run's heap may use (its soft memory limit) unless the
+// GOMEMLIMIT environment variable says otherwise. At GOGC=400 the heap
+// would otherwise grow to five times what is live (20 GB or more at
+// 10,000 nodes); the limit caps it and makes the GC run only as often as
+// it must within that space. Half leaves the rest to the system and the
+// other programs on the machine; at 10,000 nodes the live heap is a few
+// GB, so the limit leaves room and the collector does not thrash.
+const SimMemoryShare = 0.5
+
+// TuneGC applies the simulator's GC settings to the process, as the
+// syncmesh-sim command and the Benchmark functions do: GC percent
+// SimGCPercent unless GOGC is set, and a soft memory limit of
+// SimMemoryShare of physical memory (when it can be read: Linux's
+// /proc/meminfo) unless GOMEMLIMIT is set. It returns a function that
+// restores the previous settings. The settings are process-wide: a
+// library embedding the simulator should decide them itself.
+func TuneGC() (restore func()) {
+	prevPercent, prevLimit := -2, int64(-1)
+	if os.Getenv("GOGC") == "" {
+		prevPercent = debug.SetGCPercent(SimGCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		if total := physicalMemory(); total > 0 {
+			prevLimit = debug.SetMemoryLimit(int64(float64(total) * SimMemoryShare))
+		}
+	}
+	return func() {
+		if prevPercent != -2 {
+			debug.SetGCPercent(prevPercent)
+		}
+		if prevLimit >= 0 {
+			debug.SetMemoryLimit(prevLimit)
+		}
+	}
+}
+
+// physicalMemory returns the machine's physical memory in bytes from
+// /proc/meminfo, or 0 if it cannot be read.
+func physicalMemory() uint64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// MemTotal:       24000000 kB
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 3 && fields[0] == "MemTotal:" && fields[2] == "kB" {
+			kb, err := strconv.ParseUint(fields[1], 10, 64)
+			if err != nil || kb > math.MaxUint64/1024 {
+				return 0
+			}
+			return kb * 1024
+		}
+	}
+	return 0
+}
