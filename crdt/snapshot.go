@@ -100,13 +100,13 @@ func (c *snapCopier) node(n *node) *snapNode {
 	}
 	if l := n.lst; l != nil {
 		sl := &snapList{}
+		// Slots and elements in id order: an element is named by its
+		// insert's slot, so walking the slots in id order finds the
+		// elements in id order too, without sorting them.
 		sl.slots = make([]snapPos, 0, l.seq.Slots())
-		for id, o := range l.seq.ByID() { // in id order
-			sl.slots = append(sl.slots, snapPos{id: id, org: o})
-		}
 		sl.elems = make([]snapElem, 0, len(l.elems))
 		slab := make([]snapSlot, len(l.elems))
-		for id, s := range l.elems {
+		elem := func(id OpID, s *slot) {
 			e := snapElem{id: id, pos: s.pos, posTS: s.posTS, slot: &slab[len(sl.elems)]}
 			c.slot(e.slot, s)
 			if e.pos == e.id {
@@ -116,7 +116,15 @@ func (c *snapCopier) node(n *node) *snapNode {
 			}
 			sl.elems = append(sl.elems, e)
 		}
-		slices.SortFunc(sl.elems, func(a, b snapElem) int { return idCmp(a.id, b.id) })
+		for id, o := range l.seq.ByID() {
+			sl.slots = append(sl.slots, snapPos{id: id, org: o})
+			if s, ok := l.elems[id]; ok {
+				elem(id, s)
+			}
+		}
+		if len(sl.elems) != len(l.elems) {
+			panic("crdt: broken invariant: a list element without its insert's slot")
+		}
 		for p, e := range l.moved {
 			sl.moved = append(sl.moved, [2]OpID{p, e})
 		}
