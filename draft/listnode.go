@@ -194,6 +194,11 @@ func listInsert(ed *edit, root *lnode, i int, v Value) *lnode {
 
 func listInsertNode(ed *edit, n *lnode, i int, v Value) (*lnode, *lnode) {
 	if n.leaf() {
+		if i == listLeafMax && int(n.n) == listLeafMax {
+			// An append to a full leaf: the leaf stays as it is (shared,
+			// not copied) and the item starts the next leaf.
+			return n, newListLeaf(ed, []Value{v}, 1)
+		}
 		n = n.own(ed, 1)
 		it := insertAt(n.items(), i, v)
 		n.setItems(it)
