@@ -92,7 +92,6 @@ func (d *Doc) applyOpIn(n *node, s *slot, op *Op, id OpID, ts clock.Timestamp, l
 		}
 		s = &slot{owner: n, elem: id, pos: id, posTS: ts}
 		l.elems[id] = s
-		l.org[id] = op.Origins
 		d.listSlots++
 		if _, _, err := l.seq.SetVisible(id, false); err != nil {
 			panic("crdt: inserted slot missing from its sequence: " + err.Error())
@@ -276,7 +275,6 @@ func (d *Doc) move(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 		l.moved = make(map[OpID]OpID)
 	}
 	l.moved[id] = s.elem
-	l.org[id] = op.Origins
 	d.listSlots++
 	if _, _, err := l.seq.SetVisible(id, false); err != nil {
 		panic("crdt: move slot missing from its sequence: " + err.Error())

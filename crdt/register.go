@@ -186,8 +186,7 @@ type node struct {
 type listState struct {
 	seq   *seq.List
 	elems map[OpID]*slot
-	moved map[OpID]OpID        // position slot made by a move -> element
-	org   map[OpID]seq.Origins // every slot's origins, for snapshots
+	moved map[OpID]OpID // position slot made by a move -> element
 }
 
 func (n *node) implFlags() uint8 {
@@ -214,7 +213,7 @@ func newNode(parent *slot) *node {
 
 func (n *node) list() *listState {
 	if n.lst == nil {
-		n.lst = &listState{seq: seq.New(), elems: make(map[OpID]*slot), org: make(map[OpID]seq.Origins)}
+		n.lst = &listState{seq: seq.New(), elems: make(map[OpID]*slot)}
 	}
 	return n.lst
 }
