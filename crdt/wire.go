@@ -246,13 +246,17 @@ func appendValue(b []byte, v draft.Value) []byte {
 }
 
 func (t *wireTable) appendOp(b []byte, op *Op) []byte {
+	var rs []clock.ReplicaID // the context's replicas, sorted (most ops have none)
+	if len(op.Ctx) > 0 {
+		rs = op.Ctx.Replicas()
+	}
 	n := 4
 	switch {
 	case !op.Origins.Left.IsZero() || !op.Origins.Right.IsZero():
 		n = 8
 	case len(op.Marks) > 0:
 		n = 7
-	case len(op.Ctx.Replicas()) > 0:
+	case len(rs) > 0:
 		n = 6
 	case len(op.Pred) > 0:
 		n = 5
@@ -269,7 +273,6 @@ func (t *wireTable) appendOp(b []byte, op *Op) []byte {
 		}
 	}
 	if n > 5 {
-		rs := op.Ctx.Replicas()
 		b = mpArray(b, 2*len(rs))
 		for _, r := range rs {
 			b = t.appendID(b, OpID{Replica: r, Seq: op.Ctx[r]})
