@@ -72,24 +72,35 @@ func (n *lnode) own(ed *edit, extra int) *lnode {
 
 // Nodes are allocated together with their arrays (one allocation per
 // copied node), in size classes that fill Go's allocation size classes
-// with the 32-byte header: leaves of 2, 4, 6, 8, 9, 12, 14, 16 and 17
-// items (80 to 448 bytes), inner nodes of 4, 8, 12, 16, 24 and 33 kids
-// (96 to 576 bytes).
+// with the 32-byte header: leaves of 2 to 10, 12, 13, 14, 16 and 17
+// items (80 to 448 bytes), inner nodes of 4, 8, 12, 16, 20, 24, 28 and 33
+// kids (96 to 576 bytes). A tail leaf is copied for every append, so the
+// classes are fine-grained.
 func newListLeaf(ed *edit, items []Value, need int) *lnode {
 	var n *lnode
 	switch {
 	case need <= 2:
 		n = listNodeOf[Value, [2]Value]()
+	case need <= 3:
+		n = listNodeOf[Value, [3]Value]()
 	case need <= 4:
 		n = listNodeOf[Value, [4]Value]()
+	case need <= 5:
+		n = listNodeOf[Value, [5]Value]()
 	case need <= 6:
 		n = listNodeOf[Value, [6]Value]()
+	case need <= 7:
+		n = listNodeOf[Value, [7]Value]()
 	case need <= 8:
 		n = listNodeOf[Value, [8]Value]()
 	case need <= 9:
 		n = listNodeOf[Value, [9]Value]()
+	case need <= 10:
+		n = listNodeOf[Value, [10]Value]()
 	case need <= 12:
 		n = listNodeOf[Value, [12]Value]()
+	case need <= 13:
+		n = listNodeOf[Value, [13]Value]()
 	case need <= 14:
 		n = listNodeOf[Value, [14]Value]()
 	case need <= listLeafMax:
@@ -116,8 +127,12 @@ func newListInner(ed *edit, kids []lkid, need int) *lnode {
 		n = listNodeOf[lkid, [12]lkid]()
 	case need <= 16:
 		n = listNodeOf[lkid, [16]lkid]()
+	case need <= 20:
+		n = listNodeOf[lkid, [20]lkid]()
 	case need <= 24:
 		n = listNodeOf[lkid, [24]lkid]()
+	case need <= 28:
+		n = listNodeOf[lkid, [28]lkid]()
 	case need <= listBranchMax+1:
 		n = listNodeOf[lkid, [listBranchMax + 1]lkid]()
 	default:
