@@ -204,6 +204,50 @@ func BenchmarkW3CounterInc(b *testing.B) {
 	b.ReportMetric(float64(benchN3)*float64(b.N)/cpu.Seconds(), "incs/cpu-s")
 }
 
+// The crdt part of W1 and W3 alone: commitLocal fed fixed patches (what
+// draft's produce hands over for W1's writes and W3's increments), without
+// running the produce. A cost probe for the local path (patch to op,
+// register, materialised-state bookkeeping, change block, op log); the
+// state it is given does not follow the registers, so nothing reads it.
+func BenchmarkLocalCommit(b *testing.B) {
+	b.Run("W1", func(b *testing.B) {
+		// Two rounds of patches, so that every write changes its key's value.
+		ps := make([][]draft.Patch, 2*benchKeys)
+		for k := range ps {
+			p := draft.Path{draft.Key("m"), draft.Key(benchKeyNames[k%benchKeys])}
+			ps[k] = []draft.Patch{{Op: draft.OpReplace, Path: p, Value: draft.Int(int64(k))}}
+		}
+		benchLocalCommit(b, nil, func(x *draft.Draft) error { return x.Set(draft.Path{draft.Key("m")}, draft.EmptyMap()) },
+			func(i int) []draft.Patch { return ps[i%len(ps)] }, benchN1, "writes")
+	})
+	b.Run("W3", func(b *testing.B) {
+		c := draft.Path{draft.Key("c")}
+		ps := []draft.Patch{{Op: draft.OpReplace, Path: c, Value: draft.Int(1), Delta: draft.Int(1)}}
+		benchLocalCommit(b, NewStrategies().MustSet("/c", Count()), func(x *draft.Draft) error { return x.Set(c, draft.Int(0)) },
+			func(int) []draft.Patch { return ps }, benchN3, "incs")
+	})
+}
+
+func benchLocalCommit(b *testing.B, st *Strategies, setup func(*draft.Draft) error, patches func(i int) []draft.Patch, n int, unit string) {
+	b.ReportAllocs()
+	var elapsed, cpu time.Duration
+	for b.Loop() {
+		d := benchDoc(b, 1, st)
+		mustUpdate(b, d, setup)
+		state := d.State()
+		start, c0 := time.Now(), cpuTime()
+		for i := range n {
+			if _, err := d.commitLocal(state, patches(i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		elapsed += time.Since(start)
+		cpu += cpuTime() - c0
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/elapsed.Seconds(), unit+"/s")
+	b.ReportMetric(float64(n)*float64(b.N)/cpu.Seconds(), unit+"/cpu-s")
+}
+
 // W4: 10,000 inserts at random list positions, each its own change, then
 // the encoded size of the document.
 func BenchmarkW4ListInsert(b *testing.B) {
