@@ -124,3 +124,42 @@ func TestCoreAnswersFromRecentChanges(t *testing.T) {
 		t.Fatal("the document was not asked for changes the core no longer holds")
 	}
 }
+
+// TestCoreKeepsReleasedChanges checks that changes the document held as
+// pending and applied only when an earlier one arrived still reach the
+// recent changes, so a fetch from the start is answered without the
+// document.
+func TestCoreKeepsReleasedChanges(t *testing.T) {
+	src := newFakeDoc(7, func() int64 { return 1000 })
+	doc := &countingDoc{fakeDoc: newFakeDoc(1, func() int64 { return 1000 })}
+	c, err := NewCore(CoreConfig{Name: "me"}, doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chs []Change
+	for i := range 4 {
+		chs = append(chs, src.update(0, 0, fmt.Sprintf("k%d", i), "v"))
+	}
+	for _, i := range []int{3, 1, 2, 0} { // all but the last pending until the first arrives
+		if _, err := c.Receive(1000, Encode(&ChangeMsg{Change: chs[i]})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if doc.vv[7] != 4 || c.heldBytes != 0 || len(c.held) != 0 {
+		t.Fatalf("version %v, held %d bytes in %d replicas", doc.vv, c.heldBytes, len(c.held))
+	}
+	out, err := c.Receive(1000, Encode(&FetchMsg{From: "peer", Replica: 7, After: 0}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.changesSince != 0 || len(out.Sends) != 1 {
+		t.Fatalf("document asked %d times, %d sends", doc.changesSince, len(out.Sends))
+	}
+	m, err := Decode(out.Sends[0].Msg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.(*ChangesMsg).Changes; len(got) != 4 || got[0].Start != 1 || got[3].End != 4 {
+		t.Fatalf("answer %v", got)
+	}
+}

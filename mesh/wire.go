@@ -229,8 +229,38 @@ func (*SnapshotMsg) Type() MsgType { return TypeSnapshot }
 // Encode returns m's wire bytes: ProtocolVersion, the type byte and the
 // msgpack payload. Encoding is deterministic.
 func Encode(m Message) []byte {
-	return AppendEncode(make([]byte, 0, 64), m)
+	return AppendEncode(make([]byte, 0, sizeHint(m)), m)
 }
+
+// sizeHint is about the encoded size of m, so Encode allocates once: a
+// repair chunk grown from 64 bytes by append was copied about twenty times
+// (11% of the CPU of the throughput benchmark).
+func sizeHint(m Message) int {
+	const overhead = 64 // header, array headers, sender name, flags
+	switch m := m.(type) {
+	case *ChangeMsg:
+		return overhead + len(m.Change.Data)
+	case *ChangesMsg:
+		n := overhead + len(m.From)
+		for _, c := range m.Changes {
+			n += changeOverhead + len(c.Data)
+		}
+		return n
+	case *SnapshotMsg:
+		return overhead + len(m.From) + len(m.Data) + versionEntryBytes*len(m.Version)
+	case *DigestMsg:
+		return overhead + len(m.From) + versionEntryBytes*len(m.Version)
+	}
+	return overhead
+}
+
+// changeOverhead bounds the bytes of one change's array header, replica,
+// start, end and bin header; versionEntryBytes those of one version
+// vector entry (two uints).
+const (
+	changeOverhead    = 1 + 9 + 9 + 9 + 5
+	versionEntryBytes = 9 + 9
+)
 
 // AppendEncode appends m's wire bytes to b.
 func AppendEncode(b []byte, m Message) []byte {
