@@ -89,8 +89,12 @@ type CoreConfig struct {
 	// epidemic's tail (holding them back always moved the 1,000-node
 	// simulation's p99 from 1.2 to 2.0 s). Default 2*BusyAntiEntropyMillis.
 	RepairSettleMillis int64
-	// SeenCapacity is how many recently gossiped change and announce ids are
-	// remembered to re-gossip each only once. Default 65,536.
+	// SeenCapacity bounds the ids of gossiped changes remembered so that
+	// each is re-gossiped only once. Only changes the document does not
+	// cover yet (pending) need remembering: the version vector rejects
+	// the others, so an id is forgotten once its change is applied, and
+	// all are forgotten when the bound is reached (a few changes may then
+	// be re-gossiped twice). Default 65,536.
 	SeenCapacity int
 	// KeepPeerVersions keeps the last version vector each live peer sent
 	// (digest or snapshot) for PeerVersions, which the Node's compaction
@@ -283,9 +287,7 @@ type Core struct {
 
 	peers []string // sorted, without our own name
 
-	seen     map[seenKey]struct{}
-	seenRing []seenKey
-	seenNext int
+	seen map[seenKey]struct{} // see SeenCapacity
 
 	fetching map[clock.ReplicaID]fetchState
 	recent   *recentChanges
@@ -417,15 +419,8 @@ func (c *Core) markSeen(k seenKey) bool {
 	if _, ok := c.seen[k]; ok {
 		return false
 	}
-	if c.cfg.SeenCapacity == 0 {
-		return true
-	}
-	if len(c.seenRing) < c.cfg.SeenCapacity {
-		c.seenRing = append(c.seenRing, k)
-	} else {
-		delete(c.seen, c.seenRing[c.seenNext])
-		c.seenRing[c.seenNext] = k
-		c.seenNext = (c.seenNext + 1) % c.cfg.SeenCapacity
+	if len(c.seen) >= c.cfg.SeenCapacity {
+		clear(c.seen)
 	}
 	c.seen[k] = struct{}{}
 	return true
@@ -515,6 +510,10 @@ func (c *Core) keepApplied(changes []Change) {
 	}
 	for _, ch := range covered {
 		c.recent.add(ch, c.now)
+		if len(c.seen) > 0 {
+			// Covered from now on: the version check rejects it.
+			delete(c.seen, seenKey{replica: ch.Replica, seq: ch.Start})
+		}
 	}
 }
 
@@ -584,7 +583,6 @@ func (c *Core) Local(changes ...Change) Output {
 		c.recent.add(ch, c.now)
 		msg := Encode(&ChangeMsg{Change: ch})
 		if len(msg) <= c.cfg.FastPathBytes && c.spend(len(msg)) {
-			c.markSeen(seenKey{replica: ch.Replica, seq: ch.Start})
 			out.Broadcasts = append(out.Broadcasts, Broadcast{Key: changeKey(ch.Replica, ch.Start), Msg: msg})
 			continue
 		}
@@ -596,6 +594,8 @@ func (c *Core) Local(changes ...Change) Output {
 // Receive handles one wire message (gossip, best effort or reliable: the
 // core does not care which) at time now (ms). Rejected messages are counted
 // by reason and otherwise ignored; the returned error says why, for logging.
+// The core may keep b (a gossiped change's data is not copied): the caller
+// must not modify it afterwards.
 func (c *Core) Receive(now int64, b []byte) (Output, error) {
 	c.forget()
 	c.advance(now)
@@ -621,7 +621,8 @@ func (c *Core) Receive(now int64, b []byte) (Output, error) {
 // ReceiveBatch handles several messages received together. It is Receive
 // for each in turn, except that gossiped changes are applied to the
 // document in one call at the end, which is cheaper under load. It returns
-// the errors Receive would have returned, in order, without nils.
+// the errors Receive would have returned, in order, without nils. As with
+// Receive, the core may keep the messages' bytes.
 func (c *Core) ReceiveBatch(now int64, msgs [][]byte) (Output, []error) {
 	c.forget()
 	c.advance(now)
@@ -658,7 +659,7 @@ func (c *Core) ReceiveBatch(now int64, msgs [][]byte) (Output, []error) {
 
 // decode decodes and counts one message.
 func (c *Core) decode(b []byte) (Message, error) {
-	m, err := Decode(b, 0)
+	m, err := decodeShared(b)
 	if err != nil {
 		var de *DecodeError
 		if errors.As(err, &de) {

@@ -84,6 +84,8 @@ func appendStr(b []byte, s string) []byte {
 type reader struct {
 	b   []byte
 	err error
+	// alias makes raw return sub-slices of b instead of copies.
+	alias bool
 }
 
 func (r *reader) fail(reason RejectReason, what string) {
@@ -253,6 +255,11 @@ func (r *reader) raw(n uint64, max int, what string) []byte {
 	}
 	if !r.need(int(n), what) {
 		return nil
+	}
+	if r.alias {
+		p := r.b[:n:n]
+		r.b = r.b[n:]
+		return p
 	}
 	p := make([]byte, n)
 	copy(p, r.b[:n])

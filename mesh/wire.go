@@ -272,7 +272,16 @@ func AppendEncode(b []byte, m Message) []byte {
 // means no bound beyond the input's length). It never panics and allocates
 // no more than the input's length; it returns a *DecodeError for any input it
 // rejects. The returned message does not alias b.
-func Decode(b []byte, maxBytes int) (Message, error) {
+func Decode(b []byte, maxBytes int) (Message, error) { return decode(b, maxBytes, false) }
+
+// decodeShared is Decode for the Core's input, except that a gossiped
+// Change's data aliases b instead of being copied: the message is little
+// more than the data, and the copies were an allocation per change per
+// node (in a simulation every node receives the same bytes). Chunks of
+// changes are still copied, so a kept change does not hold a whole chunk.
+func decodeShared(b []byte) (Message, error) { return decode(b, 0, true) }
+
+func decode(b []byte, maxBytes int, alias bool) (Message, error) {
 	if len(b) == 0 {
 		return nil, &DecodeError{Reason: RejectEmpty, Detail: "no bytes"}
 	}
@@ -304,7 +313,7 @@ func Decode(b []byte, maxBytes int) (Message, error) {
 	default:
 		return nil, &DecodeError{Reason: RejectType, Detail: fmt.Sprintf("message type %d", b[1])}
 	}
-	r := &reader{b: b[headerBytes:]}
+	r := &reader{b: b[headerBytes:], alias: alias && MsgType(b[1]) == TypeChange}
 	m.decodePayload(r, len(b))
 	if r.err != nil {
 		return nil, r.err

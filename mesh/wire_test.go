@@ -245,3 +245,45 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeSharedAliasesOnlyChangeData checks that the Core's decoder
+// keeps a gossiped change's data in the input and copies everything else,
+// and that both decoders agree on the message.
+func TestDecodeSharedAliasesOnlyChangeData(t *testing.T) {
+	ch := Change{Replica: 3, Start: 1, End: 2, Data: []byte("payload")}
+	tests := []struct {
+		m     Message
+		alias bool
+	}{
+		{&ChangeMsg{Change: ch}, true},
+		{&ChangesMsg{From: "n", Changes: []Change{ch}}, false},
+	}
+	for _, tc := range tests {
+		b := Encode(tc.m)
+		m, err := decodeShared(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Decode(b, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(Encode(m), Encode(want)) {
+			t.Fatalf("%T: decodeShared and Decode disagree", tc.m)
+		}
+		var data []byte
+		switch m := m.(type) {
+		case *ChangeMsg:
+			data = m.Change.Data
+		case *ChangesMsg:
+			data = m.Changes[0].Data
+		}
+		inside := &b[len(b)-len(data)-1] // the More flag follows a Changes chunk's data
+		if tc.alias {
+			inside = &b[len(b)-len(data)]
+		}
+		if got := &data[0] == inside; got != tc.alias {
+			t.Fatalf("%T: data aliases the input: %v, want %v", tc.m, got, tc.alias)
+		}
+	}
+}
