@@ -5,15 +5,22 @@ import "unsafe"
 // lnode is a node of the persistent counted B+tree (a rope of chunks) that
 // holds a list. Leaves hold up to listLeafMax items; inner nodes hold up to
 // listBranchMax kids and the item count of each, so indexing, inserting and
-// removing at any position cost O(log n). The items or kids are one array,
-// usually allocated with the node, of which the node keeps the address,
-// the length and the room, so the header is 32 bytes.
+// removing at any position cost O(log n).
+//
+// A leaf's items are one array, usually allocated with the node, of which
+// the node keeps the address, the length and the room (a 32-byte header).
+// An inner node keeps its last kid (tail) right after the header and the
+// others in an array (arr, n-1 of them) that copies of the node share: a
+// write under the last kid (an append) copies the 48-byte header and
+// tail, not the kids, whatever the node's width. The array is written in
+// place only by the edit that made it (pown, with ed).
 type lnode struct {
 	ed    *edit
-	arr   unsafe.Pointer // the first item (leaf) or lkid (inner)
-	n     uint32         // items or kids
+	arr   unsafe.Pointer // leaf: the first item; inner: the first kid
+	n     uint32         // items, or kids (with the tail)
 	room  uint32         // arr's capacity
 	inner bool
+	pown  bool // inner: ed may write arr in place
 }
 
 // lkid is a child of an inner node and the number of items under it.
@@ -22,10 +29,17 @@ type lkid struct {
 	size int
 }
 
-// A write copies the leaf it changes and the inner nodes above it. Leaves
-// of 16 items and inner nodes of 32 kids: a million items fit in five
-// levels, and a write at the end of a list (an append) copies a leaf of
-// 8 items on average instead of 16 with leaves of 32.
+// innerHead is how an inner node is laid out: the header, then the tail.
+type innerHead struct {
+	n    lnode
+	tail lkid
+}
+
+// A write copies the leaf it changes and the inner nodes above it (their
+// headers only, for a write under their last kid). Leaves of 16 items and
+// inner nodes of 32 kids: a million items fit in five levels, and a write
+// at the end of a list (an append) copies a leaf of 8 items on average
+// instead of 16 with leaves of 32.
 const (
 	listLeafMax   = 16
 	listBranchMax = 32
@@ -35,78 +49,129 @@ func (n *lnode) leaf() bool { return !n.inner }
 
 func (n *lnode) items() []Value { return unsafe.Slice((*Value)(n.arr), n.room)[:n.n] }
 
-func (n *lnode) kids() []lkid { return unsafe.Slice((*lkid)(n.arr), n.room)[:n.n] }
-
 func (n *lnode) setItems(s []Value) {
 	n.arr, n.n, n.room = unsafe.Pointer(unsafe.SliceData(s)), uint32(len(s)), uint32(cap(s))
 }
 
-func (n *lnode) setKids(s []lkid) {
-	n.arr, n.n, n.room = unsafe.Pointer(unsafe.SliceData(s)), uint32(len(s)), uint32(cap(s))
+// tail returns an inner node's last kid.
+func (n *lnode) tail() *lkid { return &(*innerHead)(unsafe.Pointer(n)).tail }
+
+// front returns an inner node's kids but the last (with the array's room).
+func (n *lnode) front() []lkid { return unsafe.Slice((*lkid)(n.arr), n.room)[:n.n-1] }
+
+// kid returns an inner node's kid k.
+func (n *lnode) kid(k int) lkid {
+	if k == int(n.n)-1 {
+		return *n.tail()
+	}
+	return n.front()[k]
 }
+
+// kidsTo appends an inner node's kids to buf.
+func (n *lnode) kidsTo(buf []lkid) []lkid { return append(append(buf, n.front()...), *n.tail()) }
 
 func (n *lnode) count() int {
 	if n.leaf() {
 		return int(n.n)
 	}
-	c := 0
-	for _, k := range n.kids() {
+	c := n.tail().size
+	for _, k := range n.front() {
 		c += k.size
 	}
 	return c
 }
 
-// own returns n itself when ed owns it, or a copy owned by ed with room
-// for extra more items or kids, in the smallest size class that fits (so
-// a write to a short list, or to a path through a few-kid inner node,
-// copies no spare room).
+// own returns n (a leaf) itself when ed owns it, or a copy owned by ed
+// with room for extra more items, in the smallest size class that fits
+// (so a write to a short list copies no spare room).
 func (n *lnode) own(ed *edit, extra int) *lnode {
 	if ed != nil && n.ed == ed {
 		return n
 	}
-	if n.leaf() {
-		return newListLeaf(ed, n.items(), int(n.n)+extra)
+	return newListLeaf(ed, n.items(), int(n.n)+extra)
+}
+
+// ownFor returns n (an inner node) itself when ed owns it, or a copy owned
+// by ed for a change of kid k: of the header and tail only, sharing the
+// other kids, when k is the last kid; of the whole node otherwise.
+func (n *lnode) ownFor(ed *edit, k int) *lnode {
+	if ed != nil && n.ed == ed {
+		return n
 	}
-	return newListInner(ed, n.kids(), int(n.n)+extra)
+	if k < int(n.n)-1 {
+		var buf [listBranchMax + 1]lkid
+		return newListInner(ed, n.kidsTo(buf[:0]), int(n.n))
+	}
+	h := &innerHead{n: *n, tail: *n.tail()}
+	h.n.ed, h.n.pown = ed, false
+	return &h.n
+}
+
+// setKid sets kid k of n, which ed owns.
+func (n *lnode) setKid(ed *edit, k int, c lkid) {
+	if k == int(n.n)-1 {
+		*n.tail() = c
+		return
+	}
+	if !n.pown {
+		f := make([]lkid, n.n-1)
+		copy(f, n.front())
+		n.arr, n.room, n.pown = unsafe.Pointer(unsafe.SliceData(f)), uint32(len(f)), true
+	}
+	n.front()[k] = c
+}
+
+// withKids returns n (owned by ed) holding ks (at least one) instead of
+// its kids: n itself, changed in place, when ed may write its array and
+// the array has room, or else a new node.
+func (n *lnode) withKids(ed *edit, ks []lkid) *lnode {
+	if ed != nil && n.ed == ed && n.pown && int(n.room) >= len(ks)-1 {
+		f := unsafe.Slice((*lkid)(n.arr), n.room)
+		copy(f, ks[:len(ks)-1])
+		clear(f[len(ks)-1:]) // drop kids that moved or left
+		n.n, *n.tail() = uint32(len(ks)), ks[len(ks)-1]
+		return n
+	}
+	return newListInner(ed, ks, len(ks))
 }
 
 // Nodes are allocated together with their arrays (one allocation per
-// copied node), in size classes that fill Go's allocation size classes
-// with the 32-byte header: leaves of 2 to 10, 12, 13, 14, 16 and 17
-// items (80 to 448 bytes), inner nodes of 4, 8, 12, 16, 20, 24, 28 and 33
-// kids (96 to 576 bytes). A tail leaf is copied for every append, so the
-// classes are fine-grained.
+// copied node), in size classes that fill Go's allocation size classes:
+// leaves (a 32-byte header) of 2 to 10, 12, 13, 14, 16 and 17 items (80
+// to 448 bytes); inner nodes (a 48-byte header and tail) with room for
+// 3, 5, 7, 11, 15, 19, 23, 27 and 32 more kids (96 to 576 bytes). A tail
+// leaf is copied for every append, so the classes are fine-grained.
 func newListLeaf(ed *edit, items []Value, need int) *lnode {
 	var n *lnode
 	switch {
 	case need <= 2:
-		n = listNodeOf[Value, [2]Value]()
+		n = listLeafOf[[2]Value]()
 	case need <= 3:
-		n = listNodeOf[Value, [3]Value]()
+		n = listLeafOf[[3]Value]()
 	case need <= 4:
-		n = listNodeOf[Value, [4]Value]()
+		n = listLeafOf[[4]Value]()
 	case need <= 5:
-		n = listNodeOf[Value, [5]Value]()
+		n = listLeafOf[[5]Value]()
 	case need <= 6:
-		n = listNodeOf[Value, [6]Value]()
+		n = listLeafOf[[6]Value]()
 	case need <= 7:
-		n = listNodeOf[Value, [7]Value]()
+		n = listLeafOf[[7]Value]()
 	case need <= 8:
-		n = listNodeOf[Value, [8]Value]()
+		n = listLeafOf[[8]Value]()
 	case need <= 9:
-		n = listNodeOf[Value, [9]Value]()
+		n = listLeafOf[[9]Value]()
 	case need <= 10:
-		n = listNodeOf[Value, [10]Value]()
+		n = listLeafOf[[10]Value]()
 	case need <= 12:
-		n = listNodeOf[Value, [12]Value]()
+		n = listLeafOf[[12]Value]()
 	case need <= 13:
-		n = listNodeOf[Value, [13]Value]()
+		n = listLeafOf[[13]Value]()
 	case need <= 14:
-		n = listNodeOf[Value, [14]Value]()
+		n = listLeafOf[[14]Value]()
 	case need <= listLeafMax:
-		n = listNodeOf[Value, [listLeafMax]Value]()
+		n = listLeafOf[[listLeafMax]Value]()
 	case need <= listLeafMax+1:
-		n = listNodeOf[Value, [listLeafMax + 1]Value]()
+		n = listLeafOf[[listLeafMax + 1]Value]()
 	default:
 		n = &lnode{}
 		n.setItems(make([]Value, 0, need))
@@ -116,55 +181,69 @@ func newListLeaf(ed *edit, items []Value, need int) *lnode {
 	return n
 }
 
-func newListInner(ed *edit, kids []lkid, need int) *lnode {
-	var n *lnode
-	switch {
-	case need <= 4:
-		n = listNodeOf[lkid, [4]lkid]()
-	case need <= 8:
-		n = listNodeOf[lkid, [8]lkid]()
-	case need <= 12:
-		n = listNodeOf[lkid, [12]lkid]()
-	case need <= 16:
-		n = listNodeOf[lkid, [16]lkid]()
-	case need <= 20:
-		n = listNodeOf[lkid, [20]lkid]()
-	case need <= 24:
-		n = listNodeOf[lkid, [24]lkid]()
-	case need <= 28:
-		n = listNodeOf[lkid, [28]lkid]()
-	case need <= listBranchMax+1:
-		n = listNodeOf[lkid, [listBranchMax + 1]lkid]()
-	default:
-		n = &lnode{}
-		n.setKids(make([]lkid, 0, need))
-	}
-	n.ed, n.inner = ed, true
-	n.setKids(append(n.kids(), kids...))
+// listLeafOf allocates a leaf and its item array A ([k]Value) together.
+func listLeafOf[A any]() *lnode {
+	n, p, room := nodeWith[lnode, A](unsafe.Sizeof(Value{}))
+	n.arr, n.room = p, room
 	return n
 }
 
-// listNodeOf allocates a node and its array A ([k]E, E being Value or
-// lkid) together, with no items or kids yet.
-func listNodeOf[E, A any]() *lnode {
-	x := new(struct {
-		n lnode
-		b A
-	})
-	var e E
-	x.n.arr, x.n.room = unsafe.Pointer(&x.b), uint32(unsafe.Sizeof(x.b)/unsafe.Sizeof(e))
-	return &x.n
+// newListInner returns an inner node owned by ed holding kids (at least
+// one), with room for need kids.
+func newListInner(ed *edit, kids []lkid, need int) *lnode {
+	var n *lnode
+	switch f := need - 1; {
+	case f <= 3:
+		n = listInnerOf[[3]lkid]()
+	case f <= 5:
+		n = listInnerOf[[5]lkid]()
+	case f <= 7:
+		n = listInnerOf[[7]lkid]()
+	case f <= 11:
+		n = listInnerOf[[11]lkid]()
+	case f <= 15:
+		n = listInnerOf[[15]lkid]()
+	case f <= 19:
+		n = listInnerOf[[19]lkid]()
+	case f <= 23:
+		n = listInnerOf[[23]lkid]()
+	case f <= 27:
+		n = listInnerOf[[27]lkid]()
+	case f <= listBranchMax:
+		n = listInnerOf[[listBranchMax]lkid]()
+	default:
+		h := &innerHead{}
+		s := make([]lkid, f)
+		h.n.arr, h.n.room = unsafe.Pointer(unsafe.SliceData(s)), uint32(f)
+		n = &h.n
+	}
+	n.ed, n.inner, n.pown = ed, true, true
+	copy(unsafe.Slice((*lkid)(n.arr), n.room), kids[:len(kids)-1])
+	n.n, *n.tail() = uint32(len(kids)), kids[len(kids)-1]
+	return n
+}
+
+// listInnerOf allocates an inner node (header and tail) and the array A
+// ([k]lkid) of its other kids together.
+func listInnerOf[A any]() *lnode {
+	h, p, room := nodeWith[innerHead, A](unsafe.Sizeof(lkid{}))
+	h.n.arr, h.n.room = p, room
+	return &h.n
 }
 
 // find returns the child holding position i and i relative to that child.
 // With end set, a position equal to a child's size stays in that child
 // (used by insert, so appends go to the last child).
 func (n *lnode) find(i int, end bool) (int, int) {
-	for k, c := range n.kids() {
+	f := n.front()
+	for k, c := range f {
 		if i < c.size || (end && i == c.size) {
 			return k, i
 		}
 		i -= c.size
+	}
+	if t := n.tail(); i < t.size || (end && i == t.size) {
+		return len(f), i
 	}
 	panic("draft: list index beyond node size (broken invariant)")
 }
@@ -173,7 +252,7 @@ func listGet(n *lnode, i int) Value {
 	for !n.leaf() {
 		var k int
 		k, i = n.find(i, false)
-		n = n.kids()[k].n
+		n = n.kid(k).n
 	}
 	return n.items()[i]
 }
@@ -181,17 +260,20 @@ func listGet(n *lnode, i int) Value {
 // listSet replaces the item at i (which must be in range) and returns the
 // new root and the old item.
 func listSet(ed *edit, n *lnode, i int, v Value) (*lnode, Value) {
-	n = n.own(ed, 0)
 	if n.leaf() {
+		n = n.own(ed, 0)
 		it := n.items()
 		old := it[i]
 		it[i] = v
 		return n, old
 	}
 	k, j := n.find(i, false)
-	ks := n.kids()
-	c, old := listSet(ed, ks[k].n, j, v)
-	ks[k].n = c
+	c := n.kid(k)
+	nc, old := listSet(ed, c.n, j, v)
+	if nc != c.n {
+		n = n.ownFor(ed, k)
+		n.setKid(ed, k, lkid{nc, c.size})
+	}
 	return n, old
 }
 
@@ -232,32 +314,32 @@ func listInsertNode(ed *edit, n *lnode, i int, v Value) (*lnode, *lnode) {
 		return n, r
 	}
 	k, j := n.find(i, true)
-	c, split := listInsertNode(ed, n.kids()[k].n, j, v)
-	extra := 0
-	if split != nil {
-		extra = 1
-	}
-	n = n.own(ed, extra) // a copy has the same kids, so k still holds
-	ks := n.kids()
-	ks[k].n = c
-	ks[k].size++
+	old := n.kid(k)
+	c, split := listInsertNode(ed, old.n, j, v)
 	if split == nil {
+		n = n.ownFor(ed, k)
+		n.setKid(ed, k, lkid{c, old.size + 1})
 		return n, nil
 	}
-	ks[k].size = c.count()
+	var buf [listBranchMax + 2]lkid
+	ks := n.kidsTo(buf[:0])
+	ks[k] = lkid{c, c.count()}
 	ks = insertAt(ks, k+1, lkid{split, split.count()})
-	n.setKids(ks)
 	if len(ks) <= listBranchMax {
-		return n, nil
+		if n.ed != ed {
+			return newListInner(ed, ks, len(ks)+1), nil // room for the next split
+		}
+		return n.withKids(ed, ks), nil
 	}
 	h := len(ks) / 2
 	if k+1 == len(ks)-1 {
 		h = len(ks) - 1
 	}
 	r := newListInner(ed, ks[h:], listBranchMax+1)
-	clear(ks[h:])
-	n.setKids(ks[:h])
-	return n, r
+	if n.ed != ed {
+		return newListInner(ed, ks[:h], h), r
+	}
+	return n.withKids(ed, ks[:h]), r
 }
 
 // listRemove removes the item at i (in range) and returns the new root
@@ -265,7 +347,7 @@ func listInsertNode(ed *edit, n *lnode, i int, v Value) (*lnode, *lnode) {
 func listRemove(ed *edit, root *lnode, i int) (*lnode, Value) {
 	n, old := listRemoveNode(ed, root, i)
 	for n != nil && !n.leaf() && n.n == 1 {
-		n = n.kids()[0].n
+		n = n.tail().n
 	}
 	if n != nil && n.leaf() && n.n == 0 {
 		n = nil
@@ -274,23 +356,32 @@ func listRemove(ed *edit, root *lnode, i int) (*lnode, Value) {
 }
 
 func listRemoveNode(ed *edit, n *lnode, i int) (*lnode, Value) {
-	n = n.own(ed, 0)
 	if n.leaf() {
+		n = n.own(ed, 0)
 		it := n.items()
 		old := it[i]
 		n.setItems(removeAt(it, i))
 		return n, old
 	}
 	k, j := n.find(i, false)
-	ks := n.kids()
-	c, old := listRemoveNode(ed, ks[k].n, j)
-	if ks[k].size == 1 {
-		n.setKids(removeAt(ks, k))
+	c := n.kid(k)
+	nc, old := listRemoveNode(ed, c.n, j)
+	if c.size > 1 {
+		n = n.ownFor(ed, k)
+		n.setKid(ed, k, lkid{nc, c.size - 1})
 		return n, old
 	}
-	ks[k].n = c
-	ks[k].size--
-	return n, old
+	if n.n == 1 { // the only kid is empty: so is n
+		n = n.ownFor(ed, k)
+		*n.tail() = lkid{nc, 0}
+		return n, old
+	}
+	var buf [listBranchMax + 1]lkid
+	ks := removeAt(n.kidsTo(buf[:0]), k)
+	if n.ed != ed {
+		return newListInner(ed, ks, len(ks)), old
+	}
+	return n.withKids(ed, ks), old
 }
 
 // listBuild builds a tree from items in O(n).
@@ -328,9 +419,9 @@ func listEach(n *lnode, base int, yield func(int, Value) bool) (int, bool) {
 		}
 		return base, true
 	}
-	for _, c := range n.kids() {
+	for k := range int(n.n) {
 		var ok bool
-		if base, ok = listEach(c.n, base, yield); !ok {
+		if base, ok = listEach(n.kid(k).n, base, yield); !ok {
 			return base, false
 		}
 	}
@@ -347,17 +438,16 @@ func listNodeEqual(a, b *lnode) bool {
 		return false
 	}
 	if !a.leaf() && !b.leaf() && a.n == b.n {
-		ak, bk := a.kids(), b.kids()
 		aligned := true
-		for i := range ak {
-			if ak[i].size != bk[i].size {
+		for k := range int(a.n) {
+			if a.kid(k).size != b.kid(k).size {
 				aligned = false
 				break
 			}
 		}
 		if aligned {
-			for i := range ak {
-				if !listNodeEqual(ak[i].n, bk[i].n) {
+			for k := range int(a.n) {
+				if !listNodeEqual(a.kid(k).n, b.kid(k).n) {
 					return false
 				}
 			}

@@ -183,12 +183,20 @@ func allocLeaf(need int) *mnode {
 
 // leafOf allocates a leaf and its value array A ([k]Value) together.
 func leafOf[A any]() *mnode {
+	n, p, room := nodeWith[mnode, A](unsafe.Sizeof(Value{}))
+	n.arr, n.room = p, room
+	return n
+}
+
+// nodeWith allocates a node header H and an array A together, and returns
+// the header, the array's address and its length in elements of elem
+// bytes. (Map and list nodes keep their arrays this way.)
+func nodeWith[H, A any](elem uintptr) (*H, unsafe.Pointer, uint32) {
 	x := new(struct {
-		n mnode
+		h H
 		b A
 	})
-	x.n.arr, x.n.room = unsafe.Pointer(&x.b), uint32(unsafe.Sizeof(x.b)/unsafe.Sizeof(Value{}))
-	return &x.n
+	return &x.h, unsafe.Pointer(&x.b), uint32(unsafe.Sizeof(x.b) / elem)
 }
 
 func allocInner(need int) *mnode {
@@ -214,12 +222,9 @@ func allocInner(need int) *mnode {
 
 // innerOf is leafOf for inner nodes (A is [k]*mnode).
 func innerOf[A any]() *mnode {
-	x := new(struct {
-		n mnode
-		b A
-	})
-	x.n.arr, x.n.room = unsafe.Pointer(&x.b), uint32(unsafe.Sizeof(x.b)/unsafe.Sizeof((*mnode)(nil)))
-	return &x.n
+	n, p, room := nodeWith[mnode, A](unsafe.Sizeof((*mnode)(nil)))
+	n.arr, n.room = p, room
+	return n
 }
 
 // newMapLeaf returns a leaf owned by ed (values and keys) holding copies
