@@ -78,7 +78,9 @@ func (e *CompactedError) Unwrap() error { return ErrCompacted }
 func (d *Doc) Compact(frontier VersionVector) CompactStats {
 	var st CompactStats
 	l := d.compactLog()
-	for r, cs := range l.by {
+	for k := range l.authors {
+		a := &l.authors[k]
+		r, cs := a.r, a.cs
 		f := min(frontier[r], d.vv[r])
 		i := 0
 		for i < len(cs) && cs[i].EndSeq() <= f {
@@ -90,13 +92,13 @@ func (d *Doc) Compact(frontier VersionVector) CompactStats {
 		}
 		st.DroppedChanges += i
 		if i == len(cs) {
-			delete(l.by, r)
+			a.cs = nil
 			continue
 		}
 		// Copy down so the dropped changes' memory can be freed.
 		n := copy(cs, cs[i:])
 		clear(cs[n:])
-		l.by[r] = cs[:n]
+		a.cs = cs[:n]
 	}
 	st.DroppedRegisters = dropEmptyRegisters(d.root)
 	st.LogChanges, st.LogBytes = l.size()
@@ -158,21 +160,17 @@ func (d *Doc) CheckFloor(vv VersionVector) error {
 	return nil
 }
 
-// compactLog returns the in-memory log. Doc only ever holds a *memLog; a
-// different opLog would have to bring its own compaction.
+// compactLog returns the in-memory log. A different opLog would have to
+// bring its own compaction.
 func (d *Doc) compactLog() *memLog {
-	l, ok := d.log.(*memLog)
-	if !ok {
-		panic(fmt.Sprintf("crdt: compaction needs the in-memory log, have %T", d.log))
-	}
-	return l
+	return d.log
 }
 
 // size returns the number of changes and their estimated bytes.
 func (l *memLog) size() (changes, bytes int) {
-	for _, cs := range l.by {
-		changes += len(cs)
-		for _, c := range cs {
+	for _, a := range l.authors {
+		changes += len(a.cs)
+		for _, c := range a.cs {
 			bytes += changeSize(c)
 		}
 	}
@@ -186,7 +184,7 @@ func (l *memLog) size() (changes, bytes int) {
 // reader then means "reader is served"), so checking a reader costs only the
 // changes it is about to be sent.
 func (l *memLog) floorOf(r clock.ReplicaID, have, reader uint64) uint64 {
-	cs := l.by[r]
+	cs := l.changesOf(r)
 	cur := have
 	for i := len(cs) - 1; i >= 0 && cur > reader; i-- {
 		c := cs[i]

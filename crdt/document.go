@@ -27,7 +27,7 @@ type Doc struct {
 	// persistent-tree copies each.
 	state draft.Value
 	vv    VersionVector
-	log   opLog
+	log   *memLog // the opLog; concrete, so appends are direct calls
 
 	pending    pendingBuf
 	quarantine []*Change
@@ -199,8 +199,8 @@ func (d *Doc) Apply(changes ...*Change) (Result, error) {
 	var res Result
 	var first error
 	d.mark = len(d.lag)
-	if l, ok := d.log.(*memLog); ok && len(changes) >= reserveBatch {
-		l.reserve(changes, d.vv)
+	if len(changes) >= reserveBatch {
+		d.log.reserve(changes, d.vv)
 	}
 	for _, c := range changes {
 		if err := d.receive(c, &res); err != nil && first == nil {
@@ -521,41 +521,65 @@ type opLog interface {
 }
 
 type memLog struct {
-	by map[clock.ReplicaID][]*Change
 	// authors is every replica ever appended, ascending (some may have no
-	// changes left after compaction), with the end seq of its newest
-	// change, so since neither sorts nor touches up-to-date authors' logs.
+	// changes left after compaction), with its changes in seq order and the
+	// end seq of its newest, so since neither sorts nor touches up-to-date
+	// authors' logs, and an append (the last author again, usually) needs
+	// no map.
 	authors []logAuthor
 	last    int // index in authors of the last change's author
 }
 
+var _ opLog = (*memLog)(nil)
+
 type logAuthor struct {
 	r   clock.ReplicaID
 	end uint64
+	cs  []*Change
 }
 
-func newMemLog() *memLog { return &memLog{by: make(map[clock.ReplicaID][]*Change)} }
+func newMemLog() *memLog { return &memLog{} }
+
+// author returns r's entry, adding it if r is new. The pointer is valid
+// until the next author is added.
+func (l *memLog) author(r clock.ReplicaID) *logAuthor {
+	i := l.last
+	if i < len(l.authors) && l.authors[i].r == r {
+		return &l.authors[i]
+	}
+	i, found := l.search(r)
+	if !found {
+		l.authors = slices.Insert(l.authors, i, logAuthor{r: r})
+	}
+	l.last = i
+	return &l.authors[i]
+}
+
+func (l *memLog) search(r clock.ReplicaID) (int, bool) {
+	return slices.BinarySearchFunc(l.authors, r, func(a logAuthor, r clock.ReplicaID) int {
+		return cmp.Compare(a.r, r)
+	})
+}
+
+// changesOf returns r's logged changes in seq order.
+func (l *memLog) changesOf(r clock.ReplicaID) []*Change {
+	if i, found := l.search(r); found {
+		return l.authors[i].cs
+	}
+	return nil
+}
 
 func (l *memLog) append(c *Change) {
-	i := l.last
-	if i >= len(l.authors) || l.authors[i].r != c.Replica {
-		var found bool
-		i, found = slices.BinarySearchFunc(l.authors, c.Replica, func(a logAuthor, r clock.ReplicaID) int {
-			return cmp.Compare(a.r, r)
-		})
-		if !found {
-			l.authors = slices.Insert(l.authors, i, logAuthor{r: c.Replica})
-		}
-		l.last = i
+	a := l.author(c.Replica)
+	if e := c.EndSeq(); e > a.end {
+		a.end = e
 	}
-	l.authors[i].end = max(l.authors[i].end, c.EndSeq())
-	cs := l.by[c.Replica]
-	if len(cs) == cap(cs) {
+	if len(a.cs) == cap(a.cs) {
 		// Double (append grows big slices by 1.25x): fewer copies of a
 		// log that only grows.
-		cs = slices.Grow(cs, max(len(cs), 16))
+		a.cs = slices.Grow(a.cs, max(len(a.cs), 16))
 	}
-	l.by[c.Replica] = append(cs, c)
+	a.cs = append(a.cs, c)
 }
 
 // reserveBatch is the number of changes from which Apply grows the op log
@@ -576,7 +600,8 @@ func (l *memLog) reserve(cs []*Change, vv VersionVector) {
 			j++
 		}
 		if c != nil && c.StartSeq <= vv[c.Replica]+1 {
-			l.by[c.Replica] = slices.Grow(l.by[c.Replica], j-i)
+			a := l.author(c.Replica)
+			a.cs = slices.Grow(a.cs, j-i)
 		}
 		i = j
 	}
@@ -590,7 +615,7 @@ func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
 		if a.end <= have {
 			continue // nothing vv lacks (the common case)
 		}
-		cs := l.by[a.r]
+		cs := a.cs
 		// An author's changes are in seq order: from the first that ends
 		// above have, every one holds ops vv lacks.
 		i, _ := slices.BinarySearchFunc(cs, have, func(c *Change, h uint64) int {
