@@ -93,7 +93,11 @@ func (d *Doc) applyOpIn(n *node, s *slot, op *Op, id OpID, ts clock.Timestamp, l
 		s = &slot{owner: n, elem: id, pos: id, posTS: ts}
 		l.elems[id] = s
 		d.listSlots++
-		if _, _, err := l.seq.SetVisible(id, false); err != nil {
+		if local {
+			// seq.InsertAt made the slot visible, as touch is about to
+			// find it: spare the two walks of hiding and showing it.
+			d.shownIns = id
+		} else if _, _, err := l.seq.SetVisible(id, false); err != nil {
 			panic("crdt: inserted slot missing from its sequence: " + err.Error())
 		}
 		if k := op.Value.Kind(); (k == draft.IntKind || k == draft.FloatKind) && d.strategy(s).Kind == Counter {
@@ -104,6 +108,7 @@ func (d *Doc) applyOpIn(n *node, s *slot, op *Op, id OpID, ts clock.Timestamp, l
 			adjustLive(s, 1)
 		}
 		d.touch(s, false)
+		d.shownIns = OpID{}
 	case OpMove:
 		d.move(n, op, id, ts, local)
 	}

@@ -50,6 +50,9 @@ type Doc struct {
 	// listSlots counts list position slots made by ops and snapshot merges
 	// (tombstones stay): with the live counts, the cost of a render.
 	listSlots int
+	// shownIns is the local insert being applied: seq.InsertAt has made
+	// its slot visible already, so touchElem need not (see applyOpIn).
+	shownIns OpID
 
 	afterOp func(c *Change, i int) // test hook: called after each remote op
 }

@@ -325,6 +325,9 @@ func (d *Doc) touchElem(s *slot, force bool) {
 			d.emit(draft.OpRemove, n, draft.Index(i), draft.Value{})
 		}
 	case old == visNone:
+		if d.quiet && s.pos == d.shownIns {
+			return // a local insert: visible already, and no patch wanted
+		}
 		i, _, err := l.seq.SetVisible(s.pos, true)
 		if err != nil {
 			panic("crdt: element position missing from its sequence: " + err.Error())
