@@ -290,7 +290,10 @@ type Core struct {
 	seen map[seenKey]struct{} // see SeenCapacity
 
 	fetching map[clock.ReplicaID]fetchState
-	recent   *recentChanges
+	// fetchedFrom is the peer each replica was last fetched from, kept
+	// after the fetch ends so its answer's late chunks are known as such.
+	fetchedFrom map[clock.ReplicaID]string
+	recent      *recentChanges
 	// held are changes handed to the document that it did not cover
 	// yet (pending or quarantined), by replica, to move into recent once
 	// it does; heldBytes is their Data size (see hold).
@@ -333,14 +336,15 @@ func NewCore(cfg CoreConfig, doc Document) (*Core, error) {
 		return nil, fmt.Errorf("%w: nil document", ErrConfig)
 	}
 	c := &Core{
-		cfg:       cfg,
-		doc:       doc,
-		rng:       rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
-		seen:      make(map[seenKey]struct{}),
-		fetching:  make(map[clock.ReplicaID]fetchState),
-		announced: make(map[clock.ReplicaID]uint64),
-		recent:    newRecentChanges(cfg.RecentBytes),
-		tokens:    int64(cfg.GossipBytesPerSecond),
+		cfg:         cfg,
+		doc:         doc,
+		rng:         rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		seen:        make(map[seenKey]struct{}),
+		fetching:    make(map[clock.ReplicaID]fetchState),
+		fetchedFrom: make(map[clock.ReplicaID]string),
+		announced:   make(map[clock.ReplicaID]uint64),
+		recent:      newRecentChanges(cfg.RecentBytes),
+		tokens:      int64(cfg.GossipBytesPerSecond),
 		stats: CoreStats{
 			Received:      map[MsgType]uint64{},
 			ReceivedBytes: map[MsgType]uint64{},
@@ -754,6 +758,7 @@ func (c *Core) onAnnounce(now int64, m *AnnounceMsg, out *Output) {
 // fetch asks peer for replica r's changes after ours, expecting seq.
 func (c *Core) fetch(now int64, r clock.ReplicaID, peer string, seq uint64, out *Output) {
 	c.fetching[r] = fetchState{peer: peer, seq: seq, at: now}
+	c.fetchedFrom[r] = peer
 	c.stats.Fetches++
 	out.send(peer, &FetchMsg{From: c.cfg.Name, Replica: r, After: c.versionOf(r)})
 }
@@ -939,6 +944,7 @@ func (c *Core) onDigest(m *DigestMsg, out *Output) error {
 func (c *Core) onChanges(now int64, m *ChangesMsg, out *Output) error {
 	// A fetch answer holds one replica's changes, from the peer fetched.
 	fr, isFetch := c.fetchAnswer(m)
+	end := replyEnd(m, c.cfg.ChunkBytes)
 	fresh := m.Changes[:0]
 	for _, ch := range m.Changes {
 		if ch.End <= c.versionOf(ch.Replica) {
@@ -958,8 +964,13 @@ func (c *Core) onChanges(now int64, m *ChangesMsg, out *Output) error {
 	if isFetch && m.More {
 		// Pull the rest of that replica from the same peer, not
 		// everything it has: a digest here would stream again what the
-		// other replicas' fetches are bringing.
-		f := c.fetching[fr]
+		// other replicas' fetches are bringing. (The fetch may have
+		// ended already, by a middle chunk that reached its seq.)
+		f, ok := c.fetching[fr]
+		if !ok {
+			f = fetchState{peer: m.From}
+		}
+		f.seq = max(f.seq, m.Changes[len(m.Changes)-1].End+1)
 		f.at = now
 		c.fetching[fr] = f
 		c.stats.Fetches++
@@ -969,13 +980,13 @@ func (c *Core) onChanges(now int64, m *ChangesMsg, out *Output) error {
 		if isFetch && m.More && r == fr {
 			return false
 		}
-		return c.versionOf(r) >= f.seq || (f.peer == m.From && !m.More)
+		return c.versionOf(r) >= f.seq || (f.peer == m.From && end)
 	}, out)
 	if m.From == c.repairPeer && !isFetch {
-		if m.More {
-			c.repairAt = now
-		} else {
+		if end {
 			c.repairPeer = ""
+		} else {
+			c.repairAt = now
 		}
 	}
 	if m.More && !isFetch && m.From != c.cfg.Name {
@@ -984,8 +995,29 @@ func (c *Core) onChanges(now int64, m *ChangesMsg, out *Output) error {
 	return err
 }
 
-// fetchAnswer reports whether m answers an outstanding fetch: its changes
-// are all of one replica, fetched from m's sender.
+// replyEnd reports whether m is the last chunk of an answer with nothing
+// more to ask for. Only a reply's last chunk says More, and the chunks of
+// one reply travel on separate streams, so they arrive in any order: a
+// chunk without More may be one of the reply's full middle chunks. A
+// chunk under half of chunkBytes (the sender fills every chunk but the
+// last to about chunkBytes) without More ends the answer. Treating every
+// chunk without More as the end ended fetches and repair streams at
+// their first chunk, and the fetch's More chunk was then continued as a
+// repair stream of every replica. (A final chunk over half full is seen
+// as a middle one; the fetch or stream then ends by timeout.)
+func replyEnd(m *ChangesMsg, chunkBytes int) bool {
+	if m.More {
+		return false
+	}
+	size := 0
+	for _, ch := range m.Changes {
+		size += len(ch.Data)
+	}
+	return size < chunkBytes/2
+}
+
+// fetchAnswer reports whether m answers a fetch: its changes are all of
+// one replica, last fetched from m's sender.
 func (c *Core) fetchAnswer(m *ChangesMsg) (clock.ReplicaID, bool) {
 	if len(m.Changes) == 0 {
 		return 0, false
@@ -996,8 +1028,7 @@ func (c *Core) fetchAnswer(m *ChangesMsg) (clock.ReplicaID, bool) {
 			return 0, false
 		}
 	}
-	f, ok := c.fetching[r]
-	return r, ok && f.peer == m.From
+	return r, c.fetchedFrom[r] == m.From
 }
 
 func (c *Core) sendSnapshot(peer string, out *Output) error {

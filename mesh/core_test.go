@@ -814,3 +814,37 @@ func s0(out Output) string {
 	}
 	return out.Sends[0].To
 }
+
+// TestCoreFetchChunksOutOfOrder checks that a fetch answer's chunks are
+// known as such in any order: a full middle chunk without More that
+// already reaches the announced seq neither ends the answer's stream as a
+// repair stream nor makes the chunk with More (arriving last) continue as
+// a digest of every replica.
+func TestCoreFetchChunksOutOfOrder(t *testing.T) {
+	src, doc, c := peeredCore(t, CoreConfig{})
+	var chs []Change
+	for i := range 3 {
+		chs = append(chs, src.update(0, 0, fmt.Sprint("k", i), "v"))
+	}
+	middle := &ChangesMsg{From: "peer", Changes: chs[:2]}
+	c.cfg.ChunkBytes = len(chs[0].Data) + len(chs[1].Data) // the middle chunk is full
+	if replyEnd(middle, c.cfg.ChunkBytes) {
+		t.Fatal("a full chunk without More is taken for the end of the answer")
+	}
+	if out, _ := c.Receive(1000, Encode(&AnnounceMsg{From: "peer", Replica: 7, Seq: 2})); countTypes(out)[TypeFetch] != 1 {
+		t.Fatal("no fetch for the announcement")
+	}
+	if _, err := c.Receive(1100, Encode(middle)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Receive(1150, Encode(&ChangesMsg{From: "peer", Changes: chs[2:], More: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countTypes(out); n[TypeDigest] != 0 || n[TypeFetch] != 1 {
+		t.Fatalf("the chunk with More was answered with %v, want one fetch", n)
+	}
+	if doc.vv[7] != 3 {
+		t.Fatalf("version %v", doc.vv)
+	}
+}
