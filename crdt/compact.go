@@ -80,25 +80,17 @@ func (d *Doc) Compact(frontier VersionVector) CompactStats {
 	l := d.compactLog()
 	for k := range l.authors {
 		a := &l.authors[k]
-		r, cs := a.r, a.cs
-		f := min(frontier[r], d.vv[r])
+		f := min(frontier[a.r], d.vv[a.r])
 		i := 0
-		for i < len(cs) && cs[i].EndSeq() <= f {
-			st.DroppedBytes += changeSize(cs[i])
+		for i < a.cs.len() && a.cs.at(i).EndSeq() <= f {
+			st.DroppedBytes += changeSize(a.cs.at(i))
 			i++
 		}
 		if i == 0 {
 			continue
 		}
 		st.DroppedChanges += i
-		if i == len(cs) {
-			a.cs = nil
-			continue
-		}
-		// Copy down so the dropped changes' memory can be freed.
-		n := copy(cs, cs[i:])
-		clear(cs[n:])
-		a.cs = cs[:n]
+		a.cs.dropFront(i)
 	}
 	st.DroppedRegisters = dropEmptyRegisters(d.root)
 	st.LogChanges, st.LogBytes = l.size()
@@ -168,9 +160,9 @@ func (d *Doc) compactLog() *memLog {
 
 // size returns the number of changes and their estimated bytes.
 func (l *memLog) size() (changes, bytes int) {
-	for _, a := range l.authors {
-		changes += len(a.cs)
-		for _, c := range a.cs {
+	for k := range l.authors {
+		changes += l.authors[k].cs.len()
+		for c := range l.authors[k].cs.all {
 			bytes += changeSize(c)
 		}
 	}
@@ -185,9 +177,12 @@ func (l *memLog) size() (changes, bytes int) {
 // changes it is about to be sent.
 func (l *memLog) floorOf(r clock.ReplicaID, have, reader uint64) uint64 {
 	cs := l.changesOf(r)
+	if cs == nil {
+		return have
+	}
 	cur := have
-	for i := len(cs) - 1; i >= 0 && cur > reader; i-- {
-		c := cs[i]
+	for i := cs.len() - 1; i >= 0 && cur > reader; i-- {
+		c := cs.at(i)
 		if c.EndSeq() < cur {
 			return cur // a gap between c and what follows
 		}

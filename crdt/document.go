@@ -202,9 +202,6 @@ func (d *Doc) Apply(changes ...*Change) (Result, error) {
 	var res Result
 	var first error
 	d.mark = len(d.lag)
-	if len(changes) >= reserveBatch {
-		d.log.reserve(changes, d.vv)
-	}
 	for _, c := range changes {
 		if err := d.receive(c, &res); err != nil && first == nil {
 			first = err
@@ -538,7 +535,7 @@ var _ opLog = (*memLog)(nil)
 type logAuthor struct {
 	r   clock.ReplicaID
 	end uint64
-	cs  []*Change
+	cs  changeRun
 }
 
 func newMemLog() *memLog { return &memLog{} }
@@ -564,10 +561,10 @@ func (l *memLog) search(r clock.ReplicaID) (int, bool) {
 	})
 }
 
-// changesOf returns r's logged changes in seq order.
-func (l *memLog) changesOf(r clock.ReplicaID) []*Change {
+// changesOf returns r's logged changes in seq order (nil if none).
+func (l *memLog) changesOf(r clock.ReplicaID) *changeRun {
 	if i, found := l.search(r); found {
-		return l.authors[i].cs
+		return &l.authors[i].cs
 	}
 	return nil
 }
@@ -577,64 +574,44 @@ func (l *memLog) append(c *Change) {
 	if e := c.EndSeq(); e > a.end {
 		a.end = e
 	}
-	if len(a.cs) == cap(a.cs) {
-		// Double (append grows big slices by 1.25x): fewer copies of a
-		// log that only grows.
-		a.cs = slices.Grow(a.cs, max(len(a.cs), 16))
-	}
-	a.cs = append(a.cs, c)
-}
-
-// reserveBatch is the number of changes from which Apply grows the op log
-// for the whole batch first.
-const reserveBatch = 1024
-
-// reserve makes room in the authors' logs for the changes cs, so that a
-// large batch grows each log once instead of doubling it up to the size.
-// It counts runs of one author (no map) and reserves only for a run that
-// continues what vv holds of its author (one that would wait in the
-// pending buffer reserves nothing); a run of duplicates over-reserves,
-// which is harmless.
-func (l *memLog) reserve(cs []*Change, vv VersionVector) {
-	for i := 0; i < len(cs); {
-		c := cs[i]
-		j := i + 1
-		for c != nil && j < len(cs) && cs[j] != nil && cs[j].Replica == c.Replica {
-			j++
-		}
-		if c != nil && c.StartSeq <= vv[c.Replica]+1 {
-			a := l.author(c.Replica)
-			a.cs = slices.Grow(a.cs, j-i)
-		}
-		i = j
-	}
+	a.cs.push(c)
 }
 
 func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
 	var out []*Change
+	if maxBytes <= 0 {
+		// Everything lacking goes: size the result once.
+		total := 0
+		for k := range l.authors {
+			if a := &l.authors[k]; a.end > vv[a.r] {
+				total += a.cs.len() - a.cs.search(vv[a.r])
+			}
+		}
+		out = make([]*Change, 0, total)
+	}
 	size := 0
-	for _, a := range l.authors {
+	for k := range l.authors {
+		a := &l.authors[k]
 		have := vv[a.r]
 		if a.end <= have {
 			continue // nothing vv lacks (the common case)
 		}
-		cs := a.cs
+		cs := &a.cs
 		// An author's changes are in seq order: from the first that ends
 		// above have, every one holds ops vv lacks.
-		i, _ := slices.BinarySearchFunc(cs, have, func(c *Change, h uint64) int {
-			return cmp.Compare(c.EndSeq(), h+1)
-		})
+		i := cs.search(have)
 		if maxBytes <= 0 {
-			out = append(out, cs[i:]...)
+			out = cs.appendFrom(out, i)
 			continue
 		}
-		for ; i < len(cs); i++ {
-			sz := changeSize(cs[i])
+		for ; i < cs.len(); i++ {
+			c := cs.at(i)
+			sz := changeSize(c)
 			if len(out) > 0 && size+sz > maxBytes {
 				return out
 			}
 			size += sz
-			out = append(out, cs[i])
+			out = append(out, c)
 		}
 	}
 	return out
