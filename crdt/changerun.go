@@ -10,7 +10,8 @@ const logChunk = 4096
 // that a log that only grows is never copied to grow (a doubled slice of
 // 100,000 pointers is copied about once in all, and its fresh arrays are
 // first-touched twice over). The first chunk grows like a slice up to
-// logChunk; every later chunk is allocated at logChunk. Change i (from the
+// logChunk (doubling, from 16); every later chunk is allocated at logChunk.
+// Chunks have their full length (unused tail nil). Change i (from the
 // front) sits at position head+i, in chunk (head+i)/logChunk.
 type changeRun struct {
 	chunks [][]*Change
@@ -26,20 +27,21 @@ func (r *changeRun) at(i int) *Change {
 }
 
 func (r *changeRun) push(c *Change) {
-	k := len(r.chunks) - 1
-	if k < 0 || len(r.chunks[k]) == logChunk {
-		capacity := logChunk
-		if k < 0 {
-			capacity = 16
+	p := r.head + r.n
+	k, off := p/logChunk, p%logChunk
+	switch {
+	case k == len(r.chunks):
+		size := logChunk
+		if k == 0 {
+			size = 16
 		}
-		r.chunks = append(r.chunks, make([]*Change, 0, capacity))
-		k++
+		r.chunks = append(r.chunks, make([]*Change, size))
+	case k == 0 && off == len(r.chunks[0]):
+		r.chunks[0] = append(make([]*Change, 0, min(2*off, logChunk)), r.chunks[0]...)[:min(2*off, logChunk)]
 	}
-	ch := r.chunks[k]
-	if k == 0 && len(ch) == cap(ch) {
-		ch = append(make([]*Change, 0, min(2*cap(ch), logChunk)), ch...)
-	}
-	r.chunks[k] = append(ch, c)
+	// Chunks are allocated at full length: storing c is the one pointer
+	// write (no slice header to store back).
+	r.chunks[k][off] = c
 	r.n++
 }
 

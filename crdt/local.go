@@ -80,7 +80,9 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 	}
 	d.quiet = false
 	clear(lc.asserted)
-	d.asserted = lc.asserted[:0]
+	if cap(lc.asserted) > cap(d.asserted) {
+		d.asserted = lc.asserted[:0] // grew; else it is d.asserted's array
+	}
 	if lc.exact {
 		d.state = next
 	} else {
