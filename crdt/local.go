@@ -70,7 +70,7 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 	} else {
 		blk.c.Ops = blk.op[:0]
 	}
-	lc := localChange{d: d, c: &blk.c, exact: true, asserted: d.asserted[:0], spare: blk.pred[:]}
+	lc := localChange{d: d, c: &blk.c, exact: true, asserted: d.asserted[:0], spare: d.lo.preds}
 	d.quiet = true
 	for i := range patches {
 		if err := lc.patch(&patches[i]); err != nil {
@@ -79,6 +79,9 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 		}
 	}
 	d.quiet = false
+	if len(lc.spare) != len(d.lo.preds) || (len(lc.spare) > 0 && &lc.spare[0] != &d.lo.preds[0]) {
+		d.lo.preds = lc.spare // took room, or a new chunk
+	}
 	clear(lc.asserted)
 	if cap(lc.asserted) > cap(d.asserted) {
 		d.asserted = lc.asserted[:0] // grew; else it is d.asserted's array
@@ -147,27 +150,37 @@ func (d *Doc) checkInsideMulti(p draft.Path, earlier []draft.Patch) error {
 }
 
 type localBlock struct {
-	c    Change
-	op   [1]Op
-	pred [1]OpID // room for a Pred list (see localChange.spare); 256 bytes in all
+	c  Change
+	op [1]Op // 240 bytes in all
 }
 
 // localRoom hands out localBlocks from slabs: one allocation per slab of
 // local changes instead of one each. Slabs grow from 3 blocks to
-// localSlabMax (2^k-1 blocks of 256 bytes fill the allocator's size
-// classes), so a document that makes few changes holds little room. The
-// largest slab is 64 KiB, a large object whose fresh pages need no
-// clearing. A slab lives while any of its changes does (the op log, or a
-// caller holding a change); the log drops an author's changes oldest
-// first, so a slab's changes, which are consecutive, go together.
+// localSlabMax, so a document that makes few changes holds little room.
+// The largest slab is just under 64 KiB, a large object whose fresh pages
+// need no clearing. Pred lists are carved from their own pointer-free
+// chunks (preds), so a change that supersedes nothing (an increment, an
+// insert) takes no room for one: the op log grows by the bytes of every
+// change, and a first touch of fresh memory is dear. A slab or chunk lives
+// while any of its changes does (the op log, or a caller holding a
+// change); the log drops an author's changes oldest first, so a slab's
+// changes, which are consecutive, go together.
 type localRoom struct {
 	slab  []localBlock
-	size  int  // the last slab's length
-	multi int8 // whether the strategy table uses MultiValue: 0 not known yet, 1 no, 2 yes
+	size  int    // the last slab's length
+	preds []OpID // unused room for Pred lists (see localChange.spare)
+	multi int8   // whether the strategy table uses MultiValue: 0 not known yet, 1 no, 2 yes
 }
 
-// localSlabMax is the largest slab, in blocks: 255 x 256 bytes.
-const localSlabMax = 255
+// localSlabMax is the largest slab, in blocks: 273 x 240 = 65,520 bytes.
+const localSlabMax = 273
+
+// localPredChunk is the length of a chunk of Pred room (16 KiB), and
+// localPredMax the longest Pred list carved from one.
+const (
+	localPredChunk = 1024
+	localPredMax   = 64
+)
 
 // hasMulti reports whether st (the document's table, fixed after New)
 // uses MultiValue, asking it once.
@@ -197,7 +210,7 @@ type localChange struct {
 	c        *Change
 	exact    bool    // the produced state equals what the registers show
 	asserted []*node // containers made explicit (or found so) already
-	spare    []OpID  // unused room in the change's block for Pred lists
+	spare    []OpID  // unused room for Pred lists (localRoom.preds)
 }
 
 // assert makes the containers above and at n explicit: a container shown
@@ -398,6 +411,9 @@ func (d *Doc) renderNodeValue(s *slot) draft.Value {
 // supersedeAll fills op with everything the author sees at s.
 func (lc *localChange) supersedeAll(op *Op, s *slot) {
 	if n := len(s.entries); n > 0 {
+		if n > len(lc.spare) && n <= localPredMax {
+			lc.spare = make([]OpID, localPredChunk)
+		}
 		if n <= len(lc.spare) {
 			op.Pred, lc.spare = lc.spare[:n:n], lc.spare[n:]
 		} else {
