@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 
@@ -57,20 +58,23 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 	if err := d.checkLocal(patches); err != nil {
 		return nil, err
 	}
-	// The change and its first op in one block: most changes are one
-	// write. Fields are set one by one: the block is fresh (zero) memory,
-	// and copying a whole Change or Op into it costs a bulk write barrier
-	// while the GC marks.
-	blk := d.lo.block()
-	blk.c.Replica = d.cfg.Replica
-	blk.c.StartSeq = d.vv[d.cfg.Replica] + 1
-	blk.c.Timestamp = d.clk.Now()
+	// The change and its first op carved from slabs: most changes are
+	// one write. Fields are set one by one: the room is fresh (zero)
+	// memory, and copying a whole Change or Op into it costs a bulk write
+	// barrier while the GC marks.
+	c := d.lo.changes.next(localChangeSlab)
+	d.lo.changes.take()
+	c.Replica = d.cfg.Replica
+	c.StartSeq = d.vv[d.cfg.Replica] + 1
+	c.Timestamp = d.clk.Now()
+	var room *Op // the first op's room, taken only if the change keeps it
 	if len(patches) > 1 {
-		blk.c.Ops = make([]Op, 0, len(patches))
+		c.Ops = make([]Op, 0, len(patches))
 	} else {
-		blk.c.Ops = blk.op[:0]
+		room = d.lo.ops.next(localOpSlab)
+		c.Ops = d.lo.ops.free[:0:1]
 	}
-	lc := localChange{d: d, c: &blk.c, exact: true, asserted: d.asserted[:0], spare: d.lo.preds}
+	lc := localChange{d: d, c: c, exact: true, asserted: d.asserted[:0], spare: d.lo.preds}
 	d.quiet = true
 	for i := range patches {
 		if err := lc.patch(&patches[i]); err != nil {
@@ -92,6 +96,9 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 		// Float counter arithmetic: show exactly what the registers hold,
 		// as every other replica will.
 		d.state = d.renderNode(d.root, visMap, false)
+	}
+	if room != nil {
+		d.lo.keep(c, room)
 	}
 	if len(lc.c.Ops) == 0 {
 		return nil, nil
@@ -149,31 +156,97 @@ func (d *Doc) checkInsideMulti(p draft.Path, earlier []draft.Patch) error {
 	return nil
 }
 
-type localBlock struct {
-	c  Change
-	op [1]Op // 240 bytes in all
-}
-
-// localRoom hands out localBlocks from slabs: one allocation per slab of
-// local changes instead of one each. Slabs grow from 3 blocks to
-// localSlabMax, so a document that makes few changes holds little room.
-// The largest slab is just under 64 KiB, a large object whose fresh pages
-// need no clearing. Pred lists are carved from their own pointer-free
-// chunks (preds), so a change that supersedes nothing (an increment, an
-// insert) takes no room for one: the op log grows by the bytes of every
-// change, and a first touch of fresh memory is dear. A slab or chunk lives
-// while any of its changes does (the op log, or a caller holding a
-// change); the log drops an author's changes oldest first, so a slab's
-// changes, which are consecutive, go together.
+// localRoom hands out local changes and their first ops from slabs: one
+// allocation per slab instead of one each. Slabs grow from 3 items to
+// about 64 KiB (a large object whose fresh pages need no clearing), so a
+// document that makes few changes holds little room. Pred lists are carved
+// from their own pointer-free chunks (preds), so a change that supersedes
+// nothing (an increment, an insert) takes no room for one, and a one-op
+// change whose op equals the previous one-op change's (the same increment
+// again, say) shares that op, which ids do not depend on, and takes no op
+// room: the op log keeps every change, and a first touch of fresh memory is
+// dear. A slab or chunk lives while any of its changes does (the op log,
+// or a caller holding a change); the log drops an author's changes oldest
+// first, so a slab's changes, which are consecutive, go together.
 type localRoom struct {
-	slab  []localBlock
-	size  int    // the last slab's length
-	preds []OpID // unused room for Pred lists (see localChange.spare)
-	multi int8   // whether the strategy table uses MultiValue: 0 not known yet, 1 no, 2 yes
+	changes slabOf[Change]
+	ops     slabOf[Op]
+	last    []Op   // the previous one-op change's ops, if shareable
+	preds   []OpID // unused room for Pred lists (see localChange.spare)
+	multi   int8   // whether the strategy table uses MultiValue: 0 not known yet, 1 no, 2 yes
 }
 
-// localSlabMax is the largest slab, in blocks: 273 x 240 = 65,520 bytes.
-const localSlabMax = 273
+// Slab sizes, in items: 1,023 x 64 and 371 x 176 bytes, under 64 KiB.
+const (
+	localChangeSlab = 1023
+	localOpSlab     = 371
+)
+
+// slabOf carves zeroed items from slabs that grow from 3 items to a
+// maximum.
+type slabOf[T any] struct {
+	free []T
+	size int // the last slab's length
+}
+
+// next returns the next zeroed item without taking it.
+func (s *slabOf[T]) next(maxItems int) *T {
+	if len(s.free) == 0 {
+		s.size = min(max(2*s.size+1, 3), maxItems)
+		s.free = make([]T, s.size)
+	}
+	return &s.free[0]
+}
+
+// take takes the item next returned.
+func (s *slabOf[T]) take() { s.free = s.free[1:] }
+
+// keep settles the first op's room after change c was made in it: a lone
+// op equal to the previous lone op is replaced by that one (the room is
+// cleared and stays free); a lone op keeps its room; ops that outgrew the
+// room (they moved to a larger array) leave it free.
+func (r *localRoom) keep(c *Change, room *Op) {
+	if len(c.Ops) != 1 || &c.Ops[0] != room {
+		*room = Op{}
+		r.last = nil
+		return
+	}
+	if !shareable(room) {
+		r.ops.take()
+		r.last = nil
+		return
+	}
+	if r.last != nil && sameOp(&r.last[0], room) {
+		*room = Op{}
+		c.Ops = r.last
+		return
+	}
+	r.ops.take()
+	r.last = c.Ops
+}
+
+// shareable reports whether op names no other op (no Pred, Ctx, Marks or
+// Origins), so that equal ops of different changes are the same operation.
+func shareable(op *Op) bool {
+	return len(op.Pred) == 0 && op.Ctx == nil && len(op.Marks) == 0 && op.Origins.Left.IsZero() && op.Origins.Right.IsZero()
+}
+
+// sameOp reports whether shareable ops a and b are equal.
+func sameOp(a, b *Op) bool {
+	if a.Kind != b.Kind || a.Key != b.Key || len(a.Path) != len(b.Path) || a.Value.Kind() != b.Value.Kind() {
+		return false
+	}
+	for i := range a.Path {
+		if a.Path[i] != b.Path[i] {
+			return false
+		}
+	}
+	if x, ok := a.Value.AsFloat(); ok && a.Value.Kind() == draft.FloatKind {
+		y, _ := b.Value.AsFloat()
+		return math.Float64bits(x) == math.Float64bits(y) // -0 is not 0 here
+	}
+	return a.Value.Equal(b.Value)
+}
 
 // localPredChunk is the length of a chunk of Pred room (16 KiB), and
 // localPredMax the longest Pred list carved from one.
@@ -192,17 +265,6 @@ func (r *localRoom) hasMulti(st *Strategies) bool {
 		}
 	}
 	return r.multi == 2
-}
-
-// block returns a zeroed localBlock.
-func (r *localRoom) block() *localBlock {
-	if len(r.slab) == 0 {
-		r.size = min(max(2*r.size+1, 3), localSlabMax)
-		r.slab = make([]localBlock, r.size)
-	}
-	b := &r.slab[0]
-	r.slab = r.slab[1:]
-	return b
 }
 
 type localChange struct {
