@@ -90,7 +90,7 @@ type Sim struct {
 	st        counters
 	viol      *Violation
 	pktDelays []int64
-	msgBuf    [][]byte
+	msgBuf    []mesh.Received
 	reps      replicaIndex
 	qpool     qitemPool
 	ppool     packetPool
@@ -560,12 +560,17 @@ func (s *Sim) deliverPacket(e event) {
 			s.st.duplicates++
 			continue
 		}
-		msgs = append(msgs, b.msg)
+		if b.dec == nil {
+			// Cores only broadcast what they encoded; never reached.
+			s.st.rejected++
+			continue
+		}
+		msgs = append(msgs, mesh.Received{Raw: b.msg, Msg: b.dec})
 	}
 	if len(msgs) > 0 {
 		// As mesh.Node does with what its inbox holds: one batch, so the
 		// packet's changes reach the document in one Apply.
-		out, errs := n.core.ReceiveBatch(now, msgs)
+		out, errs := n.core.ReceiveDecoded(now, msgs)
 		s.st.rejected += uint64(len(errs))
 		s.handle(n, out)
 	}
@@ -597,13 +602,11 @@ func (s *Sim) intern(b mesh.Broadcast) *bcast {
 		return x
 	}
 	x := &bcast{key: b.Key, kid: s.keys.of(b.Key), msg: b.Msg}
-	// Only a Change needs decoding (for its replica and end); the type is
-	// the wire header's second byte, so announcements skip the decode.
-	if len(b.Msg) < 2 || mesh.MsgType(b.Msg[1]) != mesh.TypeChange {
-		s.bcasts[b.Key] = x
-		return x
-	}
+	// Decoded once here and shared by every node it reaches: each core
+	// decoding its own copy was the largest per-delivery cost after
+	// crdt's apply. A Change also gives its replica and end.
 	if m, err := mesh.Decode(b.Msg, 0); err == nil {
+		x.dec = m
 		if cm, ok := m.(*mesh.ChangeMsg); ok {
 			x.change, x.ridx, x.end = true, s.reps.of(cm.Change.Replica), cm.Change.End
 		}

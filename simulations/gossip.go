@@ -3,6 +3,8 @@ package simulations
 import (
 	"math"
 	"slices"
+
+	"github.com/syncmesh/syncmesh/mesh"
 )
 
 // bcast is one broadcast message, interned: every node that queues the same
@@ -15,6 +17,9 @@ type bcast struct {
 	// integer map key instead of hashing the key string per queued item.
 	kid int32
 	msg []byte
+	// dec is msg decoded once, shared read-only by every core it is
+	// delivered to (mesh.Core.ReceiveDecoded); nil if msg did not decode.
+	dec mesh.Message
 	// change is set for a Change message: the node already holding
 	// replica ridx (a replicaIndex position) up to end drops it as a
 	// duplicate without decoding, exactly as the core would after decoding.
