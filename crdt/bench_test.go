@@ -185,23 +185,35 @@ func BenchmarkW3CounterInc(b *testing.B) {
 	b.ReportAllocs()
 	st := NewStrategies().MustSet("/c", Count())
 	var elapsed, cpu time.Duration
+	var gcs uint32
 	for b.Loop() {
 		d := benchDoc(b, 1, st)
 		p := draft.Path{draft.Key("c")}
 		mustUpdate(b, d, func(x *draft.Draft) error { return x.Set(p, draft.Int(0)) })
 		one := draft.Int(1)
+		g0 := gcCycles()
 		start, c0 := time.Now(), cpuTime()
 		for range benchN3 {
 			mustUpdate(b, d, func(x *draft.Draft) error { return x.Increment(p, one) })
 		}
 		elapsed += time.Since(start)
 		cpu += cpuTime() - c0
+		gcs += gcCycles() - g0
 		if v, _ := d.State().Get("c"); !v.Equal(draft.Int(benchN3)) {
 			b.Fatalf("counter %v", v)
 		}
 	}
 	b.ReportMetric(float64(benchN3)*float64(b.N)/elapsed.Seconds(), "incs/s")
 	b.ReportMetric(float64(benchN3)*float64(b.N)/cpu.Seconds(), "incs/cpu-s")
+	b.ReportMetric(float64(gcs)/float64(b.N), "gc-cycles/op")
+}
+
+// gcCycles returns the number of completed GC cycles (a diagnostic: how
+// often a workload's garbage, against the heap it retains, runs the GC).
+func gcCycles() uint32 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.NumGC
 }
 
 // The crdt part of W1 and W3 alone: commitLocal fed fixed patches (what
