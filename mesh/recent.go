@@ -18,19 +18,27 @@ import (
 type recentChanges struct {
 	limit int
 	bytes int
-	runs  map[clock.ReplicaID]*recentRun
+	// runs holds the runs by value: a pointer to each was one more
+	// cache miss per add, and adds are per node per applied change.
+	runs map[clock.ReplicaID]recentRun
 }
 
 // recentRun is one replica's run: changes in ascending order, the time
-// each was added (ms; ascending too) and their Data bytes.
+// each was added (ms; ascending too), their Data bytes and the last
+// change's End (read by every add; kept here so that add does not load
+// the last change).
 type recentRun struct {
 	changes []Change
 	ats     []int64
 	size    int
+	end     uint64
 }
 
+// recentRunCap is a new run's capacity (changes).
+const recentRunCap = 8
+
 func newRecentChanges(limit int) *recentChanges {
-	return &recentChanges{limit: limit, runs: map[clock.ReplicaID]*recentRun{}}
+	return &recentChanges{limit: limit, runs: map[clock.ReplicaID]recentRun{}}
 }
 
 func runBytes(run []Change) int {
@@ -48,13 +56,15 @@ func (rc *recentChanges) add(ch Change, at int64) {
 	if rc.limit <= 0 {
 		return
 	}
-	run := rc.runs[ch.Replica]
-	if run == nil {
-		run = &recentRun{}
-		rc.runs[ch.Replica] = run
+	run, ok := rc.runs[ch.Replica]
+	if !ok {
+		// Sized for a few changes at once: a run grown from nil by
+		// appending reallocates both slices at 1, 2, 4 and 8 changes,
+		// which in a simulation is every node times every replica.
+		run = recentRun{changes: make([]Change, 0, recentRunCap), ats: make([]int64, 0, recentRunCap)}
 	}
-	if n := len(run.changes); n > 0 && ch.Start != run.changes[n-1].End+1 {
-		if ch.End <= run.changes[n-1].End {
+	if len(run.changes) > 0 && ch.Start != run.end+1 {
+		if ch.End <= run.end {
 			return
 		}
 		rc.bytes -= run.size
@@ -63,6 +73,8 @@ func (rc *recentChanges) add(ch Change, at int64) {
 	run.changes = append(run.changes, ch)
 	run.ats = append(run.ats, at)
 	run.size += len(ch.Data)
+	run.end = ch.End
+	rc.runs[ch.Replica] = run
 	rc.bytes += len(ch.Data)
 	for rc.bytes > rc.limit {
 		rc.evict()
@@ -89,6 +101,7 @@ func (rc *recentChanges) evict() {
 	run.size -= dropped
 	run.changes = slices.Clone(run.changes[k:])
 	run.ats = slices.Clone(run.ats[k:])
+	rc.runs[big] = run
 }
 
 // since returns r's changes after seq after up to at least upto, or false
@@ -113,7 +126,7 @@ func (rc *recentChanges) settled(r clock.ReplicaID, after, upto uint64, before i
 // sinceAt is since with the time each change was added.
 func (rc *recentChanges) sinceAt(r clock.ReplicaID, after, upto uint64) ([]Change, []int64, bool) {
 	rr := rc.runs[r]
-	if rr == nil || len(rr.changes) == 0 || rr.changes[len(rr.changes)-1].End < upto {
+	if len(rr.changes) == 0 || rr.end < upto {
 		return nil, nil, false
 	}
 	run := rr.changes

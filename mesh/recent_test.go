@@ -61,6 +61,13 @@ func TestRecentChanges(t *testing.T) {
 	if _, ok := rc.since(clock.ReplicaID(1), 26, 29); !ok {
 		t.Error("the newest changes were evicted")
 	}
+	// After evictions the run still knows where it ends: a covered change
+	// is ignored and the next one continues it.
+	rc.add(ch(1, 29, 29, 10), 0)
+	rc.add(ch(1, 30, 31, 10), 0)
+	if run, ok := rc.since(clock.ReplicaID(1), 28, 31); !ok || len(run) != 2 || run[0].Start != 29 || rc.runs[1].end != 31 {
+		t.Errorf("after evictions: %v %v", run, ok)
+	}
 }
 
 // countingDoc counts the calls that make the document encode a chunk of
