@@ -765,7 +765,10 @@ func (c *Core) admitChange(raw []byte, m *ChangeMsg, out *Output, deferred *[]Ch
 			return true
 		}
 		c.stats.Regossiped++
-		out.Broadcasts = append(out.Broadcasts, Broadcast{Key: changeKey(ch.Replica, ch.Start), Msg: slices.Clone(raw)})
+		// raw itself, not a copy: the caller gave it up to the core
+		// (Receive), and a broadcast is only read. The copy was an
+		// allocation per node per gossiped change.
+		out.Broadcasts = append(out.Broadcasts, Broadcast{Key: changeKey(ch.Replica, ch.Start), Msg: raw})
 	}
 	return true
 }
