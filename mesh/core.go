@@ -167,7 +167,8 @@ func (c CoreConfig) validate() error {
 
 // Broadcast is an output of the core: queue Msg on the gossip queue
 // (memberlist's TransmitLimitedQueue), replacing any queued broadcast with the
-// same Key. A plain value.
+// same Key. A plain value; Msg may be bytes the core was given (a
+// re-gossiped change), so it is read-only.
 type Broadcast struct {
 	Key string
 	Msg []byte
