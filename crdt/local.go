@@ -13,47 +13,6 @@ import (
 // operations (element-identity-based), applying each at once so the next
 // patch resolves against the state it was made on.
 
-// Update runs recipe on a draft of the state, turns its patches into one
-// change, applies it locally and returns it for sending (nil if the recipe
-// changed nothing). If the recipe fails, nothing changes.
-func (d *Doc) Update(recipe func(*draft.Draft) error) (*Change, error) {
-	c, _, err := d.Produce(recipe)
-	return c, err
-}
-
-// Produce is Update that also returns the recipe's patches (what changed in
-// State, for watchers), so a caller needs neither a second Produce nor
-// UpdatePatches' re-application.
-func (d *Doc) Produce(recipe func(*draft.Draft) error) (*Change, []draft.Patch, error) {
-	next, patches, err := draft.ProduceForward(d.current(), recipe)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(patches) == 0 {
-		return nil, nil, nil
-	}
-	c, err := d.commitLocal(next, patches)
-	if err != nil {
-		return nil, nil, err
-	}
-	return c, patches, nil
-}
-
-// UpdatePatches applies RFC 6902 patches (as from draft or a JSON Patch
-// document) to the state, turns them into one change, applies it locally and
-// returns it for sending. It is atomic: patches that do not apply to the
-// state (strictly, as draft.Apply checks them) change nothing.
-func (d *Doc) UpdatePatches(patches []draft.Patch) (*Change, error) {
-	next, err := draft.Apply(d.current(), patches)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrPath, err)
-	}
-	if len(patches) == 0 {
-		return nil, nil
-	}
-	return d.commitLocal(next, patches)
-}
-
 func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, error) {
 	if err := d.checkLocal(patches); err != nil {
 		return nil, err
