@@ -18,8 +18,11 @@ func (d *Doc) insert(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 			return
 		}
 	}
-	s := &slot{owner: n, elem: id, pos: id, posTS: ts}
+	s := d.lo.elems.next(elemSlab)
+	d.lo.elems.take()
+	s.owner, s.elem, s.pos, s.posTS = n, id, id, ts
 	l.elems[id] = s
+	d.lo.inserted = s
 	d.listSlots++
 	if local {
 		// seq.InsertAt made the slot visible, as touch is about to

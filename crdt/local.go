@@ -133,12 +133,22 @@ type localRoom struct {
 	last    []Op   // the previous one-op change's ops, if shareable
 	preds   []OpID // unused room for Pred lists (see localChange.spare)
 	multi   int8   // whether the strategy table uses MultiValue: 0 not known yet, 1 no, 2 yes
+
+	// elems hands out list element registers (Doc.insert, local and
+	// remote): element registers are never dropped (tombstones stay), so
+	// a slab lives as long as its list does anyway.
+	elems slabOf[slot]
+	// inserted is the element register the last Doc.insert made, so the
+	// local insert that applied it fills it without a map lookup.
+	inserted *slot
 }
 
-// Slab sizes, in items: 1,023 x 64 and 371 x 176 bytes, under 64 KiB.
+// Slab sizes, in items: 1,023 x 64, 371 x 176 and 303 x 216 bytes, under
+// 64 KiB.
 const (
 	localChangeSlab = 1023
 	localOpSlab     = 371
+	elemSlab        = 303
 )
 
 // slabOf carves zeroed items from slabs that grow from 3 items to a
@@ -587,7 +597,7 @@ func (lc *localChange) insert(n *node, i int, v draft.Value) error {
 	}
 	lc.op(OpInsert, n.path, Segment{}, markerOf(v)).Origins = o
 	lc.apply(n, nil)
-	return lc.fill(l.elems[id], v)
+	return lc.fill(lc.d.lo.inserted, v)
 }
 
 // remove deletes register s (observed-remove).
