@@ -32,7 +32,7 @@ func checkTree(t *testing.T, l *List) {
 			var c int32
 			if in.leafKids {
 				L := &l.leaves[k]
-				if L.parent != p || L.n < 1 || L.n > leafCap {
+				if L.parent != p || L.at != int32(i) || L.n < 1 || L.n > leafCap {
 					t.Fatalf("order: leaf %d: parent %d (want %d), n %d", k, L.parent, p, L.n)
 				}
 				if L.n < 64 && L.vis>>L.n != 0 {
@@ -46,6 +46,9 @@ func checkTree(t *testing.T, l *List) {
 				}
 				c = int32(bits.OnesCount64(L.vis))
 			} else {
+				if l.inners[k].at != int32(i) {
+					t.Fatalf("order: inner %d is child %d of %d, records %d", k, i, p, l.inners[k].at)
+				}
 				c = walkInner(k, p)
 			}
 			if in.cnts[i] != c {

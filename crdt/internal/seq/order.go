@@ -50,6 +50,7 @@ type leaf struct {
 	vis    uint64         // bit i: items[i] is visible
 	n      int32
 	parent int32 // inner node
+	at     int32 // this leaf's position in its parent's kids
 	next   int32 // next leaf in list order, 0 at the end
 }
 
@@ -58,17 +59,17 @@ type inner struct {
 	cnts     [innerCap]int32 // visible slots under each child
 	n        int32
 	parent   int32 // 0 for the root
+	at       int32 // this node's position in its parent's kids (0 for the root)
 	leafKids bool
 }
 
-// childIndex returns the position of child c in in.kids.
-func (in *inner) childIndex(c int32) int {
-	for i, k := range in.kids[:in.n] {
-		if k == c {
-			return i
-		}
+// childAt returns the position of child c (a leaf if leafKid) in its
+// parent's kids.
+func (l *List) childAt(leafKid bool, c int32) int32 {
+	if leafKid {
+		return l.leaves[c].at
 	}
-	panic("seq: broken invariant: child not under its parent")
+	return l.inners[c].at
 }
 
 func (in *inner) sum() int32 {
@@ -105,17 +106,18 @@ func (l *List) posIn(x int32) (int32, int) {
 
 // addCount adds d visible slots under leaf lf.
 func (l *List) addCount(lf int32, d int32) {
-	l.addUp(l.leaves[lf].parent, lf, d)
+	L := &l.leaves[lf]
+	l.addUp(L.parent, L.at, d)
 	l.visible += int(d)
 }
 
-// addUp adds d to the count of child under inner node p and to the counts of
-// p's ancestors.
-func (l *List) addUp(p, child, d int32) {
+// addUp adds d to the count of the child at position at of inner node p
+// and to the counts of p's ancestors.
+func (l *List) addUp(p, at, d int32) {
 	for p != 0 {
 		in := &l.inners[p]
-		in.cnts[in.childIndex(child)] += d
-		child, p = p, in.parent
+		in.cnts[at] += d
+		at, p = in.at, in.parent
 	}
 }
 
@@ -140,15 +142,14 @@ func (l *List) rankSet(x int32, v bool) int {
 		l.visible += int(d)
 	}
 	r := int32(bits.OnesCount64(L.vis & (1<<pos - 1)))
-	child, p := lf, L.parent
+	at, p := L.at, L.parent
 	for p != 0 {
 		in := &l.inners[p]
-		i := in.childIndex(child)
-		in.cnts[i] += d
-		for _, c := range in.cnts[:i] {
+		in.cnts[at] += d
+		for _, c := range in.cnts[:at] {
 			r += c
 		}
-		child, p = p, in.parent
+		at, p = in.at, in.parent
 	}
 	return int(r)
 }
@@ -173,12 +174,27 @@ func (l *List) visibleAtPos(i int32) (int32, int) {
 			p = in.kids[j]
 			continue
 		}
-		m := l.leaves[in.kids[j]].vis
-		for ; i > 0; i-- {
-			m &= m - 1
-		}
-		return in.kids[j], bits.TrailingZeros64(m)
+		return in.kids[j], selectBit(l.leaves[in.kids[j]].vis, int(i))
 	}
+}
+
+// selectBit returns the position of the set bit of m with i set bits below
+// it; m has more than i set bits. Halving by population counts, without
+// branches (which bit is wanted is random), takes a few steps where
+// clearing the lowest bit i times takes up to 63.
+func selectBit(m uint64, i int) int {
+	at := 0
+	for _, w := range [3]int{32, 16, 8} {
+		c := bits.OnesCount64(m & (1<<w - 1))
+		skip := (c - i - 1) >> 63 // all ones if i >= c: the bit is above w
+		i -= c & skip
+		at += w & skip
+		m >>= uint(w & skip)
+	}
+	for ; i > 0; i-- {
+		m &= m - 1
+	}
+	return at + bits.TrailingZeros64(m)
 }
 
 // next returns the slot after x in list order (visible or not), or nilNode.
@@ -255,7 +271,8 @@ func (l *List) splitLeaf(lf int32) int32 {
 	// Count R's slots under the new leaf, then take them off the old one.
 	moved := int32(bits.OnesCount64(R.vis))
 	l.insertChild(L.parent, lf, r, moved)
-	l.addUp(l.leaves[lf].parent, lf, -moved)
+	L = &l.leaves[lf]
+	l.addUp(L.parent, L.at, -moved)
 	return r
 }
 
@@ -270,21 +287,24 @@ func (l *List) insertChild(p, after, c, cnt int32) {
 		}
 	}
 	in := &l.inners[p]
-	i := in.childIndex(after) + 1
+	i := l.childAt(in.leafKids, after) + 1
 	copy(in.kids[i+1:in.n+1], in.kids[i:in.n])
 	copy(in.cnts[i+1:in.n+1], in.cnts[i:in.n])
 	in.kids[i], in.cnts[i] = c, cnt
 	in.n++
-	l.setParent(in.leafKids, c, p)
-	l.addUp(in.parent, p, cnt)
+	for j := i; j < in.n; j++ {
+		l.setParent(in.leafKids, in.kids[j], p, j)
+	}
+	l.addUp(in.parent, in.at, cnt)
 }
 
-// setParent sets the parent of child c (a leaf if leafKid) to inner node p.
-func (l *List) setParent(leafKid bool, c, p int32) {
+// setParent records that child c (a leaf if leafKid) is at position at of
+// inner node p's kids.
+func (l *List) setParent(leafKid bool, c, p, at int32) {
 	if leafKid {
-		l.leaves[c].parent = p
+		l.leaves[c].parent, l.leaves[c].at = p, at
 	} else {
-		l.inners[c].parent = p
+		l.inners[c].parent, l.inners[c].at = p, at
 	}
 }
 
@@ -304,8 +324,8 @@ func (l *List) splitInner(p int32) int32 {
 	copy(Q.cnts[:], P.cnts[half:])
 	Q.n, P.n = half, half
 	Q.leafKids, Q.parent = P.leafKids, P.parent
-	for _, k := range Q.kids[:Q.n] {
-		l.setParent(Q.leafKids, k, q)
+	for j, k := range Q.kids[:Q.n] {
+		l.setParent(Q.leafKids, k, q, int32(j))
 	}
 	moved := Q.sum()
 	if P.parent == 0 {
@@ -316,11 +336,13 @@ func (l *List) splitInner(p int32) int32 {
 		R.kids[0], R.kids[1] = p, q
 		R.cnts[0], R.cnts[1] = P.sum(), moved
 		P.parent, Q.parent = root, root
+		P.at, Q.at = 0, 1
 		l.root = root
 		return q
 	}
 	l.insertChild(P.parent, p, q, moved)
-	l.addUp(l.inners[p].parent, p, -moved)
+	P = &l.inners[p]
+	l.addUp(P.parent, P.at, -moved)
 	return q
 }
 
@@ -359,7 +381,7 @@ func (l *List) buildOrder(order []int32) {
 			in := &l.inners[p]
 			copy(in.kids[:], chunk)
 			for i, k := range chunk {
-				l.setParent(leafKids, k, p)
+				l.setParent(leafKids, k, p, int32(i))
 				if leafKids {
 					in.cnts[i] = int32(bits.OnesCount64(l.leaves[k].vis))
 				} else {
