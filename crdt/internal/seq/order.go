@@ -183,14 +183,22 @@ func (l *List) visibleAtPos(i int32) (int32, int) {
 // branches (which bit is wanted is random), takes a few steps where
 // clearing the lowest bit i times takes up to 63.
 func selectBit(m uint64, i int) int {
-	at := 0
-	for _, w := range [3]int{32, 16, 8} {
-		c := bits.OnesCount64(m & (1<<w - 1))
-		skip := (c - i - 1) >> 63 // all ones if i >= c: the bit is above w
-		i -= c & skip
-		at += w & skip
-		m >>= uint(w & skip)
-	}
+	// skip is all ones when the bit is past the low half looked at.
+	c := bits.OnesCount32(uint32(m))
+	skip := (c - i - 1) >> 63
+	i -= c & skip
+	at := 32 & skip
+	m >>= uint(at)
+	c = bits.OnesCount16(uint16(m))
+	skip = (c - i - 1) >> 63
+	i -= c & skip
+	at += 16 & skip
+	m >>= uint(16 & skip)
+	c = bits.OnesCount8(uint8(m))
+	skip = (c - i - 1) >> 63
+	i -= c & skip
+	at += 8 & skip
+	m >>= uint(8 & skip)
 	for ; i > 0; i-- {
 		m &= m - 1
 	}

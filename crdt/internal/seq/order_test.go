@@ -100,3 +100,26 @@ func TestSelectBit(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSelectBit: the k-th visible slot of leaf-like masks.
+func BenchmarkSelectBit(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	type q struct {
+		m uint64
+		i int
+	}
+	qs := make([]q, 4096)
+	for k := range qs {
+		m := rng.Uint64() | rng.Uint64() | 1
+		qs[k] = q{m, rng.IntN(bits.OnesCount64(m))}
+	}
+	b.ReportAllocs()
+	sum, k := 0, 0
+	for b.Loop() {
+		sum += selectBit(qs[k&4095].m, qs[k&4095].i)
+		k++
+	}
+	if sum < 0 {
+		b.Fatal(sum)
+	}
+}
