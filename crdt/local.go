@@ -175,6 +175,9 @@ func (s *slabOf[T]) take() { s.free = s.free[1:] }
 // cleared and stays free); a lone op keeps its room; ops that outgrew the
 // room (they moved to a larger array) leave it free.
 func (r *localRoom) keep(c *Change, room *Op) {
+	if len(c.Ops) == 1 && r.last != nil && &c.Ops[0] == &r.last[0] {
+		return // reuseLast shared it; the room was never written
+	}
 	if len(c.Ops) != 1 || &c.Ops[0] != room {
 		*room = Op{}
 		r.last = nil
@@ -298,6 +301,25 @@ func (lc *localChange) op(kind OpKind, path []Segment, key Segment, v draft.Valu
 func (lc *localChange) apply(n *node, s *slot) {
 	i := len(lc.c.Ops) - 1
 	lc.d.applyOpIn(n, s, &lc.c.Ops[i], lc.c.ID(i), lc.c.Timestamp, true)
+}
+
+// reuseLast makes the previous one-op change's op this change's first op
+// if it is the op (kind, path, key, v) with nothing else set, and reports
+// whether it did: the same increment again then writes no op room at all
+// (keep's later sharing would write it, then clear it). The caller adds
+// nothing to the op; a later op of the change moves the ops to an array of
+// their own (append to a full slice) and so unshares them.
+func (lc *localChange) reuseLast(kind OpKind, path []Segment, key Segment, v draft.Value) bool {
+	last := lc.d.lo.last
+	if last == nil || len(lc.c.Ops) != 0 || cap(lc.c.Ops) != 1 {
+		return false
+	}
+	probe := Op{Kind: kind, Path: path, Key: key, Value: v}
+	if !sameOp(&last[0], &probe) {
+		return false
+	}
+	lc.c.Ops = last
+	return true
 }
 
 func (lc *localChange) nextID() OpID {
@@ -529,7 +551,9 @@ func (lc *localChange) write(s *slot, v, delta draft.Value) error {
 			if delta.Kind() == draft.FloatKind || (s.ctr != nil && hasFloat(s.ctr)) {
 				lc.exact = false
 			}
-			lc.op(OpInc, n.path, s.seg(), delta)
+			if !lc.reuseLast(OpInc, n.path, s.seg(), delta) {
+				lc.op(OpInc, n.path, s.seg(), delta)
+			}
 			lc.apply(n, s)
 			return nil
 		}
