@@ -59,14 +59,18 @@ func (d *Doc) applyOpIn(n *node, s *slot, op *Op, id OpID, ts clock.Timestamp, l
 		if s == nil {
 			return
 		}
-		if op.Kind == OpSet && len(op.Pred) == 1 && len(s.entries) == 1 && s.entries[0].id == op.Pred[0] &&
-			op.Ctx == nil && len(op.Marks) == 0 {
-			// The common overwrite of a register's one entry: replaced in
-			// place, the live counts unchanged.
-			e := &s.entries[0]
-			e.id, e.ts, e.val = id, ts, op.Value
-			d.touch(s, false)
-			return
+		if op.Kind == OpSet && len(op.Pred) == 1 && op.Ctx == nil && len(op.Marks) == 0 {
+			// The common overwrite of one entry the author had seen (the
+			// register's only one, or one of concurrent writes): replaced
+			// in place, the live counts unchanged. The order of a
+			// register's entries means nothing (every reader orders them).
+			for k := range s.entries {
+				if e := &s.entries[k]; e.id == op.Pred[0] {
+					e.id, e.ts, e.val = id, ts, op.Value
+					d.touch(s, false)
+					return
+				}
+			}
 		}
 		force := d.supersede(s, op)
 		if op.Kind == OpSet {

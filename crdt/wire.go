@@ -441,10 +441,13 @@ type readTable struct {
 	// arenas: a batch's changes, ops, segments and ids are carved from a few
 	// large allocations
 	changes  []Change
-	nChanges int // changes in the message, for the first arena chunk
+	nChanges int // changes in the message not decoded yet: arena chunks stop there
 	ops      []Op
 	segs     []Segment
 	idArena  []OpID
+	// blocks is the arena of a batch's one-op changes (most are): the
+	// change, its op and one predecessor side by side.
+	blocks []batchBlock
 
 	// lastRaw is the encoding of the last path decoded (in the input,
 	// which the table does not outlive) and lastPath its segments: ops in
@@ -453,10 +456,25 @@ type readTable struct {
 	lastPath []Segment
 }
 
-// opsChunk is the ops arena's chunk: 372 ops of 176 bytes fill 64 KiB (a
-// large allocation is rounded up to 8 KiB pages; 256 ops wasted 4 KiB of
-// every 48).
-const opsChunk = 372
+// Arena chunks fit one 8 KiB page with the allocator's 8-byte header: a
+// batch of thousands of changes then fills free pages the heap already
+// holds (any single free page fits one) instead of asking the OS for fresh
+// runs of pages, whose first touch costs a page fault each (on a VM, about
+// as much as decoding a few changes).
+const (
+	opsChunk     = 46  // 46 ops of 176 bytes: 8,096 + 8 of 8,192
+	changesChunk = 127 // 127 changes of 64 bytes: 8,128 + 8
+	blocksChunk  = 31  // 31 blocks of 256 bytes: 7,936 + 8
+)
+
+// batchBlock is the memory of one decoded one-op change of a batch: the
+// change, its op and room for one predecessor (a plain overwrite's), read
+// and applied together.
+type batchBlock struct {
+	c    Change
+	op   [1]Op
+	pred [1]OpID
+}
 
 // takeN carves n elements from an arena, growing it in chunks of up to 256
 // elements but never more than more (an upper bound on how many the rest of
@@ -572,7 +590,7 @@ func (t *readTable) path(r *mpReader) []Segment {
 }
 
 func (t *readTable) change(r *mpReader, delta bool, prev []prevChange) *Change {
-	c := &takeN(&t.changes, 1, t.nChanges)[0]
+	var h Change // the header, until the op count says where the change goes
 	author := -1 // delta: the author's index, whose prev this change becomes
 	if delta {
 		if r.array(5, 1) != 5 {
@@ -587,31 +605,47 @@ func (t *readTable) change(r *mpReader, delta bool, prev []prevChange) *Change {
 		if r.err != nil {
 			return nil
 		}
-		c.Replica = t.ids[i]
-		c.StartSeq = prev[i].end + 1 + uint64(r.int())
+		h.Replica = t.ids[i]
+		h.StartSeq = prev[i].end + 1 + uint64(r.int())
 		wall := prev[i].wall + r.int()
 		logical := r.uint()
 		if r.err == nil && (wall < 0 || wall > clock.MaxWall || logical > 0xffff) {
 			r.fail("timestamp out of range")
 		}
-		c.Timestamp = clock.Timestamp{Wall: wall, Logical: uint16(logical), Replica: c.Replica}
+		h.Timestamp = clock.Timestamp{Wall: wall, Logical: uint16(logical), Replica: h.Replica}
 		author = int(i)
 	} else {
 		if r.array(4, 1) != 4 {
 			r.fail("change must be an array of 4")
 			return nil
 		}
-		c.Replica, c.StartSeq = t.replica(r), r.uint()
+		h.Replica, h.StartSeq = t.replica(r), r.uint()
 		ts, err := clock.Decode(r.bin(clock.EncodedLen))
 		if err != nil && r.err == nil {
 			r.fail("timestamp: %v", err)
 		}
-		c.Timestamp = ts
+		h.Timestamp = ts
 	}
 	n := r.array(maxWireOps, 4)
-	c.Ops = takeChunk(&t.ops, n, n+r.left()/8, opsChunk)
+	if r.err != nil {
+		return nil
+	}
+	more := t.nChanges
+	t.nChanges--
+	var c *Change
+	var room []OpID // where a one-op change's single predecessor goes
+	if n == 1 && delta {
+		b := &takeChunk(&t.blocks, 1, more, blocksChunk)[0]
+		c, room = &b.c, b.pred[:]
+		*c = h
+		c.Ops = b.op[:]
+	} else {
+		c = &takeChunk(&t.changes, 1, more, changesChunk)[0]
+		*c = h
+		c.Ops = takeChunk(&t.ops, n, n+r.left()/8, opsChunk)
+	}
 	for i := range c.Ops {
-		t.op(r, &c.Ops[i])
+		t.op(r, &c.Ops[i], room)
 		if r.err != nil {
 			return nil
 		}
@@ -655,7 +689,8 @@ func readValue(r *mpReader, kind OpKind) draft.Value {
 	return draft.Value{}
 }
 
-func (t *readTable) op(r *mpReader, op *Op) {
+// op reads one op into op; room, if long enough, takes its predecessors.
+func (t *readTable) op(r *mpReader, op *Op, room []OpID) {
 	n := r.array(8, 1)
 	if n < 4 {
 		r.fail("op must have 4 to 8 fields, has %d", n)
@@ -675,7 +710,11 @@ func (t *readTable) op(r *mpReader, op *Op) {
 			r.fail("odd pred list")
 			return
 		}
-		op.Pred = takeN(&t.idArena, k/2, k/2+r.left()/4)
+		if k/2 <= len(room) && k > 0 {
+			op.Pred = room[: k/2 : k/2]
+		} else {
+			op.Pred = takeN(&t.idArena, k/2, k/2+r.left()/4)
+		}
 		for j := range op.Pred {
 			op.Pred[j] = t.id(r)
 		}

@@ -1,0 +1,95 @@
+package crdt
+
+import (
+	"testing"
+	"time"
+)
+
+// The apply half of W2's merge alone: each replica applies the other's
+// 50,000 changes, already decoded (BenchmarkW2Codec measures the decoding).
+// A cost probe for the remote path; BenchmarkW2ConcurrentMerge is the figure
+// of record.
+func BenchmarkW2Apply(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		da, db := w2Replicas(b)
+		ca, err := DecodeChanges(EncodeChanges(da.ChangesSince(db.Version(), 0)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		cb, err := DecodeChanges(EncodeChanges(db.ChangesSince(da.Version(), 0)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := db.Apply(ca...); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := da.Apply(cb...); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if !da.State().Equal(db.State()) {
+			b.Fatal("W2 did not converge")
+		}
+		b.StartTimer()
+	}
+}
+
+// W2's merge split into its phases (ChangesSince and encode, decode, apply;
+// both directions each), with the GC cycles the merge ran: where
+// BenchmarkW2ConcurrentMerge's time goes with both replicas' heaps live.
+func BenchmarkW2MergePhases(b *testing.B) {
+	b.ReportAllocs()
+	var enc, dec, app time.Duration
+	var gcs uint32
+	var faultsEnc, faultsDec, faultsApp int64
+	for b.Loop() {
+		b.StopTimer()
+		da, db := w2Replicas(b)
+		b.StartTimer()
+		g0 := gcCycles()
+		f0 := minorFaults()
+		t0 := time.Now()
+		ua := EncodeChanges(da.ChangesSince(db.Version(), 0))
+		ub := EncodeChanges(db.ChangesSince(da.Version(), 0))
+		t1 := time.Now()
+		f1 := minorFaults()
+		ca, err := DecodeChanges(ua)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cb, err := DecodeChanges(ub)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t2 := time.Now()
+		f2 := minorFaults()
+		if _, err := db.Apply(ca...); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := da.Apply(cb...); err != nil {
+			b.Fatal(err)
+		}
+		t3 := time.Now()
+		faultsEnc += f1 - f0
+		faultsDec += f2 - f1
+		faultsApp += minorFaults() - f2
+		gcs += gcCycles() - g0
+		enc, dec, app = enc+t1.Sub(t0), dec+t2.Sub(t1), app+t3.Sub(t2)
+		b.StopTimer()
+		if !da.State().Equal(db.State()) {
+			b.Fatal("W2 did not converge")
+		}
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(enc.Microseconds())/1000/n, "encode-ms")
+	b.ReportMetric(float64(dec.Microseconds())/1000/n, "decode-ms")
+	b.ReportMetric(float64(app.Microseconds())/1000/n, "apply-ms")
+	b.ReportMetric(float64(gcs)/n, "gc-cycles/op")
+	b.ReportMetric(float64(faultsEnc)/n, "faults-enc/op")
+	b.ReportMetric(float64(faultsDec)/n, "faults-dec/op")
+	b.ReportMetric(float64(faultsApp)/n, "faults-apply/op")
+}
