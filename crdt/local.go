@@ -204,20 +204,24 @@ func shareable(op *Op) bool {
 }
 
 // sameOp reports whether shareable ops a and b are equal.
-func sameOp(a, b *Op) bool {
-	if a.Kind != b.Kind || a.Key != b.Key || len(a.Path) != len(b.Path) || a.Value.Kind() != b.Value.Kind() {
+func sameOp(a, b *Op) bool { return opIs(a, b.Kind, b.Path, b.Key, b.Value) }
+
+// opIs reports whether shareable op a is the op (kind, path, key, v) with
+// nothing else set.
+func opIs(a *Op, kind OpKind, path []Segment, key Segment, v draft.Value) bool {
+	if a.Kind != kind || a.Key != key || len(a.Path) != len(path) || a.Value.Kind() != v.Kind() {
 		return false
 	}
 	for i := range a.Path {
-		if a.Path[i] != b.Path[i] {
+		if a.Path[i] != path[i] {
 			return false
 		}
 	}
 	if x, ok := a.Value.AsFloat(); ok && a.Value.Kind() == draft.FloatKind {
-		y, _ := b.Value.AsFloat()
+		y, _ := v.AsFloat()
 		return math.Float64bits(x) == math.Float64bits(y) // -0 is not 0 here
 	}
-	return a.Value.Equal(b.Value)
+	return a.Value.Equal(v)
 }
 
 // localPredChunk is the length of a chunk of Pred room (16 KiB), and
@@ -314,8 +318,7 @@ func (lc *localChange) reuseLast(kind OpKind, path []Segment, key Segment, v dra
 	if last == nil || len(lc.c.Ops) != 0 || cap(lc.c.Ops) != 1 {
 		return false
 	}
-	probe := Op{Kind: kind, Path: path, Key: key, Value: v}
-	if !sameOp(&last[0], &probe) {
+	if !opIs(&last[0], kind, path, key, v) {
 		return false
 	}
 	lc.c.Ops = last
