@@ -45,9 +45,11 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 	if len(lc.spare) != len(d.lo.preds) || (len(lc.spare) > 0 && &lc.spare[0] != &d.lo.preds[0]) {
 		d.lo.preds = lc.spare // took room, or a new chunk
 	}
-	clear(lc.asserted)
-	if cap(lc.asserted) > cap(d.asserted) {
-		d.asserted = lc.asserted[:0] // grew; else it is d.asserted's array
+	if len(lc.asserted) > 0 {
+		clear(lc.asserted)
+		if cap(lc.asserted) > cap(d.asserted) {
+			d.asserted = lc.asserted[:0] // grew; else it is d.asserted's array
+		}
 	}
 	if lc.exact {
 		d.state = next
@@ -255,14 +257,14 @@ type localChange struct {
 // only because something inside it is live (its marker was removed
 // concurrently) gets a marker, so the author's edit inside keeps it as the
 // author saw it (an emptied list stays an empty list).
+//
+// An explicit container is passed over without being recorded, so the
+// common change (one write into explicit containers) records nothing and
+// has nothing to clear; a container that needed a marker is recorded, and
+// the walk stops there when a later patch of the change reaches it again.
 func (lc *localChange) assert(n *node) {
 	for s := n.parent; s != nil; s = s.owner.parent {
-		if slices.Contains(lc.asserted, s.child) {
-			return
-		}
-		lc.asserted = append(lc.asserted, s.child)
-		want := draft.MapKind
-		marker := draft.EmptyMap()
+		want, marker := draft.MapKind, draft.EmptyMap()
 		if s.vis == visList {
 			want, marker = draft.ListKind, draft.EmptyList()
 		}
@@ -273,10 +275,15 @@ func (lc *localChange) assert(n *node) {
 				break
 			}
 		}
-		if !explicit {
-			lc.op(OpSet, s.owner.path, s.seg(), marker)
-			lc.apply(s.owner, s)
+		if explicit {
+			continue
 		}
+		if slices.Contains(lc.asserted, s.child) {
+			return
+		}
+		lc.asserted = append(lc.asserted, s.child)
+		lc.op(OpSet, s.owner.path, s.seg(), marker)
+		lc.apply(s.owner, s)
 	}
 }
 
