@@ -26,11 +26,27 @@ func Lenient() ApplyOption { return func(c *applyConfig) { c.lenient = true } }
 // are shared with state. Apply is safe for concurrent use (it has no
 // shared state); it never modifies state or patches.
 func Apply(state Value, patches []Patch, opts ...ApplyOption) (Value, error) {
+	a := applier{ed: new(edit)}
+	a.configure(opts)
+	return a.all(state, patches)
+}
+
+type applier struct {
+	ed      *edit
+	lenient bool
+	owner   *Owner // ApplyOwned's owner (nil for Apply)
+}
+
+func (a *applier) configure(opts []ApplyOption) {
 	var cfg applyConfig
 	for _, o := range opts {
 		o(&cfg)
 	}
-	a := applier{ed: new(edit), lenient: cfg.lenient}
+	a.lenient = cfg.lenient
+}
+
+// all applies patches in order, returning state itself on error.
+func (a *applier) all(state Value, patches []Patch) (Value, error) {
 	v := state
 	for i, p := range patches {
 		nv, err := a.one(v, p)
@@ -40,11 +56,6 @@ func Apply(state Value, patches []Patch, opts ...ApplyOption) (Value, error) {
 		v = nv
 	}
 	return v, nil
-}
-
-type applier struct {
-	ed      *edit
-	lenient bool
 }
 
 func (a *applier) one(v Value, p Patch) (Value, error) {
@@ -95,8 +106,14 @@ func (a *applier) one(v Value, p Patch) (Value, error) {
 			return v, ErrNotFound
 		}
 		nv, err := a.add(v, p.Path, x)
-		// x now sits in two places: stop changing owned nodes in place.
-		a.ed = new(edit)
+		// x now sits in two places: stop changing owned nodes in place
+		// (under an owner, end its epoch; the undo log still restores
+		// state if a later patch fails).
+		if a.owner != nil {
+			a.ed = a.owner.freezeNow()
+		} else {
+			a.ed = new(edit)
+		}
 		return nv, err
 	}
 	return v, ErrBadPatch

@@ -74,6 +74,21 @@ func BenchmarkW2NestedUpdatePush(b *testing.B) { benchW2(b, false) }
 func BenchmarkW2Forward(b *testing.B) { benchW2(b, true) }
 
 func benchW2(b *testing.B, forward bool) {
+	benchW2With(b, func(state Value, recipe func(*Draft) error) (Value, []Patch, error) {
+		if forward {
+			return ProduceForward(state, recipe)
+		}
+		next, p, _, err := Produce(state, recipe)
+		return next, p, err
+	})
+}
+
+// produceFunc is a produce without inverse patches (ProduceForward, or a
+// wrapper around another entry point).
+type produceFunc func(state Value, recipe func(*Draft) error) (Value, []Patch, error)
+
+// benchW2With runs W2 through produce.
+func benchW2With(b *testing.B, produce produceFunc) {
 	users := make(map[string]Value, benchKeys)
 	for u := range benchKeys {
 		users["u"+strconv.Itoa(u)] = MapOf(map[string]Value{
@@ -87,21 +102,13 @@ func benchW2(b *testing.B, forward bool) {
 	b.ResetTimer()
 	for i := range b.N {
 		id := "u" + strconv.Itoa(i%benchKeys)
-		recipe := func(d *Draft) error {
+		next, p, err := produce(state, func(d *Draft) error {
 			user := d.Map("users").Map(id)
 			if err := user.Set("age", Int(int64(21+i))); err != nil {
 				return err
 			}
 			return user.List("tags").Append(String("t" + strconv.Itoa(i)))
-		}
-		var next Value
-		var p []Patch
-		var err error
-		if forward {
-			next, p, err = ProduceForward(state, recipe)
-		} else {
-			next, p, _, err = Produce(state, recipe)
-		}
+		})
 		if err != nil || len(p) != 2 {
 			b.Fatalf("W2 produce: %v %d", err, len(p))
 		}
@@ -114,6 +121,11 @@ func benchW2(b *testing.B, forward bool) {
 // one op = one Apply call of 100 patches (cycling through the 1,000
 // batches, restarting from W1's base state).
 func BenchmarkW3ApplyBatches(b *testing.B) {
+	benchW3With(b, func(state Value, patches []Patch) (Value, error) { return Apply(state, patches) })
+}
+
+// benchW3With runs W3 through apply.
+func benchW3With(b *testing.B, apply func(Value, []Patch) (Value, error)) {
 	base := w1Base()
 	state := base
 	all := make([]Patch, 0, 100_000)
@@ -132,7 +144,7 @@ func BenchmarkW3ApplyBatches(b *testing.B) {
 			cur = base
 		}
 		var err error
-		if cur, err = Apply(cur, all[j:j+benchBatch]); err != nil {
+		if cur, err = apply(cur, all[j:j+benchBatch]); err != nil {
 			b.Fatal(err)
 		}
 		if j+benchBatch == len(all) && !cur.Equal(final) {

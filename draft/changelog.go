@@ -633,6 +633,22 @@ func (c *changeLog) patches(inverse bool) ([]Patch, []Patch) {
 	return fwd, inv
 }
 
+// holdsOwned reports whether a live entry's value (or, with inverse, its
+// old value) is a container whose root ed may change in place: a patch
+// would hand it out.
+func (c *changeLog) holdsOwned(ed *edit, inverse bool) bool {
+	for j := range c.n {
+		e := c.at(j)
+		if e.has(fDead) {
+			continue
+		}
+		if ownedBy(e.val, ed) || (inverse && e.op != opMove && ownedBy(e.old, ed)) {
+			return true
+		}
+	}
+	return false
+}
+
 func negate(d Value) Value {
 	switch d.kind {
 	case IntKind:

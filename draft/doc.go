@@ -64,4 +64,23 @@
 //   - Inside a draft, nodes created by that draft are changed in place
 //     (transient mode); a node is never changed after anything outside the
 //     draft can see it (Get and Current freeze the draft's nodes).
+//   - Owned mode (Owner, ProduceForwardOwned, ProduceOwned, ApplyOwned):
+//     nodes an owner made stay changeable by its later owned operations
+//     until Freeze ends its epoch (O(1)). Nothing reachable from a Value
+//     that left the owner is ever written again: a read inside an owned
+//     recipe that yields a container, a patch value that is one, and
+//     Original freeze the owner first, and the owner of a state freezes it
+//     before handing it out. An owned operation is atomic: if the recipe
+//     fails or panics, a patch does not apply, the recipe changes nothing,
+//     or Revert rejects the result, the adopted nodes get their saved
+//     contents back and base is exactly as it was. Results (state and
+//     patches) are those of the plain functions. An unfrozen owned state
+//     belongs to one goroutine; a frozen one is safe to share.
+//
+// # Owned mode
+//
+//	var o draft.Owner                // e.g. a field of a replica
+//	next, patches, err := draft.ProduceForwardOwned(state, &o, recipe)
+//	state = next                     // the old state is not used again
+//	o.Freeze()                       // before handing state out
 package draft

@@ -26,9 +26,10 @@ type Draft struct {
 // fresh log each time; the session keeps only what must outlive the
 // draft (base, done). Every method checks done before it touches work.
 type session struct {
-	d    Draft
-	base Value
-	done bool
+	d     Draft
+	base  Value
+	done  bool
+	owner *Owner // an owned produce's owner (nil for a plain draft)
 	*work
 }
 
@@ -60,16 +61,21 @@ var workPool = sync.Pool{New: func() any { return new(work) }}
 
 // NewDraft opens a manual draft on base (Immer's createDraft). Finish it
 // with Finish. Use it for long-lived batches of changes.
-func NewDraft(base Value) *Draft { return newDraft(base, smallEpoch) }
+func NewDraft(base Value) *Draft { return newDraft(base, smallEpoch, nil) }
 
-func newDraft(base Value, scanLimit int) *Draft {
+// newDraft opens a draft on base whose token is ed (a new plain token if
+// nil).
+func newDraft(base Value, scanLimit int, ed *edit) *Draft {
 	w := workPool.Get().(*work)
 	w.root = base
 	w.log.scanLimit = int32(scanLimit)
 	// The token must be its own allocation: nodes keep it alive, and a
 	// token inside the session would keep the whole session (and through
 	// base, every earlier state) alive too.
-	w.ed = new(edit)
+	if ed == nil {
+		ed = new(edit)
+	}
+	w.ed = ed
 	s := &session{base: base, work: w}
 	s.d.s = s
 	return &s.d
@@ -116,7 +122,7 @@ func produce(base Value, recipe func(d *Draft) error, scanLimit int) (Value, []P
 }
 
 func produceWith(base Value, recipe func(d *Draft) error, scanLimit int, inverse bool) (Value, []Patch, []Patch, error) {
-	d := newDraft(base, scanLimit)
+	d := newDraft(base, scanLimit, nil)
 	defer func() { d.s.done = true }() // after a panic; the work is not reused then
 	if err := recipe(d); err != nil {
 		if !d.s.done { // the recipe may have called Finish itself
@@ -128,8 +134,12 @@ func produceWith(base Value, recipe func(d *Draft) error, scanLimit int, inverse
 }
 
 // Finish ends the draft (Immer's finishDraft) and returns the result as
-// Produce does. A second Finish returns ErrFinished.
+// Produce does. A second Finish returns ErrFinished. The draft of an owned
+// produce is finished by that produce: Finish returns ErrOwnerBusy.
 func (d *Draft) Finish() (next Value, patches, inverse []Patch, err error) {
+	if d.s.owner != nil && !d.s.done {
+		return Value{}, nil, nil, ErrOwnerBusy
+	}
 	return d.s.finish(true)
 }
 
@@ -142,22 +152,76 @@ func (s *session) finish(inverse bool) (Value, []Patch, []Patch, error) {
 	s.flush()
 	s.log.settle(s.root)
 	if s.log.live == 0 {
+		s.rollback()
 		return s.base, nil, nil, nil
 	}
 	// Writes at a path after writes below it are not merged, so a recipe
 	// can undo its changes without the log seeing it; Equal skips shared
 	// subtrees, so this costs about the size of the change. Changes in
 	// disjoint places are always real (see disjointChanges; W2's age and
-	// tags skip the comparison).
-	if !s.log.disjointChanges() && s.root.Equal(s.base) {
-		return s.base, nil, nil, nil
+	// tags skip the comparison). An owned draft first gives base its
+	// adopted nodes back (Equal would see them changed on both sides).
+	if !s.log.disjointChanges() {
+		s.detach()
+		if s.root.Equal(s.base) {
+			return s.base, nil, nil, nil
+		}
+	}
+	// Under an owner, patches hand out values: freeze the owner if one of
+	// them holds nodes it may still change.
+	if s.owner != nil && s.log.holdsOwned(s.ed, inverse) {
+		s.detach()
+		s.owner.ep = nil
 	}
 	fwd, inv := s.log.patches(inverse)
 	return s.root, fwd, inv, nil
 }
 
-// Original returns the base the draft was opened on.
-func (d *Draft) Original() Value { return d.s.base }
+// rollback gives an owned draft's base its adopted nodes back (the draft
+// is ending with base as its result).
+func (s *session) rollback() {
+	if s.owner != nil {
+		s.owner.undo.rollback()
+	}
+}
+
+// detach gives an owned draft its own copies of the nodes of base it
+// changed in place and base their saved contents (see detach in owner.go),
+// relinking the draft's tree and the values in its log.
+func (s *session) detach() {
+	if s.owner == nil {
+		return
+	}
+	r := detach(s.ed)
+	if r == nil {
+		return
+	}
+	s.root = r.value(s.root)
+	for j := range s.log.n {
+		e := s.log.at(j)
+		e.val = r.value(e.val)
+		if e.op != opMove { // a move keeps its source path in old
+			e.old = r.value(e.old)
+		}
+	}
+}
+
+// Original returns the base the draft was opened on. In an owned produce
+// it freezes the owner (base is handed out), and after that produce has
+// returned it is the zero Value (base may have been consumed).
+func (d *Draft) Original() Value { return d.s.original() }
+
+func (s *session) original() Value {
+	if s.owner == nil {
+		return s.base
+	}
+	if s.done {
+		return Value{}
+	}
+	s.flush()
+	s.freeze()
+	return s.base
+}
 
 // Current returns an immutable snapshot of the draft's present state
 // (Immer's current). It is cheap: later changes copy what they touch.
@@ -181,8 +245,17 @@ func (d *Draft) IsModified() bool {
 }
 
 // freeze makes every node reachable now immutable by switching the draft
-// to a new ownership token.
-func (s *session) freeze() { s.ed = new(edit) }
+// to a new ownership token. An owned draft detaches first (so that base
+// can still be restored without changing what escapes) and ends its
+// owner's epoch.
+func (s *session) freeze() {
+	if s.owner == nil {
+		s.ed = new(edit)
+		return
+	}
+	s.detach()
+	s.ed = s.owner.freezeNow()
+}
 
 // peek returns the value at p for internal reads whose result does not
 // escape (no freeze).
@@ -203,6 +276,9 @@ func (s *session) read(p Path) (Value, bool) {
 	v, ok := s.root.At(p)
 	if ok && ownedBy(v, s.ed) {
 		s.freeze()
+		if s.owner != nil { // detached: read the copy
+			v, ok = s.root.At(p)
+		}
 	}
 	return v, ok
 }
@@ -557,11 +633,12 @@ func (pa *pendingAdds) reset() {
 	}
 }
 
-// settle re-reads pending patch values and freezes what they reference.
+// settle re-reads pending patch values and freezes what they reference
+// (freezing first, so an owned draft reads its detached tree).
 func (s *session) settle() {
 	if s.log.pending() {
-		s.log.settle(s.root)
 		s.freeze()
+		s.log.settle(s.root)
 	}
 }
 
@@ -764,7 +841,7 @@ func (m *MapDraft) at(key string) Path { return m.s.path(m.path, Key(key)) }
 func (m *MapDraft) Value() Value { v, _ := m.s.read(m.path); return v }
 
 // Original returns the map in the draft's base (zero Value if absent).
-func (m *MapDraft) Original() Value { v, _ := m.s.base.At(m.path); return v }
+func (m *MapDraft) Original() Value { v, _ := m.s.original().At(m.path); return v }
 
 // Get returns the value under key, as an immutable snapshot.
 func (m *MapDraft) Get(key string) (Value, bool) { return m.s.read(m.at(key)) }
@@ -815,7 +892,7 @@ func (l *ListDraft) at(i int) Path { return l.s.path(l.path, Index(i)) }
 func (l *ListDraft) Value() Value { v, _ := l.s.read(l.path); return v }
 
 // Original returns the list in the draft's base (zero Value if absent).
-func (l *ListDraft) Original() Value { v, _ := l.s.base.At(l.path); return v }
+func (l *ListDraft) Original() Value { v, _ := l.s.original().At(l.path); return v }
 
 // Len returns the number of items (0 if the path does not resolve).
 func (l *ListDraft) Len() int {

@@ -31,6 +31,10 @@ var (
 	// ErrBadValue: a Go value cannot be converted, or a Value cannot be
 	// encoded (NaN in JSON, too deep).
 	ErrBadValue = errors.New("draft: unsupported value")
+	// ErrOwnerBusy: an owned operation was started while another one of
+	// the same Owner runs (from inside its recipe), or an owned draft was
+	// finished by hand (its produce finishes it).
+	ErrOwnerBusy = errors.New("draft: owner busy with an owned operation")
 )
 
 // PathError reports an operation that failed at a path. It unwraps to a

@@ -154,3 +154,45 @@ func ExampleProduceForward() {
 	// {"count":6} <nil>
 	// patches: [{"op":"replace","path":"/count","value":6,"delta":1}]
 }
+
+// The owned mode: a state with one owner (here a loop that keeps only the
+// latest version) is changed in place after its first copy; Freeze ends
+// that before the state is handed out, and a failing recipe changes
+// nothing.
+func ExampleProduceForwardOwned() {
+	var owner draft.Owner
+	state := draft.MapOf(map[string]draft.Value{"count": draft.Int(0)})
+	for range 3 {
+		next, _, err := draft.ProduceForwardOwned(state, &owner, func(d *draft.Draft) error {
+			return d.Root().Increment("count", draft.Int(1))
+		})
+		if err != nil {
+			panic(err)
+		}
+		state = next // the old state is not used again
+	}
+	owner.Freeze() // publish: from now on state never changes
+	published := state
+
+	_, _, err := draft.ProduceForwardOwned(state, &owner, func(d *draft.Draft) error {
+		if err := d.Root().Increment("count", draft.Int(10)); err != nil {
+			return err
+		}
+		return fmt.Errorf("changed my mind")
+	})
+	fmt.Println("error:", err)
+	fmt.Println("state:", state)
+
+	next, patches, _ := draft.ProduceForwardOwned(state, &owner, func(d *draft.Draft) error {
+		return d.Root().Set("count", draft.Int(100))
+	})
+	fmt.Println("next:", next)
+	printJSON("patches:", patches)
+	fmt.Println("published:", published)
+	// Output:
+	// error: changed my mind
+	// state: {"count":3}
+	// next: {"count":100}
+	// patches: [{"op":"replace","path":"/count","value":100}]
+	// published: {"count":3}
+}

@@ -21,6 +21,7 @@ type lnode struct {
 	room  uint32         // arr's capacity
 	inner bool
 	pown  bool // inner: ed may write arr in place
+	part  bool // adopted with only some slots saved (see mineAt)
 }
 
 // lkid is a child of an inner node and the number of items under it.
@@ -85,7 +86,7 @@ func (n *lnode) count() int {
 // with room for extra more items, in the smallest size class that fits
 // (so a write to a short list copies no spare room).
 func (n *lnode) own(ed *edit, extra int) *lnode {
-	if ed != nil && n.ed == ed {
+	if n.mine(ed) {
 		return n
 	}
 	return newListLeaf(ed, n.items(), int(n.n)+extra)
@@ -95,7 +96,7 @@ func (n *lnode) own(ed *edit, extra int) *lnode {
 // by ed for a change of kid k: of the header and tail only, sharing the
 // other kids, when k is the last kid; of the whole node otherwise.
 func (n *lnode) ownFor(ed *edit, k int) *lnode {
-	if ed != nil && n.ed == ed {
+	if n.mineAt(ed, k) {
 		return n
 	}
 	if k < int(n.n)-1 {
@@ -103,7 +104,7 @@ func (n *lnode) ownFor(ed *edit, k int) *lnode {
 		return newListInner(ed, n.kidsTo(buf[:0]), int(n.n))
 	}
 	h := &innerHead{n: *n, tail: *n.tail()}
-	h.n.ed, h.n.pown = ed, false
+	h.n.ed, h.n.pown, h.n.part = ed, false, false
 	return &h.n
 }
 
@@ -125,7 +126,7 @@ func (n *lnode) setKid(ed *edit, k int, c lkid) {
 // its kids: n itself, changed in place, when ed may write its array and
 // the array has room, or else a new node.
 func (n *lnode) withKids(ed *edit, ks []lkid) *lnode {
-	if ed != nil && n.ed == ed && n.pown && int(n.room) >= len(ks)-1 {
+	if n.mine(ed) && n.pown && int(n.room) >= len(ks)-1 {
 		f := unsafe.Slice((*lkid)(n.arr), n.room)
 		copy(f, ks[:len(ks)-1])
 		clear(f[len(ks)-1:]) // drop kids that moved or left
@@ -261,7 +262,9 @@ func listGet(n *lnode, i int) Value {
 // new root and the old item.
 func listSet(ed *edit, n *lnode, i int, v Value) (*lnode, Value) {
 	if n.leaf() {
-		n = n.own(ed, 0)
+		if !n.mineAt(ed, i) {
+			n = n.own(ed, 0)
+		}
 		it := n.items()
 		old := it[i]
 		it[i] = v
@@ -270,7 +273,7 @@ func listSet(ed *edit, n *lnode, i int, v Value) (*lnode, Value) {
 	k, j := n.find(i, false)
 	c := n.kid(k)
 	nc, old := listSet(ed, c.n, j, v)
-	if nc != c.n {
+	if nc != c.n || !keepParent(ed, nc.ed, n.ed) {
 		n = n.ownFor(ed, k)
 		n.setKid(ed, k, lkid{nc, c.size})
 	}
@@ -326,7 +329,7 @@ func listInsertNode(ed *edit, n *lnode, i int, v Value) (*lnode, *lnode) {
 	ks[k] = lkid{c, c.count()}
 	ks = insertAt(ks, k+1, lkid{split, split.count()})
 	if len(ks) <= listBranchMax {
-		if n.ed != ed {
+		if !n.mine(ed) {
 			return newListInner(ed, ks, len(ks)+1), nil // room for the next split
 		}
 		return n.withKids(ed, ks), nil
@@ -336,7 +339,7 @@ func listInsertNode(ed *edit, n *lnode, i int, v Value) (*lnode, *lnode) {
 		h = len(ks) - 1
 	}
 	r := newListInner(ed, ks[h:], listBranchMax+1)
-	if n.ed != ed {
+	if !n.mine(ed) {
 		return newListInner(ed, ks[:h], h), r
 	}
 	return n.withKids(ed, ks[:h]), r
@@ -378,7 +381,7 @@ func listRemoveNode(ed *edit, n *lnode, i int) (*lnode, Value) {
 	}
 	var buf [listBranchMax + 1]lkid
 	ks := removeAt(n.kidsTo(buf[:0]), k)
-	if n.ed != ed {
+	if !n.mine(ed) {
 		return newListInner(ed, ks, len(ks)), old
 	}
 	return n.withKids(ed, ks), old

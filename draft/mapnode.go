@@ -2,13 +2,6 @@ package draft
 
 import "unsafe"
 
-// edit is an ownership token. A tree node whose ed equals the token of the
-// running edit (a live draft or an Apply call) was created by that edit and
-// is not reachable from any published Value, so the edit may change it in
-// place. A nil token means "persistent": every change copies. Tokens are
-// never reused, so nodes of finished edits are frozen for good.
-type edit struct{ _ int }
-
 // mnode is a node of the persistent B+tree that holds a map's entries in
 // sorted key order. A leaf holds values (vals), an inner node children
 // (kids). keys[i] is the key of vals[i] in a leaf, and the smallest key
@@ -32,6 +25,7 @@ type mnode struct {
 	arr   unsafe.Pointer // the first value (leaf) or child (inner)
 	room  uint32         // arr's capacity
 	inner bool
+	part  bool // adopted with only some slots saved (see mineAt)
 }
 
 // Every write copies one node per level, so the bytes copied per write are
@@ -72,11 +66,11 @@ func (n *mnode) setKids(ks []*mnode) {
 	n.arr, n.room = unsafe.Pointer(unsafe.SliceData(ks)), uint32(cap(ks))
 }
 
-// own returns n itself when ed owns it, or a copy owned by ed for a change
-// of values or child pointers only: the copy shares n's keys (so it may
-// not change them) and is sized exactly.
-func (n *mnode) own(ed *edit) *mnode {
-	if ed != nil && n.ed == ed {
+// own returns n itself when ed owns (or adopts) it, or a copy owned by ed,
+// for a change of value or child i only: the copy shares n's keys (so it
+// may not change them) and is sized exactly.
+func (n *mnode) own(ed *edit, i int) *mnode {
+	if n.mineAt(ed, i) {
 		return n
 	}
 	var c *mnode
@@ -99,7 +93,7 @@ func (n *mnode) own(ed *edit) *mnode {
 // place), or n itself with its keys copied when ed owns n but not its
 // keys.
 func (n *mnode) ownKeys(ed *edit, extra int) *mnode {
-	if ed != nil && n.ed == ed {
+	if n.mine(ed) {
 		if n.ked != ed {
 			n.keys, n.ked = append(make([]string, 0, len(n.keys)+extra), n.keys...), ed
 		}
@@ -328,7 +322,7 @@ func mapSetNode(ed *edit, n *mnode, key string, v Value, skipEqual bool) (*mnode
 			if skipEqual && old.Equal(v) {
 				return n, nil, old, false
 			}
-			n = n.own(ed)
+			n = n.own(ed, i)
 			n.vals()[i] = v
 			return n, nil, old, false
 		}
@@ -342,11 +336,11 @@ func mapSetNode(ed *edit, n *mnode, key string, v Value, skipEqual bool) (*mnode
 	i := n.childFor(key)
 	c, split, old, added := mapSetNode(ed, n.kids()[i], key, v, skipEqual)
 	lower := key < n.keys[i]
-	if c == n.kids()[i] && split == nil && !lower {
+	if c == n.kids()[i] && split == nil && !lower && keepParent(ed, c.ed, n.ed) {
 		return n, nil, old, added // unchanged, or changed in place
 	}
 	if split == nil && !lower {
-		n = n.own(ed)
+		n = n.own(ed, i)
 		n.kids()[i] = c
 		return n, nil, old, added
 	}
@@ -369,6 +363,16 @@ func mapSetNode(ed *edit, n *mnode, key string, v Value, skipEqual bool) (*mnode
 	return n, n.split(ed, len(n.keys)/2), old, added
 }
 
+// keepParent reports whether a parent (token parent) whose child node
+// (token child) came back as the same node may be left as it is: the child
+// is unchanged, or changed in place under a parent ed has already. A child
+// changed in place that ed adopted needs its parent taken over too, so
+// that every node ed may change has only nodes ed may change above it (see
+// detach).
+func keepParent(ed, child, parent *edit) bool {
+	return ed == nil || child != ed || parent == ed
+}
+
 // mapUpdate replaces the value under key, which must be present
 // (ErrNotFound otherwise), with fn's result, in one descent: nodes on the
 // path are copied (or, if ed owns them, changed in place) only once fn has
@@ -385,20 +389,20 @@ func mapUpdate(ed *edit, n *mnode, key string, fn func(Value) (Value, error)) (*
 		}
 		old := n.vals()[i]
 		nv, err := fn(old)
-		if err != nil || nv.identical(old) {
+		if err != nil || (nv.identical(old) && keepParent(ed, rootEdit(nv), n.ed)) {
 			return n, err
 		}
-		n = n.own(ed)
+		n = n.own(ed, i)
 		n.vals()[i] = nv
 		return n, nil
 	}
 	i := n.childFor(key)
 	kid := n.kids()[i]
 	c, err := mapUpdate(ed, kid, key, fn)
-	if err != nil || c == kid {
+	if err != nil || (c == kid && keepParent(ed, c.ed, n.ed)) {
 		return n, err
 	}
-	n = n.own(ed)
+	n = n.own(ed, i)
 	n.kids()[i] = c
 	return n, nil
 }
@@ -444,7 +448,7 @@ func mapDeleteNode(ed *edit, n *mnode, key string) (*mnode, Value) {
 		n = n.ownKeys(ed, 0)
 		n.keys[i] = k
 	} else {
-		n = n.own(ed)
+		n = n.own(ed, i)
 	}
 	n.kids()[i] = c
 	return n, old

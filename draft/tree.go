@@ -33,8 +33,8 @@ func update(ed *edit, v Value, p Path, fn func(Value) (Value, error)) (Value, er
 		if err != nil {
 			return v, err
 		}
-		if nc.identical(c) {
-			return v, nil
+		if nc.identical(c) && !(ed != nil && rootEdit(nc) == ed) {
+			return v, nil // unchanged, or changed in place below nodes ed has
 		}
 		nv, _ := v.listSet(ed, i, nc)
 		return nv, nil
@@ -78,14 +78,40 @@ func insertIndex(l Value, s Segment) (int, error) {
 	return i, nil
 }
 
-// freezeIfOwned reports whether v's root node is owned by ed, in which case
-// handing v out requires the edit to stop changing nodes in place.
+// rootEdit returns the token of a container's root node (nil for
+// anything else).
+func rootEdit(v Value) *edit {
+	switch {
+	case v.kind == MapKind && v.mroot() != nil:
+		return v.mroot().ed
+	case v.kind == ListKind && v.lroot() != nil:
+		return v.lroot().ed
+	}
+	return nil
+}
+
+// ownedBy reports whether v's root node may be changed in place by ed (ed
+// made it, or ed's owner made it in ed's epoch), in which case handing v
+// out requires the edit to stop changing nodes in place. A root that is
+// not ed's holds no node of ed's below it: a node is changed only after
+// every node above it on its path was taken over (copied or adopted),
+// and values from outside an owned operation hold no node of its epoch
+// (see Owner).
 func ownedBy(v Value, ed *edit) bool {
+	var x *edit
 	switch v.kind {
 	case MapKind:
-		return v.mroot() != nil && v.mroot().ed == ed
+		if v.mroot() == nil {
+			return false
+		}
+		x = v.mroot().ed
 	case ListKind:
-		return v.lroot() != nil && v.lroot().ed == ed
+		if v.lroot() == nil {
+			return false
+		}
+		x = v.lroot().ed
+	default:
+		return false
 	}
-	return false
+	return x != nil && (x == ed || ed.adopts(x))
 }

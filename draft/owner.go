@@ -1,0 +1,600 @@
+package draft
+
+import "unsafe"
+
+// Owned mode.
+//
+// A plain produce copies every node on the path of a change, because base
+// may be held by anyone. When base has a single owner that keeps no other
+// version (a replica's materialised state, say), those copies are waste.
+// An Owner lets a run of produces and applies change the nodes it made
+// itself in place:
+//
+//   - Every edit (one owned produce or apply) has its own token, and the
+//     tokens of an owner's edits share the owner's current epoch. An edit
+//     changes its own nodes in place, as any draft does; a node of an
+//     earlier edit of the same epoch (a node of base the owner made) it
+//     first saves in the owner's undo log, then adopts and changes in
+//     place. Other nodes (unowned, another owner's, an ended epoch's) are
+//     copied, and the copy belongs to the edit.
+//   - Freeze ends the epoch in O(1): tokens of an ended epoch never match
+//     again, so every node made so far is immutable for good.
+//   - Atomicity: the undo log restores every adopted node when a recipe
+//     fails, panics or changes nothing, and when Revert asks for it, so
+//     base is then exactly what it was.
+//   - Escape: a Value that leaves the owner is frozen first (the owner's
+//     epoch ends). A read inside an owned recipe that yields a container
+//     (Get, Value, Current, Original) and a produce whose patches carry a
+//     container freeze the owner; and since the read must show the draft
+//     while base must stay restorable, the draft first takes its own
+//     copies of the adopted nodes and base gets its nodes back (detach).
+
+// edit is an ownership token. A tree node whose ed equals the token of the
+// running edit (a live draft or an Apply call) was created by that edit and
+// is not reachable from any published Value, so the edit may change it in
+// place. A nil token means "persistent": every change copies. Tokens are
+// never reused, so nodes of finished plain edits are frozen for good; a
+// node of a finished owned edit stays changeable by the owner's later
+// edits while its epoch lasts.
+type edit struct {
+	ep *epoch   // the owner's epoch (nil: a plain edit)
+	u  *undoLog // while an owned edit runs: where adopted nodes are saved
+}
+
+// epoch is a stretch of an owner's edits between two freezes. It must
+// have a size, so that every new(epoch) is a distinct pointer.
+type epoch struct{ _ byte }
+
+// adopts reports whether ed may take over x's nodes: x is a finished edit
+// of ed's epoch. ed must not be nil.
+func (ed *edit) adopts(x *edit) bool {
+	return x != nil && ed.ep != nil && x.ep == ed.ep && ed.u != nil
+}
+
+// Adopting a node saves its header at once and its array (values, children
+// or kids) either whole, or, for a change of one slot, that slot only, in
+// which case the node is marked part and each later change of it by the
+// same edit saves what it overwrites first (a slot, or the whole array
+// before a change of structure). A W1 write so saves one slot per level
+// instead of whole nodes. part means something only while n.ed is the
+// running edit.
+
+// mine reports whether ed may change n in any way (a change of structure):
+// n is ed's, or ed adopts it, saving it first.
+func (n *mnode) mine(ed *edit) bool {
+	if ed == nil {
+		return false
+	}
+	if n.ed == ed {
+		if n.part {
+			ed.u.saveMapArray(n)
+			n.part = false
+		}
+		return true
+	}
+	if !ed.adopts(n.ed) {
+		return false
+	}
+	ed.u.saveMapHeader(n)
+	ed.u.saveMapArray(n)
+	n.ed, n.part = ed, false
+	return true
+}
+
+// mineAt is mine for a change of slot i only.
+func (n *mnode) mineAt(ed *edit, i int) bool {
+	if ed == nil {
+		return false
+	}
+	if n.ed == ed {
+		if n.part {
+			ed.u.saveMapSlot(n, i)
+		}
+		return true
+	}
+	if !ed.adopts(n.ed) {
+		return false
+	}
+	ed.u.saveMapHeader(n)
+	ed.u.saveMapSlot(n, i)
+	n.ed, n.part = ed, true
+	return true
+}
+
+// mine is mnode.mine for list nodes.
+func (n *lnode) mine(ed *edit) bool {
+	if ed == nil {
+		return false
+	}
+	if n.ed == ed {
+		if n.part {
+			ed.u.saveListArray(n)
+			n.part = false
+		}
+		return true
+	}
+	if !ed.adopts(n.ed) {
+		return false
+	}
+	ed.u.saveListHeader(n)
+	ed.u.saveListArray(n)
+	n.ed, n.part = ed, false
+	return true
+}
+
+// mineAt is mnode.mineAt for list nodes: slot i of a leaf's items or an
+// inner node's kids (the last kid, the tail, is in the header).
+func (n *lnode) mineAt(ed *edit, i int) bool {
+	if ed == nil {
+		return false
+	}
+	if n.ed == ed {
+		if n.part {
+			ed.u.saveListSlot(n, i)
+		}
+		return true
+	}
+	if !ed.adopts(n.ed) {
+		return false
+	}
+	ed.u.saveListHeader(n)
+	ed.u.saveListSlot(n, i)
+	n.ed, n.part = ed, true
+	return true
+}
+
+// Owner is the owner of a state that owned produces and applies change in
+// place (see ProduceForwardOwned). The zero Owner is ready to use.
+//
+// An Owner is not safe for concurrent use, and neither is an unfrozen
+// state it owns: one goroutine runs the owned operations and reads the
+// state between them. A frozen Value (after Freeze) is safe to share.
+// Owned operations under one Owner may not nest (a recipe may not start
+// another owned operation with the same Owner).
+//
+// The caller's side of the contract: the state passed as base to an owned
+// operation is the result of the owner's previous owned operation (or a
+// frozen Value, or one made without this owner); once an owned operation
+// has returned, its base must not be used again (the result may share and
+// have changed its nodes); and a Value taken from the owned state by any
+// other means (At, Get, Range, a plain Produce or Apply on it, ...) may
+// not be kept past the next owned operation, or passed into one, unless
+// the owner was frozen after it was taken.
+type Owner struct {
+	ep    *epoch // the current epoch; nil after Freeze (a new one starts lazily)
+	cur   *edit  // the running operation's token
+	undo  undoLog
+	busy  bool
+	saved bool // undo holds the last operation's saves (Revert may use them)
+}
+
+// NewOwner returns a new Owner (the same as a zero Owner).
+func NewOwner() *Owner { return new(Owner) }
+
+// Freeze ends the owner's epoch in O(1): every node of every Value the
+// owner has made so far is immutable from now on, so the current state
+// may be handed out, kept and shared between goroutines. Later owned
+// operations copy what they change once more, and then work in place
+// again. Freeze also forgets the last operation's undo (Revert does
+// nothing after it). It must not be called from inside an owned recipe.
+func (o *Owner) Freeze() {
+	if o.busy {
+		panic("draft: Owner.Freeze inside an owned operation")
+	}
+	o.ep = nil
+	o.forget()
+}
+
+// Revert undoes the owner's last owned operation if nothing happened
+// since (no other owned operation, no Freeze): the nodes it changed in
+// place get their contents back, so its base is exactly what it was, and
+// the Value it returned must not be used again. It is for a caller that
+// rejects a result after the fact. Otherwise it does nothing. Patches the
+// operation returned stay valid (they hold only frozen values). It must
+// not be called from inside an owned recipe.
+func (o *Owner) Revert() {
+	if o.busy {
+		panic("draft: Owner.Revert inside an owned operation")
+	}
+	if o.saved {
+		o.undo.rollback()
+		o.saved = false
+	}
+}
+
+// forget drops the undo log of the last operation (it committed).
+func (o *Owner) forget() {
+	if o.saved {
+		o.undo.reset()
+		o.saved = false
+	}
+}
+
+// begin starts an owned operation and returns its token.
+func (o *Owner) begin() (*edit, error) {
+	if o.busy {
+		return nil, ErrOwnerBusy
+	}
+	o.forget()
+	o.busy = true
+	o.cur = o.edit()
+	return o.cur, nil
+}
+
+// edit returns a new token of the owner's epoch (starting one if needed).
+func (o *Owner) edit() *edit {
+	if o.ep == nil {
+		o.ep = new(epoch)
+	}
+	return &edit{ep: o.ep, u: &o.undo}
+}
+
+// end finishes the running operation: it keeps the undo log for Revert
+// when ok (the operation committed) and rolls it back otherwise. Tokens
+// drop their reference to the log, so nodes do not keep the owner alive.
+func (o *Owner) end(ok bool) {
+	if ok {
+		o.saved = !o.undo.empty()
+	} else {
+		o.undo.rollback()
+		o.saved = false
+	}
+	if o.cur != nil {
+		o.cur.u = nil
+	}
+	o.cur, o.busy = nil, false
+}
+
+// freezeNow ends the epoch during an operation and returns the token the
+// operation continues with, of a new epoch. The undo log stays: it still
+// restores base (a caller that lets values escape detaches first, so
+// that no escaped value shares an adopted node).
+func (o *Owner) freezeNow() *edit {
+	o.ep = nil
+	if o.cur != nil {
+		o.cur.u = nil
+	}
+	o.cur = o.edit()
+	return o.cur
+}
+
+// undoLog holds what an owned edit overwrote in the nodes it adopted: their
+// headers as they were, and the contents of their arrays, whole or slot
+// by slot. Its slices are reused from one edit to the next.
+type undoLog struct {
+	maps  []mapHeader
+	lists []listHeader
+	cont  []contents
+	vals  []Value
+	mkids []*mnode
+	lkids []lkid
+}
+
+type mapHeader struct {
+	n *mnode
+	h mnode
+}
+
+type listHeader struct {
+	n *lnode
+	h innerHead // a leaf's header is h.n
+}
+
+// contents is a saved stretch of an array: n elements from index i of the
+// array at arr, kept in vals, mkids or lkids (by what) from off.
+type contents struct {
+	arr       unsafe.Pointer
+	i, n, off int32
+	what      uint8
+}
+
+const (
+	inVals uint8 = iota
+	inMKids
+	inLKids
+)
+
+func (u *undoLog) empty() bool { return len(u.maps) == 0 && len(u.lists) == 0 }
+
+func (u *undoLog) saveMapHeader(n *mnode) { u.maps = append(u.maps, mapHeader{n, *n}) }
+
+// saveMapArray saves a node's values or children (its keys array is never
+// written in place by an edit that adopts it: ked stays the old token).
+func (u *undoLog) saveMapArray(n *mnode) {
+	if n.leaf() {
+		u.saveVals(n.arr, n.vals(), 0)
+	} else {
+		u.saveMKids(n.arr, n.kids(), 0)
+	}
+}
+
+func (u *undoLog) saveMapSlot(n *mnode, i int) {
+	if n.leaf() {
+		u.saveVals(n.arr, n.vals()[i:i+1], i)
+	} else {
+		u.saveMKids(n.arr, n.kids()[i:i+1], i)
+	}
+}
+
+func (u *undoLog) saveListHeader(n *lnode) {
+	h := listHeader{n: n}
+	if n.leaf() {
+		h.h.n = *n
+	} else {
+		h.h = *(*innerHead)(unsafe.Pointer(n))
+	}
+	u.lists = append(u.lists, h)
+}
+
+// saveListArray saves a leaf's items, or an inner node's front kids when
+// it writes them in place (pown; otherwise a change copies them first).
+func (u *undoLog) saveListArray(n *lnode) {
+	if n.leaf() {
+		u.saveVals(n.arr, n.items(), 0)
+	} else if n.pown {
+		u.saveLKids(n.arr, n.front(), 0)
+	}
+}
+
+func (u *undoLog) saveListSlot(n *lnode, i int) {
+	if n.leaf() {
+		u.saveVals(n.arr, n.items()[i:i+1], i)
+	} else if n.pown && i < int(n.n)-1 {
+		u.saveLKids(n.arr, n.front()[i:i+1], i)
+	}
+}
+
+func (u *undoLog) saveVals(arr unsafe.Pointer, s []Value, i int) {
+	u.cont = append(u.cont, contents{arr, int32(i), int32(len(s)), int32(len(u.vals)), inVals})
+	u.vals = append(u.vals, s...)
+}
+
+func (u *undoLog) saveMKids(arr unsafe.Pointer, s []*mnode, i int) {
+	u.cont = append(u.cont, contents{arr, int32(i), int32(len(s)), int32(len(u.mkids)), inMKids})
+	u.mkids = append(u.mkids, s...)
+}
+
+func (u *undoLog) saveLKids(arr unsafe.Pointer, s []lkid, i int) {
+	u.cont = append(u.cont, contents{arr, int32(i), int32(len(s)), int32(len(u.lkids)), inLKids})
+	u.lkids = append(u.lkids, s...)
+}
+
+// rollback restores every saved node and empties the log: the contents in
+// reverse order (a node's array is saved whole at most once, after any
+// slot saves, and always into the array it had when adopted, which
+// nothing but the edit wrote), then the headers, each saved once when its
+// node was adopted.
+func (u *undoLog) rollback() {
+	for k := len(u.cont) - 1; k >= 0; k-- {
+		c := &u.cont[k]
+		switch c.what {
+		case inVals:
+			copy(unsafe.Slice((*Value)(c.arr), c.i+c.n)[c.i:], u.vals[c.off:c.off+c.n])
+		case inMKids:
+			copy(unsafe.Slice((**mnode)(c.arr), c.i+c.n)[c.i:], u.mkids[c.off:c.off+c.n])
+		default:
+			copy(unsafe.Slice((*lkid)(c.arr), c.i+c.n)[c.i:], u.lkids[c.off:c.off+c.n])
+		}
+	}
+	for i := range u.maps {
+		*u.maps[i].n = u.maps[i].h
+	}
+	for i := range u.lists {
+		h := &u.lists[i]
+		if h.h.n.leaf() {
+			*h.n = h.h.n
+		} else {
+			*(*innerHead)(unsafe.Pointer(h.n)) = h.h
+		}
+	}
+	u.reset()
+}
+
+// maxUndo is the most saved entries of each kind whose room an owner
+// keeps between operations.
+const maxUndo = 1 << 12
+
+// reset empties the log. It does not clear the room it keeps (the write
+// barriers of clearing cost as much as the saving): what it held stays
+// reachable from it until overwritten, at most maxUndo entries of each
+// kind; room that grew beyond that is dropped.
+func (u *undoLog) reset() {
+	u.maps = resetRoom(u.maps)
+	u.lists = resetRoom(u.lists)
+	u.cont = resetRoom(u.cont)
+	u.vals = resetRoom(u.vals)
+	u.mkids = resetRoom(u.mkids)
+	u.lkids = resetRoom(u.lkids)
+}
+
+func resetRoom[T any](s []T) []T {
+	if cap(s) > maxUndo {
+		return nil
+	}
+	return s[:0]
+}
+
+// detach gives the edit ed its own copies of the nodes it adopted (with
+// their present contents) and gives the adopted nodes their saved
+// contents back, then points every reference that ed's nodes (and the
+// values the caller passes through relink) hold to an adopted node at its
+// copy instead. Afterwards base is exactly what it was and shares nothing
+// that ed may change, so values of the draft may escape once the epoch
+// ends. It returns the relinker, nil if nothing was adopted.
+func detach(ed *edit) *relinker {
+	u := ed.u
+	if u == nil || u.empty() {
+		return nil
+	}
+	r := &relinker{ed: ed, to: make(map[unsafe.Pointer]unsafe.Pointer, len(u.maps)+len(u.lists)), seen: map[unsafe.Pointer]bool{}}
+	for i := range u.maps {
+		n := u.maps[i].n
+		c := n.own(nil, 0) // the present contents; shares the keys, never writes them
+		c.ed = ed
+		r.to[unsafe.Pointer(n)] = unsafe.Pointer(c)
+	}
+	for i := range u.lists {
+		n := u.lists[i].n
+		var c *lnode
+		if n.leaf() {
+			c = newListLeaf(ed, n.items(), int(n.n))
+		} else {
+			var buf [listBranchMax + 2]lkid
+			c = newListInner(ed, n.kidsTo(buf[:0]), int(n.n))
+		}
+		r.to[unsafe.Pointer(n)] = unsafe.Pointer(c)
+	}
+	u.rollback()
+	return r
+}
+
+// relinker points references to adopted nodes at their copies (see
+// detach). It descends only into nodes of ed (copies and nodes ed made):
+// any node above an adopted one is ed's, since adopting or copying a
+// node first takes every node above it on the path.
+type relinker struct {
+	ed   *edit
+	to   map[unsafe.Pointer]unsafe.Pointer
+	seen map[unsafe.Pointer]bool
+}
+
+func (r *relinker) value(v Value) Value {
+	if v.ref == nil {
+		return v
+	}
+	switch v.kind {
+	case MapKind:
+		v.ref = unsafe.Pointer(r.mnode(v.mroot()))
+	case ListKind:
+		v.ref = unsafe.Pointer(r.lnode(v.lroot()))
+	}
+	return v
+}
+
+func (r *relinker) mnode(n *mnode) *mnode {
+	if c, ok := r.to[unsafe.Pointer(n)]; ok {
+		n = (*mnode)(c)
+	}
+	if n.ed != r.ed || r.seen[unsafe.Pointer(n)] {
+		return n
+	}
+	r.seen[unsafe.Pointer(n)] = true
+	if n.leaf() {
+		vs := n.vals()
+		for i, v := range vs {
+			if nv := r.value(v); nv.ref != v.ref {
+				vs[i] = nv
+			}
+		}
+		return n
+	}
+	ks := n.kids()
+	for i, k := range ks {
+		if c := r.mnode(k); c != k {
+			ks[i] = c
+		}
+	}
+	return n
+}
+
+func (r *relinker) lnode(n *lnode) *lnode {
+	if c, ok := r.to[unsafe.Pointer(n)]; ok {
+		n = (*lnode)(c)
+	}
+	if n.ed != r.ed || r.seen[unsafe.Pointer(n)] {
+		return n
+	}
+	r.seen[unsafe.Pointer(n)] = true
+	if n.leaf() {
+		it := n.items()
+		for i, v := range it {
+			if nv := r.value(v); nv.ref != v.ref {
+				it[i] = nv
+			}
+		}
+		return n
+	}
+	for k := range int(n.n) {
+		kd := n.kid(k)
+		if c := r.lnode(kd.n); c != kd.n {
+			n.setKid(r.ed, k, lkid{c, kd.size}) // copies a shared front first
+		}
+	}
+	return n
+}
+
+// ProduceForwardOwned is ProduceForward under an owner: the same next
+// state and patches, but nodes of base that o made in earlier operations
+// of its epoch are changed in place instead of copied (see Owner). If the
+// recipe fails, panics or changes nothing, base is exactly as it was and
+// is returned. On success base must not be used again (next replaces it);
+// next is not frozen (call o.Freeze before handing it out), but every
+// value in the patches is. ErrOwnerBusy: o is already running an owned
+// operation.
+func ProduceForwardOwned(base Value, o *Owner, recipe func(d *Draft) error) (next Value, patches []Patch, err error) {
+	next, patches, _, err = produceOwned(base, o, recipe, false)
+	return next, patches, err
+}
+
+// ProduceOwned is ProduceForwardOwned with the inverse patches (frozen
+// too), as Produce returns them.
+func ProduceOwned(base Value, o *Owner, recipe func(d *Draft) error) (next Value, patches, inverse []Patch, err error) {
+	return produceOwned(base, o, recipe, true)
+}
+
+func produceOwned(base Value, o *Owner, recipe func(d *Draft) error, inverse bool) (Value, []Patch, []Patch, error) {
+	ed, err := o.begin()
+	if err != nil {
+		return base, nil, nil, err
+	}
+	d := newDraft(base, smallEpoch, ed)
+	d.s.owner = o
+	ended := false
+	defer func() {
+		if !ended { // a panic: base gets its nodes back
+			d.s.done = true
+			o.end(false)
+		}
+	}()
+	if err := recipe(d); err != nil {
+		if !d.s.done {
+			d.s.release()
+		}
+		ended = true
+		o.end(false)
+		return base, nil, nil, err
+	}
+	next, fwd, inv, err := d.s.finish(inverse)
+	ended = true
+	o.end(err == nil)
+	if err != nil {
+		return base, nil, nil, err
+	}
+	return next, fwd, inv, nil
+}
+
+// ApplyOwned is Apply under an owner: the same result, atomic and strict
+// (or lenient) as Apply, but nodes of state that o made in earlier
+// operations of its epoch are changed in place (see Owner). On error
+// state is exactly as it was and is returned; on success state must not
+// be used again. The patches' values must be frozen or made without o
+// (never taken from o's unfrozen state). ErrOwnerBusy: o is already
+// running an owned operation.
+func ApplyOwned(state Value, o *Owner, patches []Patch, opts ...ApplyOption) (Value, error) {
+	ed, err := o.begin()
+	if err != nil {
+		return state, err
+	}
+	a := applier{ed: ed, owner: o}
+	a.configure(opts)
+	ended := false
+	defer func() {
+		if !ended {
+			o.end(false)
+		}
+	}()
+	v, err := a.all(state, patches)
+	ended = true
+	o.end(err == nil)
+	return v, err
+}
