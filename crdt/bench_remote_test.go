@@ -101,31 +101,26 @@ func BenchmarkW2MergePhases(b *testing.B) {
 // machine the minimum is what compares between builds.
 func BenchmarkW2DecodeCPU(b *testing.B) {
 	enc := EncodeChanges(w2Side(b))
-	b.ReportAllocs()
-	var sum, least time.Duration
-	for b.Loop() {
-		c0 := processCPU()
+	benchCPU(b, func() {
 		if _, err := DecodeChanges(enc); err != nil {
 			b.Fatal(err)
 		}
-		c := processCPU() - c0
-		sum += c
-		if least == 0 || c < least {
-			least = c
-		}
-	}
-	b.ReportMetric(float64(sum.Microseconds())/1000/float64(b.N), "cpu-ms")
-	b.ReportMetric(float64(least.Microseconds())/1000, "min-cpu-ms")
+	})
 }
 
 // Encoding one side of W2, timed as BenchmarkW2DecodeCPU.
 func BenchmarkW2EncodeCPU(b *testing.B) {
 	cs := w2Side(b)
+	benchCPU(b, func() { EncodeChanges(cs) })
+}
+
+// benchCPU runs f per iteration and reports its mean and least process CPU.
+func benchCPU(b *testing.B, f func()) {
 	b.ReportAllocs()
 	var sum, least time.Duration
 	for b.Loop() {
 		c0 := processCPU()
-		EncodeChanges(cs)
+		f()
 		c := processCPU() - c0
 		sum += c
 		if least == 0 || c < least {

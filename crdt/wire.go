@@ -433,7 +433,7 @@ func (r *mpReader) headerInto(t *readTable) int {
 
 type readTable struct {
 	ids  []clock.ReplicaID
-	strs keyTable // keys repeat across a batch: decode each once
+	strs map[string]string // keys repeat across a batch: decode each once
 	// src, when set, is the whole message as a string (a single change):
 	// strings are its substrings instead of copies or interned keys.
 	src string
@@ -521,76 +521,17 @@ func (t *readTable) key(r *mpReader) string {
 	if len(b) > 64 {
 		return string(b)
 	}
-	return t.strs.intern(b)
-}
-
-// keyTable interns a message's keys (open addressing on an FNV-1a hash):
-// cheaper than a map for the short keys a batch repeats thousands of times.
-// It stops adding at maxKeys keys (and then copies each new one).
-type keyTable struct {
-	slots []string // power-of-two size, "" is free (the empty key is not interned)
-	n     int
-}
-
-const maxKeys = 1 << 16
-
-func (k *keyTable) intern(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	h := fnv1a(b)
-	mask := uint32(len(k.slots) - 1)
-	if len(k.slots) > 0 {
-		for i := h & mask; ; i = (i + 1) & mask {
-			s := k.slots[i]
-			if s == "" {
-				break
-			}
-			if s == string(b) {
-				return s
-			}
-		}
-	}
-	s := string(b)
-	if k.n >= maxKeys {
+	if s, ok := t.strs[string(b)]; ok {
 		return s
 	}
-	if 2*(k.n+1) > len(k.slots) {
-		k.grow()
-		mask = uint32(len(k.slots) - 1)
+	if t.strs == nil {
+		t.strs = make(map[string]string)
 	}
-	i := h & mask
-	for k.slots[i] != "" {
-		i = (i + 1) & mask
+	s := string(b)
+	if len(t.strs) < 1<<16 {
+		t.strs[s] = s
 	}
-	k.slots[i] = s
-	k.n++
 	return s
-}
-
-func fnv1a[T string | []byte](b T) uint32 {
-	h := uint32(2166136261)
-	for i := 0; i < len(b); i++ {
-		h = (h ^ uint32(b[i])) * 16777619
-	}
-	return h
-}
-
-// grow doubles the table (from 64 slots) and re-inserts its keys.
-func (k *keyTable) grow() {
-	old := k.slots
-	k.slots = make([]string, max(64, 2*len(old)))
-	mask := uint32(len(k.slots) - 1)
-	for _, s := range old {
-		if s == "" {
-			continue
-		}
-		i := fnv1a(s) & mask
-		for k.slots[i] != "" {
-			i = (i + 1) & mask
-		}
-		k.slots[i] = s
-	}
 }
 
 func (t *readTable) replica(r *mpReader) clock.ReplicaID {
@@ -701,7 +642,8 @@ func (t *readTable) change(r *mpReader, delta bool, prev []prevChange) *Change {
 		c = &takeChunk(&t.changes, 1, more, changesChunk)[0]
 		c.Ops = takeChunk(&t.ops, n, n+r.left()/8, opsChunk)
 	}
-	// Field by field: h holds no pointers, so no write barrier runs.
+	// Field by field: the header fields are not pointers, so no write
+	// barrier runs (copying the whole Change would run one for Ops).
 	c.Replica, c.StartSeq, c.Timestamp = h.Replica, h.StartSeq, h.Timestamp
 	for i := range c.Ops {
 		t.op(r, &c.Ops[i], room)
