@@ -22,7 +22,6 @@ func (d *Doc) insert(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 	d.lo.elems.take()
 	s.owner, s.elem, s.pos, s.posTS = n, id, id, ts
 	l.elems[id] = s
-	d.lo.inserted = s
 	d.listSlots++
 	if local {
 		// seq.InsertAt made the slot visible, as touch is about to

@@ -31,7 +31,7 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 		c.Ops = make([]Op, 0, len(patches))
 	} else {
 		room = d.lo.ops.next(localOpSlab)
-		c.Ops = d.lo.ops.free[:0:1]
+		c.Ops = d.lo.ops.room()
 	}
 	lc := localChange{d: d, c: c, exact: true, asserted: d.asserted[:0], spare: d.lo.preds}
 	d.quiet = true
@@ -140,9 +140,6 @@ type localRoom struct {
 	// remote): element registers are never dropped (tombstones stay), so
 	// a slab lives as long as its list does anyway.
 	elems slabOf[slot]
-	// inserted is the element register the last Doc.insert made, so the
-	// local insert that applied it fills it without a map lookup.
-	inserted *slot
 }
 
 // Slab sizes, in items: 1,023 x 64, 371 x 176 and 303 x 216 bytes, under
@@ -154,23 +151,31 @@ const (
 )
 
 // slabOf carves zeroed items from slabs that grow from 3 items to a
-// maximum.
+// maximum. Taking an item moves a count, not a slice: the slice is a
+// pointer in the heap, and writing one costs a write barrier while the GC
+// marks.
 type slabOf[T any] struct {
-	free []T
-	size int // the last slab's length
+	slab []T // the current slab: its items from used on are free
+	used int
 }
 
 // next returns the next zeroed item without taking it.
 func (s *slabOf[T]) next(maxItems int) *T {
-	if len(s.free) == 0 {
-		s.size = min(max(2*s.size+1, 3), maxItems)
-		s.free = make([]T, s.size)
+	if s.used == len(s.slab) {
+		s.slab = make([]T, min(max(2*len(s.slab)+1, 3), maxItems))
+		s.used = 0
 	}
-	return &s.free[0]
+	return &s.slab[s.used]
 }
 
 // take takes the item next returned.
-func (s *slabOf[T]) take() { s.free = s.free[1:] }
+func (s *slabOf[T]) take() { s.used++ }
+
+// last returns the item taken last (there is one).
+func (s *slabOf[T]) last() *T { return &s.slab[s.used-1] }
+
+// room returns an empty slice whose room is the item next returned.
+func (s *slabOf[T]) room() []T { return s.slab[s.used:s.used:s.used+1] }
 
 // keep settles the first op's room after change c was made in it: a lone
 // op equal to the previous lone op is replaced by that one (the room is
@@ -187,7 +192,9 @@ func (r *localRoom) keep(c *Change, room *Op) {
 	}
 	if !shareable(room) {
 		r.ops.take()
-		r.last = nil
+		if r.last != nil {
+			r.last = nil // a pointer write costs a barrier while the GC marks
+		}
 		return
 	}
 	if r.last != nil && sameOp(&r.last[0], room) {
@@ -631,7 +638,8 @@ func (lc *localChange) insert(n *node, i int, v draft.Value) error {
 	}
 	lc.op(OpInsert, n.path, Segment{}, markerOf(v)).Origins = o
 	lc.apply(n, nil)
-	return lc.fill(lc.d.lo.inserted, v)
+	// Doc.insert took the element register from the slab last.
+	return lc.fill(lc.d.lo.elems.last(), v)
 }
 
 // remove deletes register s (observed-remove).
