@@ -175,7 +175,7 @@ func (s *slabOf[T]) take() { s.used++ }
 func (s *slabOf[T]) last() *T { return &s.slab[s.used-1] }
 
 // room returns an empty slice whose room is the item next returned.
-func (s *slabOf[T]) room() []T { return s.slab[s.used:s.used:s.used+1] }
+func (s *slabOf[T]) room() []T { return s.slab[s.used : s.used : s.used+1] }
 
 // keep settles the first op's room after change c was made in it: a lone
 // op equal to the previous lone op is replaced by that one (the room is
