@@ -36,6 +36,7 @@ type Document interface {
 	// is missing, however large. Changes come in an order in which each
 	// replica's changes ascend. more reports that changes were left out. An
 	// error wrapping ErrCompacted means the log no longer reaches back to v.
+	// v is read-only: it may be a received message's vector.
 	ChangesSince(v VersionVector, maxBytes int) (changes []Change, more bool, err error)
 	// Snapshot returns the whole document state and the version it covers.
 	Snapshot() (data []byte, v VersionVector, err error)

@@ -67,8 +67,11 @@ func (rc *recentChanges) add(ch Change, at int64) {
 		if ch.End <= run.end {
 			return
 		}
+		// New slices, not the old ones cut to zero: fetch and repair
+		// answers hand out sub-slices of a run (Send.Message), so a
+		// change once in a run's array is never overwritten.
 		rc.bytes -= run.size
-		run.changes, run.ats, run.size = run.changes[:0], run.ats[:0], 0
+		run = recentRun{changes: make([]Change, 0, recentRunCap), ats: make([]int64, 0, recentRunCap)}
 	}
 	run.changes = append(run.changes, ch)
 	run.ats = append(run.ats, at)
