@@ -1,5 +1,7 @@
 package simulations
 
+import "github.com/syncmesh/syncmesh/mesh"
+
 // Event kinds.
 const (
 	evGossip uint8 = iota + 1 // a node's gossip round
@@ -24,6 +26,9 @@ type event struct {
 	from  int32
 	pkt   *packet
 	msg   []byte
+	// dec is msg as its sender built it (mesh.Send.Message), delivered
+	// without decoding msg; nil: decode msg.
+	dec mesh.Message
 }
 
 // eventQueue is a binary min-heap of events by (at, seq). It is written out

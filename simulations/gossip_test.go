@@ -1,6 +1,10 @@
 package simulations
 
 import (
+	"cmp"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -89,8 +93,8 @@ func TestQueueReplaceAndPrune(t *testing.T) {
 	q.queue(a, 0)
 	q.take(nil, 1400, 3, 8)
 	q.queue(a, 0)
-	if q.len() != 1 || q.byKey[a.kid].transmits != 0 {
-		t.Fatalf("replace: len %d transmits %d, want 1 and 0", q.len(), q.byKey[a.kid].transmits)
+	if tr, ok := q.transmits(a.kid); q.len() != 1 || !ok || tr != 0 {
+		t.Fatalf("replace: len %d transmits %d (queued %v), want 1 and 0", q.len(), tr, ok)
 	}
 	var p gossipQueue
 	x, y := bc("x", 10), bc("y", 10)
@@ -98,8 +102,10 @@ func TestQueueReplaceAndPrune(t *testing.T) {
 	p.queue(y, 3)
 	p.take(nil, 1400, 3, 8) // x and y at 1 transmit
 	p.queue(bc("z", 10), 3)
-	if pruned := p.queue(bc("w", 10), 3); pruned != 1 || p.byKey[x.kid] != nil || p.byKey[y.kid] == nil {
-		t.Fatalf("prune: pruned %d, x kept %v; want the oldest most-transmitted (x) pruned", pruned, p.byKey[x.kid] != nil)
+	pruned := p.queue(bc("w", 10), 3)
+	_, xKept := p.transmits(x.kid)
+	if _, yKept := p.transmits(y.kid); pruned != 1 || xKept || !yKept {
+		t.Fatalf("prune: pruned %d, x kept %v; want the oldest most-transmitted (x) pruned", pruned, xKept)
 	}
 }
 
@@ -127,4 +133,104 @@ func keys(bs []*bcast) []string {
 		out = append(out, b.key)
 	}
 	return out
+}
+
+// naiveQueue is the oracle for gossipQueue: memberlist's rules written
+// plainly over one unsorted list.
+type naiveQueue struct {
+	items  []naiveItem
+	nextID uint64
+}
+
+type naiveItem struct {
+	b         *bcast
+	transmits int
+	id        uint64
+}
+
+func (q *naiveQueue) queue(b *bcast, limit int) int {
+	q.items = slices.DeleteFunc(q.items, func(it naiveItem) bool { return it.b.key == b.key })
+	q.nextID++
+	q.items = append(q.items, naiveItem{b: b, id: q.nextID})
+	pruned := 0
+	for limit > 0 && len(q.items) > limit {
+		worst := 0
+		for i, it := range q.items {
+			w := q.items[worst]
+			if it.transmits > w.transmits || (it.transmits == w.transmits && it.id < w.id) {
+				worst = i
+			}
+		}
+		q.items = slices.Delete(q.items, worst, worst+1)
+		pruned++
+	}
+	return pruned
+}
+
+func (q *naiveQueue) take(room, overhead, limit int) ([]*bcast, int) {
+	order := slices.Clone(q.items)
+	slices.SortFunc(order, func(a, b naiveItem) int {
+		if a.transmits != b.transmits {
+			return a.transmits - b.transmits
+		}
+		return -cmp.Compare(a.id, b.id)
+	})
+	var out []*bcast
+	taken := map[uint64]bool{}
+	used := 0
+	for _, it := range order {
+		if room-used <= overhead {
+			break
+		}
+		if cost := overhead + len(it.b.msg); used+cost <= room {
+			used += cost
+			out = append(out, it.b)
+			taken[it.id] = true
+		}
+	}
+	kept := q.items[:0]
+	for _, it := range q.items {
+		if taken[it.id] {
+			it.transmits++
+			if it.transmits >= limit {
+				continue
+			}
+		}
+		kept = append(kept, it)
+	}
+	q.items = kept
+	return out, used
+}
+
+// TestQueueOracle: random queues, replacements, prunes and takes give the
+// same packets as the naive queue.
+func TestQueueOracle(t *testing.T) {
+	for seed := uint64(1); seed <= 200; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		var q gossipQueue
+		var o naiveQueue
+		limit, qlimit := 1+rng.IntN(8), rng.IntN(40)
+		var pool []*bcast
+		for i := range 20 + rng.IntN(20) {
+			pool = append(pool, bc(fmt.Sprintf("oracle-%d-%d", seed, i), 1+rng.IntN(300)))
+		}
+		for step := range 400 {
+			if rng.IntN(3) > 0 {
+				b := pool[rng.IntN(len(pool))]
+				if got, want := q.queue(b, qlimit), o.queue(b, qlimit); got != want {
+					t.Fatalf("seed %d step %d: pruned %d, oracle %d", seed, step, got, want)
+				}
+			} else {
+				room := 50 + rng.IntN(1400)
+				got, gotUsed := q.take(nil, room, 3, limit)
+				want, wantUsed := o.take(room, 3, limit)
+				if !slices.Equal(keys(got), keys(want)) || gotUsed != wantUsed {
+					t.Fatalf("seed %d step %d: took %v (%d bytes), oracle %v (%d bytes)", seed, step, keys(got), gotUsed, keys(want), wantUsed)
+				}
+			}
+			if q.len() != len(o.items) {
+				t.Fatalf("seed %d step %d: len %d, oracle %d", seed, step, q.len(), len(o.items))
+			}
+		}
+	}
 }
