@@ -39,13 +39,13 @@ const maxSlots = 1 << 30
 // AppendEncode appends the encoding of l to dst and returns the extended
 // slice. Equal lists encode to equal bytes.
 func (l *List) AppendEncode(dst []byte) []byte {
-	ns := l.n
+	ns := &l.n
 	sorted := l.ids.sorted(make([]int32, 0, l.ids.n))
-	rankOf := make([]uint64, len(ns)) // by node index; the head's is 0
+	rankOf := make([]uint64, ns.len) // by node index; the head's is 0
 	for k, x := range sorted {
 		rankOf[x] = uint64(k + 1)
 	}
-	idAt := func(k int) ID { return ns[sorted[k]].id }
+	idAt := func(k int) ID { return ns.at(sorted[k]).id }
 
 	dst = append(dst, encodingVersion)
 	// Replica table.
@@ -94,9 +94,9 @@ func (l *List) AppendEncode(dst []byte) []byte {
 	var lens []uint64
 	vis, run := true, uint64(0)
 	for _, x := range sorted {
-		if ns[x].vis != vis {
+		if ns.at(x).vis != vis {
 			lens = append(lens, run)
-			vis, run = ns[x].vis, 0
+			vis, run = ns.at(x).vis, 0
 		}
 		run++
 	}
@@ -111,8 +111,8 @@ func (l *List) AppendEncode(dst []byte) []byte {
 	w := uint(bits.Len(uint(len(sorted))))
 	bw := bitWriter{buf: dst}
 	for _, x := range sorted {
-		bw.write(uint64(ns[x].side), 1)
-		bw.write(rankOf[ns[x].parent], w)
+		bw.write(uint64(ns.at(x).side), 1)
+		bw.write(rankOf[ns.at(x).parent], w)
 	}
 	return bw.flush()
 }
@@ -255,13 +255,13 @@ func Decode(b []byte) (*List, error) {
 	}
 
 	// Slots, in ascending id order: slot k (from 1) is node k+1.
-	l := &List{n: make([]node, n+2), ids: newIDIndex(int(n))}
-	ns := l.n
+	l := &List{n: newNodeStore(int32(n+2), int32(n+2)), ids: newIDIndex(int(n))}
+	ns := &l.n
 	x := headNode + 1
 	for _, r := range runs {
 		for s := r.start; s < r.start+r.len; s++ {
 			id := ID{Replica: clock.ReplicaID(r.replica), Seq: s}
-			ns[x].id = id
+			ns.at(x).id = id
 			l.ids.set(id, x)
 			x++
 		}
@@ -270,7 +270,7 @@ func Decode(b []byte) (*List, error) {
 	visible := true
 	for _, v := range vis {
 		for range v {
-			ns[x].vis = visible
+			ns.at(x).vis = visible
 			x++
 		}
 		visible = !visible
@@ -280,20 +280,20 @@ func Decode(b []byte) (*List, error) {
 	br := bitReader{b: d.b}
 	for k := uint64(1); k <= n; k++ {
 		x := int32(k) + headNode
-		ns[x].side = uint8(br.read(1))
+		ns.at(x).side = uint8(br.read(1))
 		p := br.read(w)
-		if p > n || p == k || (p == 0 && ns[x].side == sideLeft) {
+		if p > n || p == k || (p == 0 && ns.at(x).side == sideLeft) {
 			return nil, corrupt("bad parent reference")
 		}
-		ns[x].parent = int32(p) + headNode
+		ns.at(x).parent = int32(p) + headNode
 	}
 	if br.rest() != 0 {
 		return nil, corrupt("nonzero padding")
 	}
 	for x := int32(n) + headNode; x > headNode; x-- {
-		p, s := ns[x].parent, ns[x].side
-		ns[x].sib = ns[p].kids[s]
-		ns[p].kids[s] = x
+		p, s := ns.at(x).parent, ns.at(x).side
+		ns.at(x).sib = ns.at(p).kids[s]
+		ns.at(p).kids[s] = x
 	}
 	order := l.fugueOrder(int(n) + 1)
 	if len(order) != int(n)+1 {
@@ -306,7 +306,7 @@ func Decode(b []byte) (*List, error) {
 // fugueOrder returns the in-order walk of the Fugue tree (head first),
 // visiting at most limit nodes.
 func (l *List) fugueOrder(limit int) []int32 {
-	ns := l.n
+	ns := &l.n
 	type item struct {
 		n    int32
 		emit bool
@@ -324,7 +324,7 @@ func (l *List) fugueOrder(limit int) []int32 {
 		// reverse so that they pop in ascending order.
 		for side := sideRight; side >= sideLeft; side-- {
 			from := len(stack)
-			for c := ns[it.n].kids[side]; c != nilNode; c = ns[c].sib {
+			for c := ns.at(it.n).kids[side]; c != nilNode; c = ns.at(c).sib {
 				stack = append(stack, item{c, false})
 			}
 			slices.Reverse(stack[from:])

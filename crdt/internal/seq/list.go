@@ -31,7 +31,7 @@ type Origins struct {
 // A List is NOT safe for concurrent use: every method, including the reading
 // ones, must be serialised by the caller.
 type List struct {
-	n       []node // n[0] is unused ("none"), n[1] the head (zero ID, never visible)
+	n       nodeStore // node 0 is unused ("none"), node 1 the head (zero ID, never visible)
 	ids     idIndex
 	leaves  []leaf  // order tree leaves; [0] unused
 	inners  []inner // order tree inner nodes; [0] unused
@@ -41,21 +41,17 @@ type List struct {
 
 // New returns an empty list.
 func New() *List {
-	l := &List{ids: newIDIndex(0), n: make([]node, 2, 16)}
+	l := &List{ids: newIDIndex(0), n: newNodeStore(2, 16)}
 	l.initOrder()
 	return l
 }
 
 // alloc appends a fresh visible node for id, records it and returns its
-// index. It may move l.n. The caller checked l.full().
+// index. The caller checked l.full().
 func (l *List) alloc(id ID) int32 {
-	x := int32(len(l.n))
-	if len(l.n) == cap(l.n) {
-		// Double: append's 1.25x growth for large slices copies the nodes
-		// about five times over while a list grows.
-		l.n = slices.Grow(l.n, len(l.n))
-	}
-	l.n = append(l.n, node{id: id, vis: true})
+	x := l.n.add()
+	nd := l.n.at(x)
+	nd.id, nd.vis = id, true
 	l.ids.set(id, x)
 	return x
 }
@@ -67,7 +63,7 @@ func (l *List) full() bool { return l.Slots() >= maxSlots }
 func (l *List) Len() int { return l.visible }
 
 // Slots returns the number of slots, tombstones included.
-func (l *List) Slots() int { return len(l.n) - 2 }
+func (l *List) Slots() int { return int(l.n.len) - 2 }
 
 // InsertAt inserts the new slot id, visible, so that it lands at visible index
 // index (0..Len()). It returns the origins to send with the insert so that
@@ -90,13 +86,14 @@ func (l *List) InsertAt(index int, id ID) (Origins, error) {
 		lf, pos = l.visibleAtPos(int32(index - 1))
 		left = l.leaves[lf].items[pos]
 	}
-	if l.n[left].kids[sideRight] == nilNode {
+	if l.n.at(left).kids[sideRight] == nilNode {
 		// Fugue: no right children yet, so become the first one.
-		x := l.alloc(id)
-		l.n[x].parent, l.n[x].side = left, sideRight
-		l.n[left].kids[sideRight] = x
+		x := l.alloc(id) // may move the first page: take pointers after
+		nx, nl := l.n.at(x), l.n.at(left)
+		nx.parent, nx.side = left, sideRight
+		nl.kids[sideRight] = x
 		l.insertInLeaf(lf, pos+1, x)
-		return Origins{Left: l.n[left].id}, nil
+		return Origins{Left: nl.id}, nil
 	}
 	// Otherwise become a left child of the next slot in order (the right
 	// origin), the leftmost slot of left's right subtree.
@@ -105,14 +102,15 @@ func (l *List) InsertAt(index int, id ID) (Origins, error) {
 		panic("seq: broken invariant: a slot with right children is last")
 	}
 	right := l.leaves[lf].items[pos]
-	if l.n[right].kids[sideLeft] != nilNode {
+	if l.n.at(right).kids[sideLeft] != nilNode {
 		panic("seq: broken invariant: right origin is not the leftmost slot of a subtree")
 	}
 	x := l.alloc(id)
-	l.n[x].parent, l.n[x].side = right, sideLeft
-	l.n[right].kids[sideLeft] = x
+	nx, nr := l.n.at(x), l.n.at(right)
+	nx.parent, nx.side = right, sideLeft
+	nr.kids[sideLeft] = x
 	l.insertInLeaf(lf, pos, x)
-	return Origins{Right: l.n[right].id}, nil
+	return Origins{Right: nr.id}, nil
 }
 
 // Integrate inserts the slot id, visible, created on another replica with
@@ -149,7 +147,7 @@ func (l *List) Integrate(id ID, o Origins) (index int, err error) {
 		return 0, ErrFull
 	}
 	x := l.alloc(id)
-	l.n[x].parent, l.n[x].side = parent, side
+	l.n.at(x).parent, l.n.at(x).side = parent, side
 	l.place(x)
 	return l.rank(x), nil
 }
@@ -159,18 +157,18 @@ func (l *List) Integrate(id ID, o Origins) (index int, err error) {
 // are contiguous, so x goes right after its preceding sibling's subtree or
 // right before its following sibling's subtree.
 func (l *List) place(x int32) {
-	ns := l.n
-	p, s := ns[x].parent, ns[x].side
+	ns := &l.n
+	p, s := ns.at(x).parent, ns.at(x).side
 	prev := nilNode
-	nxt := ns[p].kids[s]
-	for nxt != nilNode && ns[nxt].id.Compare(ns[x].id) < 0 {
-		prev, nxt = nxt, ns[nxt].sib
+	nxt := ns.at(p).kids[s]
+	for nxt != nilNode && ns.at(nxt).id.Compare(ns.at(x).id) < 0 {
+		prev, nxt = nxt, ns.at(nxt).sib
 	}
-	ns[x].sib = nxt
+	ns.at(x).sib = nxt
 	if prev == nilNode {
-		ns[p].kids[s] = x
+		ns.at(p).kids[s] = x
 	} else {
-		ns[prev].sib = x
+		ns.at(prev).sib = x
 	}
 	switch {
 	case s == sideRight && prev == nilNode:
@@ -185,20 +183,20 @@ func (l *List) place(x int32) {
 	a, b := prev, nxt
 	for {
 		if b != nilNode {
-			if ns[b].kids[sideLeft] == nilNode {
+			if ns.at(b).kids[sideLeft] == nilNode {
 				l.linkBefore(b, x)
 				return
 			}
-			b = ns[b].kids[sideLeft]
+			b = ns.at(b).kids[sideLeft]
 		}
 		if a != nilNode {
-			last := ns[a].kids[sideRight]
+			last := ns.at(a).kids[sideRight]
 			if last == nilNode {
 				l.linkAfter(a, x)
 				return
 			}
-			for ns[last].sib != nilNode {
-				last = ns[last].sib
+			for ns.at(last).sib != nilNode {
+				last = ns.at(last).sib
 			}
 			a = last
 		}
@@ -216,7 +214,7 @@ func (l *List) SetVisible(id ID, visible bool) (index int, changed bool, err err
 		}
 		return 0, false, fmt.Errorf("%w: %v", ErrNotFound, id)
 	}
-	changed = l.n[x].vis != visible
+	changed = l.n.at(x).vis != visible
 	return l.rankSet(x, visible), changed, nil
 }
 
@@ -228,7 +226,7 @@ func (l *List) IndexOf(id ID) (index int, visible bool, ok bool) {
 	if x == nilNode {
 		return 0, false, false
 	}
-	return l.rank(x), l.n[x].vis, true
+	return l.rank(x), l.n.at(x).vis, true
 }
 
 // Has reports whether slot id is in the list (visible or not).
@@ -241,7 +239,7 @@ func (l *List) At(index int) (ID, error) {
 	if index < 0 || index >= l.Len() {
 		return ID{}, fmt.Errorf("%w: index %d, length %d", ErrIndex, index, l.Len())
 	}
-	return l.n[l.visibleAt(int32(index))].id, nil
+	return l.n.at(l.visibleAt(int32(index))).id, nil
 }
 
 // All yields every slot in list order with its visibility. The list must not
@@ -254,7 +252,7 @@ func (l *List) All() iter.Seq2[ID, bool] {
 				if x == headNode {
 					continue
 				}
-				if !yield(l.n[x].id, L.vis&(1<<i) != 0) {
+				if !yield(l.n.at(x).id, L.vis&(1<<i) != 0) {
 					return
 				}
 			}
@@ -269,7 +267,7 @@ func (l *List) All() iter.Seq2[ID, bool] {
 func (l *List) ByID() iter.Seq2[ID, Origins] {
 	return func(yield func(ID, Origins) bool) {
 		for _, x := range l.ids.sorted(make([]int32, 0, l.ids.n)) {
-			if !yield(l.n[x].id, l.origins(x)) {
+			if !yield(l.n.at(x).id, l.origins(x)) {
 				return
 			}
 		}
@@ -280,8 +278,8 @@ func (l *List) ByID() iter.Seq2[ID, Origins] {
 // a right child names its parent as Left (the head's zero id gives the
 // empty Origins), a left child names it as Right.
 func (l *List) origins(x int32) Origins {
-	p := l.n[l.n[x].parent].id
-	if l.n[x].side == sideLeft {
+	p := l.n.at(l.n.at(x).parent).id
+	if l.n.at(x).side == sideLeft {
 		return Origins{Right: p}
 	}
 	return Origins{Left: p}
@@ -290,7 +288,7 @@ func (l *List) origins(x int32) Origins {
 // Clone returns a deep copy of l; the two share nothing.
 func (l *List) Clone() *List {
 	return &List{
-		n:       slices.Clone(l.n),
+		n:       l.n.clone(),
 		ids:     l.ids.clone(),
 		leaves:  slices.Clone(l.leaves),
 		inners:  slices.Clone(l.inners),

@@ -17,7 +17,7 @@ func id(r, s uint64) ID { return ID{Replica: clock.ReplicaID(r), Seq: s} }
 // counts, and that list order equals the in-order walk of the Fugue tree.
 func checkTree(t *testing.T, l *List) {
 	t.Helper()
-	ns := l.n
+	ns := &l.n
 	// Order tree: walk it from the root, checking links and counts, and
 	// collect the slots in order.
 	var inOrder []int32
@@ -39,8 +39,8 @@ func checkTree(t *testing.T, l *List) {
 					t.Fatalf("order: leaf %d has visibility bits past its end", k)
 				}
 				for j, x := range L.items[:L.n] {
-					if ns[x].leaf != k || ns[x].vis != (L.vis&(1<<j) != 0) {
-						t.Fatalf("order: slot %v: leaf %d (in %d), vis %v", ns[x].id, ns[x].leaf, k, ns[x].vis)
+					if ns.at(x).leaf != k || ns.at(x).vis != (L.vis&(1<<j) != 0) {
+						t.Fatalf("order: slot %v: leaf %d (in %d), vis %v", ns.at(x).id, ns.at(x).leaf, k, ns.at(x).vis)
 					}
 					inOrder = append(inOrder, x)
 				}
@@ -72,12 +72,12 @@ func checkTree(t *testing.T, l *List) {
 		t.Fatalf("slots: tree %d, index %d, counter %d", len(inOrder)-1, l.ids.n, l.Slots())
 	}
 	byID := l.ids.sorted(nil)
-	if !slices.IsSortedFunc(byID, func(a, b int32) int { return ns[a].id.Compare(ns[b].id) }) {
+	if !slices.IsSortedFunc(byID, func(a, b int32) int { return ns.at(a).id.Compare(ns.at(b).id) }) {
 		t.Fatal("index: sorted() is not in id order")
 	}
 	for _, x := range inOrder[1:] {
-		if got := l.ids.get(ns[x].id); got != x {
-			t.Fatalf("index: %v gives node %d, want %d", ns[x].id, got, x)
+		if got := l.ids.get(ns.at(x).id); got != x {
+			t.Fatalf("index: %v gives node %d, want %d", ns.at(x).id, got, x)
 		}
 	}
 	// In-order walk of the Fugue tree.
@@ -85,22 +85,22 @@ func checkTree(t *testing.T, l *List) {
 	var fw func(n int32)
 	fw = func(n int32) {
 		for side := sideLeft; side <= sideRight; side++ {
-			for c := ns[n].kids[side]; c != nilNode; c = ns[c].sib {
-				if ns[c].parent != n || int(ns[c].side) != side {
-					t.Fatalf("fugue: bad parent link at %v", ns[c].id)
+			for c := ns.at(n).kids[side]; c != nilNode; c = ns.at(c).sib {
+				if ns.at(c).parent != n || int(ns.at(c).side) != side {
+					t.Fatalf("fugue: bad parent link at %v", ns.at(c).id)
 				}
-				if s := ns[c].sib; s != nilNode && ns[c].id.Compare(ns[s].id) >= 0 {
-					t.Fatalf("fugue: siblings out of order at %v", ns[c].id)
+				if s := ns.at(c).sib; s != nilNode && ns.at(c).id.Compare(ns.at(s).id) >= 0 {
+					t.Fatalf("fugue: siblings out of order at %v", ns.at(c).id)
 				}
 			}
 		}
-		for c := ns[n].kids[sideLeft]; c != nilNode; c = ns[c].sib {
+		for c := ns.at(n).kids[sideLeft]; c != nilNode; c = ns.at(c).sib {
 			fw(c)
 		}
 		if n != headNode {
-			fugue = append(fugue, ns[n].id)
+			fugue = append(fugue, ns.at(n).id)
 		}
-		for c := ns[n].kids[sideRight]; c != nilNode; c = ns[c].sib {
+		for c := ns.at(n).kids[sideRight]; c != nilNode; c = ns.at(c).sib {
 			fw(c)
 		}
 	}

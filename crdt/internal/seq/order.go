@@ -89,12 +89,12 @@ func (l *List) initOrder() {
 	l.inners[1] = inner{n: 1, leafKids: true}
 	l.inners[1].kids[0] = 1
 	l.root = 1
-	l.n[headNode].leaf = 1
+	l.n.at(headNode).leaf = 1
 }
 
 // posIn returns x's leaf and its position there.
 func (l *List) posIn(x int32) (int32, int) {
-	lf := l.n[x].leaf
+	lf := l.n.at(x).leaf
 	L := &l.leaves[lf]
 	for i, it := range L.items[:L.n] {
 		if it == x {
@@ -122,7 +122,7 @@ func (l *List) addUp(p, at, d int32) {
 }
 
 // rank returns the number of visible slots before x.
-func (l *List) rank(x int32) int { return l.rankSet(x, l.n[x].vis) }
+func (l *List) rank(x int32) int { return l.rankSet(x, l.n.at(x).vis) }
 
 // rankSet makes x visible or hidden and returns the number of visible slots
 // before x: one walk up the tree finds x's child index at each level, which
@@ -132,8 +132,8 @@ func (l *List) rankSet(x int32, v bool) int {
 	lf, pos := l.posIn(x)
 	L := &l.leaves[lf]
 	var d int32
-	if l.n[x].vis != v {
-		l.n[x].vis = v
+	if l.n.at(x).vis != v {
+		l.n.at(x).vis = v
 		L.vis ^= 1 << pos
 		d = 1
 		if !v {
@@ -251,8 +251,8 @@ func (l *List) insertInLeaf(lf int32, pos int, x int32) {
 	L.n++
 	below := uint64(1)<<pos - 1
 	L.vis = L.vis&below | (L.vis&^below)<<1
-	l.n[x].leaf = lf
-	if l.n[x].vis {
+	l.n.at(x).leaf = lf
+	if l.n.at(x).vis {
 		L.vis |= 1 << pos
 		l.addCount(lf, 1)
 	}
@@ -274,7 +274,7 @@ func (l *List) splitLeaf(lf int32) int32 {
 	R.next, L.next = L.next, r
 	R.parent = L.parent
 	for _, it := range R.items[:R.n] {
-		l.n[it].leaf = r
+		l.n.at(it).leaf = r
 	}
 	// Count R's slots under the new leaf, then take them off the old one.
 	moved := int32(bits.OnesCount64(R.vis))
@@ -367,8 +367,8 @@ func (l *List) buildOrder(order []int32) {
 		L := &l.leaves[lf]
 		copy(L.items[:], chunk)
 		for i, x := range chunk {
-			l.n[x].leaf = lf
-			if l.n[x].vis {
+			l.n.at(x).leaf = lf
+			if l.n.at(x).vis {
 				L.vis |= 1 << i
 				l.visible++
 			}

@@ -69,6 +69,22 @@ func TestOrderTreeDeep(t *testing.T) {
 	if got, err := l.At(len(shown) - 1); err != nil || got != shown[len(shown)-1] {
 		t.Fatalf("seed %d: the last visible slot is %v %v, want %v", seed, got, err, shown[len(shown)-1])
 	}
+	// A clone spans the same node pages and shares none of them.
+	c := l.Clone()
+	checkTree(t, c)
+	for s := uint64(n + 1); s <= n+300; s++ {
+		if _, err := c.InsertAt(int(s)%(c.Len()+1), id(1, s)); err != nil {
+			t.Fatalf("seed %d: clone insert: %v", seed, err)
+		}
+		if _, _, err := c.SetVisible(id(1, s-n), false); err != nil {
+			t.Fatalf("seed %d: clone hide: %v", seed, err)
+		}
+	}
+	checkTree(t, c)
+	checkTree(t, l)
+	if l.Slots() != n || l.Len() != len(shown) {
+		t.Fatalf("seed %d: the original changed with its clone: %d slots, %d visible", seed, l.Slots(), l.Len())
+	}
 }
 
 // depth returns the number of inner levels of the order tree.
