@@ -333,13 +333,16 @@ func DecodeChange(b []byte) (*Change, error) {
 }
 
 // changeBlock is the memory of a decoded single-write change, allocated
-// at once.
+// at once: 296 bytes (the 320-byte size class; 352 with room for two path
+// segments, predecessors and replicas) for the common shape: one op, a path
+// of at most one segment, at most one predecessor, one replica in the
+// table. A larger change takes what else it needs separately.
 type changeBlock struct {
 	c    [1]Change
 	op   [1]Op
-	segs [2]Segment
-	pred [2]OpID
-	ids  [2]clock.ReplicaID
+	segs [1]Segment
+	pred [1]OpID
+	ids  [1]clock.ReplicaID
 }
 
 // maxAliasedMessage bounds the messages whose strings alias one copy of the
