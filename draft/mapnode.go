@@ -336,7 +336,7 @@ func mapSetNode(ed *edit, n *mnode, key string, v Value, skipEqual bool) (*mnode
 	i := n.childFor(key)
 	c, split, old, added := mapSetNode(ed, n.kids()[i], key, v, skipEqual)
 	lower := key < n.keys[i]
-	if c == n.kids()[i] && split == nil && !lower && keepParent(ed, c.ed, n.ed) {
+	if c == n.kids()[i] && split == nil && !lower && (keepParent(ed, c.ed, n.ed) || n.retag(ed)) {
 		return n, nil, old, added // unchanged, or changed in place
 	}
 	if split == nil && !lower {
@@ -389,7 +389,7 @@ func mapUpdate(ed *edit, n *mnode, key string, fn func(Value) (Value, error)) (*
 		}
 		old := n.vals()[i]
 		nv, err := fn(old)
-		if err != nil || (nv.identical(old) && keepParent(ed, rootEdit(nv), n.ed)) {
+		if err != nil || (nv.identical(old) && (keepParent(ed, rootEdit(nv), n.ed) || n.retag(ed))) {
 			return n, err
 		}
 		n = n.own(ed, i)
@@ -399,7 +399,7 @@ func mapUpdate(ed *edit, n *mnode, key string, fn func(Value) (Value, error)) (*
 	i := n.childFor(key)
 	kid := n.kids()[i]
 	c, err := mapUpdate(ed, kid, key, fn)
-	if err != nil || (c == kid && keepParent(ed, c.ed, n.ed)) {
+	if err != nil || (c == kid && (keepParent(ed, c.ed, n.ed) || n.retag(ed))) {
 		return n, err
 	}
 	n = n.own(ed, i)

@@ -66,7 +66,8 @@ func (n *mnode) mine(ed *edit) bool {
 		return false
 	}
 	if n.ed == ed {
-		if n.part {
+		if n.part { // adopted for slots: save the rest now
+			ed.u.saveMapHeader(n)
 			ed.u.saveMapArray(n)
 			n.part = false
 		}
@@ -83,20 +84,29 @@ func (n *mnode) mine(ed *edit) bool {
 
 // mineAt is mine for a change of slot i only.
 func (n *mnode) mineAt(ed *edit, i int) bool {
+	if !n.retag(ed) {
+		return false
+	}
+	if n.part {
+		ed.u.saveMapSlot(n, i)
+	}
+	return true
+}
+
+// retag is mine for no change at all: n stays as it is, but a node below
+// it was adopted, so ed takes n over too (see keepParent). Adopting n
+// saves only its token.
+func (n *mnode) retag(ed *edit) bool {
 	if ed == nil {
 		return false
 	}
 	if n.ed == ed {
-		if n.part {
-			ed.u.saveMapSlot(n, i)
-		}
 		return true
 	}
 	if !ed.adopts(n.ed) {
 		return false
 	}
-	ed.u.saveMapHeader(n)
-	ed.u.saveMapSlot(n, i)
+	ed.u.mtags = append(ed.u.mtags, mapTag{n, n.ed, n.part})
 	n.ed, n.part = ed, true
 	return true
 }
@@ -161,8 +171,9 @@ func (n *lnode) mineAt(ed *edit, i int) bool {
 // not be kept past the next owned operation, or passed into one, unless
 // the owner was frozen after it was taken.
 type Owner struct {
-	ep    *epoch // the current epoch; nil after Freeze (a new one starts lazily)
-	cur   *edit  // the running operation's token
+	ep    *epoch   // the current epoch; nil after Freeze (a new one starts lazily)
+	cur   *edit    // the running operation's token
+	sess  *session // the running owned produce's draft
 	undo  undoLog
 	busy  bool
 	saved bool // undo holds the last operation's saves (Revert may use them)
@@ -176,10 +187,15 @@ func NewOwner() *Owner { return new(Owner) }
 // may be handed out, kept and shared between goroutines. Later owned
 // operations copy what they change once more, and then work in place
 // again. Freeze also forgets the last operation's undo (Revert does
-// nothing after it). It must not be called from inside an owned recipe.
+// nothing after it). Called from inside an owned recipe (which may hand
+// base out, say), it freezes as the recipe's Original does: base gets its
+// adopted nodes back and the draft continues on copies.
 func (o *Owner) Freeze() {
 	if o.busy {
-		panic("draft: Owner.Freeze inside an owned operation")
+		if o.sess != nil && !o.sess.done {
+			o.sess.freeze()
+		}
+		return
 	}
 	o.ep = nil
 	o.forget()
@@ -190,11 +206,11 @@ func (o *Owner) Freeze() {
 // place get their contents back, so its base is exactly what it was, and
 // the Value it returned must not be used again. It is for a caller that
 // rejects a result after the fact. Otherwise it does nothing. Patches the
-// operation returned stay valid (they hold only frozen values). It must
-// not be called from inside an owned recipe.
+// operation returned stay valid (they hold only frozen values). From
+// inside an owned recipe it does nothing (return an error instead).
 func (o *Owner) Revert() {
 	if o.busy {
-		panic("draft: Owner.Revert inside an owned operation")
+		return
 	}
 	if o.saved {
 		o.undo.rollback()
@@ -242,7 +258,7 @@ func (o *Owner) end(ok bool) {
 	if o.cur != nil {
 		o.cur.u = nil
 	}
-	o.cur, o.busy = nil, false
+	o.cur, o.sess, o.busy = nil, nil, false
 }
 
 // freezeNow ends the epoch during an operation and returns the token the
@@ -262,6 +278,7 @@ func (o *Owner) freezeNow() *edit {
 // headers as they were, and the contents of their arrays, whole or slot
 // by slot. Its slices are reused from one edit to the next.
 type undoLog struct {
+	mtags []mapTag
 	maps  []mapHeader
 	lists []listHeader
 	cont  []contents
@@ -273,6 +290,15 @@ type undoLog struct {
 type mapHeader struct {
 	n *mnode
 	h mnode
+}
+
+// mapTag is the token of a node adopted for a change of slots (its only
+// header fields that change until a change of structure saves the whole
+// header).
+type mapTag struct {
+	n    *mnode
+	ed   *edit
+	part bool
 }
 
 type listHeader struct {
@@ -294,7 +320,7 @@ const (
 	inLKids
 )
 
-func (u *undoLog) empty() bool { return len(u.maps) == 0 && len(u.lists) == 0 }
+func (u *undoLog) empty() bool { return len(u.mtags) == 0 && len(u.maps) == 0 && len(u.lists) == 0 }
 
 func (u *undoLog) saveMapHeader(n *mnode) { u.maps = append(u.maps, mapHeader{n, *n}) }
 
@@ -362,8 +388,9 @@ func (u *undoLog) saveLKids(arr unsafe.Pointer, s []lkid, i int) {
 // rollback restores every saved node and empties the log: the contents in
 // reverse order (a node's array is saved whole at most once, after any
 // slot saves, and always into the array it had when adopted, which
-// nothing but the edit wrote), then the headers, each saved once when its
-// node was adopted.
+// nothing but the edit wrote), then the whole headers (each saved once,
+// when its node was adopted or, for a node adopted for slots, before its
+// first change of structure), then the tokens of nodes adopted for slots.
 func (u *undoLog) rollback() {
 	for k := len(u.cont) - 1; k >= 0; k-- {
 		c := &u.cont[k]
@@ -378,6 +405,10 @@ func (u *undoLog) rollback() {
 	}
 	for i := range u.maps {
 		*u.maps[i].n = u.maps[i].h
+	}
+	for i := range u.mtags {
+		t := &u.mtags[i]
+		t.n.ed, t.n.part = t.ed, t.part
 	}
 	for i := range u.lists {
 		h := &u.lists[i]
@@ -399,6 +430,7 @@ const maxUndo = 1 << 12
 // reachable from it until overwritten, at most maxUndo entries of each
 // kind; room that grew beyond that is dropped.
 func (u *undoLog) reset() {
+	u.mtags = resetRoom(u.mtags)
 	u.maps = resetRoom(u.maps)
 	u.lists = resetRoom(u.lists)
 	u.cont = resetRoom(u.cont)
@@ -426,12 +458,19 @@ func detach(ed *edit) *relinker {
 	if u == nil || u.empty() {
 		return nil
 	}
-	r := &relinker{ed: ed, to: make(map[unsafe.Pointer]unsafe.Pointer, len(u.maps)+len(u.lists)), seen: map[unsafe.Pointer]bool{}}
+	r := &relinker{ed: ed, to: make(map[unsafe.Pointer]unsafe.Pointer, len(u.mtags)+len(u.maps)+len(u.lists)), seen: map[unsafe.Pointer]bool{}}
+	cloneMap := func(n *mnode) {
+		if _, ok := r.to[unsafe.Pointer(n)]; !ok {
+			c := n.own(nil, 0) // the present contents; shares the keys, never writes them
+			c.ed = ed
+			r.to[unsafe.Pointer(n)] = unsafe.Pointer(c)
+		}
+	}
+	for i := range u.mtags {
+		cloneMap(u.mtags[i].n)
+	}
 	for i := range u.maps {
-		n := u.maps[i].n
-		c := n.own(nil, 0) // the present contents; shares the keys, never writes them
-		c.ed = ed
-		r.to[unsafe.Pointer(n)] = unsafe.Pointer(c)
+		cloneMap(u.maps[i].n)
 	}
 	for i := range u.lists {
 		n := u.lists[i].n
@@ -548,7 +587,7 @@ func produceOwned(base Value, o *Owner, recipe func(d *Draft) error, inverse boo
 		return base, nil, nil, err
 	}
 	d := newDraft(base, smallEpoch, ed)
-	d.s.owner = o
+	d.s.owner, o.sess = o, d.s
 	ended := false
 	defer func() {
 		if !ended { // a panic: base gets its nodes back

@@ -114,7 +114,10 @@ func runOwned(t *testing.T, chains, steps, maxOps int) {
 							_ = runDraftOp(d, op)
 						}
 						if reads && r.IntN(4) == 0 {
-							switch r.IntN(4) {
+							switch r.IntN(5) {
+							case 4: // the owner publishes base mid-recipe
+								o.Freeze()
+								keep("base frozen in the recipe", owned)
 							case 0:
 								keep("current", d.Current())
 							case 1:
