@@ -13,8 +13,10 @@ import (
 // Doc is one replica of a replicated JSON document. It is a pure state
 // machine: no goroutines, no wall time (time comes only from the injected
 // clock). A Doc is NOT safe for concurrent use; callers (mesh) serialise
-// access. Values it returns (State, patches, changes) are immutable and may
-// be shared freely.
+// access, State included (it may bring the state up to date and freezes
+// it). Values it returns (State, patches, changes) are immutable and may
+// be shared freely, between goroutines too: the Doc changes its state in
+// place (draft's owned mode) only until it hands it out.
 type Doc struct {
 	cfg   Config
 	clk   *clock.Clock
@@ -26,6 +28,10 @@ type Doc struct {
 	// read, so remote changes that nobody reads in between cost no
 	// persistent-tree copies each.
 	state draft.Value
+	// owner owns state: local updates and lag applies change the nodes it
+	// made in place (draft's owned mode). Anything that hands state or a
+	// part of it out of the Doc freezes it first (State does).
+	owner draft.Owner
 	vv    VersionVector
 	log   *memLog // the opLog; concrete, so appends are direct calls
 
@@ -120,8 +126,15 @@ func (d *Doc) Replica() clock.ReplicaID { return d.cfg.Replica }
 // State returns the visible state: an immutable map. O(1) after a local
 // update; after remote changes it first brings the state up to date: one
 // batched draft.Apply of their visible patches since the last read, or a
-// render of the registers when that is cheaper.
-func (d *Doc) State() draft.Value { return d.current() }
+// render of the registers when that is cheaper. The state is frozen before
+// it is returned (O(1)): later updates copy what they change once more
+// instead of changing it in place. Called from inside an Update recipe it
+// returns the state before the recipe.
+func (d *Doc) State() draft.Value {
+	v := d.current()
+	d.owner.Freeze()
+	return v
+}
 
 // maxLag bounds the visible patches State applies lazily: past it finish
 // brings the state up to date, so the backlog's memory stays bounded.
@@ -151,7 +164,7 @@ func (d *Doc) applyLag() draft.Value {
 	if len(d.lag) == 0 {
 		return d.state
 	}
-	next, err := draft.Apply(d.state, d.lag)
+	next, err := draft.ApplyOwned(d.state, &d.owner, d.lag)
 	if err != nil {
 		panic("crdt: materialised state out of step with the registers: " + err.Error())
 	}

@@ -9,6 +9,14 @@ import (
 // This file is the local entry points: a recipe or a patch list is run
 // against the materialised state with draft, and its patches are committed
 // as one change (local.go turns them into operations).
+//
+// The state has one owner, the Doc (d.owner): recipes and patch lists run
+// through draft's owned mode, which changes the nodes of the state that
+// earlier owned operations made in place instead of copying the path of
+// every write. State freezes the owner before it hands the state out, so
+// a Value a caller holds never changes. A change that commitLocal refuses
+// after the produce is reverted (draft.Owner.Revert), so a refused recipe
+// changes nothing, as before.
 
 // Update runs recipe on a draft of the state, turns its patches into one
 // change, applies it locally and returns it for sending (nil if the recipe
@@ -22,7 +30,7 @@ func (d *Doc) Update(recipe func(*draft.Draft) error) (*Change, error) {
 // State, for watchers), so a caller needs neither a second Produce nor
 // UpdatePatches' re-application.
 func (d *Doc) Produce(recipe func(*draft.Draft) error) (*Change, []draft.Patch, error) {
-	next, patches, err := draft.ProduceForward(d.current(), recipe)
+	next, patches, err := draft.ProduceForwardOwned(d.current(), &d.owner, recipe)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -31,6 +39,7 @@ func (d *Doc) Produce(recipe func(*draft.Draft) error) (*Change, []draft.Patch, 
 	}
 	c, err := d.commitLocal(next, patches)
 	if err != nil {
+		d.owner.Revert() // the state is what it was before the recipe
 		return nil, nil, err
 	}
 	return c, patches, nil
@@ -41,12 +50,16 @@ func (d *Doc) Produce(recipe func(*draft.Draft) error) (*Change, []draft.Patch, 
 // returns it for sending. It is atomic: patches that do not apply to the
 // state (strictly, as draft.Apply checks them) change nothing.
 func (d *Doc) UpdatePatches(patches []draft.Patch) (*Change, error) {
-	next, err := draft.Apply(d.current(), patches)
+	next, err := draft.ApplyOwned(d.current(), &d.owner, patches)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPath, err)
 	}
 	if len(patches) == 0 {
 		return nil, nil
 	}
-	return d.commitLocal(next, patches)
+	c, err := d.commitLocal(next, patches)
+	if err != nil {
+		d.owner.Revert()
+	}
+	return c, err
 }
