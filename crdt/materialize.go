@@ -51,6 +51,11 @@ func (d *Doc) resolve(s *slot) (visKind, draft.Value) {
 		}
 		return visNone, draft.Value{}
 	}
+	if s.child == nil && s.ctr == nil {
+		if v, ok := d.newestScalar(s); ok {
+			return visScalar, v
+		}
+	}
 	cs := s.candidates(d.cbuf[:0])
 	d.cbuf = cs[:0]
 	st := d.strategy(s)
@@ -70,6 +75,27 @@ func (d *Doc) resolve(s *slot) (visKind, draft.Value) {
 		return visScalar, cs[i].val
 	}
 	return k, draft.Value{}
+}
+
+// newestScalar is resolve for concurrent scalar writes under
+// last-writer-wins (a register with no container and no counter): the
+// newest entry's value, without building candidates. ok is false when the
+// register does not have that shape.
+func (d *Doc) newestScalar(s *slot) (draft.Value, bool) {
+	if len(s.entries) == 0 || d.strategy(s).Kind != LastWriterWins {
+		return draft.Value{}, false
+	}
+	best := -1
+	for k := range s.entries {
+		e := &s.entries[k]
+		if kd := e.val.Kind(); kd == draft.MapKind || kd == draft.ListKind {
+			return draft.Value{}, false
+		}
+		if best < 0 || opLess(s.entries[best].ts, s.entries[best].id, e.ts, e.id) {
+			best = k
+		}
+	}
+	return s.entries[best].val, true
 }
 
 // candValue returns a candidate's value, rendering containers detached.
