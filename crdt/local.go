@@ -493,7 +493,9 @@ func (lc *localChange) supersedeAll(op *Op, s *slot) {
 			op.Pred[i] = s.entries[i].id
 		}
 	}
-	op.Marks = counterMarks(s, nil, op.Marks)
+	if s.ctr != nil { // else no marks: spare the pointer write (a barrier while the GC marks)
+		op.Marks = counterMarks(s, nil, op.Marks)
+	}
 	if s.child != nil && s.child.liveMap+s.child.liveList > 0 {
 		op.Ctx = lc.d.vv.Clone()
 		// op is the change's last op; the ones before it are applied.
