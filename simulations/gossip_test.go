@@ -234,3 +234,35 @@ func TestQueueOracle(t *testing.T) {
 		}
 	}
 }
+
+// TestEventQueueOracle: random pushes and pops come out in (at, push
+// order), as from a sorted list.
+func TestEventQueueOracle(t *testing.T) {
+	for seed := uint64(1); seed <= 50; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 11))
+		var q eventQueue
+		var oracle []event // sorted by (at, seq)
+		var seq uint64
+		for step := range 2000 {
+			if rng.IntN(5) < 3 || len(oracle) == 0 {
+				seq++
+				e := event{at: rng.Int64N(100), node: int32(seq)}
+				q.push(e)
+				e.seq = seq
+				i, _ := slices.BinarySearchFunc(oracle, e, func(a, b event) int {
+					return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.seq, b.seq))
+				})
+				oracle = slices.Insert(oracle, i, e)
+				continue
+			}
+			got, want := q.pop(), oracle[0]
+			oracle = oracle[1:]
+			if got.at != want.at || got.node != want.node {
+				t.Fatalf("seed %d step %d: popped (%d, node %d), want (%d, node %d)", seed, step, got.at, got.node, want.at, want.node)
+			}
+		}
+		if q.len() != len(oracle) {
+			t.Fatalf("seed %d: %d left, want %d", seed, q.len(), len(oracle))
+		}
+	}
+}
