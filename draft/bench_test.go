@@ -74,21 +74,24 @@ func BenchmarkW2NestedUpdatePush(b *testing.B) { benchW2(b, false) }
 func BenchmarkW2Forward(b *testing.B) { benchW2(b, true) }
 
 func benchW2(b *testing.B, forward bool) {
-	benchW2With(b, func(state Value, recipe func(*Draft) error) (Value, []Patch, error) {
-		if forward {
-			return ProduceForward(state, recipe)
-		}
-		next, p, _, err := Produce(state, recipe)
-		return next, p, err
-	})
+	mode := w2Plain
+	if forward {
+		mode = w2Forward
+	}
+	benchW2With(b, mode)
 }
 
-// produceFunc is a produce without inverse patches (ProduceForward, or a
-// wrapper around another entry point).
-type produceFunc func(state Value, recipe func(*Draft) error) (Value, []Patch, error)
+// W2's entry points: Produce, ProduceForward, ProduceForwardOwned.
+const (
+	w2Plain = iota
+	w2Forward
+	w2Owned
+)
 
-// benchW2With runs W2 through produce.
-func benchW2With(b *testing.B, produce produceFunc) {
+// benchW2With runs W2 through the entry point mode names. The recipe is
+// passed straight to the produce call, so it stays on the stack.
+func benchW2With(b *testing.B, mode int) {
+	var o Owner
 	users := make(map[string]Value, benchKeys)
 	for u := range benchKeys {
 		users["u"+strconv.Itoa(u)] = MapOf(map[string]Value{
@@ -102,13 +105,24 @@ func benchW2With(b *testing.B, produce produceFunc) {
 	b.ResetTimer()
 	for i := range b.N {
 		id := "u" + strconv.Itoa(i%benchKeys)
-		next, p, err := produce(state, func(d *Draft) error {
+		recipe := func(d *Draft) error {
 			user := d.Map("users").Map(id)
 			if err := user.Set("age", Int(int64(21+i))); err != nil {
 				return err
 			}
 			return user.List("tags").Append(String("t" + strconv.Itoa(i)))
-		})
+		}
+		var next Value
+		var p []Patch
+		var err error
+		switch mode {
+		case w2Forward:
+			next, p, err = ProduceForward(state, recipe)
+		case w2Owned:
+			next, p, err = ProduceForwardOwned(state, &o, recipe)
+		default:
+			next, p, _, err = Produce(state, recipe)
+		}
 		if err != nil || len(p) != 2 {
 			b.Fatalf("W2 produce: %v %d", err, len(p))
 		}

@@ -29,7 +29,7 @@ type session struct {
 	d     Draft
 	base  Value
 	done  bool
-	owner *Owner // an owned produce's owner (nil for a plain draft)
+	owned bool // an owned produce's draft (work.owner is the owner)
 	*work
 }
 
@@ -37,10 +37,11 @@ type session struct {
 // next. Nothing a finished draft handed out points into it: patch and
 // sub-draft paths are carved from segs, which is dropped, not reused.
 type work struct {
-	root Value
-	ed   *edit
-	log  changeLog
-	segs []Segment // free room for paths made by this draft (see path)
+	root  Value
+	ed    *edit
+	owner *Owner // an owned produce's owner (nil for a plain draft)
+	log   changeLog
+	segs  []Segment // free room for paths made by this draft (see path)
 	// segsUsed counts the segments carved by this draft; segHint is the
 	// count of the previous draft, the size of the first chunk.
 	segsUsed, segHint int
@@ -85,7 +86,7 @@ func newDraft(base Value, scanLimit int, ed *edit) *Draft {
 func (s *session) release() {
 	w := s.work
 	s.done, s.work = true, nil
-	w.root, w.ed, w.segs = Value{}, nil, nil
+	w.root, w.ed, w.segs, w.owner = Value{}, nil, nil, nil
 	w.pend.reset()
 	w.segHint, w.segsUsed = w.segsUsed, 0
 	w.log.reset()
@@ -137,7 +138,7 @@ func produceWith(base Value, recipe func(d *Draft) error, scanLimit int, inverse
 // Produce does. A second Finish returns ErrFinished. The draft of an owned
 // produce is finished by that produce: Finish returns ErrOwnerBusy.
 func (d *Draft) Finish() (next Value, patches, inverse []Patch, err error) {
-	if d.s.owner != nil && !d.s.done {
+	if d.s.owned && !d.s.done {
 		return Value{}, nil, nil, ErrOwnerBusy
 	}
 	return d.s.finish(true)
@@ -171,7 +172,7 @@ func (s *session) finish(inverse bool) (Value, []Patch, []Patch, error) {
 	// them holds nodes it may still change.
 	if s.owner != nil && s.log.holdsOwned(s.ed, inverse) {
 		s.detach()
-		s.owner.ep = nil
+		s.owner.endEpoch()
 	}
 	fwd, inv := s.log.patches(inverse)
 	return s.root, fwd, inv, nil
@@ -212,7 +213,7 @@ func (s *session) detach() {
 func (d *Draft) Original() Value { return d.s.original() }
 
 func (s *session) original() Value {
-	if s.owner == nil {
+	if !s.owned {
 		return s.base
 	}
 	if s.done {

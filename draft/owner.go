@@ -37,18 +37,21 @@ import "unsafe"
 // node of a finished owned edit stays changeable by the owner's later
 // edits while its epoch lasts.
 type edit struct {
-	ep *epoch   // the owner's epoch (nil: a plain edit)
-	u  *undoLog // while an owned edit runs: where adopted nodes are saved
+	ep *epoch // the owner's epoch (nil: a plain edit)
 }
 
-// epoch is a stretch of an owner's edits between two freezes. It must
-// have a size, so that every new(epoch) is a distinct pointer.
-type epoch struct{ _ byte }
+// epoch is a stretch of an owner's edits between two freezes.
+type epoch struct {
+	// u is the owner's undo log while one of the epoch's edits runs, nil
+	// otherwise (so that nodes, through their tokens, do not keep the
+	// owner alive).
+	u *undoLog
+}
 
-// adopts reports whether ed may take over x's nodes: x is a finished edit
-// of ed's epoch. ed must not be nil.
+// adopts reports whether ed may take over x's nodes: x is an earlier edit
+// of ed's epoch, and ed is running. ed must not be nil.
 func (ed *edit) adopts(x *edit) bool {
-	return x != nil && ed.ep != nil && x.ep == ed.ep && ed.u != nil
+	return x != nil && ed.ep != nil && x.ep == ed.ep && ed.ep.u != nil
 }
 
 // Adopting a node saves its header at once and its array (values, children
@@ -67,8 +70,8 @@ func (n *mnode) mine(ed *edit) bool {
 	}
 	if n.ed == ed {
 		if n.part { // adopted for slots: save the rest now
-			ed.u.saveMapHeader(n)
-			ed.u.saveMapArray(n)
+			ed.ep.u.saveMapHeader(n)
+			ed.ep.u.saveMapArray(n)
 			n.part = false
 		}
 		return true
@@ -76,8 +79,8 @@ func (n *mnode) mine(ed *edit) bool {
 	if !ed.adopts(n.ed) {
 		return false
 	}
-	ed.u.saveMapHeader(n)
-	ed.u.saveMapArray(n)
+	ed.ep.u.saveMapHeader(n)
+	ed.ep.u.saveMapArray(n)
 	n.ed, n.part = ed, false
 	return true
 }
@@ -88,7 +91,7 @@ func (n *mnode) mineAt(ed *edit, i int) bool {
 		return false
 	}
 	if n.part {
-		ed.u.saveMapSlot(n, i)
+		ed.ep.u.saveMapSlot(n, i)
 	}
 	return true
 }
@@ -106,7 +109,7 @@ func (n *mnode) retag(ed *edit) bool {
 	if !ed.adopts(n.ed) {
 		return false
 	}
-	ed.u.mtags = append(ed.u.mtags, mapTag{n, n.ed, n.part})
+	ed.ep.u.mtags = append(ed.ep.u.mtags, mapTag{n, n.ed, n.part})
 	n.ed, n.part = ed, true
 	return true
 }
@@ -118,7 +121,7 @@ func (n *lnode) mine(ed *edit) bool {
 	}
 	if n.ed == ed {
 		if n.part {
-			ed.u.saveListArray(n)
+			ed.ep.u.saveListArray(n)
 			n.part = false
 		}
 		return true
@@ -126,8 +129,8 @@ func (n *lnode) mine(ed *edit) bool {
 	if !ed.adopts(n.ed) {
 		return false
 	}
-	ed.u.saveListHeader(n)
-	ed.u.saveListArray(n)
+	ed.ep.u.saveListHeader(n)
+	ed.ep.u.saveListArray(n)
 	n.ed, n.part = ed, false
 	return true
 }
@@ -140,15 +143,15 @@ func (n *lnode) mineAt(ed *edit, i int) bool {
 	}
 	if n.ed == ed {
 		if n.part {
-			ed.u.saveListSlot(n, i)
+			ed.ep.u.saveListSlot(n, i)
 		}
 		return true
 	}
 	if !ed.adopts(n.ed) {
 		return false
 	}
-	ed.u.saveListHeader(n)
-	ed.u.saveListSlot(n, i)
+	ed.ep.u.saveListHeader(n)
+	ed.ep.u.saveListSlot(n, i)
 	n.ed, n.part = ed, true
 	return true
 }
@@ -197,7 +200,7 @@ func (o *Owner) Freeze() {
 		}
 		return
 	}
-	o.ep = nil
+	o.endEpoch()
 	o.forget()
 }
 
@@ -237,12 +240,22 @@ func (o *Owner) begin() (*edit, error) {
 	return o.cur, nil
 }
 
-// edit returns a new token of the owner's epoch (starting one if needed).
+// edit returns a new token of the owner's epoch (starting one if needed)
+// for a running operation.
 func (o *Owner) edit() *edit {
 	if o.ep == nil {
 		o.ep = new(epoch)
 	}
-	return &edit{ep: o.ep, u: &o.undo}
+	o.ep.u = &o.undo
+	return &edit{ep: o.ep}
+}
+
+// endEpoch ends the epoch: its tokens never match again.
+func (o *Owner) endEpoch() {
+	if o.ep != nil {
+		o.ep.u = nil
+		o.ep = nil
+	}
 }
 
 // end finishes the running operation: it keeps the undo log for Revert
@@ -255,8 +268,8 @@ func (o *Owner) end(ok bool) {
 		o.undo.rollback()
 		o.saved = false
 	}
-	if o.cur != nil {
-		o.cur.u = nil
+	if o.ep != nil {
+		o.ep.u = nil
 	}
 	o.cur, o.sess, o.busy = nil, nil, false
 }
@@ -266,10 +279,7 @@ func (o *Owner) end(ok bool) {
 // restores base (a caller that lets values escape detaches first, so
 // that no escaped value shares an adopted node).
 func (o *Owner) freezeNow() *edit {
-	o.ep = nil
-	if o.cur != nil {
-		o.cur.u = nil
-	}
+	o.endEpoch()
 	o.cur = o.edit()
 	return o.cur
 }
@@ -454,10 +464,10 @@ func resetRoom[T any](s []T) []T {
 // that ed may change, so values of the draft may escape once the epoch
 // ends. It returns the relinker, nil if nothing was adopted.
 func detach(ed *edit) *relinker {
-	u := ed.u
-	if u == nil || u.empty() {
+	if ed.ep == nil || ed.ep.u == nil || ed.ep.u.empty() {
 		return nil
 	}
+	u := ed.ep.u
 	r := &relinker{ed: ed, to: make(map[unsafe.Pointer]unsafe.Pointer, len(u.mtags)+len(u.maps)+len(u.lists)), seen: map[unsafe.Pointer]bool{}}
 	cloneMap := func(n *mnode) {
 		if _, ok := r.to[unsafe.Pointer(n)]; !ok {
@@ -587,7 +597,7 @@ func produceOwned(base Value, o *Owner, recipe func(d *Draft) error, inverse boo
 		return base, nil, nil, err
 	}
 	d := newDraft(base, smallEpoch, ed)
-	d.s.owner, o.sess = o, d.s
+	d.s.owned, d.s.owner, o.sess = true, o, d.s
 	ended := false
 	defer func() {
 		if !ended { // a panic: base gets its nodes back

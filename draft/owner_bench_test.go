@@ -30,12 +30,7 @@ func BenchmarkW1Owned(b *testing.B) {
 }
 
 // BenchmarkW2Owned is BenchmarkW2Forward under an Owner.
-func BenchmarkW2Owned(b *testing.B) {
-	var o Owner
-	benchW2With(b, func(state Value, recipe func(*Draft) error) (Value, []Patch, error) {
-		return ProduceForwardOwned(state, &o, recipe)
-	})
-}
+func BenchmarkW2Owned(b *testing.B) { benchW2With(b, w2Owned) }
 
 // BenchmarkW3ApplyOwned is BenchmarkW3ApplyBatches through ApplyOwned
 // (W3 restarts from W1's base, which the owner never changes: it copies
