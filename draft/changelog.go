@@ -591,13 +591,13 @@ func (c *changeLog) disjointChanges() bool {
 
 // patches returns the live forward patches in order and, with inverse,
 // the inverse patches in reverse order (nil without).
-func (c *changeLog) patches(inverse bool) ([]Patch, []Patch) {
+func (c *changeLog) patches(inverse bool, o *Owner) ([]Patch, []Patch) {
 	n := c.live
 	if inverse {
 		n *= 2
 	}
-	buf := make([]Patch, n)
-	fwd, inv := buf[:c.live:c.live], buf[c.live:]
+	buf := o.patchRoom(n)
+	fwd, inv := buf[:c.live:c.live], buf[c.live:n:n]
 	var scratch Patch // the inverse patch when inverse is unset
 	i := 0
 	for j := range c.n {

@@ -174,7 +174,7 @@ func (s *session) finish(inverse bool) (Value, []Patch, []Patch, error) {
 		s.detach()
 		s.owner.endEpoch()
 	}
-	fwd, inv := s.log.patches(inverse)
+	fwd, inv := s.log.patches(inverse, s.owner)
 	return s.root, fwd, inv, nil
 }
 
