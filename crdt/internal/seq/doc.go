@@ -45,9 +45,11 @@
 //   - The order is also kept in a counted B+tree: leaves of up to 64 slots
 //     with a visibility bitmask, inner nodes of up to 32 children with the
 //     visible count under each, leaves chained in order, every slot knowing
-//     its leaf. Visible index <-> id lookups, inserts and visibility changes
-//     are O(log n) (three levels at 100,000 slots). Ids map to slots through
-//     pages of 32 consecutive seqs of one replica.
+//     its leaf and every leaf and inner node its position under its parent.
+//     Visible index <-> id lookups, inserts and visibility changes are
+//     O(log n) (three levels at 100,000 slots). Ids map to slots through
+//     pages of 32 consecutive seqs of one replica. Slots live in pages of
+//     256 (nodes.go): a growing list copies at most its first page.
 //   - Local inserts never walk the Fugue tree. Integrate walks it only among
 //     concurrent siblings: to the end of the preceding sibling's subtree or
 //     the start of the following one's, whichever is reached first.
