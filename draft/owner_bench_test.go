@@ -76,3 +76,20 @@ func BenchmarkListInsertRandom(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCounterOwned: one op = one owned produce incrementing the only
+// key of a map (crdt's W3 shape: the produce's fixed cost).
+func BenchmarkCounterOwned(b *testing.B) {
+	var o Owner
+	state := MapOf(map[string]Value{"c": Int(0)})
+	p := Path{Key("c")}
+	one := Int(1)
+	b.ReportAllocs()
+	for range b.N {
+		next, _, err := ProduceForwardOwned(state, &o, func(d *Draft) error { return d.Increment(p, one) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		state = next
+	}
+}

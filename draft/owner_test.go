@@ -336,3 +336,56 @@ func TestOwnedFrozenRace(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestApplyOwnedCopy: a copy puts one subtree in two places, after which
+// nothing under either may change in place (a later write at one place
+// must not show at the other), and a later failing patch still restores
+// the state.
+func TestApplyOwnedCopy(t *testing.T) {
+	var o Owner
+	mk := func() Value {
+		v, err := FromGo(map[string]any{"a": map[string]any{"x": 1, "y": []any{1, 2}}, "n": 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	s := mk()
+	for i := range 3 { // make the state the owner's
+		var err error
+		if s, err = ApplyOwned(s, &o, []Patch{{Op: OpReplace, Path: Path{Key("n")}, Value: Int(int64(i))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyThenWrite := []Patch{
+		{Op: OpReplace, Path: Path{Key("a"), Key("x")}, Value: Int(5)},
+		{Op: OpCopy, From: Path{Key("a")}, Path: Path{Key("b")}},
+		{Op: OpReplace, Path: Path{Key("b"), Key("x")}, Value: Int(6)},
+		{Op: OpAdd, Path: Path{Key("b"), Key("y"), Index(0)}, Value: Int(0)},
+	}
+	before := s.String()
+	bad := append(append([]Patch(nil), copyThenWrite...), Patch{Op: OpTest, Path: Path{Key("n")}, Value: Int(99)})
+	if got, err := ApplyOwned(s, &o, bad); err == nil || !got.Same(s) || s.String() != before {
+		t.Fatalf("failing copy list: %v, state %s, was %s", err, s.String(), before)
+	}
+	next, err := ApplyOwned(s, &o, copyThenWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := Apply(mk(), []Patch{{Op: OpReplace, Path: Path{Key("n")}, Value: Int(2)}})
+	want, _ = Apply(want, copyThenWrite)
+	if !next.Equal(want) {
+		t.Fatalf("owned %s, plain %s", next.String(), want.String())
+	}
+	if a, _ := next.At(Path{Key("a"), Key("x")}); !a.Equal(Int(5)) {
+		t.Fatalf("write under the copy changed the source: %s", next.String())
+	}
+	// More owned writes on both places stay independent.
+	next, err = ApplyOwned(next, &o, []Patch{{Op: OpReplace, Path: Path{Key("a"), Key("y"), Index(1)}, Value: Int(7)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := next.At(Path{Key("b"), Key("y")}); b.String() != "[0,1,2]" {
+		t.Fatalf("write under the source changed the copy: %s", next.String())
+	}
+}
