@@ -242,17 +242,18 @@ func (o *Owner) begin() (*edit, error) {
 }
 
 // patchSlab is the number of patches an owner allocates at once for the
-// patches of its produces: 73 of 112 bytes fill Go's 8 KB size class.
-// Most produces make one or two patches, and one allocation per slab
-// instead of one per produce is what W1 saves. A caller that keeps one
-// produce's patches keeps its slab alive.
-const patchSlab = 73
+// patches of its produces: 4 of 112 bytes fill Go's 448-byte size class,
+// the largest whose objects need no malloc header (a slab of 73 filling
+// 8 KB cost as much in span setup and type headers as it saved). Most
+// produces make one or two patches. A caller that keeps one produce's
+// patches keeps its slab alive.
+const patchSlab = 4
 
 // patchRoom returns n fresh (zero) patches: carved from the owner's slab
 // when o is not nil and n is small, else allocated. Carved slices have no
 // spare capacity and are never written again by the owner.
 func (o *Owner) patchRoom(n int) []Patch {
-	if o == nil || n > patchSlab/8 {
+	if o == nil || n > patchSlab {
 		return make([]Patch, n)
 	}
 	if cap(o.slab)-len(o.slab) < n {
