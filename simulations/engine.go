@@ -93,6 +93,7 @@ type Sim struct {
 	msgBuf    []mesh.Received
 	reps      replicaIndex
 	ppool     packetPool
+	btab      bcastTable
 	progress  int
 	second    int64 // the last whole virtual second passed to EverySecond
 }
@@ -254,13 +255,13 @@ func (s *Sim) startNode(i int, keepDoc bool) error {
 		idx := i
 		n.ad = newDocAdapter(doc, s.fp, s.cache, &s.reps, func(r clock.ReplicaID, from, to uint64) { s.advance(idx, r, from, to) })
 		n.ad.violate = s.violate
-		n.q = gossipQueue{}
+		n.q = gossipQueue{tab: &s.btab}
 	} else {
 		// Back with its disk: it holds what it held before the crash.
 		for _, r := range n.ad.vv.Replicas() {
 			s.advance(i, r, 0, n.ad.vv[r])
 		}
-		n.q = gossipQueue{}
+		n.q = gossipQueue{tab: &s.btab}
 	}
 	a, b := seeds(s.sc.Seed, uint64(i)<<20|uint64(n.inc))
 	core, err := mesh.NewCore(mesh.CoreConfig{
@@ -627,7 +628,7 @@ func (s *Sim) intern(b mesh.Broadcast) *bcast {
 	if x, ok := s.bcasts[b.Key]; ok && bytes.Equal(x.msg, b.Msg) {
 		return x
 	}
-	x := &bcast{key: b.Key, kid: s.keys.of(b.Key), msg: b.Msg}
+	x := &bcast{key: b.Key, kid: s.keys.of(b.Key), msg: b.Msg, slot: -1}
 	// Decoded once here and shared by every node it reaches: each core
 	// decoding its own copy was the largest per-delivery cost after
 	// crdt's apply. A Change also gives its replica and end.

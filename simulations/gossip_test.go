@@ -13,7 +13,7 @@ import (
 var testKeys keyTable
 
 func bc(key string, size int) *bcast {
-	return &bcast{key: key, kid: testKeys.of(key), msg: []byte(strings.Repeat("x", size))}
+	return &bcast{key: key, kid: testKeys.of(key), msg: []byte(strings.Repeat("x", size)), slot: -1}
 }
 
 // TestRetransmitLimit: memberlist's limit is mult * ceil(log10(n+1)).
@@ -231,6 +231,21 @@ func TestQueueOracle(t *testing.T) {
 			if q.len() != len(o.items) {
 				t.Fatalf("seed %d step %d: len %d, oracle %d", seed, step, q.len(), len(o.items))
 			}
+		}
+		// One table slot per queued broadcast, each entry's slot its own.
+		if q.tab == nil {
+			continue
+		}
+		live := len(q.tab.tab) - len(q.tab.free)
+		for _, bk := range q.buckets {
+			for _, e := range bk {
+				if b := q.tab.tab[e.slot]; b == nil || b.kid != e.kid || b.qrefs != 1 {
+					t.Fatalf("seed %d: entry %+v has slot of %+v", seed, e, b)
+				}
+			}
+		}
+		if live != q.len() {
+			t.Fatalf("seed %d: %d live table slots for %d entries", seed, live, q.len())
 		}
 	}
 }
