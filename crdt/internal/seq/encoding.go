@@ -40,7 +40,7 @@ const maxSlots = 1 << 30
 // slice. Equal lists encode to equal bytes.
 func (l *List) AppendEncode(dst []byte) []byte {
 	ns := &l.n
-	sorted := l.ids.sorted(make([]int32, 0, l.ids.n))
+	sorted := l.ids.appendValues(make([]int32, 0, l.ids.Len()))
 	rankOf := make([]uint64, ns.len) // by node index; the head's is 0
 	for k, x := range sorted {
 		rankOf[x] = uint64(k + 1)
@@ -255,14 +255,14 @@ func Decode(b []byte) (*List, error) {
 	}
 
 	// Slots, in ascending id order: slot k (from 1) is node k+1.
-	l := &List{n: newNodeStore(int32(n+2), int32(n+2)), ids: newIDIndex(int(n))}
+	l := &List{n: newNodeStore(int32(n+2), int32(n+2)), ids: NewIDMap[int32](int(n))}
 	ns := &l.n
 	x := headNode + 1
 	for _, r := range runs {
 		for s := r.start; s < r.start+r.len; s++ {
 			id := ID{Replica: clock.ReplicaID(r.replica), Seq: s}
 			ns.at(x).id = id
-			l.ids.set(id, x)
+			l.ids.Set(id, x)
 			x++
 		}
 	}

@@ -2,23 +2,30 @@ package seq
 
 import (
 	"cmp"
+	"iter"
 	"maps"
 	"slices"
 
 	"github.com/syncmesh/syncmesh/clock"
 )
 
-// idIndex maps slot ids to node indexes. A replica's seqs are dense (one
-// counter per replica, shared with its other operations), so ids are grouped
-// in pages of pageSize consecutive seqs: one hash lookup per page, none at all
-// for the page used last, which is where a replica's next insert usually
-// falls.
-type idIndex struct {
-	pages    map[pageKey]*idPage
+// IDMap maps slot ids to values of V, the zero V meaning "absent". A
+// replica's seqs are dense (one counter per replica, shared with its other
+// operations), so ids are grouped in pages of pageSize consecutive seqs:
+// one hash lookup per page, none at all for the page used last, which is
+// where a replica's next insert usually falls. List keeps its id -> node
+// index in one; package crdt can keep a list's id -> element register in
+// another, for the same reason (a Go map hashes every id and rehashes as
+// it grows).
+//
+// The zero IDMap is not ready: use NewIDMap. An IDMap is NOT safe for
+// concurrent use.
+type IDMap[V comparable] struct {
+	pages    map[pageKey]*[pageSize]V
 	lastKey  pageKey
-	lastPage *idPage
+	lastPage *[pageSize]V
 	n        int
-	spare    []idPage // preallocated pages, handed out by set
+	spare    [][pageSize]V // preallocated pages, handed out by Set
 }
 
 const pageBits = 5
@@ -29,13 +36,12 @@ type pageKey struct {
 	hi      uint64 // seq >> pageBits
 }
 
-type idPage [pageSize]int32 // node index by seq % pageSize; 0 = absent
-
-func newIDIndex(capacity int) idIndex {
-	return idIndex{pages: make(map[pageKey]*idPage, capacity/pageSize+1)}
+// NewIDMap returns an empty map sized for about capacity dense ids.
+func NewIDMap[V comparable](capacity int) IDMap[V] {
+	return IDMap[V]{pages: make(map[pageKey]*[pageSize]V, capacity/pageSize+1)}
 }
 
-func (x *idIndex) page(id ID) *idPage {
+func (x *IDMap[V]) page(id ID) *[pageSize]V {
 	k := pageKey{id.Replica, id.Seq >> pageBits}
 	if k == x.lastKey && x.lastPage != nil {
 		return x.lastPage
@@ -47,21 +53,22 @@ func (x *idIndex) page(id ID) *idPage {
 	return p
 }
 
-// get returns the node index of id, or 0.
-func (x *idIndex) get(id ID) int32 {
+// Get returns the value of id, or the zero V.
+func (x *IDMap[V]) Get(id ID) V {
 	p := x.page(id)
 	if p == nil {
-		return 0
+		var zero V
+		return zero
 	}
 	return p[id.Seq%pageSize]
 }
 
-// set records id at node index v (not 0); id must be new.
-func (x *idIndex) set(id ID, v int32) {
+// Set records v (not the zero V) for id, which must not have a value yet.
+func (x *IDMap[V]) Set(id ID, v V) {
 	p := x.page(id)
 	if p == nil {
 		if len(x.spare) == 0 {
-			x.spare = make([]idPage, min(max(8, len(x.pages)/2), 1024))
+			x.spare = make([][pageSize]V, min(max(8, len(x.pages)/2), 1024))
 		}
 		p = &x.spare[0]
 		x.spare = x.spare[1:]
@@ -73,17 +80,30 @@ func (x *idIndex) set(id ID, v int32) {
 	x.n++
 }
 
-// sorted appends every recorded node index to dst in ascending id order.
-func (x *idIndex) sorted(dst []int32) []int32 {
-	keys := slices.SortedFunc(maps.Keys(x.pages), func(a, b pageKey) int {
-		if c := cmp.Compare(a.replica, b.replica); c != 0 {
-			return c
+// Len returns the number of ids with a value.
+func (x *IDMap[V]) Len() int { return x.n }
+
+// All yields every id with its value in ascending id order. The map must
+// not be changed during the iteration.
+func (x *IDMap[V]) All() iter.Seq2[ID, V] {
+	return func(yield func(ID, V) bool) {
+		var zero V
+		for _, k := range x.sortedKeys() {
+			for i, v := range x.pages[k] {
+				if v != zero && !yield(ID{Replica: k.replica, Seq: k.hi<<pageBits | uint64(i)}, v) {
+					return
+				}
+			}
 		}
-		return cmp.Compare(a.hi, b.hi)
-	})
-	for _, k := range keys {
+	}
+}
+
+// appendValues appends every value to dst in ascending id order.
+func (x *IDMap[V]) appendValues(dst []V) []V {
+	var zero V
+	for _, k := range x.sortedKeys() {
 		for _, v := range x.pages[k] {
-			if v != 0 {
+			if v != zero {
 				dst = append(dst, v)
 			}
 		}
@@ -91,9 +111,20 @@ func (x *idIndex) sorted(dst []int32) []int32 {
 	return dst
 }
 
-func (x *idIndex) clone() idIndex {
-	c := idIndex{pages: maps.Clone(x.pages), n: x.n}
-	spare := make([]idPage, len(c.pages))
+func (x *IDMap[V]) sortedKeys() []pageKey {
+	return slices.SortedFunc(maps.Keys(x.pages), func(a, b pageKey) int {
+		if c := cmp.Compare(a.replica, b.replica); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.hi, b.hi)
+	})
+}
+
+// Clone returns a copy of x sharing nothing with it (the values are
+// copied as they are).
+func (x *IDMap[V]) Clone() IDMap[V] {
+	c := IDMap[V]{pages: maps.Clone(x.pages), n: x.n}
+	spare := make([][pageSize]V, len(c.pages))
 	i := 0
 	for k, p := range c.pages {
 		spare[i] = *p

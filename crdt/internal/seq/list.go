@@ -31,17 +31,17 @@ type Origins struct {
 // A List is NOT safe for concurrent use: every method, including the reading
 // ones, must be serialised by the caller.
 type List struct {
-	n       nodeStore // node 0 is unused ("none"), node 1 the head (zero ID, never visible)
-	ids     idIndex
-	leaves  []leaf  // order tree leaves; [0] unused
-	inners  []inner // order tree inner nodes; [0] unused
-	root    int32   // root inner node
+	n       nodeStore    // node 0 is unused ("none"), node 1 the head (zero ID, never visible)
+	ids     IDMap[int32] // id -> node index
+	leaves  []leaf       // order tree leaves; [0] unused
+	inners  []inner      // order tree inner nodes; [0] unused
+	root    int32        // root inner node
 	visible int
 }
 
 // New returns an empty list.
 func New() *List {
-	l := &List{ids: newIDIndex(0), n: newNodeStore(2, 16)}
+	l := &List{ids: NewIDMap[int32](0), n: newNodeStore(2, 16)}
 	l.initOrder()
 	return l
 }
@@ -52,7 +52,7 @@ func (l *List) alloc(id ID) int32 {
 	x := l.n.add()
 	nd := l.n.at(x)
 	nd.id, nd.vis = id, true
-	l.ids.set(id, x)
+	l.ids.Set(id, x)
 	return x
 }
 
@@ -75,7 +75,7 @@ func (l *List) InsertAt(index int, id ID) (Origins, error) {
 	if index < 0 || index > l.Len() {
 		return Origins{}, fmt.Errorf("%w: insert at %d, length %d", ErrIndex, index, l.Len())
 	}
-	if l.ids.get(id) != nilNode {
+	if l.ids.Get(id) != nilNode {
 		return Origins{}, fmt.Errorf("%w: %v", ErrDuplicate, id)
 	}
 	if l.full() {
@@ -123,7 +123,7 @@ func (l *List) Integrate(id ID, o Origins) (index int, err error) {
 	if id.IsZero() {
 		return 0, ErrZeroID
 	}
-	if x := l.ids.get(id); x != nilNode {
+	if x := l.ids.Get(id); x != nilNode {
 		return l.rank(x), fmt.Errorf("%w: %v", ErrDuplicate, id)
 	}
 	parent, side := headNode, uint8(sideRight)
@@ -131,13 +131,13 @@ func (l *List) Integrate(id ID, o Origins) (index int, err error) {
 	case !o.Left.IsZero() && !o.Right.IsZero():
 		return 0, fmt.Errorf("%w: slot %v has both origins %v and %v", ErrInvalidOrigins, id, o.Left, o.Right)
 	case !o.Left.IsZero():
-		p := l.ids.get(o.Left)
+		p := l.ids.Get(o.Left)
 		if p == nilNode {
 			return 0, &MissingOriginError{Slot: id, Origin: o.Left}
 		}
 		parent = p
 	case !o.Right.IsZero():
-		p := l.ids.get(o.Right)
+		p := l.ids.Get(o.Right)
 		if p == nilNode {
 			return 0, &MissingOriginError{Slot: id, Origin: o.Right}
 		}
@@ -207,7 +207,7 @@ func (l *List) place(x int32) {
 // It returns the slot's visible index (where it is, or would be if visible)
 // and whether the visibility changed.
 func (l *List) SetVisible(id ID, visible bool) (index int, changed bool, err error) {
-	x := l.ids.get(id)
+	x := l.ids.Get(id)
 	if x == nilNode {
 		if id.IsZero() {
 			return 0, false, ErrZeroID
@@ -222,7 +222,7 @@ func (l *List) SetVisible(id ID, visible bool) (index int, changed bool, err err
 // slot inserted in its place would have — whether it is visible, and whether
 // the id is known at all.
 func (l *List) IndexOf(id ID) (index int, visible bool, ok bool) {
-	x := l.ids.get(id)
+	x := l.ids.Get(id)
 	if x == nilNode {
 		return 0, false, false
 	}
@@ -231,7 +231,7 @@ func (l *List) IndexOf(id ID) (index int, visible bool, ok bool) {
 
 // Has reports whether slot id is in the list (visible or not).
 func (l *List) Has(id ID) bool {
-	return l.ids.get(id) != nilNode
+	return l.ids.Get(id) != nilNode
 }
 
 // At returns the id of the visible slot at index.
@@ -266,7 +266,7 @@ func (l *List) All() iter.Seq2[ID, bool] {
 // rebuilds the list. The list must not be changed during the iteration.
 func (l *List) ByID() iter.Seq2[ID, Origins] {
 	return func(yield func(ID, Origins) bool) {
-		for _, x := range l.ids.sorted(make([]int32, 0, l.ids.n)) {
+		for _, x := range l.ids.appendValues(make([]int32, 0, l.ids.Len())) {
 			if !yield(l.n.at(x).id, l.origins(x)) {
 				return
 			}
@@ -289,7 +289,7 @@ func (l *List) origins(x int32) Origins {
 func (l *List) Clone() *List {
 	return &List{
 		n:       l.n.clone(),
-		ids:     l.ids.clone(),
+		ids:     l.ids.Clone(),
 		leaves:  slices.Clone(l.leaves),
 		inners:  slices.Clone(l.inners),
 		root:    l.root,

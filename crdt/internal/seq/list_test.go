@@ -68,15 +68,15 @@ func checkTree(t *testing.T, l *List) {
 	if !slices.Equal(chain, inOrder) || len(inOrder) == 0 || inOrder[0] != headNode {
 		t.Fatal("order: leaf chain differs from the tree walk or does not start with the head")
 	}
-	if len(inOrder) != l.Slots()+1 || l.ids.n != l.Slots() || len(l.ids.sorted(nil)) != l.Slots() {
-		t.Fatalf("slots: tree %d, index %d, counter %d", len(inOrder)-1, l.ids.n, l.Slots())
+	if len(inOrder) != l.Slots()+1 || l.ids.Len() != l.Slots() || len(l.ids.appendValues(nil)) != l.Slots() {
+		t.Fatalf("slots: tree %d, index %d, counter %d", len(inOrder)-1, l.ids.Len(), l.Slots())
 	}
-	byID := l.ids.sorted(nil)
+	byID := l.ids.appendValues(nil)
 	if !slices.IsSortedFunc(byID, func(a, b int32) int { return ns.at(a).id.Compare(ns.at(b).id) }) {
 		t.Fatal("index: sorted() is not in id order")
 	}
 	for _, x := range inOrder[1:] {
-		if got := l.ids.get(ns.at(x).id); got != x {
+		if got := l.ids.Get(ns.at(x).id); got != x {
 			t.Fatalf("index: %v gives node %d, want %d", ns.at(x).id, got, x)
 		}
 	}
