@@ -128,10 +128,30 @@ type changeLog struct {
 // entry and head's room (at most chunkSize entries, cleared so the log
 // keeps nothing alive) and drops the chunks and the index, so a log that
 // once grew long does not hold its memory.
+//
+// Pointer fields are written only when they hold something: while the
+// collector marks, every pointer store costs a write barrier, and a
+// one-write produce's log has one entry and nothing else (W3).
 func (c *changeLog) reset() {
-	c.first[0] = entry{}
-	clear(c.head)
-	*c = changeLog{head: c.head[:0], pendingAt: c.pendingAt[:0]}
+	if c.n > 0 {
+		c.first[0] = entry{}
+	}
+	if len(c.head) > 0 {
+		clear(c.head)
+		c.head = c.head[:0]
+	}
+	if c.chunks != nil {
+		c.chunks = nil
+	}
+	if c.idx.slots != nil {
+		c.idx.slots = nil
+	}
+	if len(c.pendingAt) > 0 {
+		c.pendingAt = c.pendingAt[:0]
+	}
+	c.n, c.epoch, c.epochLive, c.idx.used = 0, 0, 0, 0
+	c.scanLimit, c.collided, c.depths, c.removes = 0, false, 0, false
+	c.live, c.structs = 0, 0
 }
 
 // at returns entry j (0 <= j < n): the first entry inline, the next

@@ -1,6 +1,7 @@
 package draft
 
 import (
+	"reflect"
 	"strconv"
 	"testing"
 )
@@ -78,6 +79,33 @@ func TestProducePathsDoNotAlias(t *testing.T) {
 	for i, p := range append(fwd, inv...) {
 		if got := p.Path.String() + " " + p.From.String(); got != want[i] {
 			t.Fatalf("patch %d path changed by an append to another: %q, was %q", i, got, want[i])
+		}
+	}
+}
+
+// TestChangeLogResetClearsAll: reset writes its fields one by one (to
+// spare write barriers); whatever a log held, a reset one must equal a
+// fresh log but for the room it keeps.
+func TestChangeLogResetClearsAll(t *testing.T) {
+	var c changeLog
+	c.scanLimit = 0
+	for i := range 3 * chunkSize {
+		p := Path{Key("k"), Index(i)}
+		c.write(p, i%2 == 0, Int(1), true, Int(2), Value{})
+		if i%50 == 0 {
+			c.structural(-1, newEntry(opAdd, p, Int(3), Value{}))
+		}
+		c.markRefresh(c.n - 1)
+	}
+	c.collided, c.removes = true, true
+	c.reset()
+	want := changeLog{head: c.head, pendingAt: c.pendingAt}
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("reset left %+v", c)
+	}
+	for _, e := range c.head[:cap(c.head)] {
+		if e != (entry{}) {
+			t.Fatal("reset left an entry in head's room")
 		}
 	}
 }

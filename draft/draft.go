@@ -86,7 +86,13 @@ func newDraft(base Value, scanLimit int, ed *edit) *Draft {
 func (s *session) release() {
 	w := s.work
 	s.done, s.work = true, nil
-	w.root, w.ed, w.segs, w.owner = Value{}, nil, nil, nil
+	w.root, w.ed = Value{}, nil
+	if w.segs != nil {
+		w.segs = nil
+	}
+	if w.owner != nil {
+		w.owner = nil
+	}
 	w.pend.reset()
 	w.segHint, w.segsUsed = w.segsUsed, 0
 	w.log.reset()
@@ -628,7 +634,10 @@ const maxPooledAdds = 1 << 17
 
 // reset empties the buffer, keeping its room unless it grew large.
 func (pa *pendingAdds) reset() {
-	pa.on, pa.path, pa.start, pa.n = false, nil, 0, 0
+	pa.on, pa.start, pa.n = false, 0, 0
+	if pa.path != nil {
+		pa.path = nil
+	}
 	if cap(pa.order) > 2*maxPooledAdds {
 		pa.order = nil
 	}

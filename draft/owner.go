@@ -464,20 +464,22 @@ const maxUndo = 1 << 12
 // reachable from it until overwritten, at most maxUndo entries of each
 // kind; room that grew beyond that is dropped.
 func (u *undoLog) reset() {
-	u.mtags = resetRoom(u.mtags)
-	u.maps = resetRoom(u.maps)
-	u.lists = resetRoom(u.lists)
-	u.cont = resetRoom(u.cont)
-	u.vals = resetRoom(u.vals)
-	u.mkids = resetRoom(u.mkids)
-	u.lkids = resetRoom(u.lkids)
+	resetRoom(&u.mtags)
+	resetRoom(&u.maps)
+	resetRoom(&u.lists)
+	resetRoom(&u.cont)
+	resetRoom(&u.vals)
+	resetRoom(&u.mkids)
+	resetRoom(&u.lkids)
 }
 
-func resetRoom[T any](s []T) []T {
-	if cap(s) > maxUndo {
-		return nil
+func resetRoom[T any](s *[]T) {
+	switch {
+	case cap(*s) > maxUndo:
+		*s = nil
+	case len(*s) > 0: // a store only when needed: each costs a write barrier while the GC marks
+		*s = (*s)[:0]
 	}
-	return s[:0]
 }
 
 // detach gives the edit ed its own copies of the nodes it adopted (with

@@ -93,3 +93,18 @@ func BenchmarkCounterOwned(b *testing.B) {
 		state = next
 	}
 }
+
+// BenchmarkCounterPlain is BenchmarkCounterOwned through ProduceForward.
+func BenchmarkCounterPlain(b *testing.B) {
+	state := MapOf(map[string]Value{"c": Int(0)})
+	p := Path{Key("c")}
+	one := Int(1)
+	b.ReportAllocs()
+	for range b.N {
+		next, _, err := ProduceForward(state, func(d *Draft) error { return d.Increment(p, one) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		state = next
+	}
+}
