@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/draft"
 )
 
@@ -150,4 +151,43 @@ func w2Side(b *testing.B) []*Change {
 		mustUpdate(b, d, func(x *draft.Draft) error { return x.Set(p, draft.Int(int64(i))) })
 	}
 	return d.ChangesSince(nil, 0)
+}
+
+// Remote single changes applied one Apply call each while another author's
+// change waits in the pending buffer (a gap before it never arrives): the
+// per-call cost of walking the buffer, which the gossip path pays whenever
+// anything is premature.
+func BenchmarkRemoteChangeWithPending(b *testing.B) {
+	src := benchDoc(b, 1, nil)
+	cs := make([]*Change, 10_000)
+	for i := range cs {
+		p := draft.Path{draft.Key(benchKeyNames[i%benchKeys])}
+		c, err := src.Update(func(x *draft.Draft) error { return x.Set(p, draft.Int(int64(i))) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		cs[i] = c
+	}
+	gap := &Change{Replica: 3, StartSeq: 5, Timestamp: clock.Timestamp{Wall: cs[0].Timestamp.Wall, Replica: 3},
+		Ops: []Op{{Kind: OpSet, Key: KeySeg("z"), Value: draft.Int(1)}}}
+	fresh := func() *Doc {
+		d := benchDoc(b, 2, nil)
+		if res, err := d.Apply(gap); err != nil || res.Pending != 1 {
+			b.Fatalf("gap change not buffered: %+v %v", res, err)
+		}
+		return d
+	}
+	b.ReportAllocs()
+	dst, i := fresh(), 0
+	for b.Loop() {
+		if i == len(cs) {
+			b.StopTimer()
+			dst, i = fresh(), 0
+			b.StartTimer()
+		}
+		if _, err := dst.Apply(cs[i]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
 }

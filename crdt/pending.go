@@ -8,9 +8,14 @@ import (
 )
 
 // pendingBuf holds causally premature changes per author, sorted by
-// StartSeq, so only each author's head can become ready (FIFO).
+// StartSeq, so only each author's head can become ready (FIFO). The authors
+// with buffered changes are also kept in ascending order, so that Apply,
+// which walks them whenever anything is buffered, neither collects nor
+// sorts them each time.
 type pendingBuf struct {
 	by    map[clock.ReplicaID][]*Change
+	reps  []clock.ReplicaID // the keys of by, ascending
+	walk  []clock.ReplicaID // replicas' result, reused
 	n     int
 	bytes int
 }
@@ -29,19 +34,21 @@ func (p *pendingBuf) add(c *Change, maxN, maxBytes int) bool {
 	if p.n+1 > maxN || p.bytes+sz > maxBytes {
 		return false
 	}
+	if len(cs) == 0 {
+		k, _ := slices.BinarySearch(p.reps, c.Replica)
+		p.reps = slices.Insert(p.reps, k, c.Replica)
+	}
 	p.by[c.Replica] = slices.Insert(cs, i, c)
 	p.n++
 	p.bytes += sz
 	return true
 }
 
+// replicas returns the authors with buffered changes, ascending. The slice
+// is reused by the next call; popping while walking it is safe.
 func (p *pendingBuf) replicas() []clock.ReplicaID {
-	rs := make([]clock.ReplicaID, 0, len(p.by))
-	for r := range p.by {
-		rs = append(rs, r)
-	}
-	slices.SortFunc(rs, cmp.Compare)
-	return rs
+	p.walk = append(p.walk[:0], p.reps...)
+	return p.walk
 }
 
 func (p *pendingBuf) head(r clock.ReplicaID) *Change {
@@ -58,6 +65,9 @@ func (p *pendingBuf) pop(r clock.ReplicaID) {
 	cs[0] = nil
 	if len(cs) == 1 {
 		delete(p.by, r)
+		if k, found := slices.BinarySearch(p.reps, r); found {
+			p.reps = slices.Delete(p.reps, k, k+1)
+		}
 		return
 	}
 	p.by[r] = cs[1:]
@@ -66,7 +76,7 @@ func (p *pendingBuf) pop(r clock.ReplicaID) {
 // all returns the buffered changes, by replica then sequence.
 func (p *pendingBuf) all() []*Change {
 	var out []*Change
-	for _, r := range p.replicas() {
+	for _, r := range p.reps {
 		out = append(out, p.by[r]...)
 	}
 	return out
