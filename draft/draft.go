@@ -67,22 +67,29 @@ func NewDraft(base Value) *Draft { return newDraft(base, smallEpoch, nil) }
 // newDraft opens a draft on base whose token is ed (a new plain token if
 // nil).
 func newDraft(base Value, scanLimit int, ed *edit) *Draft {
-	w := workPool.Get().(*work)
+	return openDraft(new(session), workPool.Get().(*work), base, scanLimit, ed)
+}
+
+// openDraft opens a draft on base in session s with work w, whose token is
+// ed (a new plain token if nil).
+func openDraft(s *session, w *work, base Value, scanLimit int, ed *edit) *Draft {
 	w.root = base
 	w.log.scanLimit = int32(scanLimit)
 	// The token must be its own allocation: nodes keep it alive, and a
 	// token inside the session would keep the whole session (and through
-	// base, every earlier state) alive too.
+	// base, every earlier state) alive too. (An owned produce's token
+	// shares the session's allocation: release clears its base.)
 	if ed == nil {
 		ed = new(edit)
 	}
 	w.ed = ed
-	s := &session{base: base, work: w}
+	s.base, s.work = base, w
 	s.d.s = s
 	return &s.d
 }
 
-// release ends the draft and gives its work back to workPool.
+// release ends the draft and gives its work back to workPool (or, for an
+// owned draft, to its owner, which keeps one for its next produce).
 func (s *session) release() {
 	w := s.work
 	s.done, s.work = true, nil
@@ -90,12 +97,18 @@ func (s *session) release() {
 	if w.segs != nil {
 		w.segs = nil
 	}
-	if w.owner != nil {
+	o := w.owner
+	if o != nil {
 		w.owner = nil
+		s.base = Value{} // nodes keep the session alive through its token
 	}
 	w.pend.reset()
 	w.segHint, w.segsUsed = w.segsUsed, 0
 	w.log.reset()
+	if o != nil {
+		o.spare = w
+		return
+	}
 	workPool.Put(w)
 }
 

@@ -179,6 +179,7 @@ type Owner struct {
 	sess  *session // the running owned produce's draft
 	undo  undoLog
 	slab  []Patch // room for produces' patches (see patchRoom)
+	spare *work   // the work of the owner's last produce, for the next
 	busy  bool
 	saved bool // undo holds the last operation's saves (Revert may use them)
 }
@@ -235,10 +236,16 @@ func (o *Owner) begin() (*edit, error) {
 	if o.busy {
 		return nil, ErrOwnerBusy
 	}
+	o.start(new(edit))
+	return o.cur, nil
+}
+
+// start starts an owned operation whose token is e (not busy).
+func (o *Owner) start(e *edit) {
 	o.forget()
 	o.busy = true
-	o.cur = o.edit()
-	return o.cur, nil
+	o.stamp(e)
+	o.cur = e
 }
 
 // patchSlab is the number of patches an owner allocates at once for the
@@ -267,11 +274,19 @@ func (o *Owner) patchRoom(n int) []Patch {
 // edit returns a new token of the owner's epoch (starting one if needed)
 // for a running operation.
 func (o *Owner) edit() *edit {
+	e := new(edit)
+	o.stamp(e)
+	return e
+}
+
+// stamp makes e a token of the owner's epoch (starting one if needed) for
+// a running operation.
+func (o *Owner) stamp(e *edit) {
 	if o.ep == nil {
 		o.ep = new(epoch)
 	}
 	o.ep.u = &o.undo
-	return &edit{ep: o.ep}
+	e.ep = o.ep
 }
 
 // endEpoch ends the epoch: its tokens never match again.
@@ -617,12 +632,25 @@ func ProduceOwned(base Value, o *Owner, recipe func(d *Draft) error) (next Value
 	return produceOwned(base, o, recipe, true)
 }
 
+// ownedDraft is an owned produce's session and token in one allocation.
+type ownedDraft struct {
+	s session
+	e edit
+}
+
 func produceOwned(base Value, o *Owner, recipe func(d *Draft) error, inverse bool) (Value, []Patch, []Patch, error) {
-	ed, err := o.begin()
-	if err != nil {
-		return base, nil, nil, err
+	if o.busy {
+		return base, nil, nil, ErrOwnerBusy
 	}
-	d := newDraft(base, smallEpoch, ed)
+	x := new(ownedDraft)
+	o.start(&x.e)
+	w := o.spare
+	if w != nil {
+		o.spare = nil
+	} else {
+		w = workPool.Get().(*work)
+	}
+	d := openDraft(&x.s, w, base, smallEpoch, &x.e)
 	d.s.owned, d.s.owner, o.sess = true, o, d.s
 	ended := false
 	defer func() {
