@@ -63,7 +63,7 @@ func (x *IDMap[V]) Get(id ID) V {
 	return p[id.Seq%pageSize]
 }
 
-// Set records v (not the zero V) for id, which must not have a value yet.
+// Set records v (not the zero V) for id, replacing any value it had.
 func (x *IDMap[V]) Set(id ID, v V) {
 	p := x.page(id)
 	if p == nil {
@@ -76,8 +76,11 @@ func (x *IDMap[V]) Set(id ID, v V) {
 		x.pages[k] = p
 		x.lastKey, x.lastPage = k, p
 	}
+	var zero V
+	if p[id.Seq%pageSize] == zero {
+		x.n++
+	}
 	p[id.Seq%pageSize] = v
-	x.n++
 }
 
 // Len returns the number of ids with a value.

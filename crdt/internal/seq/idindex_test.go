@@ -59,6 +59,12 @@ func TestIDMap(t *testing.T) {
 		if m.Len() != len(want)+1 {
 			t.Fatalf("seed %d: the original has %d ids after a Set, want %d", seed, m.Len(), len(want)+1)
 		}
+		// Setting a recorded id again replaces its value and counts once.
+		again := new(int)
+		m.Set(ids[0], again)
+		if m.Get(ids[0]) != again || m.Len() != len(want)+1 {
+			t.Fatalf("seed %d: a second Set of %v: value %p (want %p), Len %d (want %d)", seed, ids[0], m.Get(ids[0]), again, m.Len(), len(want)+1)
+		}
 	}
 }
 
