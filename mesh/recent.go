@@ -133,6 +133,12 @@ func (rc *recentChanges) sinceAt(r clock.ReplicaID, after, upto uint64) ([]Chang
 		return nil, nil, false
 	}
 	run := rr.changes
+	// Fetches ask for what was just announced: the last change or two.
+	// Look there before searching the run (each probe of the binary
+	// search was a cache miss in the 10,000-node simulation).
+	if n := len(run); n > 0 && run[n-1].Start <= after+1 && after+1 <= run[n-1].End {
+		return run[n-1:], rr.ats[n-1:], true
+	}
 	i, _ := slices.BinarySearchFunc(run, after+1, func(ch Change, seq uint64) int {
 		switch {
 		case ch.End < seq:
