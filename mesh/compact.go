@@ -112,6 +112,12 @@ func (c *Core) notePeerVersion(peer string, v VersionVector) {
 	c.peerVV[peer] = v
 }
 
+// peerVersions is PeerVersions without the copies, for the Node's
+// compaction tick (every 100 ms, which copied every peer's vector each
+// time). Read-only: the map is the core's, and the vectors are those of
+// received messages, which nothing modifies once received.
+func (c *Core) peerVersions() map[string]VersionVector { return c.peerVV }
+
 // PeerVersions returns the last version vector each peer sent in a digest
 // or snapshot, by name: a lower bound of what that peer holds. A peer that
 // went down is forgotten (PeerDown). Empty unless
@@ -278,7 +284,7 @@ func crdtOf(d LocalDocument) (*crdt.Doc, Compacter) {
 func (n *Node) compactTick(ctx context.Context, now int64) {
 	n.mu.Lock()
 	c := n.compactionLocked()
-	f, due := c.plan.due(now, n.core.Peers(), n.core.PeerVersions(), n.doc.Version())
+	f, due := c.plan.due(now, n.core.Peers(), n.core.peerVersions(), n.doc.Version())
 	c.frontier = f
 	doc, cp := crdtOf(n.doc)
 	if !due || cp == nil || c.storeBusy.Load() {

@@ -173,6 +173,10 @@ func (c CoreConfig) validate() error {
 type Broadcast struct {
 	Key string
 	Msg []byte
+	// Message is what Msg encodes, as for Send.Message: for a driver
+	// that hands broadcasts to cores in the same process without
+	// decoding them. Read-only.
+	Message Message
 }
 
 // Send is an output of the core: send Msg to the peer named To, over the
@@ -520,10 +524,8 @@ func (c *Core) announce(r clock.ReplicaID, seq uint64, out *Output) {
 	}
 	c.announced[r] = seq
 	c.stats.Announced++
-	out.Broadcasts = append(out.Broadcasts, Broadcast{
-		Key: announceKey(r),
-		Msg: Encode(&AnnounceMsg{From: c.cfg.Name, Replica: r, Seq: seq}),
-	})
+	m := &AnnounceMsg{From: c.cfg.Name, Replica: r, Seq: seq}
+	out.Broadcasts = append(out.Broadcasts, Broadcast{Key: announceKey(r), Msg: Encode(m), Message: m})
 }
 
 // keepApplied adds to the recent changes those of changes the document
@@ -625,9 +627,10 @@ func (c *Core) Local(changes ...Change) Output {
 	var out Output
 	for _, ch := range changes {
 		c.recent.add(ch, c.now)
-		msg := Encode(&ChangeMsg{Change: ch})
+		m := &ChangeMsg{Change: ch}
+		msg := Encode(m)
 		if len(msg) <= c.cfg.FastPathBytes && c.spend(len(msg)) {
-			out.Broadcasts = append(out.Broadcasts, Broadcast{Key: changeKey(ch.Replica, ch.Start), Msg: msg})
+			out.Broadcasts = append(out.Broadcasts, Broadcast{Key: changeKey(ch.Replica, ch.Start), Msg: msg, Message: m})
 			continue
 		}
 		c.announce(ch.Replica, ch.End, &out)
@@ -826,7 +829,7 @@ func (c *Core) admitChange(raw []byte, m *ChangeMsg, out *Output, deferred *[]Ch
 		// raw itself, not a copy: the caller gave it up to the core
 		// (Receive), and a broadcast is only read. The copy was an
 		// allocation per node per gossiped change.
-		out.Broadcasts = append(out.Broadcasts, Broadcast{Key: changeKey(ch.Replica, ch.Start), Msg: raw})
+		out.Broadcasts = append(out.Broadcasts, Broadcast{Key: changeKey(ch.Replica, ch.Start), Msg: raw, Message: m})
 	}
 	return true
 }

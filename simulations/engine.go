@@ -651,10 +651,15 @@ func (s *Sim) intern(b mesh.Broadcast) *bcast {
 		return x
 	}
 	x := &bcast{key: b.Key, kid: s.keys.of(b.Key), msg: b.Msg, slot: -1}
-	// Decoded once here and shared by every node it reaches: each core
-	// decoding its own copy was the largest per-delivery cost after
-	// crdt's apply. A Change also gives its replica and end.
-	if m, err := mesh.Decode(b.Msg, 0); err == nil {
+	// The core's own message (Broadcast.Message), or decoded once here,
+	// shared by every node it reaches: each core decoding its own copy
+	// was the largest per-delivery cost after crdt's apply. A Change or
+	// Announce also gives its replica and end.
+	m, err := b.Message, error(nil)
+	if m == nil {
+		m, err = mesh.Decode(b.Msg, 0)
+	}
+	if err == nil {
 		x.dec = m
 		switch m := m.(type) {
 		case *mesh.ChangeMsg:
