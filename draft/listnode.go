@@ -273,7 +273,7 @@ func listSet(ed *edit, n *lnode, i int, v Value) (*lnode, Value) {
 	k, j := n.find(i, false)
 	c := n.kid(k)
 	nc, old := listSet(ed, c.n, j, v)
-	if nc != c.n || !keepParent(ed, nc.ed, n.ed) {
+	if nc != c.n || !(keepParent(ed, nc.ed, n.ed) || n.retag(ed)) {
 		n = n.ownFor(ed, k)
 		n.setKid(ed, k, lkid{nc, c.size})
 	}
@@ -299,7 +299,18 @@ func listInsertNode(ed *edit, n *lnode, i int, v Value) (*lnode, *lnode) {
 			// not copied) and the item starts the next leaf.
 			return n, newListLeaf(ed, []Value{v}, 1)
 		}
-		n = n.own(ed, 1)
+		// An adopted leaf saves what the insert (and a split) will move.
+		from := i
+		if c := int(n.n) + 1; c > listLeafMax {
+			h := c / 2
+			if i == c-1 {
+				h = c - 1
+			}
+			from = min(i, h)
+		}
+		if !n.mineFrom(ed, from) {
+			n = n.own(ed, 1)
+		}
 		it := insertAt(n.items(), i, v)
 		n.setItems(it)
 		if len(it) <= listLeafMax {
@@ -360,7 +371,9 @@ func listRemove(ed *edit, root *lnode, i int) (*lnode, Value) {
 
 func listRemoveNode(ed *edit, n *lnode, i int) (*lnode, Value) {
 	if n.leaf() {
-		n = n.own(ed, 0)
+		if !n.mineFrom(ed, i) {
+			n = n.own(ed, 0)
+		}
 		it := n.items()
 		old := it[i]
 		n.setItems(removeAt(it, i))

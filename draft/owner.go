@@ -120,7 +120,8 @@ func (n *lnode) mine(ed *edit) bool {
 		return false
 	}
 	if n.ed == ed {
-		if n.part {
+		if n.part { // adopted for slots: save the rest now
+			ed.ep.u.saveListHeader(n)
 			ed.ep.u.saveListArray(n)
 			n.part = false
 		}
@@ -136,14 +137,35 @@ func (n *lnode) mine(ed *edit) bool {
 }
 
 // mineAt is mnode.mineAt for list nodes: slot i of a leaf's items or an
-// inner node's kids (the last kid, the tail, is in the header).
+// inner node's kids. The last kid of an inner node (the tail) is in the
+// header, which is saved then; a front kid of a node that does not own
+// its front array is a change of the header too (setKid copies the array
+// first).
 func (n *lnode) mineAt(ed *edit, i int) bool {
+	switch {
+	case n.leaf() || (i < int(n.n)-1 && n.pown):
+		if !n.retag(ed) {
+			return false
+		}
+		if n.part {
+			ed.ep.u.saveListSlot(n, i)
+		}
+		return true
+	case i < int(n.n)-1:
+		return n.mine(ed)
+	}
+	return n.mineHeader(ed)
+}
+
+// mineHeader is mine for a change of the header only (an inner node's
+// tail).
+func (n *lnode) mineHeader(ed *edit) bool {
 	if ed == nil {
 		return false
 	}
 	if n.ed == ed {
 		if n.part {
-			ed.ep.u.saveListSlot(n, i)
+			ed.ep.u.saveListHeader(n)
 		}
 		return true
 	}
@@ -151,7 +173,35 @@ func (n *lnode) mineAt(ed *edit, i int) bool {
 		return false
 	}
 	ed.ep.u.saveListHeader(n)
-	ed.ep.u.saveListSlot(n, i)
+	n.ed, n.part = ed, true
+	return true
+}
+
+// mineFrom is mine for a leaf change that writes items from index from on
+// and the header (an insert or remove shifts the items after it).
+func (n *lnode) mineFrom(ed *edit, from int) bool {
+	if !n.mineHeader(ed) {
+		return false
+	}
+	if n.part {
+		ed.ep.u.saveVals(n.arr, n.items()[from:], from)
+	}
+	return true
+}
+
+// retag is mnode.retag for list nodes.
+func (n *lnode) retag(ed *edit) bool {
+	if ed == nil {
+		return false
+	}
+	if n.ed == ed {
+		return true
+	}
+	if !ed.adopts(n.ed) {
+		return false
+	}
+	u := ed.ep.u
+	u.ltags = append(u.ltags, listTag{n, n.ed, n.part})
 	n.ed, n.part = ed, true
 	return true
 }
@@ -328,6 +378,7 @@ func (o *Owner) freezeNow() *edit {
 // by slot. Its slices are reused from one edit to the next.
 type undoLog struct {
 	mtags []mapTag
+	ltags []listTag
 	maps  []mapHeader
 	lists []listHeader
 	cont  []contents
@@ -346,6 +397,13 @@ type mapHeader struct {
 // header).
 type mapTag struct {
 	n    *mnode
+	ed   *edit
+	part bool
+}
+
+// listTag is mapTag for list nodes.
+type listTag struct {
+	n    *lnode
 	ed   *edit
 	part bool
 }
@@ -369,7 +427,9 @@ const (
 	inLKids
 )
 
-func (u *undoLog) empty() bool { return len(u.mtags) == 0 && len(u.maps) == 0 && len(u.lists) == 0 }
+func (u *undoLog) empty() bool {
+	return len(u.mtags) == 0 && len(u.ltags) == 0 && len(u.maps) == 0 && len(u.lists) == 0
+}
 
 func (u *undoLog) saveMapHeader(n *mnode) { u.maps = append(u.maps, mapHeader{n, *n}) }
 
@@ -434,12 +494,12 @@ func (u *undoLog) saveLKids(arr unsafe.Pointer, s []lkid, i int) {
 	u.lkids = append(u.lkids, s...)
 }
 
-// rollback restores every saved node and empties the log: the contents in
-// reverse order (a node's array is saved whole at most once, after any
-// slot saves, and always into the array it had when adopted, which
-// nothing but the edit wrote), then the whole headers (each saved once,
-// when its node was adopted or, for a node adopted for slots, before its
-// first change of structure), then the tokens of nodes adopted for slots.
+// rollback restores every saved node and empties the log, each kind of
+// record latest first, so that a node saved more than once gets what its
+// first save holds: the contents of arrays (each record into the array it
+// was taken from, which only the edit wrote since), then whole headers,
+// then the tokens of nodes adopted for slots (a node's tag record, if any,
+// is its first record: the headers saved after it hold the edit's token).
 func (u *undoLog) rollback() {
 	for k := len(u.cont) - 1; k >= 0; k-- {
 		c := &u.cont[k]
@@ -452,20 +512,24 @@ func (u *undoLog) rollback() {
 			copy(unsafe.Slice((*lkid)(c.arr), c.i+c.n)[c.i:], u.lkids[c.off:c.off+c.n])
 		}
 	}
-	for i := range u.maps {
-		*u.maps[i].n = u.maps[i].h
+	for k := len(u.maps) - 1; k >= 0; k-- {
+		*u.maps[k].n = u.maps[k].h
 	}
-	for i := range u.mtags {
-		t := &u.mtags[i]
-		t.n.ed, t.n.part = t.ed, t.part
-	}
-	for i := range u.lists {
-		h := &u.lists[i]
+	for k := len(u.lists) - 1; k >= 0; k-- {
+		h := &u.lists[k]
 		if h.h.n.leaf() {
 			*h.n = h.h.n
 		} else {
 			*(*innerHead)(unsafe.Pointer(h.n)) = h.h
 		}
+	}
+	for k := len(u.mtags) - 1; k >= 0; k-- {
+		t := &u.mtags[k]
+		t.n.ed, t.n.part = t.ed, t.part
+	}
+	for k := len(u.ltags) - 1; k >= 0; k-- {
+		t := &u.ltags[k]
+		t.n.ed, t.n.part = t.ed, t.part
 	}
 	u.reset()
 }
@@ -480,6 +544,7 @@ const maxUndo = 1 << 12
 // kind; room that grew beyond that is dropped.
 func (u *undoLog) reset() {
 	resetRoom(&u.mtags)
+	resetRoom(&u.ltags)
 	resetRoom(&u.maps)
 	resetRoom(&u.lists)
 	resetRoom(&u.cont)
@@ -523,8 +588,10 @@ func detach(ed *edit) *relinker {
 	for i := range u.maps {
 		cloneMap(u.maps[i].n)
 	}
-	for i := range u.lists {
-		n := u.lists[i].n
+	cloneList := func(n *lnode) {
+		if _, ok := r.to[unsafe.Pointer(n)]; ok {
+			return
+		}
 		var c *lnode
 		if n.leaf() {
 			c = newListLeaf(ed, n.items(), int(n.n))
@@ -533,6 +600,12 @@ func detach(ed *edit) *relinker {
 			c = newListInner(ed, n.kidsTo(buf[:0]), int(n.n))
 		}
 		r.to[unsafe.Pointer(n)] = unsafe.Pointer(c)
+	}
+	for i := range u.ltags {
+		cloneList(u.ltags[i].n)
+	}
+	for i := range u.lists {
+		cloneList(u.lists[i].n)
 	}
 	u.rollback()
 	return r
