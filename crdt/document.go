@@ -164,6 +164,11 @@ func (d *Doc) applyLag() draft.Value {
 	if len(d.lag) == 0 {
 		return d.state
 	}
+	if d.owner.Busy() {
+		// Only a Doc method called from inside an Update recipe gets here
+		// (the entry points that may refuse do: errInRecipe).
+		panic("crdt: the Doc was changed from inside an Update recipe")
+	}
 	next, err := draft.ApplyOwned(d.state, &d.owner, d.lag)
 	if err != nil {
 		panic("crdt: materialised state out of step with the registers: " + err.Error())
@@ -212,6 +217,9 @@ func (d *Doc) VersionOf(r clock.ReplicaID) uint64 { return d.vv[r] }
 // those arrive. A malformed change is rejected (counted, and the first such
 // error is returned) without affecting the others.
 func (d *Doc) Apply(changes ...*Change) (Result, error) {
+	if d.owner.Busy() {
+		return Result{}, errInRecipe("Apply")
+	}
 	var res Result
 	var first error
 	d.mark = len(d.lag)

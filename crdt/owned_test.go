@@ -226,3 +226,37 @@ func TestOwnedStateNeverChanges(t *testing.T) {
 		t.Fatalf("seed %d: replicas differ: %s / %s", seed, a.json(t), b.json(t))
 	}
 }
+
+// TestOwnedReentry: inside an Update recipe the Doc may be read (State is
+// the state before the recipe) but not changed.
+func TestOwnedReentry(t *testing.T) {
+	a := newReplica(t, 1, nil)
+	b := newReplica(t, 2, nil)
+	a.update(t, set("/x", draft.Int(1)))
+	cb := b.update(t, set("/y", draft.Int(2)))
+	c := a.update(t, func(d *draft.Draft) error {
+		if err := d.Set(draft.Path{draft.Key("x")}, draft.Int(3)); err != nil {
+			return err
+		}
+		if got := a.State().String(); got != `{"x":1}` {
+			t.Errorf("State in a recipe: %s", got)
+		}
+		if _, err := a.Update(set("/z", draft.Int(4))); !errors.Is(err, draft.ErrOwnerBusy) {
+			t.Errorf("nested Update: %v", err)
+		}
+		if _, err := a.UpdatePatches([]draft.Patch{{Op: draft.OpAdd, Path: draft.Path{draft.Key("z")}, Value: draft.Int(4)}}); !errors.Is(err, draft.ErrOwnerBusy) {
+			t.Errorf("nested UpdatePatches: %v", err)
+		}
+		if _, err := a.Apply(cb); !errors.Is(err, draft.ErrOwnerBusy) {
+			t.Errorf("nested Apply: %v", err)
+		}
+		return nil
+	})
+	if c == nil || a.json(t) != `{"x":3}` {
+		t.Fatalf("after the recipe: %v %s", c, a.json(t))
+	}
+	a.apply(t, cb)
+	if a.json(t) != `{"x":3,"y":2}` {
+		t.Fatalf("after the remote change: %s", a.json(t))
+	}
+}

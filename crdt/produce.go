@@ -20,7 +20,10 @@ import (
 
 // Update runs recipe on a draft of the state, turns its patches into one
 // change, applies it locally and returns it for sending (nil if the recipe
-// changed nothing). If the recipe fails, nothing changes.
+// changed nothing). If the recipe fails, nothing changes. The recipe may
+// read State (it sees the state before the recipe) but may not change the
+// Doc: Update, UpdatePatches and Apply called from inside it return an
+// error wrapping draft.ErrOwnerBusy.
 func (d *Doc) Update(recipe func(*draft.Draft) error) (*Change, error) {
 	c, _, err := d.Produce(recipe)
 	return c, err
@@ -30,6 +33,9 @@ func (d *Doc) Update(recipe func(*draft.Draft) error) (*Change, error) {
 // State, for watchers), so a caller needs neither a second Produce nor
 // UpdatePatches' re-application.
 func (d *Doc) Produce(recipe func(*draft.Draft) error) (*Change, []draft.Patch, error) {
+	if d.owner.Busy() {
+		return nil, nil, errInRecipe("Update")
+	}
 	next, patches, err := draft.ProduceForwardOwned(d.current(), &d.owner, recipe)
 	if err != nil {
 		return nil, nil, err
@@ -50,6 +56,9 @@ func (d *Doc) Produce(recipe func(*draft.Draft) error) (*Change, []draft.Patch, 
 // returns it for sending. It is atomic: patches that do not apply to the
 // state (strictly, as draft.Apply checks them) change nothing.
 func (d *Doc) UpdatePatches(patches []draft.Patch) (*Change, error) {
+	if d.owner.Busy() {
+		return nil, errInRecipe("UpdatePatches")
+	}
 	next, err := draft.ApplyOwned(d.current(), &d.owner, patches)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPath, err)
@@ -62,4 +71,11 @@ func (d *Doc) UpdatePatches(patches []draft.Patch) (*Change, error) {
 		d.owner.Revert()
 	}
 	return c, err
+}
+
+// errInRecipe is the error of a Doc method that would change the Doc from
+// inside an Update recipe, while the recipe's draft changes the state in
+// place.
+func errInRecipe(method string) error {
+	return fmt.Errorf("crdt: %s inside an Update recipe: %w", method, draft.ErrOwnerBusy)
 }

@@ -237,6 +237,11 @@ type Owner struct {
 // NewOwner returns a new Owner (the same as a zero Owner).
 func NewOwner() *Owner { return new(Owner) }
 
+// Busy reports whether one of the owner's operations is running (the
+// caller is inside an owned recipe): the owned state is then being
+// changed and may be neither read nor changed by other means.
+func (o *Owner) Busy() bool { return o.busy }
+
 // Freeze ends the owner's epoch in O(1): every node of every Value the
 // owner has made so far is immutable from now on, so the current state
 // may be handed out, kept and shared between goroutines. Later owned
