@@ -85,6 +85,33 @@ func (v *Value) DecodeMsgpack(dec *msgpack.Decoder) error {
 	return nil
 }
 
+// binChunk is how much decodeBin reads at a time when the input's size is
+// unknown, so a forged length costs at most what the input holds.
+const binChunk = 1 << 16
+
+// decodeBin decodes a bin value. msgpack's DecodeBytes allocates the
+// declared length at once (a 5-byte input can declare 4 GB), so the
+// length is checked against remaining when it is known and the bytes are
+// read in chunks otherwise.
+func decodeBin(dec *msgpack.Decoder, remaining int) ([]byte, error) {
+	n, err := dec.DecodeBytesLen()
+	if err != nil {
+		return nil, badMsgpack("%v", err)
+	}
+	if n < 0 || (remaining >= 0 && n > remaining) {
+		return nil, badMsgpack("bytes length %d", n)
+	}
+	b := make([]byte, 0, min(n, binChunk))
+	for len(b) < n {
+		k := min(n-len(b), binChunk)
+		b = append(b, make([]byte, k)...)
+		if err := dec.ReadFull(b[len(b)-k:]); err != nil {
+			return nil, badMsgpack("%v", err)
+		}
+	}
+	return b, nil
+}
+
 func badMsgpack(format string, args ...any) error {
 	return fmt.Errorf("%w: msgpack: %s", ErrBadValue, fmt.Sprintf(format, args...))
 }
@@ -125,7 +152,7 @@ func decodeMsgpackValue(dec *msgpack.Decoder, depth, remaining int) (Value, erro
 		s, err := dec.DecodeString()
 		return String(s), err
 	case msgpcode.IsBin(c):
-		b, err := dec.DecodeBytes()
+		b, err := decodeBin(dec, remaining)
 		return Bytes(b), err
 	case msgpcode.IsFixedArray(c), c == msgpcode.Array16, c == msgpcode.Array32:
 		n, err := dec.DecodeArrayLen()
