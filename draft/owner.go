@@ -42,14 +42,13 @@ type edit struct {
 
 // epoch is a stretch of an owner's edits between two freezes.
 type epoch struct {
-	// u is the owner's undo log while one of the epoch's edits runs, nil
-	// otherwise (so that nodes, through their tokens, do not keep the
-	// owner alive).
+	// u is the owner's undo log until the epoch ends, nil after (so that
+	// frozen nodes, through their tokens, do not keep the owner alive).
 	u *undoLog
 }
 
 // adopts reports whether ed may take over x's nodes: x is an earlier edit
-// of ed's epoch, and ed is running. ed must not be nil.
+// of ed's epoch, which has not ended. ed must be the running edit.
 func (ed *edit) adopts(x *edit) bool {
 	return x != nil && ed.ep != nil && x.ep == ed.ep && ed.ep.u != nil
 }
@@ -225,7 +224,6 @@ func (n *lnode) retag(ed *edit) bool {
 // the owner was frozen after it was taken.
 type Owner struct {
 	ep    *epoch   // the current epoch; nil after Freeze (a new one starts lazily)
-	cur   *edit    // the running operation's token
 	sess  *session // the running owned produce's draft
 	undo  undoLog
 	slab  []Patch // room for produces' patches (see patchRoom)
@@ -291,8 +289,9 @@ func (o *Owner) begin() (*edit, error) {
 	if o.busy {
 		return nil, ErrOwnerBusy
 	}
-	o.start(new(edit))
-	return o.cur, nil
+	e := new(edit)
+	o.start(e)
+	return e, nil
 }
 
 // start starts an owned operation whose token is e (not busy).
@@ -300,7 +299,6 @@ func (o *Owner) start(e *edit) {
 	o.forget()
 	o.busy = true
 	o.stamp(e)
-	o.cur = e
 }
 
 // patchSlab is the number of patches an owner allocates at once for the
@@ -334,13 +332,13 @@ func (o *Owner) edit() *edit {
 	return e
 }
 
-// stamp makes e a token of the owner's epoch (starting one if needed) for
-// a running operation.
+// stamp makes e a token of the owner's epoch (starting one if needed). An
+// epoch points at the owner's undo log until it ends, so the nodes of the
+// owner's live state keep the owner alive, and frozen ones do not.
 func (o *Owner) stamp(e *edit) {
 	if o.ep == nil {
-		o.ep = new(epoch)
+		o.ep = &epoch{u: &o.undo}
 	}
-	o.ep.u = &o.undo
 	e.ep = o.ep
 }
 
@@ -353,8 +351,7 @@ func (o *Owner) endEpoch() {
 }
 
 // end finishes the running operation: it keeps the undo log for Revert
-// when ok (the operation committed) and rolls it back otherwise. Tokens
-// drop their reference to the log, so nodes do not keep the owner alive.
+// when ok (the operation committed) and rolls it back otherwise.
 func (o *Owner) end(ok bool) {
 	if ok {
 		o.saved = !o.undo.empty()
@@ -362,10 +359,10 @@ func (o *Owner) end(ok bool) {
 		o.undo.rollback()
 		o.saved = false
 	}
-	if o.ep != nil {
-		o.ep.u = nil
+	if o.sess != nil {
+		o.sess = nil
 	}
-	o.cur, o.sess, o.busy = nil, nil, false
+	o.busy = false
 }
 
 // freezeNow ends the epoch during an operation and returns the token the
@@ -374,8 +371,7 @@ func (o *Owner) end(ok bool) {
 // that no escaped value shares an adopted node).
 func (o *Owner) freezeNow() *edit {
 	o.endEpoch()
-	o.cur = o.edit()
-	return o.cur
+	return o.edit()
 }
 
 // undoLog holds what an owned edit overwrote in the nodes it adopted: their
