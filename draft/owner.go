@@ -24,10 +24,11 @@ import "unsafe"
 //     base is then exactly what it was.
 //   - Escape: a Value that leaves the owner is frozen first (the owner's
 //     epoch ends). A read inside an owned recipe that yields a container
-//     (Get, Value, Current, Original) and a produce whose patches carry a
-//     container freeze the owner; and since the read must show the draft
-//     while base must stay restorable, the draft first takes its own
-//     copies of the adopted nodes and base gets its nodes back (detach).
+//     the edit may change (Get, Value, Current), Original, Freeze, and a
+//     produce whose patches carry such a container freeze the owner; and
+//     since the read must show the draft while base must stay restorable,
+//     the draft first takes its own copies of the adopted nodes and base
+//     gets its nodes back (detach).
 
 // edit is an ownership token. A tree node whose ed equals the token of the
 // running edit (a live draft or an Apply call) was created by that edit and
@@ -53,13 +54,16 @@ func (ed *edit) adopts(x *edit) bool {
 	return x != nil && ed.ep != nil && x.ep == ed.ep && ed.ep.u != nil
 }
 
-// Adopting a node saves its header at once and its array (values, children
-// or kids) either whole, or, for a change of one slot, that slot only, in
-// which case the node is marked part and each later change of it by the
-// same edit saves what it overwrites first (a slot, or the whole array
-// before a change of structure). A W1 write so saves one slot per level
-// instead of whole nodes. part means something only while n.ed is the
-// running edit.
+// What adopting a node saves depends on the change. For a change of
+// structure (mine): its header and its whole array (values, children or
+// kids). For a change of one slot (mineAt), or none at all because only a
+// node below changed in place (retag): its token, and the slot. A list
+// leaf insert or remove (mineFrom) saves the header and the items from the
+// change on. A node adopted with less than its whole array saved is marked
+// part, and each later change of it by the same edit saves what it
+// overwrites first (a slot, or the header and array before a change of
+// structure). A W1 write so saves four tokens and one value instead of
+// four nodes. part means something only while n.ed is the running edit.
 
 // mine reports whether ed may change n in any way (a change of structure):
 // n is ed's, or ed adopts it, saving it first.
