@@ -106,11 +106,20 @@ func (s *session) release() {
 	w.segHint, w.segsUsed = w.segsUsed, 0
 	w.log.reset()
 	if o != nil {
+		// An owner keeps its work for as long as it lives, not until the
+		// next collection as the pool does: it keeps no large sort room.
+		if cap(w.pend.order) > maxOwnerAdds {
+			w.pend.order = nil
+		}
 		o.spare = w
 		return
 	}
 	workPool.Put(w)
 }
+
+// maxOwnerAdds is the sort room for buffered adds (see pendingAdds) an
+// owner's work keeps between produces: 32 KB.
+const maxOwnerAdds = 1 << 11
 
 // Produce runs recipe on a draft of base and returns the next state, the
 // patches from base to next, and the inverse patches from next to base.
