@@ -539,7 +539,7 @@ func (c *Core) announce(r clock.ReplicaID, seq uint64, out *Output) {
 func (c *Core) keepApplied(changes []Change) {
 	// Usually one or a few changes: on the stack, not an allocation per
 	// node per applied batch.
-	var buf [4]Change
+	var buf [16]Change
 	covered := buf[:0]
 	for _, ch := range changes {
 		if ch.End <= c.versionOf(ch.Replica) {
