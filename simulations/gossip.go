@@ -129,6 +129,10 @@ type qent struct {
 // bucket and moves only the items it takes.
 type gossipQueue struct {
 	buckets [][]qent
+	// least[t] is at most the smallest size in buckets[t] (the smallest
+	// put there since it was last empty): when the room left is below it,
+	// nothing in the bucket fits and take skips it without reading it.
+	least []int32
 	// byKey maps a broadcast key id to the id of the entry queued with
 	// it, as memberlist's NamedBroadcast. Entries that left the queue
 	// (sent limit times, pruned) are not deleted one by one: a lookup
@@ -167,9 +171,10 @@ func (q *gossipQueue) queue(b *bcast, limit int) int {
 	}
 	q.nextID++
 	if len(q.buckets) == 0 {
-		q.buckets = append(q.buckets, nil)
+		q.grow()
 	}
 	q.buckets[0] = append(q.buckets[0], qent{id: q.nextID, size: int32(len(b.msg)), kid: b.kid, slot: q.tab.ref(b)})
+	q.least[0] = min(q.least[0], int32(len(b.msg)))
 	q.byKey[b.kid] = q.nextID
 	q.n++
 	pruned := 0
@@ -215,6 +220,9 @@ func cmpID(e qent, id uint64) int { return cmp.Compare(e.id, id) }
 func (q *gossipQueue) removeAt(t, i int) {
 	q.tab.unref(q.buckets[t][i].slot)
 	q.buckets[t] = slices.Delete(q.buckets[t], i, i+1)
+	if len(q.buckets[t]) == 0 {
+		q.least[t] = math.MaxInt32
+	}
 	q.n--
 }
 
@@ -252,7 +260,10 @@ func (q *gossipQueue) take(dst []*bcast, room, overhead, limit int) ([]*bcast, i
 		from = append(from, len(moved))
 		bk := q.buckets[t]
 		kept := len(bk)
-		for i := len(bk) - 1; i >= 0 && room-used > overhead; i-- {
+		// An entry fits while room-used >= overhead+size: below the
+		// bucket's least size none does.
+		least := overhead + int(q.least[t])
+		for i := len(bk) - 1; i >= 0 && room-used > overhead && room-used >= least; i-- {
 			cost := overhead + int(bk[i].size)
 			if used+cost > room {
 				continue
@@ -265,6 +276,9 @@ func (q *gossipQueue) take(dst []*bcast, room, overhead, limit int) ([]*bcast, i
 		}
 		if kept != len(bk) {
 			q.buckets[t] = slices.DeleteFunc(bk, func(e qent) bool { return e.id == 0 })
+			if kept == 0 {
+				q.least[t] = math.MaxInt32
+			}
 		}
 	}
 	top := len(from) // buckets scanned
@@ -285,12 +299,21 @@ func (q *gossipQueue) take(dst []*bcast, room, overhead, limit int) ([]*bcast, i
 			continue
 		}
 		for len(q.buckets) <= t+1 {
-			q.buckets = append(q.buckets, nil)
+			q.grow()
 		}
 		q.buckets[t+1] = mergeDesc(q.buckets[t+1], up)
+		for _, e := range up {
+			q.least[t+1] = min(q.least[t+1], e.size)
+		}
 	}
 	q.moved, q.from = moved[:0], from[:0]
 	return dst, used
+}
+
+// grow adds an empty bucket.
+func (q *gossipQueue) grow() {
+	q.buckets = append(q.buckets, nil)
+	q.least = append(q.least, math.MaxInt32)
 }
 
 // mergeDesc merges up (descending ids) into bk (ascending ids).
