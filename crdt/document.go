@@ -51,8 +51,12 @@ type Doc struct {
 	cbuf   []cand
 	// asserted is localChange.asserted's buffer, reused across updates.
 	asserted []*node
-	lo       localRoom  // room for local changes (local.go)
-	segs     draft.Path // room for visible patch paths (see takeSegs)
+	lo       localRoom // room for local changes (local.go)
+	// upd is Update's room for a recipe's patches, reused: commitLocal
+	// keeps no reference to a patch (only to its path's segments and its
+	// values, which draft never rewrites).
+	upd  []draft.Patch
+	segs draft.Path // room for visible patch paths (see takeSegs)
 	// listSlots counts list position slots made by ops and snapshot merges
 	// (tombstones stay): with the live counts, the cost of a render.
 	listSlots int

@@ -25,9 +25,24 @@ import (
 // Doc: Update, UpdatePatches and Apply called from inside it return an
 // error wrapping draft.ErrOwnerBusy.
 func (d *Doc) Update(recipe func(*draft.Draft) error) (*Change, error) {
-	c, _, err := d.Produce(recipe)
-	return c, err
+	if d.owner.Busy() {
+		return nil, errInRecipe("Update")
+	}
+	// The patches go into d.upd, not fresh room: nobody sees them but
+	// commitLocal.
+	next, patches, err := draft.ProduceForwardOwnedAppend(d.upd[:0], d.current(), &d.owner, recipe)
+	if cap(patches) <= maxUpdRoom && cap(patches) > cap(d.upd) {
+		d.upd = patches[:0]
+	}
+	if err != nil {
+		return nil, err
+	}
+	return d.commitProduced(next, patches)
 }
+
+// maxUpdRoom is the most patches whose room Update keeps between calls
+// (112 bytes each).
+const maxUpdRoom = 16
 
 // Produce is Update that also returns the recipe's patches (what changed in
 // State, for watchers), so a caller needs neither a second Produce nor
@@ -40,15 +55,25 @@ func (d *Doc) Produce(recipe func(*draft.Draft) error) (*Change, []draft.Patch, 
 	if err != nil {
 		return nil, nil, err
 	}
+	c, err := d.commitProduced(next, patches)
+	if err != nil || len(patches) == 0 {
+		return nil, nil, err
+	}
+	return c, patches, nil
+}
+
+// commitProduced commits a produce's patches as one change (nil if there
+// are none); if commitLocal refuses them, the produce is reverted.
+func (d *Doc) commitProduced(next draft.Value, patches []draft.Patch) (*Change, error) {
 	if len(patches) == 0 {
-		return nil, nil, nil
+		return nil, nil
 	}
 	c, err := d.commitLocal(next, patches)
 	if err != nil {
 		d.owner.Revert() // the state is what it was before the recipe
-		return nil, nil, err
+		return nil, err
 	}
-	return c, patches, nil
+	return c, nil
 }
 
 // UpdatePatches applies RFC 6902 patches (as from draft or a JSON Patch

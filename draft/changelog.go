@@ -1,6 +1,7 @@
 package draft
 
 import (
+	"slices"
 	"strconv"
 	"unsafe"
 )
@@ -618,6 +619,27 @@ func (c *changeLog) patches(inverse bool, o *Owner) ([]Patch, []Patch) {
 	}
 	buf := o.patchRoom(n)
 	fwd, inv := buf[:c.live:c.live], buf[c.live:n:n]
+	c.fill(fwd, inv, inverse, false)
+	if !inverse {
+		inv = nil
+	}
+	return fwd, inv
+}
+
+// appendPatches appends the live forward patches to dst, in order. The
+// room past len(dst) may hold earlier patches (a caller's reused buffer),
+// so every field is written.
+func (c *changeLog) appendPatches(dst []Patch) []Patch {
+	l := len(dst)
+	dst = slices.Grow(dst, c.live)[:l+c.live]
+	c.fill(dst[l:], nil, false, true)
+	return dst
+}
+
+// fill writes the live forward patches into fwd and, with inverse, the
+// inverse patches into inv in reverse order. Unless dirty, fwd and inv
+// are fresh (zero) room and fields a patch leaves unset are not written.
+func (c *changeLog) fill(fwd, inv []Patch, inverse, dirty bool) {
 	var scratch Patch // the inverse patch when inverse is unset
 	i := 0
 	for j := range c.n {
@@ -630,6 +652,9 @@ func (c *changeLog) patches(inverse bool, o *Owner) ([]Patch, []Patch) {
 			r = &inv[c.live-1-i]
 		}
 		i++
+		if dirty {
+			clearPatch(f)
+		}
 		ep := e.path()
 		f.Op, f.Path, r.Path = opNames[e.op], ep, ep
 		switch e.op {
@@ -647,10 +672,21 @@ func (c *changeLog) patches(inverse bool, o *Owner) ([]Patch, []Patch) {
 			r.Op, r.Path, r.From = OpMove, from, ep
 		}
 	}
-	if !inverse {
-		inv = nil
+}
+
+// clearPatch zeroes the fields of p that fill may leave unset, storing
+// only where they hold something (each pointer store costs a write
+// barrier while the collector marks).
+func clearPatch(p *Patch) {
+	if p.From != nil {
+		p.From = nil
 	}
-	return fwd, inv
+	if p.Value != (Value{}) {
+		p.Value = Value{}
+	}
+	if p.Delta != (Value{}) {
+		p.Delta = Value{}
+	}
 }
 
 // holdsOwned reports whether a live entry's value (or, with inverse, its

@@ -46,6 +46,10 @@ type work struct {
 	// count of the previous draft, the size of the first chunk.
 	segsUsed, segHint int
 	pend              pendingAdds
+	// into is set when the forward patches go into dst, the caller's
+	// room (ProduceForwardOwnedAppend), instead of fresh room.
+	into bool
+	dst  []Patch
 }
 
 // pendingAdds holds the keys set on a map that was empty, not yet in the
@@ -103,6 +107,9 @@ func (s *session) release() {
 		s.base = Value{} // nodes keep the session alive through its token
 	}
 	w.pend.reset()
+	if w.into {
+		w.into, w.dst = false, nil
+	}
 	w.segHint, w.segsUsed = w.segsUsed, 0
 	w.log.reset()
 	if o != nil {
@@ -201,6 +208,9 @@ func (s *session) finish(inverse bool) (Value, []Patch, []Patch, error) {
 	if s.owner != nil && s.log.holdsOwned(s.ed, inverse) {
 		s.detach()
 		s.owner.endEpoch()
+	}
+	if s.into {
+		return s.root, s.log.appendPatches(s.dst), nil, nil
 	}
 	fwd, inv := s.log.patches(inverse, s.owner)
 	return s.root, fwd, inv, nil

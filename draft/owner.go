@@ -710,6 +710,20 @@ func ProduceOwned(base Value, o *Owner, recipe func(d *Draft) error) (next Value
 	return produceOwned(base, o, recipe, true)
 }
 
+// ProduceForwardOwnedAppend is ProduceForwardOwned that appends the
+// patches to dst and returns the extended slice (dst itself when the
+// recipe fails or changes nothing), as strconv's Append functions do. A
+// caller that consumes the patches at once and passes the same buffer
+// again (buf[:0]) so makes no allocation for them; the room past
+// len(dst) may hold anything, every field is written.
+func ProduceForwardOwnedAppend(dst []Patch, base Value, o *Owner, recipe func(d *Draft) error) (next Value, patches []Patch, err error) {
+	next, patches, _, err = produceOwnedInto(base, o, recipe, false, dst, true)
+	if patches == nil {
+		patches = dst
+	}
+	return next, patches, err
+}
+
 // ownedDraft is an owned produce's session and token in one allocation.
 type ownedDraft struct {
 	s session
@@ -717,6 +731,12 @@ type ownedDraft struct {
 }
 
 func produceOwned(base Value, o *Owner, recipe func(d *Draft) error, inverse bool) (Value, []Patch, []Patch, error) {
+	return produceOwnedInto(base, o, recipe, inverse, nil, false)
+}
+
+// produceOwnedInto is produceOwned; with into, the forward patches are
+// appended to dst (without inverse).
+func produceOwnedInto(base Value, o *Owner, recipe func(d *Draft) error, inverse bool, dst []Patch, into bool) (Value, []Patch, []Patch, error) {
 	if o.busy {
 		return base, nil, nil, ErrOwnerBusy
 	}
@@ -727,6 +747,9 @@ func produceOwned(base Value, o *Owner, recipe func(d *Draft) error, inverse boo
 		o.spare = nil
 	} else {
 		w = workPool.Get().(*work)
+	}
+	if into {
+		w.into, w.dst = true, dst
 	}
 	d := openDraft(&x.s, w, base, smallEpoch, &x.e)
 	d.s.owned, d.s.owner, o.sess = true, o, d.s

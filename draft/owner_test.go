@@ -63,6 +63,8 @@ func runOwned(t *testing.T, chains, steps, maxOps int) {
 		}
 		owned, plain := base, base
 		var esc []escaped
+		junk := Patch{Op: OpMove, Path: Path{Key("x")}, From: Path{Key("y")}, Value: String("junk"), Delta: Int(3)}
+		dirty := make([]Patch, 4)
 		keep := func(what string, v Value) {
 			if v.IsValid() {
 				esc = append(esc, escaped{what, v, v.String()})
@@ -132,11 +134,29 @@ func runOwned(t *testing.T, chains, steps, maxOps int) {
 					}
 					return nil
 				}
-				if r.IntN(2) == 0 {
+				switch r.IntN(3) {
+				case 0:
 					onext, ofwd, oinv, oerr = ProduceOwned(owned, &o, recipe)
-				} else {
+				case 1:
 					onext, ofwd, oerr = ProduceForwardOwned(owned, &o, recipe)
 					oinv = pinv
+				default: // into a reused buffer whose room holds old patches
+					keepFirst := r.IntN(2)
+					for i := range dirty {
+						dirty[i] = junk
+					}
+					var got []Patch
+					onext, got, oerr = ProduceForwardOwnedAppend(dirty[:keepFirst], owned, &o, recipe)
+					if len(got) < keepFirst || (keepFirst > 0 && jsonOf(got[:1]) != jsonOf([]Patch{junk})) {
+						fail("append lost the patches before it: %s", jsonOf(got))
+					}
+					if cap(got) <= cap(dirty) {
+						dirty = got[:cap(got)]
+					}
+					ofwd, oinv = got[keepFirst:], pinv
+					if len(ofwd) == 0 {
+						ofwd = nil
+					}
 				}
 			case mode < 7: // the plain patches through ApplyOwned
 				onext, oerr = ApplyOwned(owned, &o, pfwd)
