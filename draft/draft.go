@@ -79,10 +79,11 @@ func newDraft(base Value, scanLimit int, ed *edit) *Draft {
 func openDraft(s *session, w *work, base Value, scanLimit int, ed *edit) *Draft {
 	w.root = base
 	w.log.scanLimit = int32(scanLimit)
-	// The token must be its own allocation: nodes keep it alive, and a
-	// token inside the session would keep the whole session (and through
-	// base, every earlier state) alive too. (An owned produce's token
-	// shares the session's allocation: release clears its base.)
+	// The token must not share the session's allocation: nodes keep it
+	// alive, and a token inside the session would keep the whole session
+	// (and through base, every earlier state) alive too. (An owned
+	// produce's token and session come from its owner's slabs; see
+	// tokenSlab.)
 	if ed == nil {
 		ed = new(edit)
 	}
@@ -104,7 +105,7 @@ func (s *session) release() {
 	o := w.owner
 	if o != nil {
 		w.owner = nil
-		s.base = Value{} // nodes keep the session alive through its token
+		s.base = Value{} // a Draft kept past the produce keeps its session's slab
 	}
 	w.pend.reset()
 	if w.into {

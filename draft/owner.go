@@ -232,8 +232,12 @@ type Owner struct {
 	undo  undoLog
 	slab  []Patch // room for produces' patches (see patchRoom)
 	spare *work   // the work of the owner's last produce, for the next
-	busy  bool
-	saved bool // undo holds the last operation's saves (Revert may use them)
+	// tokens and drafts are room for the tokens of the owner's operations
+	// and the sessions of its produces (see newEdit and newSession).
+	tokens []edit
+	drafts []session
+	busy   bool
+	saved  bool // undo holds the last operation's saves (Revert may use them)
 }
 
 // NewOwner returns a new Owner (the same as a zero Owner).
@@ -293,9 +297,41 @@ func (o *Owner) begin() (*edit, error) {
 	if o.busy {
 		return nil, ErrOwnerBusy
 	}
-	e := new(edit)
+	e := o.newEdit()
 	o.start(e)
 	return e, nil
+}
+
+// Tokens and sessions are carved from small slabs, one allocation per
+// tokenSlab operations or sessionSlab produces instead of one each (a
+// one-write produce is mostly fixed cost, and this was the largest part).
+// Each is still used once: a token is never reused (nodes compare
+// tokens), and neither is a session (a Draft kept past its produce must
+// keep answering ErrFinished). A node keeps its token's slab alive:
+// tokenSlab tokens of 8 bytes are no more than the 64-byte session and
+// token a produce allocated before; a slab of sessions is kept only by
+// Drafts kept past their produce (a released session holds nothing
+// else).
+const (
+	tokenSlab   = 8
+	sessionSlab = 16
+)
+
+// newEdit returns a fresh token (not yet of an epoch).
+func (o *Owner) newEdit() *edit { return carve(&o.tokens, tokenSlab) }
+
+// newSession returns a fresh (zero) session.
+func (o *Owner) newSession() *session { return carve(&o.drafts, sessionSlab) }
+
+// carve takes the first item of room, which holds the unused items of a
+// slab, starting a slab of n items when it is empty.
+func carve[T any](room *[]T, n int) *T {
+	if len(*room) == 0 {
+		*room = make([]T, n)
+	}
+	x := &(*room)[0]
+	*room = (*room)[1:]
+	return x
 }
 
 // start starts an owned operation whose token is e (not busy).
@@ -331,7 +367,7 @@ func (o *Owner) patchRoom(n int) []Patch {
 // edit returns a new token of the owner's epoch (starting one if needed)
 // for a running operation.
 func (o *Owner) edit() *edit {
-	e := new(edit)
+	e := o.newEdit()
 	o.stamp(e)
 	return e
 }
@@ -724,12 +760,6 @@ func ProduceForwardOwnedAppend(dst []Patch, base Value, o *Owner, recipe func(d 
 	return next, patches, err
 }
 
-// ownedDraft is an owned produce's session and token in one allocation.
-type ownedDraft struct {
-	s session
-	e edit
-}
-
 func produceOwned(base Value, o *Owner, recipe func(d *Draft) error, inverse bool) (Value, []Patch, []Patch, error) {
 	return produceOwnedInto(base, o, recipe, inverse, nil, false)
 }
@@ -740,8 +770,8 @@ func produceOwnedInto(base Value, o *Owner, recipe func(d *Draft) error, inverse
 	if o.busy {
 		return base, nil, nil, ErrOwnerBusy
 	}
-	x := new(ownedDraft)
-	o.start(&x.e)
+	s, e := o.newSession(), o.newEdit()
+	o.start(e)
 	w := o.spare
 	if w != nil {
 		o.spare = nil
@@ -751,7 +781,7 @@ func produceOwnedInto(base Value, o *Owner, recipe func(d *Draft) error, inverse
 	if into {
 		w.into, w.dst = true, dst
 	}
-	d := openDraft(&x.s, w, base, smallEpoch, &x.e)
+	d := openDraft(s, w, base, smallEpoch, e)
 	d.s.owned, d.s.owner, o.sess = true, o, d.s
 	ended := false
 	defer func() {

@@ -1,0 +1,50 @@
+package draft
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestOwnedStaleDrafts: sessions and tokens come from the owner's slabs,
+// but each is used once. A Draft (or sub-draft) kept from an earlier owned
+// produce answers ErrFinished, also while a later produce of the same
+// owner runs, and changes nothing there.
+func TestOwnedStaleDrafts(t *testing.T) {
+	var o Owner
+	state := MapOf(map[string]Value{"n": Int(0)})
+	var stale []*Draft
+	var subs []*MapDraft
+	tokens := map[*edit]bool{}
+	for i := range 3*sessionSlab + 1 {
+		next, _, err := ProduceForwardOwned(state, &o, func(d *Draft) error {
+			stale = append(stale, d)
+			subs = append(subs, d.Root())
+			if tokens[d.s.ed] {
+				t.Fatalf("produce %d reuses a token", i)
+			}
+			tokens[d.s.ed] = true
+			return d.Root().Set("n", Int(int64(i+1)))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		state = next
+	}
+	next, patches, err := ProduceForwardOwned(state, &o, func(d *Draft) error {
+		for i, old := range stale {
+			if old == d {
+				t.Fatalf("draft %d is reused", i)
+			}
+			if err := old.Set(Path{Key("stale")}, Int(1)); !errors.Is(err, ErrFinished) {
+				t.Fatalf("stale draft %d: %v", i, err)
+			}
+			if err := subs[i].Set("stale", Int(1)); !errors.Is(err, ErrFinished) {
+				t.Fatalf("stale sub-draft %d: %v", i, err)
+			}
+		}
+		return d.Root().Set("n", Int(-1))
+	})
+	if err != nil || len(patches) != 1 || next.String() != `{"n":-1}` {
+		t.Fatalf("after stale drafts: %v %v %s", err, patches, next.String())
+	}
+}
