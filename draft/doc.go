@@ -64,7 +64,8 @@
 //   - Inside a draft, nodes created by that draft are changed in place
 //     (transient mode); a node is never changed after anything outside the
 //     draft can see it (Get and Current freeze the draft's nodes).
-//   - Owned mode (Owner, ProduceForwardOwned, ProduceOwned, ApplyOwned):
+//   - Owned mode (Owner, ProduceForwardOwned, ProduceForwardOwnedAppend,
+//     ProduceOwned, ApplyOwned):
 //     nodes an owner made stay changeable by its later owned operations
 //     until Freeze ends its epoch (O(1)). Nothing reachable from a Value
 //     that left the owner is ever written again: a read inside an owned
