@@ -12,7 +12,11 @@
 //     change, a message, a tick with the time in ms, a peer up or down) go
 //     in; an Output (broadcasts for the gossip queue, direct sends, applied
 //     effects) comes back. It has no goroutines, sockets, wall time or
-//     global randomness, so simulations drive it in virtual time.
+//     global randomness, so simulations drive it in virtual time. An
+//     in-process driver can skip the wire both ways: Broadcast.Message and
+//     Send.Message are what Msg encodes, ReceiveDecoded takes decoded
+//     messages, and Advance moves the core's time for messages it drops
+//     itself as duplicates. Messages passed either way are read-only.
 //   - Node (node.go): the driver. It owns memberlist, the goroutines (one
 //     protocol loop, a few send workers) and the timers, and serialises
 //     every call into the Core and the document under one lock.
