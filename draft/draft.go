@@ -77,7 +77,9 @@ func newDraft(base Value, scanLimit int, ed *edit) *Draft {
 // openDraft opens a draft on base in session s with work w, whose token is
 // ed (a new plain token if nil).
 func openDraft(s *session, w *work, base Value, scanLimit int, ed *edit) *Draft {
-	w.root = base
+	if w.root != base { // an owner's work often has it already: spare the barrier
+		w.root = base
+	}
 	w.log.scanLimit = int32(scanLimit)
 	// The token must not share the session's allocation: nodes keep it
 	// alive, and a token inside the session would keep the whole session
@@ -98,14 +100,14 @@ func openDraft(s *session, w *work, base Value, scanLimit int, ed *edit) *Draft 
 func (s *session) release() {
 	w := s.work
 	s.done, s.work = true, nil
-	w.root, w.ed = Value{}, nil
 	if w.segs != nil {
 		w.segs = nil
 	}
 	o := w.owner
 	if o != nil {
-		w.owner = nil
 		s.base = Value{} // a Draft kept past the produce keeps its session's slab
+	} else {
+		w.root, w.ed = Value{}, nil // an owner's work keeps them until its next produce
 	}
 	w.pend.reset()
 	if w.into {
@@ -119,7 +121,7 @@ func (s *session) release() {
 		if cap(w.pend.order) > maxOwnerAdds {
 			w.pend.order = nil
 		}
-		o.spare = w
+		o.workOut = false
 		return
 	}
 	workPool.Put(w)
@@ -394,9 +396,18 @@ func (s *session) set(p Path, v Value) error {
 	if err != nil {
 		return s.fail("set", p, err)
 	}
-	s.root = root
+	s.setRoot(root)
 	s.log.write(p, had, old, true, v, Value{})
 	return nil
+}
+
+// setRoot makes root the draft's tree. A change in place below the root
+// leaves it the same Value: the store is skipped then (a pointer store
+// costs a barrier while the collector marks).
+func (s *session) setRoot(root Value) {
+	if root != s.root {
+		s.root = root
+	}
 }
 
 // errStartRun tells set that the key goes to an empty map: it starts a
@@ -429,7 +440,7 @@ func (s *session) increment(p Path, delta Value) error {
 	if !nv.IsValid() {
 		return nil
 	}
-	s.root = root
+	s.setRoot(root)
 	s.log.write(p, true, old, true, nv, delta)
 	return nil
 }

@@ -227,15 +227,19 @@ func (n *lnode) retag(ed *edit) bool {
 // not be kept past the next owned operation, or passed into one, unless
 // the owner was frozen after it was taken.
 type Owner struct {
-	ep    *epoch   // the current epoch; nil after Freeze (a new one starts lazily)
-	sess  *session // the running owned produce's draft
-	undo  undoLog
-	slab  []Patch // room for produces' patches (see patchRoom)
-	spare *work   // the work of the owner's last produce, for the next
+	ep   *epoch   // the current epoch; nil after Freeze (a new one starts lazily)
+	sess *session // the last owned produce's session (read only while busy)
+	undo undoLog
+	slab []Patch // room for produces' patches (see patchRoom)
+	// spare is the owner's work (its owner field stays o), reused by each
+	// produce; workOut is set while a produce uses it, and stays set after
+	// a produce panicked (its work is then left as it was, and replaced).
+	spare   *work
+	workOut bool
 	// tokens and drafts are room for the tokens of the owner's operations
 	// and the sessions of its produces (see newEdit and newSession).
-	tokens []edit
-	drafts []session
+	tokens slab[edit]
+	drafts slab[session]
 	busy   bool
 	saved  bool // undo holds the last operation's saves (Revert may use them)
 }
@@ -318,20 +322,27 @@ const (
 )
 
 // newEdit returns a fresh token (not yet of an epoch).
-func (o *Owner) newEdit() *edit { return carve(&o.tokens, tokenSlab) }
+func (o *Owner) newEdit() *edit { return o.tokens.take(tokenSlab) }
 
 // newSession returns a fresh (zero) session.
-func (o *Owner) newSession() *session { return carve(&o.drafts, sessionSlab) }
+func (o *Owner) newSession() *session { return o.drafts.take(sessionSlab) }
 
-// carve takes the first item of room, which holds the unused items of a
-// slab, starting a slab of n items when it is empty.
-func carve[T any](room *[]T, n int) *T {
-	if len(*room) == 0 {
-		*room = make([]T, n)
+// slab hands out the items of a slab one by one. Taking one moves a
+// count, not a slice: a slice header write is a pointer write, which
+// costs a barrier while the collector marks.
+type slab[T any] struct {
+	items []T // the current slab: items from used on are unused
+	used  int
+}
+
+// take returns the next unused item, starting a slab of n items when the
+// current one is used up.
+func (s *slab[T]) take(n int) *T {
+	if s.used == len(s.items) {
+		s.items, s.used = make([]T, n), 0
 	}
-	x := &(*room)[0]
-	*room = (*room)[1:]
-	return x
+	s.used++
+	return &s.items[s.used-1]
 }
 
 // start starts an owned operation whose token is e (not busy).
@@ -399,10 +410,7 @@ func (o *Owner) end(ok bool) {
 		o.undo.rollback()
 		o.saved = false
 	}
-	if o.sess != nil {
-		o.sess = nil
-	}
-	o.busy = false
+	o.busy = false // o.sess stays: it is read only while busy
 }
 
 // freezeNow ends the epoch during an operation and returns the token the
@@ -773,16 +781,16 @@ func produceOwnedInto(base Value, o *Owner, recipe func(d *Draft) error, inverse
 	s, e := o.newSession(), o.newEdit()
 	o.start(e)
 	w := o.spare
-	if w != nil {
-		o.spare = nil
-	} else {
+	if w == nil || o.workOut {
 		w = workPool.Get().(*work)
+		w.owner, o.spare = o, w
 	}
+	o.workOut = true
 	if into {
 		w.into, w.dst = true, dst
 	}
 	d := openDraft(s, w, base, smallEpoch, e)
-	d.s.owned, d.s.owner, o.sess = true, o, d.s
+	d.s.owned, o.sess = true, d.s
 	ended := false
 	defer func() {
 		if !ended { // a panic: base gets its nodes back
