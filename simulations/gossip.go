@@ -32,9 +32,8 @@ type bcast struct {
 	ridx     int32
 	end      uint64
 	// slot is b's place in the bcastTable while queue entries refer to
-	// it (qrefs of them), else -1.
-	slot  int32
-	qrefs int32
+	// it, else -1.
+	slot int32
 }
 
 // bcastTable numbers the broadcasts that queues hold, so that queue
@@ -43,13 +42,17 @@ type bcast struct {
 // scan them (10,000 queues of up to hundreds of entries each). A slot is
 // freed when the last entry referring to it leaves its queue.
 type bcastTable struct {
-	tab  []*bcast
+	tab []*bcast
+	// refs counts the queue entries referring to each slot: kept here,
+	// not in the broadcast, so that an entry leaving its queue touches
+	// one array instead of the broadcast too.
+	refs []int32
 	free []int32
 }
 
 // ref takes a reference to b for a queue entry and returns its slot.
 func (t *bcastTable) ref(b *bcast) int32 {
-	if b.qrefs == 0 {
+	if b.slot < 0 {
 		if n := len(t.free); n > 0 {
 			b.slot = t.free[n-1]
 			t.free = t.free[:n-1]
@@ -57,18 +60,18 @@ func (t *bcastTable) ref(b *bcast) int32 {
 		} else {
 			b.slot = int32(len(t.tab))
 			t.tab = append(t.tab, b)
+			t.refs = append(t.refs, 0)
 		}
 	}
-	b.qrefs++
+	t.refs[b.slot]++
 	return b.slot
 }
 
 // unref drops a queue entry's reference to the broadcast in slot.
 func (t *bcastTable) unref(slot int32) {
-	b := t.tab[slot]
-	if b.qrefs--; b.qrefs == 0 {
+	if t.refs[slot]--; t.refs[slot] == 0 {
+		t.tab[slot].slot = -1
 		t.tab[slot] = nil
-		b.slot = -1
 		t.free = append(t.free, slot)
 	}
 }

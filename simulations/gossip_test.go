@@ -239,7 +239,7 @@ func TestQueueOracle(t *testing.T) {
 		live := len(q.tab.tab) - len(q.tab.free)
 		for _, bk := range q.buckets {
 			for _, e := range bk {
-				if b := q.tab.tab[e.slot]; b == nil || b.kid != e.kid || b.qrefs != 1 {
+				if b := q.tab.tab[e.slot]; b == nil || b.kid != e.kid || b.slot != e.slot || q.tab.refs[e.slot] != 1 {
 					t.Fatalf("seed %d: entry %+v has slot of %+v", seed, e, b)
 				}
 			}
