@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/crdt"
@@ -77,6 +78,7 @@ type Sim struct {
 	cache   changeCache
 	bcasts  map[string]*bcast
 	keys    keyTable
+	annKeys keyTable // announcement keys (bcast.aid)
 	nextRep clock.ReplicaID
 
 	wr        writeRegistry
@@ -650,7 +652,10 @@ func (s *Sim) intern(b mesh.Broadcast) *bcast {
 	if x, ok := s.bcasts[b.Key]; ok && bytes.Equal(x.msg, b.Msg) {
 		return x
 	}
-	x := &bcast{key: b.Key, kid: s.keys.of(b.Key), msg: b.Msg, slot: -1}
+	x := &bcast{key: b.Key, kid: s.keys.of(b.Key), msg: b.Msg, slot: -1, aid: -1}
+	if strings.HasPrefix(b.Key, announceKeyPrefix) {
+		x.aid = s.annKeys.of(b.Key)
+	}
 	// The core's own message (Broadcast.Message), or decoded once here,
 	// shared by every node it reaches: each core decoding its own copy
 	// was the largest per-delivery cost after crdt's apply. A Change or

@@ -34,7 +34,16 @@ type bcast struct {
 	// slot is b's place in the bcastTable while queue entries refer to
 	// it, else -1.
 	slot int32
+	// aid numbers key among announcement keys ("a/<replica>", one per
+	// replica, replaced at every advance), or is -1 for other keys:
+	// queues find a queued announcement by it in a small per-queue slice
+	// instead of their key map.
+	aid int32
 }
+
+// announceKeyPrefix starts every announcement's broadcast key (mesh's
+// announceKey).
+const announceKeyPrefix = "a/"
 
 // bcastTable numbers the broadcasts that queues hold, so that queue
 // entries carry an index instead of a pointer: buckets hold no pointers,
@@ -119,6 +128,7 @@ type qent struct {
 	size int32  // len(b.msg), kept here so that filling a packet need not visit b
 	kid  int32  // b.kid
 	slot int32  // b's bcastTable slot
+	aid  int32  // b.aid
 }
 
 // gossipQueue models memberlist's TransmitLimitedQueue: each broadcast is
@@ -141,7 +151,10 @@ type gossipQueue struct {
 	// (sent limit times, pruned) are not deleted one by one: a lookup
 	// checks that the id is still queued, and the map is rebuilt when
 	// stale entries outnumber the queue (see sweep).
-	byKey  map[int32]uint64
+	byKey map[int32]uint64
+	// ann is byKey for announcement keys, by aid: the id of the entry
+	// queued under it (stale ids are checked on use, as in byKey).
+	ann    []uint64
 	n      int
 	nextID uint64
 	moved  []qent // scratch for take, kept to save an allocation per packet
@@ -167,7 +180,7 @@ func (q *gossipQueue) queue(b *bcast, limit int) int {
 	if q.tab == nil {
 		q.tab = new(bcastTable)
 	}
-	if id, ok := q.byKey[b.kid]; ok {
+	if id, ok := q.queued(b); ok {
 		if t, i, found := q.find(id); found {
 			q.removeAt(t, i)
 		}
@@ -176,9 +189,16 @@ func (q *gossipQueue) queue(b *bcast, limit int) int {
 	if len(q.buckets) == 0 {
 		q.grow()
 	}
-	q.buckets[0] = append(q.buckets[0], qent{id: q.nextID, size: int32(len(b.msg)), kid: b.kid, slot: q.tab.ref(b)})
+	q.buckets[0] = append(q.buckets[0], qent{id: q.nextID, size: int32(len(b.msg)), kid: b.kid, slot: q.tab.ref(b), aid: b.aid})
 	q.least[0] = min(q.least[0], int32(len(b.msg)))
-	q.byKey[b.kid] = q.nextID
+	if b.aid >= 0 {
+		for len(q.ann) <= int(b.aid) {
+			q.ann = append(q.ann, 0)
+		}
+		q.ann[b.aid] = q.nextID
+	} else {
+		q.byKey[b.kid] = q.nextID
+	}
 	q.n++
 	pruned := 0
 	for limit > 0 && q.n > limit {
@@ -199,9 +219,24 @@ func (q *gossipQueue) sweep() {
 	clear(q.byKey)
 	for _, bk := range q.buckets {
 		for _, e := range bk {
-			q.byKey[e.kid] = e.id
+			if e.aid < 0 {
+				q.byKey[e.kid] = e.id
+			}
 		}
 	}
+}
+
+// queued returns the id last queued under b's key (it may have left the
+// queue since: check with find).
+func (q *gossipQueue) queued(b *bcast) (uint64, bool) {
+	if b.aid >= 0 {
+		if int(b.aid) < len(q.ann) && q.ann[b.aid] != 0 {
+			return q.ann[b.aid], true
+		}
+		return 0, false
+	}
+	id, ok := q.byKey[b.kid]
+	return id, ok
 }
 
 // find locates the entry with id: its bucket and index.
@@ -239,10 +274,10 @@ func (q *gossipQueue) pruneOne() {
 	}
 }
 
-// transmits reports how often the entry queued under key id kid was
-// handed out, or false if none is queued.
-func (q *gossipQueue) transmits(kid int32) (int, bool) {
-	id, ok := q.byKey[kid]
+// transmits reports how often the entry queued under b's key was handed
+// out, or false if none is queued.
+func (q *gossipQueue) transmits(b *bcast) (int, bool) {
+	id, ok := q.queued(b)
 	if !ok {
 		return 0, false
 	}

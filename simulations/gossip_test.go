@@ -9,11 +9,16 @@ import (
 	"testing"
 )
 
-// testKeys numbers the tests' broadcast keys, as Sim.keys does a run's.
-var testKeys keyTable
+// testKeys and testAnnKeys number the tests' broadcast keys, as Sim.keys
+// and Sim.annKeys do a run's.
+var testKeys, testAnnKeys keyTable
 
 func bc(key string, size int) *bcast {
-	return &bcast{key: key, kid: testKeys.of(key), msg: []byte(strings.Repeat("x", size)), slot: -1}
+	b := &bcast{key: key, kid: testKeys.of(key), msg: []byte(strings.Repeat("x", size)), slot: -1, aid: -1}
+	if strings.HasPrefix(key, announceKeyPrefix) {
+		b.aid = testAnnKeys.of(key)
+	}
+	return b
 }
 
 // TestRetransmitLimit: memberlist's limit is mult * ceil(log10(n+1)).
@@ -93,7 +98,7 @@ func TestQueueReplaceAndPrune(t *testing.T) {
 	q.queue(a, 0)
 	q.take(nil, 1400, 3, 8)
 	q.queue(a, 0)
-	if tr, ok := q.transmits(a.kid); q.len() != 1 || !ok || tr != 0 {
+	if tr, ok := q.transmits(a); q.len() != 1 || !ok || tr != 0 {
 		t.Fatalf("replace: len %d transmits %d (queued %v), want 1 and 0", q.len(), tr, ok)
 	}
 	var p gossipQueue
@@ -103,8 +108,8 @@ func TestQueueReplaceAndPrune(t *testing.T) {
 	p.take(nil, 1400, 3, 8) // x and y at 1 transmit
 	p.queue(bc("z", 10), 3)
 	pruned := p.queue(bc("w", 10), 3)
-	_, xKept := p.transmits(x.kid)
-	if _, yKept := p.transmits(y.kid); pruned != 1 || xKept || !yKept {
+	_, xKept := p.transmits(x)
+	if _, yKept := p.transmits(y); pruned != 1 || xKept || !yKept {
 		t.Fatalf("prune: pruned %d, x kept %v; want the oldest most-transmitted (x) pruned", pruned, xKept)
 	}
 }
@@ -213,6 +218,10 @@ func TestQueueOracle(t *testing.T) {
 		var pool []*bcast
 		for i := range 20 + rng.IntN(20) {
 			pool = append(pool, bc(fmt.Sprintf("oracle-%d-%d", seed, i), 1+rng.IntN(300)))
+		}
+		// Announcements: several broadcasts (other bytes) per key.
+		for i := range 10 + rng.IntN(10) {
+			pool = append(pool, bc(fmt.Sprintf("%soracle-%d-%d", announceKeyPrefix, seed, i%4), 20+rng.IntN(20)))
 		}
 		for step := range 400 {
 			if rng.IntN(3) > 0 {
