@@ -315,10 +315,12 @@ func (o *Owner) begin() (*edit, error) {
 // tokenSlab tokens of 8 bytes are no more than the 64-byte session and
 // token a produce allocated before; a slab of sessions is kept only by
 // Drafts kept past their produce (a released session holds nothing
-// else).
+// else). Both slabs stay within 512 bytes, the largest objects that need
+// no malloc header: 10 sessions of 48 bytes ran W1 and W3 about 1.07x
+// faster than 16 (768 bytes) in alternated runs (see patchSlab too).
 const (
 	tokenSlab   = 8
-	sessionSlab = 16
+	sessionSlab = 10
 )
 
 // newEdit returns a fresh token (not yet of an epoch).

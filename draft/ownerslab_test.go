@@ -3,6 +3,7 @@ package draft
 import (
 	"errors"
 	"testing"
+	"unsafe"
 )
 
 // TestOwnedStaleDrafts: sessions and tokens come from the owner's slabs,
@@ -46,5 +47,22 @@ func TestOwnedStaleDrafts(t *testing.T) {
 	})
 	if err != nil || len(patches) != 1 || next.String() != `{"n":-1}` {
 		t.Fatalf("after stale drafts: %v %v %s", err, patches, next.String())
+	}
+}
+
+// TestOwnerSlabSizes: the owner's slabs stay within 512 bytes, the largest
+// objects the runtime allocates without a malloc header (see tokenSlab).
+func TestOwnerSlabSizes(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		size uintptr
+	}{
+		{"sessions", sessionSlab * unsafe.Sizeof(session{})},
+		{"tokens", tokenSlab * unsafe.Sizeof(edit{})},
+		{"patches", patchSlab * unsafe.Sizeof(Patch{})},
+	} {
+		if c.size > 512 {
+			t.Errorf("%s slab is %d bytes, over 512", c.name, c.size)
+		}
 	}
 }
