@@ -64,26 +64,14 @@ func BenchmarkW2MergePhases(b *testing.B) {
 		g0 := gcCycles()
 		f0 := minorFaults()
 		t0 := time.Now()
-		ua := EncodeChanges(da.ChangesSince(db.Version(), 0))
-		ub := EncodeChanges(db.ChangesSince(da.Version(), 0))
-		t1 := time.Now()
-		f1 := minorFaults()
-		ca, err := DecodeChanges(ua)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cb, err := DecodeChanges(ub)
-		if err != nil {
-			b.Fatal(err)
-		}
-		t2 := time.Now()
-		f2 := minorFaults()
-		if _, err := db.Apply(ca...); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := da.Apply(cb...); err != nil {
-			b.Fatal(err)
-		}
+		var ts [2]time.Time
+		var fs [2]int64
+		phase := 0
+		w2Exchange(b, da, db, func() {
+			ts[phase], fs[phase] = time.Now(), minorFaults()
+			phase++
+		})
+		t1, t2, f1, f2 := ts[0], ts[1], fs[0], fs[1]
 		t3 := time.Now()
 		faultsEnc += f1 - f0
 		faultsDec += f2 - f1

@@ -88,25 +88,37 @@ func BenchmarkW1MapSet(b *testing.B) {
 // the other lacks (ChangesSince its version vector, encoded, decoded) and
 // merge.
 func BenchmarkW2ConcurrentMerge(b *testing.B) {
-	benchW2(b, func(da, db *Doc) int {
-		ua := EncodeChanges(da.ChangesSince(db.Version(), 0))
-		ub := EncodeChanges(db.ChangesSince(da.Version(), 0))
-		ca, err := DecodeChanges(ua)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cb, err := DecodeChanges(ub)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := db.Apply(ca...); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := da.Apply(cb...); err != nil {
-			b.Fatal(err)
-		}
-		return len(ua) + len(ub)
-	})
+	benchW2(b, func(da, db *Doc) int { return w2Exchange(b, da, db, nil) })
+}
+
+// w2Exchange is W2's merge: each replica's ChangesSince the other's
+// version, encoded, then both decoded, then each applied to the other. It
+// returns the bytes exchanged. between, if not nil, runs after the encoding
+// and after the decoding (BenchmarkW2MergePhases times the phases).
+func w2Exchange(b *testing.B, da, db *Doc, between func()) int {
+	ua := EncodeChanges(da.ChangesSince(db.Version(), 0))
+	ub := EncodeChanges(db.ChangesSince(da.Version(), 0))
+	if between != nil {
+		between()
+	}
+	ca, err := DecodeChanges(ua)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cb, err := DecodeChanges(ub)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if between != nil {
+		between()
+	}
+	if _, err := db.Apply(ca...); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := da.Apply(cb...); err != nil {
+		b.Fatal(err)
+	}
+	return len(ua) + len(ub)
 }
 
 // W2 by state transfer: the same replicas exchange snapshots (encoded,
