@@ -1,7 +1,10 @@
 package crdt
 
 import (
+	"fmt"
+
 	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/crdt/internal/seq"
 	"github.com/syncmesh/syncmesh/draft"
 )
 
@@ -86,4 +89,52 @@ func (d *Doc) move(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 		_, _, _ = l.seq.SetVisible(id, k != visNone)
 		d.touchMultiAbove(n)
 	}
+}
+
+// insert inserts v at visible index i of list n.
+func (lc *localChange) insert(n *node, i int, v draft.Value) error {
+	lc.assert(n)
+	l := n.list()
+	id := lc.nextID()
+	o, err := l.seq.InsertAt(i, id)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrPath, err)
+	}
+	lc.op(OpInsert, n.path, Segment{}, markerOf(v)).Origins = o
+	lc.apply(n, nil)
+	// Doc.insert took the element register from the slab last.
+	return lc.fill(lc.d.lo.elems.last(), v)
+}
+
+// remove deletes register s (observed-remove).
+func (lc *localChange) remove(s *slot) {
+	lc.assert(s.owner)
+	lc.supersedeAll(lc.op(OpDelete, s.owner.path, s.seg(), draft.Value{}), s)
+	lc.apply(s.owner, s)
+}
+
+// move moves element s of list n to visible index j (RFC 6902: j counts the
+// list without the element).
+func (lc *localChange) move(n *node, s *slot, j int) error {
+	lc.assert(n)
+	l := n.lst
+	if _, _, err := l.seq.SetVisible(s.pos, false); err != nil {
+		return fmt.Errorf("%w: %v", ErrPath, err)
+	}
+	id := lc.nextID()
+	o, err := l.seq.InsertAt(j, id)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrPath, err)
+	}
+	lc.op(OpMove, n.path, s.seg(), draft.Value{}).Origins = o
+	lc.apply(n, nil)
+	return nil
+}
+
+// listState is a node's list part: the sequence of position slots and the
+// element registers.
+type listState struct {
+	seq   *seq.List
+	elems map[OpID]*slot
+	moved map[OpID]OpID // position slot made by a move -> element
 }

@@ -181,14 +181,6 @@ type node struct {
 	shown             visKind
 }
 
-// listState is a node's list part: the sequence of position slots and the
-// element registers.
-type listState struct {
-	seq   *seq.List
-	elems map[OpID]*slot
-	moved map[OpID]OpID // position slot made by a move -> element
-}
-
 func (n *node) implFlags() uint8 {
 	var f uint8
 	if n.liveMap > 0 {
