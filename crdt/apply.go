@@ -32,7 +32,7 @@ func (d *Doc) slotIn(n *node, sg Segment) *slot {
 		if n.lst == nil {
 			return nil
 		}
-		return n.lst.elems[sg.Elem]
+		return n.lst.elem(sg.Elem)
 	}
 	s := n.keys[sg.Key]
 	if s == nil {
@@ -197,7 +197,7 @@ func (d *Doc) clearNode(n *node, ctx VersionVector) bool {
 		each(s)
 	}
 	if n.lst != nil {
-		for _, s := range n.lst.elems {
+		for s := range n.lst.all() {
 			each(s)
 			settle(s)
 			k, _ := d.resolve(s)

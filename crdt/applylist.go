@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"fmt"
+	"iter"
 
 	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/crdt/internal/seq"
@@ -137,4 +138,36 @@ type listState struct {
 	seq   *seq.List
 	elems map[OpID]*slot
 	moved map[OpID]OpID // position slot made by a move -> element
+}
+
+func (n *node) list() *listState {
+	if n.lst == nil {
+		n.lst = &listState{seq: seq.New(), elems: make(map[OpID]*slot)}
+	}
+	return n.lst
+}
+
+// elemAt returns the element owning position slot p.
+func (l *listState) elemAt(p OpID) *slot {
+	if s, ok := l.elems[p]; ok {
+		return s
+	}
+	if e, ok := l.moved[p]; ok {
+		return l.elems[e]
+	}
+	return nil
+}
+
+// elem returns element e's register (nil if the list has no element e).
+func (l *listState) elem(e OpID) *slot { return l.elems[e] }
+
+// all yields every element register, in no particular order.
+func (l *listState) all() iter.Seq[*slot] {
+	return func(yield func(*slot) bool) {
+		for _, s := range l.elems {
+			if !yield(s) {
+				return
+			}
+		}
+	}
 }

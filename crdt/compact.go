@@ -208,7 +208,7 @@ func dropEmptyRegisters(n *node) int {
 		}
 	}
 	if n.lst != nil {
-		for _, s := range n.lst.elems {
+		for s := range n.lst.all() {
 			if s.child != nil {
 				dropped += dropEmptyRegisters(s.child)
 			}

@@ -530,7 +530,7 @@ func nodeMarks(n *node, rel []Segment, out []CounterMark) []CounterMark {
 		each(s)
 	}
 	if n.lst != nil {
-		for _, s := range n.lst.elems {
+		for s := range n.lst.all() {
 			each(s)
 		}
 	}

@@ -184,7 +184,7 @@ func (d *Doc) unshow(n *node) {
 		d.unshowSlot(s)
 	}
 	if n.lst != nil {
-		for _, s := range n.lst.elems {
+		for s := range n.lst.all() {
 			d.unshowSlot(s)
 		}
 	}

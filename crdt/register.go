@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"github.com/syncmesh/syncmesh/clock"
-	"github.com/syncmesh/syncmesh/crdt/internal/seq"
 	"github.com/syncmesh/syncmesh/draft"
 )
 
@@ -201,24 +200,6 @@ func newNode(parent *slot) *node {
 		n.path[len(p)] = parent.seg()
 	}
 	return n
-}
-
-func (n *node) list() *listState {
-	if n.lst == nil {
-		n.lst = &listState{seq: seq.New(), elems: make(map[OpID]*slot)}
-	}
-	return n.lst
-}
-
-// elemAt returns the element owning position slot p.
-func (l *listState) elemAt(p OpID) *slot {
-	if s, ok := l.elems[p]; ok {
-		return s
-	}
-	if e, ok := l.moved[p]; ok {
-		return l.elems[e]
-	}
-	return nil
 }
 
 // adjustLive adds d live units at register s and every container above it.
