@@ -25,7 +25,7 @@ func (d *Doc) insert(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 	s := d.lo.elems.next(elemSlab)
 	d.lo.elems.take()
 	s.owner, s.elem, s.pos, s.posTS = n, id, id, ts
-	l.elems[id] = s
+	l.setElem(id, s)
 	d.listSlots++
 	if local {
 		// seq.InsertAt made the slot visible, as touch is about to
@@ -52,7 +52,7 @@ func (d *Doc) move(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 		return
 	}
 	l := n.lst
-	s := l.elems[op.Key.Elem]
+	s := l.elem(op.Key.Elem)
 	if s == nil {
 		return
 	}
@@ -136,38 +136,101 @@ func (lc *localChange) move(n *node, s *slot, j int) error {
 // element registers.
 type listState struct {
 	seq   *seq.List
-	elems map[OpID]*slot
+	elems elemIndex
 	moved map[OpID]OpID // position slot made by a move -> element
 }
 
 func (n *node) list() *listState {
 	if n.lst == nil {
-		n.lst = &listState{seq: seq.New(), elems: make(map[OpID]*slot)}
+		n.lst = &listState{seq: seq.New()}
 	}
 	return n.lst
 }
 
 // elemAt returns the element owning position slot p.
 func (l *listState) elemAt(p OpID) *slot {
-	if s, ok := l.elems[p]; ok {
+	if s := l.elem(p); s != nil {
 		return s
 	}
 	if e, ok := l.moved[p]; ok {
-		return l.elems[e]
+		return l.elem(e)
 	}
 	return nil
 }
 
 // elem returns element e's register (nil if the list has no element e).
-func (l *listState) elem(e OpID) *slot { return l.elems[e] }
+func (l *listState) elem(e OpID) *slot { return l.elems.get(l.seq.Handle(e)) }
+
+// setElem records s as the register of element e, whose insert's slot is
+// in the sequence.
+func (l *listState) setElem(e OpID, s *slot) {
+	h := l.seq.Handle(e)
+	if h == 0 {
+		panic("crdt: broken invariant: a list element without its insert's slot")
+	}
+	l.elems.set(h, s)
+}
+
+// numElems returns the number of element registers.
+func (l *listState) numElems() int { return l.elems.n }
 
 // all yields every element register, in no particular order.
 func (l *listState) all() iter.Seq[*slot] {
 	return func(yield func(*slot) bool) {
-		for _, s := range l.elems {
-			if !yield(s) {
-				return
+		for _, pg := range l.elems.pages {
+			for _, s := range pg {
+				if s != nil && !yield(s) {
+					return
+				}
 			}
 		}
 	}
+}
+
+// elemIndex holds a list's element registers by the handle of the
+// element's insert slot (seq.Handle): a page lookup where a Go map keyed
+// by OpID hashed every id, rehashed as it grew (a fifth of a local
+// insert's crdt half) and kept about 85 bytes per element; this keeps 8.
+// Handles are dense per list, so pages fill whatever else the replica
+// writes between its inserts. The first page grows by doubling up to
+// elemPage (a short list stays small); later pages are made whole.
+type elemIndex struct {
+	pages [][]*slot
+	n     int // non-nil entries
+}
+
+const (
+	elemPageBits = 8
+	elemPage     = 1 << elemPageBits // registers per page: 2 KiB
+)
+
+// get returns the register at handle h (nil if none).
+func (x *elemIndex) get(h seq.Handle) *slot {
+	p, i := int(h>>elemPageBits), int(h&(elemPage-1))
+	if p >= len(x.pages) || i >= len(x.pages[p]) {
+		return nil
+	}
+	return x.pages[p][i]
+}
+
+// set records s (not nil) at handle h (not 0).
+func (x *elemIndex) set(h seq.Handle, s *slot) {
+	p, i := int(h>>elemPageBits), int(h&(elemPage-1))
+	for p >= len(x.pages) {
+		x.pages = append(x.pages, nil)
+	}
+	pg := x.pages[p]
+	if i >= len(pg) {
+		size := elemPage
+		if p == 0 {
+			size = min(max(2*len(pg), i+1, 8), elemPage)
+		}
+		grown := make([]*slot, size)
+		copy(grown, pg)
+		x.pages[p], pg = grown, grown
+	}
+	if pg[i] == nil {
+		x.n++
+	}
+	pg[i] = s
 }

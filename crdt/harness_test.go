@@ -119,7 +119,7 @@ func dumpNode(b *strings.Builder, n *node, prefix string) {
 	if n.lst != nil {
 		for p, vis := range n.lst.seq.All() {
 			fmt.Fprintf(b, "%s[slot %v vis=%v]\n", prefix, p, vis)
-			if e, ok := n.lst.elems[p]; ok {
+			if e := n.lst.elem(p); e != nil {
 				dumpSlot(b, e, prefix+"/@"+p.String())
 			}
 		}

@@ -74,7 +74,7 @@ func (j joiner) node(n *node, sn *snapNode) {
 	}
 	if sl == nil {
 		if n.lst != nil {
-			for _, e := range n.lst.elems {
+			for e := range n.lst.all() {
 				j.slot(e, nil)
 			}
 		}
@@ -110,17 +110,17 @@ func (j joiner) node(n *node, sn *snapNode) {
 	inSnap := make(map[OpID]bool, len(sl.elems))
 	for _, e := range sl.elems {
 		inSnap[e.id] = true
-		s := l.elems[e.id]
+		s := l.elem(e.id)
 		if s == nil {
 			s = &slot{owner: n, elem: e.id, pos: e.pos, posTS: e.posTS}
-			l.elems[e.id] = s
+			l.setElem(e.id, s)
 		} else if opLess(s.posTS, s.pos, e.posTS, e.pos) {
 			s.pos, s.posTS = e.pos, e.posTS
 		}
 		j.slot(s, e.slot)
 	}
-	for id, s := range l.elems {
-		if !inSnap[id] {
+	for s := range l.all() {
+		if !inSnap[s.elem] {
 			j.slot(s, nil)
 		}
 	}
@@ -188,7 +188,7 @@ func recount(n *node) int {
 		}
 	}
 	if n.lst != nil {
-		for _, s := range n.lst.elems {
+		for s := range n.lst.all() {
 			n.liveList += s.units()
 			if s.child != nil {
 				n.liveList += recount(s.child)
@@ -220,7 +220,7 @@ func (d *Doc) resetFlags(n *node) {
 			panic("crdt: slot vanished from its sequence: " + err.Error())
 		}
 	}
-	for _, e := range n.lst.elems {
+	for e := range n.lst.all() {
 		if e.child != nil {
 			d.resetFlags(e.child)
 		}

@@ -495,7 +495,7 @@ func liveEntry(d *Doc, path []Segment, key Segment, id OpID) bool {
 			if n.lst == nil {
 				return false
 			}
-			s = n.lst.elems[sg.Elem]
+			s = n.lst.elem(sg.Elem)
 		} else {
 			s = n.keys[sg.Key]
 		}
@@ -509,7 +509,7 @@ func liveEntry(d *Doc, path []Segment, key Segment, id OpID) bool {
 		if n.lst == nil {
 			return false
 		}
-		s = n.lst.elems[key.Elem]
+		s = n.lst.elem(key.Elem)
 	} else {
 		s = n.keys[key.Key]
 	}
@@ -555,7 +555,7 @@ func flagCheck(d *Doc, n *node) string {
 			return "list " + formatSegs(n.path) + " slot " + p.String() + " of element " + e.elem.String() + " visible=" + strconv.FormatBool(vis) + ", want " + strconv.FormatBool(want)
 		}
 	}
-	for _, e := range n.lst.elems {
+	for e := range n.lst.all() {
 		if m := check(e); m != "" {
 			return m
 		}

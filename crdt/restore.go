@@ -254,16 +254,18 @@ func (b *restorer) list(n *node, sl *snapList) int {
 		}
 	}
 	slots := make([]slot, len(sl.elems))
-	l.elems = make(map[OpID]*slot, len(sl.elems))
 	live := 0
 	for k := range sl.elems {
 		e := &sl.elems[k]
 		s := &slots[k]
 		s.owner, s.elem, s.pos, s.posTS = n, e.id, e.pos, e.posTS
-		l.elems[e.id] = s
+		if l.elem(e.id) != nil {
+			panic("crdt: snapshot names a list element twice")
+		}
+		l.setElem(e.id, s)
 		live += b.slot(s, e.slot)
 	}
-	if len(l.elems) != len(sl.elems) {
+	if l.numElems() != len(sl.elems) {
 		panic("crdt: snapshot names a list element twice")
 	}
 	return live

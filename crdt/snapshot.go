@@ -104,8 +104,8 @@ func (c *snapCopier) node(n *node) *snapNode {
 		// insert's slot, so walking the slots in id order finds the
 		// elements in id order too, without sorting them.
 		sl.slots = make([]snapPos, 0, l.seq.Slots())
-		sl.elems = make([]snapElem, 0, len(l.elems))
-		slab := make([]snapSlot, len(l.elems))
+		sl.elems = make([]snapElem, 0, l.numElems())
+		slab := make([]snapSlot, l.numElems())
 		elem := func(id OpID, s *slot) {
 			e := snapElem{id: id, pos: s.pos, posTS: s.posTS, slot: &slab[len(sl.elems)]}
 			c.slot(e.slot, s)
@@ -118,11 +118,11 @@ func (c *snapCopier) node(n *node) *snapNode {
 		}
 		for id, o := range l.seq.ByID() {
 			sl.slots = append(sl.slots, snapPos{id: id, org: o})
-			if s, ok := l.elems[id]; ok {
+			if s := l.elem(id); s != nil {
 				elem(id, s)
 			}
 		}
-		if len(sl.elems) != len(l.elems) {
+		if len(sl.elems) != l.numElems() {
 			panic("crdt: broken invariant: a list element without its insert's slot")
 		}
 		for p, e := range l.moved {

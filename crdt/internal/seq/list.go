@@ -234,6 +234,16 @@ func (l *List) Has(id ID) bool {
 	return l.ids.Get(id) != nilNode
 }
 
+// Handle is a slot's small dense number within one List, so that a caller
+// can keep per-slot data in a slice instead of a map keyed by ID. Handles
+// run from 2 up in the order the slots were added (0 means "no slot"); a
+// slot keeps its handle for the life of its List, and a Clone gives every
+// slot the same handle, but a decoded list numbers its slots afresh.
+type Handle int32
+
+// Handle returns slot id's handle, or 0 if the list has no slot id.
+func (l *List) Handle(id ID) Handle { return Handle(l.ids.Get(id)) }
+
 // At returns the id of the visible slot at index.
 func (l *List) At(index int) (ID, error) {
 	if index < 0 || index >= l.Len() {
