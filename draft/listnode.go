@@ -299,16 +299,21 @@ func listInsertNode(ed *edit, n *lnode, i int, v Value) (*lnode, *lnode) {
 			// not copied) and the item starts the next leaf.
 			return n, newListLeaf(ed, []Value{v}, 1)
 		}
-		// An adopted leaf saves what the insert (and a split) will move.
-		from := i
+		// An adopted leaf saves what the insert (and a split) will move,
+		// or, when it takes the insert in place without a split, where.
 		if c := int(n.n) + 1; c > listLeafMax {
 			h := c / 2
 			if i == c-1 {
 				h = c - 1
 			}
-			from = min(i, h)
-		}
-		if !n.mineFrom(ed, from) {
+			if !n.mineFrom(ed, min(i, h)) {
+				n = n.own(ed, 1)
+			}
+		} else if n.n < n.room {
+			if !n.mineInsert(ed, i) {
+				n = n.own(ed, 1)
+			}
+		} else if !n.mineFrom(ed, i) {
 			n = n.own(ed, 1)
 		}
 		it := insertAt(n.items(), i, v)

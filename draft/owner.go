@@ -192,6 +192,22 @@ func (n *lnode) mineFrom(ed *edit, from int) bool {
 	return true
 }
 
+// mineInsert is mineFrom for an insert at i into a leaf that has room for
+// it and does not split: an adopted leaf records where its items moved
+// instead of saving them (an insert in the middle of a leaf of 16 saved
+// eight values, with a write barrier each while the GC marks), and
+// rollback moves them back.
+func (n *lnode) mineInsert(ed *edit, i int) bool {
+	if !n.mineHeader(ed) {
+		return false
+	}
+	if n.part {
+		u := ed.ep.u
+		u.cont = append(u.cont, contents{arr: n.arr, i: int32(i), n: int32(n.n), what: inShifted})
+	}
+	return true
+}
+
 // retag is mnode.retag for list nodes.
 func (n *lnode) retag(ed *edit) bool {
 	if ed == nil {
@@ -465,7 +481,10 @@ type listHeader struct {
 }
 
 // contents is a saved stretch of an array: n elements from index i of the
-// array at arr, kept in vals, mkids or lkids (by what) from off.
+// array at arr, kept in vals, mkids or lkids (by what) from off. Or, with
+// what inShifted, no contents: a leaf of n items at arr took an insert at
+// i in place (items i..n-1 moved one up; item n was zero, as a leaf's
+// items past its length always are).
 type contents struct {
 	arr       unsafe.Pointer
 	i, n, off int32
@@ -476,6 +495,7 @@ const (
 	inVals uint8 = iota
 	inMKids
 	inLKids
+	inShifted
 )
 
 func (u *undoLog) empty() bool {
@@ -548,7 +568,9 @@ func (u *undoLog) saveLKids(arr unsafe.Pointer, s []lkid, i int) {
 // rollback restores every saved node and empties the log, each kind of
 // record latest first, so that a node saved more than once gets what its
 // first save holds: the contents of arrays (each record into the array it
-// was taken from, which only the edit wrote since), then whole headers,
+// was taken from, which only the edit wrote since; an inShifted record
+// undoes its insert, every later change of that array being undone
+// before it, in order, as each is recorded before it is made), then whole headers,
 // then the tokens of nodes adopted for slots (a node's tag record, if any,
 // is its first record: the headers saved after it hold the edit's token).
 func (u *undoLog) rollback() {
@@ -559,6 +581,12 @@ func (u *undoLog) rollback() {
 			copy(unsafe.Slice((*Value)(c.arr), c.i+c.n)[c.i:], u.vals[c.off:c.off+c.n])
 		case inMKids:
 			copy(unsafe.Slice((**mnode)(c.arr), c.i+c.n)[c.i:], u.mkids[c.off:c.off+c.n])
+		case inShifted:
+			// Every later write to the array was undone already, so it
+			// holds what the insert left.
+			it := unsafe.Slice((*Value)(c.arr), c.n+1)
+			copy(it[c.i:], it[c.i+1:])
+			it[c.n] = Value{}
 		default:
 			copy(unsafe.Slice((*lkid)(c.arr), c.i+c.n)[c.i:], u.lkids[c.off:c.off+c.n])
 		}
