@@ -336,6 +336,9 @@ func listInsertNode(ed *edit, n *lnode, i int, v Value) (*lnode, *lnode) {
 	old := n.kid(k)
 	c, split := listInsertNode(ed, old.n, j, v)
 	if split == nil {
+		if c == old.n && n.growKid(ed, k) {
+			return n, nil
+		}
 		n = n.ownFor(ed, k)
 		n.setKid(ed, k, lkid{c, old.size + 1})
 		return n, nil

@@ -208,6 +208,31 @@ func (n *lnode) mineInsert(ed *edit, i int) bool {
 	return true
 }
 
+// growKid adds one to the size of kid k of inner node n, in place, and
+// reports whether it could: ed owns or adopts n, and the kid is the tail
+// (in the header) or in an array n writes in place. An adopted node
+// records the count it changed, not the kid (an insert below changes only
+// the counts on its path, and the kid's pointer needs no write, nor the
+// write barrier that goes with it while the GC marks).
+func (n *lnode) growKid(ed *edit, k int) bool {
+	if k == int(n.n)-1 {
+		if !n.mineHeader(ed) {
+			return false
+		}
+		n.tail().size++
+		return true
+	}
+	if !n.pown || !n.retag(ed) {
+		return false
+	}
+	if n.part {
+		u := ed.ep.u
+		u.cont = append(u.cont, contents{arr: n.arr, i: int32(k), what: inKidGrown})
+	}
+	n.front()[k].size++
+	return true
+}
+
 // retag is mnode.retag for list nodes.
 func (n *lnode) retag(ed *edit) bool {
 	if ed == nil {
@@ -481,10 +506,11 @@ type listHeader struct {
 }
 
 // contents is a saved stretch of an array: n elements from index i of the
-// array at arr, kept in vals, mkids or lkids (by what) from off. Or, with
-// what inShifted, no contents: a leaf of n items at arr took an insert at
-// i in place (items i..n-1 moved one up; item n was zero, as a leaf's
-// items past its length always are).
+// array at arr, kept in vals, mkids or lkids (by what) from off. Or a
+// change, with no contents: inShifted, a leaf of n items at arr took an
+// insert at i in place (items i..n-1 moved one up; item n was zero, as a
+// leaf's items past its length always are); inKidGrown, the size of kid i
+// of the kids array at arr grew by one.
 type contents struct {
 	arr       unsafe.Pointer
 	i, n, off int32
@@ -496,6 +522,7 @@ const (
 	inMKids
 	inLKids
 	inShifted
+	inKidGrown
 )
 
 func (u *undoLog) empty() bool {
@@ -568,11 +595,12 @@ func (u *undoLog) saveLKids(arr unsafe.Pointer, s []lkid, i int) {
 // rollback restores every saved node and empties the log, each kind of
 // record latest first, so that a node saved more than once gets what its
 // first save holds: the contents of arrays (each record into the array it
-// was taken from, which only the edit wrote since; an inShifted record
-// undoes its insert, every later change of that array being undone
-// before it, in order, as each is recorded before it is made), then whole headers,
-// then the tokens of nodes adopted for slots (a node's tag record, if any,
-// is its first record: the headers saved after it hold the edit's token).
+// was taken from, which only the edit wrote since; an inShifted or
+// inKidGrown record undoes its change, every later change of that array
+// being undone before it, as each is recorded before it is made), then
+// whole headers, then the tokens of nodes adopted for slots (a node's tag
+// record, if any, is its first record: the headers saved after it hold
+// the edit's token).
 func (u *undoLog) rollback() {
 	for k := len(u.cont) - 1; k >= 0; k-- {
 		c := &u.cont[k]
@@ -587,6 +615,8 @@ func (u *undoLog) rollback() {
 			it := unsafe.Slice((*Value)(c.arr), c.n+1)
 			copy(it[c.i:], it[c.i+1:])
 			it[c.n] = Value{}
+		case inKidGrown:
+			unsafe.Slice((*lkid)(c.arr), c.i+1)[c.i].size--
 		default:
 			copy(unsafe.Slice((*lkid)(c.arr), c.i+c.n)[c.i:], u.lkids[c.off:c.off+c.n])
 		}
