@@ -77,6 +77,7 @@ func (d *Doc) applyOpIn(n *node, s *slot, op *Op, id OpID, ts clock.Timestamp, l
 			s.addEntry(entry{id: id, ts: ts, val: op.Value})
 			adjustLive(s, 1)
 		}
+		s.shrink()
 		d.touch(s, force)
 	case OpInc:
 		if s == nil {
@@ -186,6 +187,7 @@ func (d *Doc) clearNode(n *node, ctx VersionVector) bool {
 		if r := len(s.entries) - k; r > 0 {
 			clear(s.entries[k:])
 			s.entries = s.entries[:k]
+			s.shrink()
 			adjustLive(s, -r)
 			changed = true
 		}

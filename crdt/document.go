@@ -17,53 +17,59 @@ import (
 // be shared freely, between goroutines too: the Doc changes its state in
 // place (draft's owned mode) only until it hands it out.
 type Doc struct {
-	cfg   Config
-	clk   *clock.Clock
-	strat *Strategies
+	// The fields are in the order of a remote apply's reads: a simulator
+	// applies each change to thousands of documents in turn, so each finds
+	// its Doc cold in cache, and every 64-byte line of it that the apply
+	// reads is a miss. Owner's busy flag sits at the end of owner (line 4
+	// of the 64-byte lines); the fields after it, up to pending's counts,
+	// are what Apply reads and writes (lines 5 and 6), then stats (line 7).
 
-	root *node
-	// state is the visible state before the patches in lag: State applies
-	// them (all at once, so the draft shares the path copies) when it is
-	// read, so remote changes that nobody reads in between cost no
-	// persistent-tree copies each.
-	state draft.Value
 	// owner owns state: local updates and lag applies change the nodes it
 	// made in place (draft's owned mode). Anything that hands state or a
 	// part of it out of the Doc freezes it first (State does).
 	owner draft.Owner
-	vv    VersionVector
-	log   *memLog // the opLog; concrete, so appends are direct calls
 
-	pending    pendingBuf
-	quarantine []*Change
-	stats      Stats
-
+	clk  *clock.Clock
+	root *node
+	vv   VersionVector
+	log  *memLog // the opLog; concrete, so appends are direct calls
 	// lag holds visible patches applied to the registers but not yet to
-	// state, oldest first. Its backing array is never rewritten (flushing
-	// starts a new one), so Result.Patches can share it. The current
-	// call's patches start at mark.
-	lag    []draft.Patch
-	mark   int
-	lagCap int  // the capacity newLag gave lag last
-	quiet  bool // don't emit visible patches (local updates, large batches)
-	dirty  bool // large batch: re-render and diff at finish
-	cbuf   []cand
+	// state, oldest first. The patches of its backing array are never
+	// rewritten once appended (newLag goes on after them, growLag moves to
+	// a new array), so Result.Patches can share it. The current call's
+	// patches start at mark.
+	lag  []draft.Patch
+	mark int
+	segs draft.Path // room for visible patch paths (see takeSegs)
+	// listSlots counts list position slots made by ops and snapshot merges
+	// (tombstones stay): with the live counts, the cost of a render.
+	listSlots int
+	afterOp   func(c *Change, i int) // test hook: called after each remote op
+	lagCap    int32                  // the lag's capacity growLag aims for
+	quiet     bool                   // don't emit visible patches (local updates, large batches)
+	dirty     bool                   // large batch: re-render and diff at finish
+	pending   pendingBuf
+	stats     Stats
+
+	cfg   Config
+	strat *Strategies
+	// state is the visible state before the patches in lag: State applies
+	// them (all at once, so the draft shares the path copies) when it is
+	// read, so remote changes that nobody reads in between cost no
+	// persistent-tree copies each.
+	state      draft.Value
+	quarantine []*Change
+	cbuf       []cand
 	// asserted is localChange.asserted's buffer, reused across updates.
 	asserted []*node
 	lo       localRoom // room for local changes (local.go)
 	// upd is Update's room for a recipe's patches, reused: commitLocal
 	// keeps no reference to a patch (only to its path's segments and its
 	// values, which draft never rewrites).
-	upd  []draft.Patch
-	segs draft.Path // room for visible patch paths (see takeSegs)
-	// listSlots counts list position slots made by ops and snapshot merges
-	// (tombstones stay): with the live counts, the cost of a render.
-	listSlots int
+	upd []draft.Patch
 	// shownIns is the local insert being applied: seq.InsertAt has made
 	// its slot visible already, so touchElem need not (see applyOpIn).
 	shownIns OpID
-
-	afterOp func(c *Change, i int) // test hook: called after each remote op
 }
 
 // Stats are cumulative counters since New, for operators. A plain value.
@@ -119,7 +125,6 @@ func New(cfg Config) (*Doc, error) {
 		log:   newMemLog(),
 	}
 	d.root.shown = visMap
-	d.pending.init()
 	return d, nil
 }
 
@@ -181,13 +186,29 @@ func (d *Doc) applyLag() draft.Value {
 	return next
 }
 
-// newLag starts a new lag buffer (Result.Patches share the old one), sized
-// for the backlogs seen lately: twice the one just applied, or half the
-// previous size if that is more, so that a reader that sometimes reads
-// often does not make the buffer grow from nothing each time.
+// newLag starts the next lag after the patches just applied (or dropped).
+// It goes on in the same backing array when that has room: Result.Patches
+// share the patches before the new start, which are never rewritten, and
+// nothing was handed out past them. Only when the array is full does the
+// next emit allocate (growLag), so a document whose state is read every
+// few dozen patches allocates about one patch's room per patch, not a
+// fresh buffer per read. lagCap tracks the backlogs seen lately: twice the
+// one just applied, or half the previous figure if that is more, so that a
+// reader that sometimes reads often does not make the buffer grow from
+// nothing each time.
 func (d *Doc) newLag() {
-	d.lagCap = min(max(2*len(d.lag), d.lagCap/2, 4), maxLag+maxBatchPatches)
-	d.lag, d.mark = make([]draft.Patch, 0, d.lagCap), 0
+	d.lagCap = int32(min(max(2*len(d.lag), int(d.lagCap)/2, 4), maxLag+maxBatchPatches))
+	d.lag, d.mark = d.lag[len(d.lag):len(d.lag)], 0
+}
+
+// growLag moves the lag to a new backing array with room for at least one
+// more patch: the size lagCap asks for, or twice the lag if that is more.
+// The old array stays as it is (Result.Patches may share it).
+func (d *Doc) growLag() {
+	n := max(int(d.lagCap), 2*len(d.lag), 4)
+	next := make([]draft.Patch, len(d.lag), n)
+	copy(next, d.lag)
+	d.lag = next
 }
 
 // Version returns a copy of the version vector: what this replica has
@@ -272,7 +293,10 @@ func (d *Doc) receive(c *Change, res *Result) error {
 		d.stats.Rejected++
 		return err
 	}
-	if d.vv[c.Replica] >= c.EndSeq() {
+	// The version vector is read once here and handed on: on a document
+	// cold in cache each lookup in it is a few cache misses.
+	have := d.vv[c.Replica]
+	if have >= c.EndSeq() {
 		res.Duplicates++
 		d.stats.Duplicates++
 		return nil
@@ -280,7 +304,7 @@ func (d *Doc) receive(c *Change, res *Result) error {
 	if err := d.clk.Check(c.Timestamp); err != nil {
 		return d.clockRefused(c, err, res)
 	}
-	if !d.ready(c) {
+	if !d.readyAt(c, have) {
 		if !d.pending.add(c, d.cfg.MaxPending, d.cfg.MaxPendingBytes) {
 			res.Dropped++
 			d.stats.Dropped++
@@ -290,7 +314,7 @@ func (d *Doc) receive(c *Change, res *Result) error {
 		d.stats.Buffered++
 		return nil
 	}
-	return d.applyRemote(c, res)
+	return d.applyRemoteAt(c, have, res)
 }
 
 func (d *Doc) hold(c *Change, res *Result) {
@@ -323,11 +347,16 @@ func (d *Doc) clockRefused(c *Change, err error, res *Result) error {
 
 // applyRemote applies the unseen suffix of a ready change.
 func (d *Doc) applyRemote(c *Change, res *Result) error {
+	return d.applyRemoteAt(c, d.vv[c.Replica], res)
+}
+
+// applyRemoteAt is applyRemote with have = d.vv[c.Replica].
+func (d *Doc) applyRemoteAt(c *Change, have uint64, res *Result) error {
 	if err := d.clk.Update(c.Timestamp); err != nil {
 		return d.clockRefused(c, err, res)
 	}
 	from := 0
-	if have := d.vv[c.Replica]; have >= c.StartSeq {
+	if have >= c.StartSeq {
 		from = int(have - c.StartSeq + 1)
 	}
 	for i := from; i < len(c.Ops); i++ {
@@ -408,8 +437,12 @@ func (d *Doc) RetryQuarantined() (Result, error) {
 
 // ready reports whether every prerequisite of c's unseen ops is applied:
 // the replica's earlier ops (FIFO) and every id an op references.
-func (d *Doc) ready(c *Change) bool {
-	have := d.vv[c.Replica]
+func (d *Doc) ready(c *Change) bool { return d.readyAt(c, d.vv[c.Replica]) }
+
+// readyAt is ready with have = d.vv[c.Replica]. An id of c's own replica is
+// applied or earlier in c exactly when it is below the op's own seq (have
+// is below it too), so only other replicas' ids need the version vector.
+func (d *Doc) readyAt(c *Change, have uint64) bool {
 	if have+1 < c.StartSeq {
 		return false
 	}
@@ -420,7 +453,10 @@ func (d *Doc) ready(c *Change) bool {
 	for i := from; i < uint64(len(c.Ops)); i++ {
 		self := c.StartSeq + i
 		dep := func(id OpID) bool {
-			return d.vv.Covers(id) || (id.Replica == c.Replica && id.Seq < self)
+			if id.Replica == c.Replica {
+				return id.Seq < self
+			}
+			return d.vv.Covers(id)
 		}
 		op := &c.Ops[i]
 		for _, sg := range op.Path {

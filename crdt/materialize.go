@@ -231,6 +231,9 @@ func (d *Doc) emit(op draft.Op, n *node, last draft.Segment, v draft.Value) {
 	if d.quiet {
 		return
 	}
+	if len(d.lag) == cap(d.lag) {
+		d.growLag()
+	}
 	d.lag = append(d.lag, draft.Patch{Op: op, Path: append(d.pathOf(n, 1), last), Value: v})
 }
 

@@ -13,18 +13,20 @@ import (
 // which walks them whenever anything is buffered, neither collects nor
 // sorts them each time.
 type pendingBuf struct {
+	n     int // first: Apply reads it on every call (see Doc's layout)
+	bytes int
 	by    map[clock.ReplicaID][]*Change
 	reps  []clock.ReplicaID // the keys of by, ascending
 	walk  []clock.ReplicaID // replicas' result, reused
-	n     int
-	bytes int
 }
 
-func (p *pendingBuf) init() { p.by = make(map[clock.ReplicaID][]*Change) }
-
 // add buffers c unless an equal change is buffered; it reports false if the
-// buffer is full.
+// buffer is full. The map is made at the first add: most documents never
+// buffer anything.
 func (p *pendingBuf) add(c *Change, maxN, maxBytes int) bool {
+	if p.by == nil {
+		p.by = make(map[clock.ReplicaID][]*Change)
+	}
 	cs := p.by[c.Replica]
 	i, found := slices.BinarySearchFunc(cs, c.StartSeq, func(x *Change, s uint64) int { return cmp.Compare(x.StartSeq, s) })
 	if found {

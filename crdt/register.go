@@ -147,6 +147,17 @@ func (s *slot) addEntry(e entry) {
 	s.entries = append(s.entries, e)
 }
 
+// shrink moves the register's entries back into its own room once at most
+// one is left, so that the array concurrent writes needed is freed: a
+// register holds it only while the conflict lasts.
+func (s *slot) shrink() {
+	if cap(s.entries) <= 1 || len(s.entries) > 1 {
+		return
+	}
+	s.first[0] = entry{}
+	s.entries = s.first[:copy(s.first[:], s.entries)]
+}
+
 // seg returns the slot's segment in its container.
 func (s *slot) seg() Segment {
 	if s.isElem() {
