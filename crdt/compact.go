@@ -24,7 +24,8 @@ import (
 // A plain value.
 type CompactStats struct {
 	// DroppedChanges and DroppedBytes are the log changes dropped and their
-	// estimated size (bytes, as changeSize estimates it).
+	// size in bytes (a change kept encoded: its encoding's length; one kept
+	// by pointer: an estimate of its memory).
 	DroppedChanges, DroppedBytes int
 	// DroppedRegisters counts map registers dropped because they held
 	// nothing (no entry, no counter, nothing below them).
@@ -82,15 +83,17 @@ func (d *Doc) Compact(frontier VersionVector) CompactStats {
 		a := &l.authors[k]
 		f := min(frontier[a.r], d.vv[a.r])
 		i := 0
-		for i < a.cs.len() && a.cs.at(i).EndSeq() <= f {
-			st.DroppedBytes += changeSize(a.cs.at(i))
-			i++
+		for ; i < a.len(); i++ {
+			if _, end := a.span(i); end > f {
+				break
+			}
+			st.DroppedBytes += a.size(i)
 		}
 		if i == 0 {
 			continue
 		}
 		st.DroppedChanges += i
-		a.cs.dropFront(i)
+		a.dropFront(i)
 	}
 	st.DroppedRegisters = dropEmptyRegisters(d.root)
 	st.LogChanges, st.LogBytes = l.size()
@@ -161,9 +164,10 @@ func (d *Doc) compactLog() *memLog {
 // size returns the number of changes and their estimated bytes.
 func (l *memLog) size() (changes, bytes int) {
 	for k := range l.authors {
-		changes += l.authors[k].cs.len()
-		for c := range l.authors[k].cs.all {
-			bytes += changeSize(c)
+		a := &l.authors[k]
+		changes += a.len()
+		for i := range a.len() {
+			bytes += a.size(i)
 		}
 	}
 	return changes, bytes
@@ -176,17 +180,17 @@ func (l *memLog) size() (changes, bytes int) {
 // reader then means "reader is served"), so checking a reader costs only the
 // changes it is about to be sent.
 func (l *memLog) floorOf(r clock.ReplicaID, have, reader uint64) uint64 {
-	cs := l.changesOf(r)
-	if cs == nil {
+	a := l.authorOf(r)
+	if a == nil {
 		return have
 	}
 	cur := have
-	for i := cs.len() - 1; i >= 0 && cur > reader; i-- {
-		c := cs.at(i)
-		if c.EndSeq() < cur {
-			return cur // a gap between c and what follows
+	for i := a.len() - 1; i >= 0 && cur > reader; i-- {
+		start, end := a.span(i)
+		if end < cur {
+			return cur // a gap between change i and what follows
 		}
-		cur = min(cur, c.StartSeq-1)
+		cur = min(cur, start-1)
 	}
 	return cur
 }

@@ -65,7 +65,7 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 		return nil, nil
 	}
 	d.vv[lc.c.Replica] = lc.c.EndSeq()
-	d.log.append(lc.c)
+	d.log.appendLocal(lc.c)
 	d.stats.Applied++
 	return lc.c, nil
 }

@@ -327,3 +327,42 @@ func (r *mpReader) isNil() bool {
 	}
 	return false
 }
+
+// skip passes over one msgpack value of any type, nested at most depth
+// deep.
+func (r *mpReader) skip(depth int) {
+	if r.err != nil {
+		return
+	}
+	if depth <= 0 {
+		r.fail("nested too deep")
+		return
+	}
+	c := r.peek()
+	switch {
+	case c < 0x80 || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3:
+		r.off++
+	case c&0xf0 == 0x80 || c == 0xde || c == 0xdf:
+		n := r.length(true, maxWireList, 2)
+		for range 2 * n {
+			r.skip(depth - 1)
+		}
+	case c&0xf0 == 0x90 || c == 0xdc || c == 0xdd:
+		n := r.array(maxWireList, 1)
+		for range n {
+			r.skip(depth - 1)
+		}
+	case c&0xe0 == 0xa0 || (c >= 0xd9 && c <= 0xdb):
+		r.strBytes(maxWireString)
+	case c >= 0xc4 && c <= 0xc6:
+		r.bin(maxWireString)
+	case c == 0xca || c == 0xcb:
+		r.float()
+	case c >= 0xcc && c <= 0xcf:
+		r.uint()
+	case c >= 0xd0 && c <= 0xd3:
+		r.int()
+	default:
+		r.fail("unsupported msgpack type 0x%02x", c)
+	}
+}

@@ -3,6 +3,7 @@ package crdt
 import (
 	"cmp"
 	"slices"
+	"sort"
 
 	"github.com/syncmesh/syncmesh/clock"
 )
@@ -14,6 +15,23 @@ type opLog interface {
 	since(vv VersionVector, maxBytes int) []*Change
 }
 
+// memLog is the in-memory op log. Per author it keeps the changes in one
+// of two forms, chosen by the author's first change (and again whenever
+// compaction empties the author):
+//
+//   - encoded: each change's EncodeChange message in the author's byte
+//     arena (encRun). Local changes and changes applied with ApplyEncoded
+//     are kept so: about 45 bytes a one-write change, with no pointers for
+//     the GC to scan, served to peers as they are (EncodedChangesSince)
+//     and decoded only when a caller asks for *Change values (ChangesSince,
+//     rare: anti-entropy with a Go peer).
+//   - by pointer: the *Change values Apply was given (changeRun), shared
+//     with the caller. A caller that applies one decoded change to many
+//     Docs (the simulator) then pays 8 bytes per Doc, and no copy.
+//
+// A change that arrives in the other form than its author's log is
+// converted (encoded, or decoded into a copy), so an author's log stays in
+// seq order in one form.
 type memLog struct {
 	// authors is every replica ever appended, ascending (some may have no
 	// changes left after compaction), with its changes in seq order and the
@@ -22,6 +40,16 @@ type memLog struct {
 	// no map.
 	authors []logAuthor
 	last    int // index in authors of the last change's author
+
+	// recv is the change ApplyEncoded is handing to the Doc, decoded into
+	// room it reuses: if the Doc applies it, append keeps its bytes, never
+	// the change. recvMsg is its own single-change message (nil: it came
+	// in a batch and is encoded afresh).
+	recv    *Change
+	recvMsg []byte
+	tmp     []byte // room to encode one change
+	tab     wireTable
+	rx      *wireRx // ApplyEncoded's decoding room (applyencoded.go)
 }
 
 var _ opLog = (*memLog)(nil)
@@ -29,7 +57,8 @@ var _ opLog = (*memLog)(nil)
 type logAuthor struct {
 	r   clock.ReplicaID
 	end uint64
-	cs  changeRun
+	cs  changeRun // the changes kept by pointer, or
+	enc *encRun   // the changes kept encoded (nil until used)
 }
 
 func newMemLog() *memLog { return &memLog{} }
@@ -55,33 +84,133 @@ func (l *memLog) search(r clock.ReplicaID) (int, bool) {
 	})
 }
 
-// changesOf returns r's logged changes in seq order (nil if none).
-func (l *memLog) changesOf(r clock.ReplicaID) *changeRun {
+// authorOf returns r's entry, or nil.
+func (l *memLog) authorOf(r clock.ReplicaID) *logAuthor {
 	if i, found := l.search(r); found {
-		return &l.authors[i].cs
+		return &l.authors[i]
 	}
 	return nil
 }
 
+// append logs a change applied from elsewhere: by pointer, unless the
+// author's log is encoded or c is ApplyEncoded's reused room.
 func (l *memLog) append(c *Change) {
 	a := l.author(c.Replica)
-	if e := c.EndSeq(); e > a.end {
-		a.end = e
+	a.end = max(a.end, c.EndSeq())
+	switch {
+	case c == l.recv && a.cs.len() == 0:
+		msg := l.recvMsg
+		if msg == nil {
+			msg = l.encode(c)
+		}
+		a.encoded().push(msg, c)
+	case c == l.recv:
+		// The author's log is by pointer: keep a copy.
+		held, err := heldCopy(c, l.recvMsg)
+		if err != nil {
+			panic("crdt: an applied change does not re-encode: " + err.Error())
+		}
+		a.cs.push(held)
+	case a.enc != nil && a.enc.len() > 0:
+		a.enc.push(l.encode(c), c)
+	default:
+		a.cs.push(c)
 	}
-	a.cs.push(c)
+}
+
+// appendLocal logs a change made here: encoded (the caller keeps the
+// change if it wants it), unless the author's log is by pointer.
+func (l *memLog) appendLocal(c *Change) {
+	a := l.author(c.Replica)
+	a.end = max(a.end, c.EndSeq())
+	if a.cs.len() > 0 {
+		a.cs.push(c)
+		return
+	}
+	a.encoded().push(l.encode(c), c)
+}
+
+// encode returns c's EncodeChange message in l.tmp (valid until the next
+// call).
+func (l *memLog) encode(c *Change) []byte {
+	l.tmp = l.tab.appendMessage(l.tmp[:0], c)
+	return l.tmp
+}
+
+func (a *logAuthor) encoded() *encRun {
+	if a.enc == nil {
+		a.enc = new(encRun)
+	}
+	return a.enc
+}
+
+// len returns the number of changes logged for the author.
+func (a *logAuthor) len() int {
+	if a.enc != nil && a.enc.refs.n > 0 {
+		return a.enc.refs.n
+	}
+	return a.cs.len()
+}
+
+// span returns the first and last seq of change i.
+func (a *logAuthor) span(i int) (start, end uint64) {
+	if a.enc != nil && a.enc.refs.n > 0 {
+		r := a.enc.refs.ptr(i)
+		return r.start, r.start + uint64(r.ops) - 1
+	}
+	c := a.cs.at(i)
+	return c.StartSeq, c.EndSeq()
+}
+
+// size estimates change i's size in bytes: its encoding's length, or
+// changeSize for a change kept by pointer.
+func (a *logAuthor) size(i int) int {
+	if a.enc != nil && a.enc.refs.n > 0 {
+		return int(a.enc.refs.ptr(i).n)
+	}
+	return changeSize(a.cs.at(i))
+}
+
+// searchEnd returns the index of the first change whose end seq is above
+// have (len when none is).
+func (a *logAuthor) searchEnd(have uint64) int {
+	return sort.Search(a.len(), func(i int) bool {
+		_, e := a.span(i)
+		return e > have
+	})
+}
+
+// dropFront drops the author's first k changes.
+func (a *logAuthor) dropFront(k int) {
+	if a.enc != nil && a.enc.refs.n > 0 {
+		a.enc.dropFront(k)
+		return
+	}
+	a.cs.dropFront(k)
+}
+
+// collect appends change i as a *Change (decoded with dec if kept
+// encoded).
+func (a *logAuthor) collect(out []*Change, i int, dec *logDecoder) []*Change {
+	if a.enc != nil && a.enc.refs.n > 0 {
+		return append(out, dec.decode(a.enc.msg(i)))
+	}
+	return append(out, a.cs.at(i))
 }
 
 func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
 	var out []*Change
+	dec := logDecoder{}
 	if maxBytes <= 0 {
 		// Everything lacking goes: size the result once.
 		total := 0
 		for k := range l.authors {
 			if a := &l.authors[k]; a.end > vv[a.r] {
-				total += a.cs.len() - a.cs.search(vv[a.r])
+				total += a.len() - a.searchEnd(vv[a.r])
 			}
 		}
 		out = make([]*Change, 0, total)
+		dec.t.extra = total
 	}
 	size := 0
 	for k := range l.authors {
@@ -90,25 +219,117 @@ func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
 		if a.end <= have {
 			continue // nothing vv lacks (the common case)
 		}
-		cs := &a.cs
 		// An author's changes are in seq order: from the first that ends
 		// above have, every one holds ops vv lacks.
-		i := cs.search(have)
-		if maxBytes <= 0 {
-			out = cs.appendFrom(out, i)
+		i := a.searchEnd(have)
+		if maxBytes <= 0 && (a.enc == nil || a.enc.refs.n == 0) {
+			out = a.cs.appendFrom(out, i)
 			continue
 		}
-		for ; i < cs.len(); i++ {
-			c := cs.at(i)
-			sz := changeSize(c)
-			if len(out) > 0 && size+sz > maxBytes {
-				return out
+		for ; i < a.len(); i++ {
+			if maxBytes > 0 {
+				sz := a.size(i)
+				if len(out) > 0 && size+sz > maxBytes {
+					return out
+				}
+				size += sz
 			}
-			size += sz
-			out = append(out, c)
+			out = a.collect(out, i, &dec)
 		}
 	}
 	return out
+}
+
+// EncodedChange is one applied change as an EncodeChange message, with
+// what its header says. Data may share memory with the Doc's op log: it is
+// immutable, and the caller must not modify it. A plain value.
+type EncodedChange struct {
+	Replica          clock.ReplicaID
+	StartSeq, EndSeq uint64
+	Data             []byte
+}
+
+// encodedSince is since with every change as its EncodeChange message:
+// kept bytes as they are, changes kept by pointer encoded.
+func (l *memLog) encodedSince(vv VersionVector, maxBytes int) []EncodedChange {
+	var out []EncodedChange
+	if maxBytes <= 0 {
+		out = make([]EncodedChange, 0, l.missing(vv))
+	}
+	l.eachSince(vv, maxBytes, func(a *logAuthor, i int, msg []byte) {
+		start, end := a.span(i)
+		if a.enc == nil || a.enc.refs.n == 0 {
+			msg = EncodeChange(a.cs.at(i)) // l.tmp is reused
+		}
+		out = append(out, EncodedChange{Replica: a.r, StartSeq: start, EndSeq: end, Data: msg})
+	})
+	return out
+}
+
+// appendSince appends the messages of encodedSince to dst, back to back.
+func (l *memLog) appendSince(dst []byte, vv VersionVector, maxBytes int) []byte {
+	if maxBytes <= 0 {
+		dst = slices.Grow(dst, l.missingBytes(vv))
+	}
+	l.eachSince(vv, maxBytes, func(_ *logAuthor, _ int, msg []byte) { dst = append(dst, msg...) })
+	return dst
+}
+
+// missing returns the number of logged changes holding ops vv lacks.
+func (l *memLog) missing(vv VersionVector) int {
+	total := 0
+	for k := range l.authors {
+		if a := &l.authors[k]; a.end > vv[a.r] {
+			total += a.len() - a.searchEnd(vv[a.r])
+		}
+	}
+	return total
+}
+
+// missingBytes estimates the length of the messages of the logged changes
+// holding ops vv lacks (exact for changes kept encoded).
+func (l *memLog) missingBytes(vv VersionVector) int {
+	total := 0
+	for k := range l.authors {
+		a := &l.authors[k]
+		if a.end <= vv[a.r] {
+			continue
+		}
+		for i := a.searchEnd(vv[a.r]); i < a.len(); i++ {
+			total += a.size(i)
+		}
+	}
+	return total
+}
+
+// eachSince calls f with each logged change holding ops vv lacks and its
+// message (valid until f returns if the change is kept by pointer), at
+// least one and then while the messages total at most maxBytes (<= 0: no
+// limit).
+func (l *memLog) eachSince(vv VersionVector, maxBytes int, f func(a *logAuthor, i int, msg []byte)) {
+	size := 0
+	for k := range l.authors {
+		a := &l.authors[k]
+		have := vv[a.r]
+		if a.end <= have {
+			continue
+		}
+		for i := a.searchEnd(have); i < a.len(); i++ {
+			var msg []byte
+			if a.enc != nil && a.enc.refs.n > 0 {
+				msg = a.enc.msg(i)
+			} else {
+				msg = l.encode(a.cs.at(i))
+			}
+			if maxBytes > 0 {
+				if size > 0 && size+len(msg) > maxBytes {
+					return
+				}
+				size += len(msg)
+			}
+			f(a, i, msg)
+		}
+	}
 }
 
 // changeSize estimates the memory and wire size of c in bytes.
@@ -125,4 +346,69 @@ func changeSize(c *Change) int {
 		}
 	}
 	return n
+}
+
+// encRun is one author's logged changes as EncodeChange messages, in seq
+// order: the bytes in arena chunks that are only appended to (a message,
+// once written, never changes, so slices of it can be handed out), and
+// per change a reference.
+type encRun struct {
+	refs chunkRun[encRef]
+	bufs [][]byte // arena chunks: bufs[k] is chunk number base+k
+	base uint32
+}
+
+// encRef locates one logged message: 24 bytes, no pointers.
+type encRef struct {
+	start    uint64 // the change's first seq
+	ops      uint32 // and its number of ops
+	buf, off uint32 // arena chunk number and offset
+	n        uint32 // message length
+}
+
+// Arena chunk sizes: an author's first chunk is small (a replica that
+// writes little holds little), later ones double up to encChunkMax.
+const (
+	encChunkMin = 256
+	encChunkMax = 32 << 10
+)
+
+func (e *encRun) len() int { return e.refs.n }
+
+// push copies msg, the encoding of c, into the arena.
+func (e *encRun) push(msg []byte, c *Change) {
+	k := len(e.bufs) - 1
+	if k < 0 || cap(e.bufs[k])-len(e.bufs[k]) < len(msg) {
+		size := encChunkMin
+		if k >= 0 {
+			size = min(2*cap(e.bufs[k]), encChunkMax)
+		}
+		e.bufs = append(e.bufs, make([]byte, 0, max(size, len(msg))))
+		k++
+	}
+	b := e.bufs[k]
+	e.refs.push(encRef{start: c.StartSeq, ops: uint32(len(c.Ops)), buf: e.base + uint32(k), off: uint32(len(b)), n: uint32(len(msg))})
+	e.bufs[k] = append(b, msg...)
+}
+
+// msg returns change i's message (capacity capped: appending to it copies).
+func (e *encRun) msg(i int) []byte {
+	r := e.refs.ptr(i)
+	b := e.bufs[r.buf-e.base]
+	return b[r.off : r.off+r.n : r.off+r.n]
+}
+
+// dropFront drops the first k changes and the arena chunks only they used.
+func (e *encRun) dropFront(k int) {
+	e.refs.dropFront(k)
+	if e.refs.n == 0 {
+		*e = encRun{}
+		return
+	}
+	if drop := int(e.refs.ptr(0).buf - e.base); drop > 0 {
+		m := copy(e.bufs, e.bufs[drop:])
+		clear(e.bufs[m:])
+		e.bufs = e.bufs[:m]
+		e.base += uint32(drop)
+	}
 }

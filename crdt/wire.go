@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/crdt/internal/seq"
@@ -139,7 +140,27 @@ func (t *wireTable) addChange(c *Change) {
 }
 
 // EncodeChange returns the wire encoding of one change.
-func EncodeChange(c *Change) []byte { return appendChanges(nil, msgChange, []*Change{c}) }
+func EncodeChange(c *Change) []byte {
+	var t wireTable
+	return t.appendMessage(nil, c)
+}
+
+// appendMessage appends c's EncodeChange message to b, with t (emptied
+// first) as its replica table: a table reused for many changes of few
+// replicas allocates nothing.
+func (t *wireTable) appendMessage(b []byte, c *Change) []byte {
+	t.ids, t.idx, t.found = t.ids[:0], nil, false
+	t.addChange(c)
+	b = mpArray(b, 4)
+	b = mpUint(b, wireVersion)
+	b = mpUint(b, msgChange)
+	b = mpArray(b, len(t.ids))
+	for _, r := range t.ids {
+		b = mpUint(b, uint64(r))
+	}
+	b = mpArray(b, 1)
+	return t.appendChange(b, c, false, nil)
+}
 
 // EncodeChanges returns the wire encoding of a batch of changes (one replica
 // table for all of them).
@@ -457,6 +478,36 @@ type readTable struct {
 	// a batch mostly act in one container.
 	lastRaw  []byte
 	lastPath []Segment
+
+	// Decoding several messages with one table (the op log's, ApplyEncoded):
+	// extra is the number of changes expected in later messages (arena
+	// chunks are sized for them too); oneBlocks carves every one-op change
+	// from blocks, not only a batch's; into, when set, is where every
+	// change is decoded (ApplyEncoded's room, reused change after change),
+	// with intoOps and intoPred its ops' and a lone op's predecessors' room.
+	extra     int
+	oneBlocks bool
+	into      *Change
+	intoOps   []Op
+	intoPred  [4]OpID
+	prevIDs   []clock.ReplicaID // the previous message's table (next)
+}
+
+// next prepares t to decode another message with the same arenas. The
+// last path decoded stays shareable while the messages' replica tables
+// are equal (call sameTable after the header).
+func (t *readTable) next() {
+	t.prevIDs = append(t.prevIDs[:0], t.ids...)
+	t.ids = t.ids[:0]
+}
+
+// sameTable forgets the last path decoded unless this message's replica
+// table equals the previous one's (a path's element segments are indexes
+// into the table).
+func (t *readTable) sameTable() {
+	if !slices.Equal(t.ids, t.prevIDs) {
+		t.lastRaw, t.lastPath = nil, nil
+	}
 }
 
 // Arena chunks fit one 8 KiB page with the allocator's 8-byte header: a
@@ -633,11 +684,21 @@ func (t *readTable) change(r *mpReader, delta bool, prev []prevChange) *Change {
 	if r.err != nil {
 		return nil
 	}
-	more := t.nChanges
+	more := t.nChanges + t.extra
 	t.nChanges--
 	var c *Change
 	var room []OpID // where a one-op change's single predecessor goes
-	if n == 1 && delta {
+	if t.into != nil {
+		c = t.into
+		if cap(t.intoOps) < n {
+			t.intoOps = make([]Op, n)
+		}
+		c.Ops = t.intoOps[:n:n]
+		clear(c.Ops)
+		if n == 1 {
+			room = t.intoPred[:]
+		}
+	} else if n == 1 && (delta || t.oneBlocks) {
 		b := &takeChunk(&t.blocks, 1, more, blocksChunk)[0]
 		c, room = &b.c, b.pred[:]
 		c.Ops = b.op[:]

@@ -70,16 +70,18 @@ func (d *crdtDocument) Version() VersionVector { return VersionVector(d.doc.Vers
 func (d *crdtDocument) VersionOf(r clock.ReplicaID) uint64 { return d.doc.VersionOf(r) }
 
 // Apply implements Document. A change whose header disagrees with its
-// data is refused.
+// data is refused. The changes are applied from their bytes
+// (crdt.Doc.ApplyEncoded): none is decoded into a Change of its own unless
+// it must wait, and the document's log keeps the bytes.
 func (d *crdtDocument) Apply(changes []Change) (Applied, error) {
-	cs := make([]*crdt.Change, 0, len(changes))
+	msgs := make([][]byte, 0, len(changes))
 	var first error
 	var newest int64
 	for _, ch := range changes {
-		c, err := crdt.DecodeChange(ch.Data)
-		if err == nil && (c.Replica != ch.Replica || c.StartSeq != ch.Start || c.EndSeq() != ch.End) {
+		ci, err := crdt.ReadChangeInfo(ch.Data)
+		if err == nil && (ci.Replica != ch.Replica || ci.StartSeq != ch.Start || ci.EndSeq != ch.End) {
 			err = fmt.Errorf("mesh: change header %s %d..%d disagrees with its data %s %d..%d",
-				ch.Replica, ch.Start, ch.End, c.Replica, c.StartSeq, c.EndSeq())
+				ch.Replica, ch.Start, ch.End, ci.Replica, ci.StartSeq, ci.EndSeq)
 		}
 		if err != nil {
 			if first == nil {
@@ -87,29 +89,30 @@ func (d *crdtDocument) Apply(changes []Change) (Applied, error) {
 			}
 			continue
 		}
-		newest = max(newest, c.Timestamp.Wall)
-		cs = append(cs, c)
+		newest = max(newest, ci.Timestamp.Wall)
+		msgs = append(msgs, ch.Data)
 	}
-	res, err := d.doc.Apply(cs...)
+	res, err := d.doc.ApplyEncoded(msgs...)
 	if first == nil {
 		first = err
 	}
 	return d.applied(res, newest), first
 }
 
-// ChangesSince implements Document.
+// ChangesSince implements Document. Each change's Data is the message the
+// document's log keeps (shared, never modified), or a fresh encoding.
 func (d *crdtDocument) ChangesSince(v VersionVector, maxBytes int) ([]Change, bool, error) {
-	cs, err := d.doc.ChangesSinceErr(crdt.VersionVector(v), maxBytes)
+	ecs, err := d.doc.EncodedChangesSince(crdt.VersionVector(v), maxBytes)
 	if err != nil {
 		// Below the log's floor (compacted, or a merged snapshot's gap):
 		// the core answers with a snapshot.
 		return nil, false, fmt.Errorf("%w: %w", ErrCompacted, err)
 	}
-	out := make([]Change, len(cs))
+	out := make([]Change, len(ecs))
 	after := v.Clone()
-	for i, c := range cs {
-		out[i] = meshChange(c)
-		after[c.Replica] = max(after[c.Replica], c.EndSeq())
+	for i, e := range ecs {
+		out[i] = Change{Replica: e.Replica, Start: e.StartSeq, End: e.EndSeq, Data: e.Data}
+		after[e.Replica] = max(after[e.Replica], e.EndSeq)
 	}
 	return out, !after.Covers(d.Version()), nil
 }

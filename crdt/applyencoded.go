@@ -1,0 +1,256 @@
+package crdt
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/syncmesh/syncmesh/clock"
+)
+
+// This file is the wire-to-state path: ApplyEncoded applies encoded
+// changes without materialising them as heap Change values (each is
+// decoded into room the Doc reuses, applied, and its bytes logged), and
+// EncodedChangesSince serves the op log's encoded changes as they are.
+// Together they are an exchange of what a peer lacks that never holds a
+// decoded change: bytes from one log, applied, into bytes in the other.
+
+// ApplyEncoded applies the changes in data, each element holding one
+// message from EncodeChanges or EncodeChange, or several EncodeChange
+// messages back to back (as the Data of EncodedChangesSince's results,
+// concatenated). It is Apply on the decoded changes, with the same
+// semantics, results and counters, but a change is decoded into room the
+// Doc reuses: only a change that must wait (pending, quarantined) is
+// copied out, and the op log keeps the bytes of an applied one, not the
+// change. The Doc does not retain data.
+//
+// A malformed change is rejected (counted, and the first error returned)
+// without affecting the others; bytes that do not decode end their
+// element (the changes before them are applied; the next element is read).
+func (d *Doc) ApplyEncoded(data ...[]byte) (Result, error) {
+	if d.owner.Busy() {
+		return Result{}, errInRecipe("ApplyEncoded")
+	}
+	rx := d.log.receiver()
+	var res Result
+	var first error
+	d.mark = len(d.lag)
+	for _, b := range data {
+		if err := d.receiveEncoded(rx, b, &res); err != nil && first == nil {
+			first = err
+		}
+	}
+	rx.done()
+	d.drain(&res)
+	d.finish(&res)
+	return res, first
+}
+
+// receiveEncoded handles the messages in b.
+func (d *Doc) receiveEncoded(rx *wireRx, b []byte, res *Result) error {
+	var first error
+	r := mpReader{b: b}
+	t := &rx.t
+	for r.left() > 0 {
+		start := r.off
+		t.next()
+		typ, err := t.begin(&r, msgBatch)
+		if err != nil {
+			return d.rejectEncoded(err, first, res)
+		}
+		t.sameTable()
+		prev := rx.prevFor(len(t.ids))
+		for t.nChanges > 0 {
+			c := t.change(&r, typ == msgBatch, prev)
+			if r.err != nil {
+				return d.rejectEncoded(r.err, first, res)
+			}
+			var msg []byte
+			if typ == msgChange {
+				msg = b[start:r.off:r.off]
+			}
+			if err := d.receiveRoom(c, msg, res); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+// rejectEncoded counts bytes that did not decode and returns the first
+// error of the element.
+func (d *Doc) rejectEncoded(err, first error, res *Result) error {
+	res.Rejected++
+	d.stats.Rejected++
+	if first != nil {
+		return first
+	}
+	return err
+}
+
+// receiveRoom is receive for a change decoded into reused room (msg, if
+// not nil, is its own message): it gives a change that will be held a
+// copy of its own, and tells the log to keep the bytes of one it applies.
+func (d *Doc) receiveRoom(c *Change, msg []byte, res *Result) error {
+	if d.vv[c.Replica] < c.EndSeq() && !d.ready(c) {
+		// It will wait in the pending buffer (or be refused).
+		held, err := heldCopy(c, msg)
+		if err != nil {
+			res.Rejected++
+			d.stats.Rejected++
+			return err
+		}
+		return d.receive(held, res)
+	}
+	l := d.log
+	l.recv, l.recvMsg = c, msg
+	err := d.receive(c, res)
+	l.recv, l.recvMsg = nil, nil
+	if n := len(d.quarantine); n > 0 && d.quarantine[n-1] == c {
+		// Its timestamp is too far ahead: it waits.
+		held, herr := heldCopy(c, msg)
+		if herr != nil {
+			panic("crdt: a validated change does not re-encode: " + herr.Error())
+		}
+		d.quarantine[n-1] = held
+	}
+	return err
+}
+
+// heldCopy returns a change of its own equal to c, decoded from msg (c's
+// message) or, if msg is nil, from c's encoding.
+func heldCopy(c *Change, msg []byte) (*Change, error) {
+	if msg == nil {
+		msg = EncodeChange(c)
+	}
+	return DecodeChange(msg)
+}
+
+// wireRx is ApplyEncoded's decoding room, kept by the op log between
+// calls: the change and ops every change is decoded into, the replica
+// table and the batch deltas.
+type wireRx struct {
+	t    readTable
+	c    Change
+	prev []prevChange
+}
+
+// receiver returns the log's decoding room, ready for a call.
+func (l *memLog) receiver() *wireRx {
+	if l.rx == nil {
+		l.rx = &wireRx{}
+		l.rx.t.into = &l.rx.c
+	}
+	return l.rx
+}
+
+// done ends a call: the interned keys go (the registers keep the ones they
+// use) and the room holds no values of the last change.
+func (rx *wireRx) done() {
+	rx.t.strs = nil
+	rx.c = Change{}
+	clear(rx.t.intoOps)
+	rx.t.into = &rx.c
+	rx.t.lastRaw, rx.t.lastPath = nil, nil
+}
+
+// prevFor returns zeroed batch deltas for a table of n replicas.
+func (rx *wireRx) prevFor(n int) []prevChange {
+	rx.prev = slices.Grow(rx.prev[:0], n)[:n]
+	clear(rx.prev)
+	return rx.prev
+}
+
+// logDecoder decodes logged messages into changes of their own, carving
+// them from shared arenas (ChangesSince decodes thousands at once).
+type logDecoder struct{ t readTable }
+
+// decode decodes one logged message, which decoded before it was logged.
+func (dec *logDecoder) decode(msg []byte) *Change {
+	t := &dec.t
+	t.oneBlocks = true
+	t.next()
+	r := mpReader{b: msg}
+	var c *Change
+	if _, err := t.begin(&r, msgChange); err == nil {
+		t.sameTable()
+		c = t.change(&r, false, nil)
+	}
+	if r.err != nil || c == nil {
+		panic(fmt.Sprintf("crdt: op log message does not decode: %v", r.err))
+	}
+	if t.extra > 0 {
+		t.extra--
+	}
+	return c
+}
+
+// EncodedChangesSince is ChangesSinceErr with every change as its
+// EncodeChange message: the op log's bytes as they are for changes it
+// keeps encoded (made here, or applied with ApplyEncoded), a fresh
+// encoding for changes it keeps by pointer (applied with Apply).
+// maxBytes (<= 0: no limit) bounds the total length of the messages, at
+// least one being returned when any is missing. The Data slices share the
+// log's memory: they are immutable, and the caller must not modify them.
+func (d *Doc) EncodedChangesSince(vv VersionVector, maxBytes int) ([]EncodedChange, error) {
+	if err := d.CheckFloor(vv); err != nil {
+		return nil, err
+	}
+	return d.log.encodedSince(vv, maxBytes), nil
+}
+
+// AppendEncodedSince appends to dst what EncodedChangesSince returns, the
+// messages back to back (ApplyEncoded reads them so), and returns the
+// extended buffer.
+func (d *Doc) AppendEncodedSince(dst []byte, vv VersionVector, maxBytes int) ([]byte, error) {
+	if err := d.CheckFloor(vv); err != nil {
+		return dst, err
+	}
+	return d.log.appendSince(dst, vv, maxBytes), nil
+}
+
+// ChangeInfo is what an EncodeChange message says of its change. A plain
+// value.
+type ChangeInfo struct {
+	Replica          clock.ReplicaID
+	StartSeq, EndSeq uint64
+	Timestamp        clock.Timestamp
+}
+
+// ReadChangeInfo reads the header of an EncodeChange message: its author,
+// sequence numbers and timestamp. It checks that data is exactly one
+// well-formed msgpack message of that shape, not that the ops are valid
+// (ApplyEncoded and DecodeChange do). It never panics and allocates
+// nothing for a change of a few replicas.
+func ReadChangeInfo(data []byte) (ChangeInfo, error) {
+	r := mpReader{b: data}
+	var room [wireTableScan]clock.ReplicaID
+	t := readTable{ids: room[:0]}
+	if _, err := t.begin(&r, msgChange); err != nil {
+		return ChangeInfo{}, err
+	}
+	if r.array(4, 1) != 4 && r.err == nil {
+		r.fail("change must be an array of 4")
+	}
+	var ci ChangeInfo
+	ci.Replica, ci.StartSeq = t.replica(&r), r.uint()
+	ts, err := clock.Decode(r.bin(clock.EncodedLen))
+	if err != nil && r.err == nil {
+		r.fail("timestamp: %v", err)
+	}
+	n := r.array(maxWireOps, 4)
+	for range n {
+		r.skip(maxWireDepth)
+	}
+	if r.err == nil && r.left() != 0 {
+		r.fail("%d trailing bytes", r.left())
+	}
+	if r.err == nil && (ci.StartSeq == 0 || n == 0 || ci.StartSeq+uint64(n) < ci.StartSeq) {
+		r.fail("bad sequence range")
+	}
+	if r.err != nil {
+		return ChangeInfo{}, r.err
+	}
+	ci.EndSeq = ci.StartSeq + uint64(n) - 1
+	ci.Timestamp = ts
+	return ci, nil
+}

@@ -1,0 +1,306 @@
+package crdt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/syncmesh/syncmesh/draft"
+)
+
+// encodeRandomly encodes order as ApplyEncoded's arguments, grouped at
+// random: single messages, batches, and single messages back to back.
+func encodeRandomly(rng *rand.Rand, order []*Change) [][]byte {
+	var out [][]byte
+	for len(order) > 0 {
+		k := 1 + rng.IntN(min(len(order), 4))
+		g := order[:k]
+		order = order[k:]
+		switch rng.IntN(3) {
+		case 0:
+			for _, c := range g {
+				out = append(out, EncodeChange(c))
+			}
+		case 1:
+			out = append(out, EncodeChanges(g))
+		default:
+			var b []byte
+			for _, c := range g {
+				b = append(b, EncodeChange(c)...)
+			}
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// ApplyEncoded is Apply: in random orders with duplicates and premature
+// changes (held, then drained), given in random groupings, the replica
+// ends as one that applied the decoded changes, with the same log.
+func TestApplyEncodedMatchesApply(t *testing.T) {
+	seed, rng := lawSeed(t)
+	for run := range propRuns(30) {
+		_, all := lawHistory(t, rng, 3)
+		order := append([]*Change(nil), all...)
+		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for range rng.IntN(4) {
+			order = append(order, all[rng.IntN(len(all))])
+		}
+		x := newReplica(t, 50, propStrategies())
+		y := newReplica(t, 50, propStrategies())
+		var rx, ry Result
+		// Apply and ApplyEncoded in the same steps, so the results compare.
+		msgs := encodeRandomly(rng, order)
+		for len(msgs) > 0 {
+			k := 1 + rng.IntN(len(msgs))
+			var cs []*Change
+			for _, m := range msgs[:k] {
+				got, err := DecodeChanges(m)
+				if err != nil {
+					for len(m) > 0 { // single messages back to back
+						c, n := decodeFirst(t, m)
+						got, m = append(got, c), m[n:]
+					}
+				}
+				cs = append(cs, got...)
+			}
+			a, err := x.Apply(cs...)
+			if err != nil {
+				t.Fatalf("seed %d run %d: Apply: %v", seed, run, err)
+			}
+			b, err := y.ApplyEncoded(msgs[:k]...)
+			if err != nil {
+				t.Fatalf("seed %d run %d: ApplyEncoded: %v", seed, run, err)
+			}
+			rx.Applied, rx.Duplicates, rx.Pending = rx.Applied+a.Applied, rx.Duplicates+a.Duplicates, rx.Pending+a.Pending
+			ry.Applied, ry.Duplicates, ry.Pending = ry.Applied+b.Applied, ry.Duplicates+b.Duplicates, ry.Pending+b.Pending
+			if fmt.Sprint(a.Patches) != fmt.Sprint(b.Patches) {
+				t.Fatalf("seed %d run %d: patches differ:\n%v\n%v", seed, run, a.Patches, b.Patches)
+			}
+			msgs = msgs[k:]
+		}
+		if rx.Applied != ry.Applied || rx.Duplicates != ry.Duplicates || rx.Pending != ry.Pending {
+			t.Fatalf("seed %d run %d: results differ: %+v %+v", seed, run, rx, ry)
+		}
+		if dx, dy := dump(x.Doc), dump(y.Doc); dx != dy {
+			t.Fatalf("seed %d run %d: states differ:\n%s\n---\n%s", seed, run, dx, dy)
+		}
+		if !x.State().Equal(y.State()) || !x.Version().Equal(y.Version()) || x.Stats() != y.Stats() {
+			t.Fatalf("seed %d run %d: state, version or stats differ", seed, run)
+		}
+		checkLogsAgree(t, x.Doc, y.Doc)
+	}
+}
+
+// decodeFirst decodes the first of several single-change messages back to
+// back and returns its length.
+func decodeFirst(t *testing.T, b []byte) (*Change, int) {
+	t.Helper()
+	for n := 1; n <= len(b); n++ {
+		if c, err := DecodeChange(b[:n]); err == nil {
+			return c, n
+		}
+	}
+	t.Fatal("no message decodes")
+	return nil, 0
+}
+
+// checkLogsAgree checks that x and y serve the same changes, as values and
+// as messages, to readers at every version of their logs, bounded or not.
+func checkLogsAgree(t *testing.T, x, y *Doc) {
+	t.Helper()
+	for _, vv := range []VersionVector{nil, {clockID(0): 2}, {clockID(1): 1, clockID(2): 3}, x.Version()} {
+		for _, limit := range []int{0, 1, 200} {
+			cx, cy := x.ChangesSince(vv, limit), y.ChangesSince(vv, limit)
+			if limit == 0 && !reflect.DeepEqual(fmtChanges(cx), fmtChanges(cy)) {
+				t.Fatalf("ChangesSince(%v) differs:\n%v\n%v", vv, fmtChanges(cx), fmtChanges(cy))
+			}
+			ey, err := y.EncodedChangesSince(vv, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if limit == 0 && len(ey) != len(cy) {
+				t.Fatalf("EncodedChangesSince(%v): %d changes, ChangesSince %d", vv, len(ey), len(cy))
+			}
+			buf, err := y.AppendEncodedSince(nil, vv, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cat []byte
+			for i, e := range ey {
+				cat = append(cat, e.Data...)
+				if limit != 0 {
+					continue // the limits count sizes differently
+				}
+				c := cy[i]
+				if !bytes.Equal(e.Data, EncodeChange(c)) || e.Replica != c.Replica || e.StartSeq != c.StartSeq || e.EndSeq != c.EndSeq() {
+					t.Fatalf("EncodedChangesSince(%v)[%d] is not change %s", vv, i, fmtChange(c))
+				}
+			}
+			if !bytes.Equal(buf, cat) {
+				t.Fatalf("AppendEncodedSince(%v, %d) differs from EncodedChangesSince:\n%x\n%x", vv, limit, buf, cat)
+			}
+		}
+	}
+	nx, _ := x.LogSize()
+	ny, _ := y.LogSize()
+	if nx != ny {
+		t.Fatalf("log sizes %d and %d", nx, ny)
+	}
+}
+
+// A change decoded into ApplyEncoded's reused room that must wait
+// (quarantined, pending) gets memory of its own: later calls reuse the
+// room without changing it.
+func TestApplyEncodedHeldChangesOwnTheirMemory(t *testing.T) {
+	const t0 = 1_700_000_000_000
+	a, physA := newDriftBoundReplica(t, t0)
+	b := newReplica(t, 2, nil)
+	b.phys.Set(t0 + 10_000) // 10 s ahead: quarantined at a
+	ahead := b.update(t, set("/x", draft.Int(1)))
+	c := newReplica(t, 3, nil)
+	c1 := c.update(t, set("/y", draft.String("one")))
+	c2 := c.update(t, set("/y", draft.String("two"))) // pending without c1
+	res, err := a.ApplyEncoded(EncodeChange(ahead), EncodeChange(c2))
+	if err != nil || res.Quarantined != 1 || res.Pending != 1 {
+		t.Fatalf("res %+v err %v", res, err)
+	}
+	// More changes through the same room.
+	other := newReplica(t, 4, nil)
+	var batch []*Change
+	for i := range 5 {
+		batch = append(batch, other.update(t, set("/z", draft.Int(int64(i)))))
+	}
+	if _, err := a.ApplyEncoded(EncodeChanges(batch)); err != nil {
+		t.Fatal(err)
+	}
+	if q := a.Quarantined(); len(q) != 1 || fmtChange(q[0]) != fmtChange(ahead) {
+		t.Fatalf("quarantined %v, want %s", fmtChanges(q), fmtChange(ahead))
+	}
+	if res, err := a.ApplyEncoded(EncodeChange(c1)); err != nil || res.Applied != 2 {
+		t.Fatalf("drain: %+v %v", res, err)
+	}
+	physA.Set(t0 + 9_600)
+	if res, err := a.RetryQuarantined(); err != nil || res.Applied != 1 {
+		t.Fatalf("retry: %+v %v", res, err)
+	}
+	if got := mustJSON(t, a.State()); got != `{"x":1,"y":"two","z":4}` {
+		t.Fatal(got)
+	}
+}
+
+// Malformed input is rejected and counted; the changes before it in its
+// element and the other elements are applied.
+func TestApplyEncodedRejects(t *testing.T) {
+	src := newReplica(t, 2, nil)
+	c1 := EncodeChange(src.update(t, set("/a", draft.Int(1))))
+	c2 := EncodeChange(src.update(t, set("/b", draft.Int(2))))
+	bad := append(append([]byte{}, c1...), 0x94, 9) // a second message, truncated
+	d := newReplica(t, 1, nil)
+	res, err := d.ApplyEncoded(bad, []byte{0xc1}, c2)
+	if !errors.Is(err, ErrMalformed) || res.Applied != 2 || res.Rejected != 2 {
+		t.Fatalf("res %+v err %v", res, err)
+	}
+	if _, err := d.ApplyEncoded(EncodeChange(&Change{Replica: 3, StartSeq: 1})); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("empty change: %v", err)
+	}
+	if got := mustJSON(t, d.State()); got != `{"a":1,"b":2}` {
+		t.Fatal(got)
+	}
+}
+
+// An author's log keeps one form: changes arriving in the other are
+// converted, and every reader gets the same changes.
+func TestOpLogMixedForms(t *testing.T) {
+	src := newReplica(t, 2, nil)
+	var cs []*Change
+	for i := range 6 {
+		cs = append(cs, src.update(t, set("/k", draft.Int(int64(i)))))
+	}
+	for _, first := range []string{"pointer", "encoded"} {
+		d := newReplica(t, 1, nil)
+		for i, c := range cs {
+			var err error
+			if (i%2 == 0) == (first == "pointer") {
+				_, err = d.Apply(c)
+			} else {
+				_, err = d.ApplyEncoded(EncodeChange(c))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, want := fmtChanges(d.ChangesSince(nil, 0)), fmtChanges(cs); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s first: log %v, want %v", first, got, want)
+		}
+		checkLogsAgree(t, src.Doc, d.Doc)
+		st := d.Compact(VersionVector{2: 3})
+		if st.DroppedChanges != 3 || st.LogChanges != 3 {
+			t.Fatalf("%s first: compact %+v", first, st)
+		}
+		if _, err := d.EncodedChangesSince(VersionVector{2: 1}, 0); !errors.Is(err, ErrCompacted) {
+			t.Fatalf("%s first: below the floor: %v", first, err)
+		}
+		if got, want := fmtChanges(d.ChangesSince(VersionVector{2: 3}, 0)), fmtChanges(cs[3:]); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s first: after compaction %v, want %v", first, got, want)
+		}
+	}
+}
+
+func TestReadChangeInfo(t *testing.T) {
+	for _, c := range sampleChanges() {
+		b := EncodeChange(c)
+		ci, err := ReadChangeInfo(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ci.Replica != c.Replica || ci.StartSeq != c.StartSeq || ci.EndSeq != c.EndSeq() || ci.Timestamp != c.Timestamp {
+			t.Fatalf("%+v for %s", ci, fmtChange(c))
+		}
+		for i := range b {
+			if _, err := ReadChangeInfo(b[:i]); err == nil {
+				t.Fatalf("truncated at %d accepted", i)
+			}
+		}
+		if _, err := ReadChangeInfo(append(b[:len(b):len(b)], b...)); err == nil {
+			t.Fatal("two messages accepted")
+		}
+	}
+	if _, err := ReadChangeInfo(EncodeChanges(sampleChanges())); !errors.Is(err, ErrVersion) {
+		t.Fatalf("batch: %v", err)
+	}
+}
+
+func FuzzApplyEncoded(f *testing.F) {
+	for _, c := range sampleChanges() {
+		f.Add(EncodeChange(c))
+	}
+	f.Add(EncodeChanges(sampleChanges()))
+	f.Add(append(EncodeChange(sampleChanges()[0]), EncodeChange(sampleChanges()[1])...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ci, ierr := ReadChangeInfo(b)
+		one, oerr := DecodeChange(b)
+		if oerr == nil && (ierr != nil || ci.Replica != one.Replica || ci.StartSeq != one.StartSeq || ci.EndSeq != one.EndSeq() || ci.Timestamp != one.Timestamp) {
+			t.Fatalf("ReadChangeInfo %+v (%v) disagrees with DecodeChange %s", ci, ierr, fmtChange(one))
+		}
+		y := newReplica(t, 99, nil)
+		res, err := y.ApplyEncoded(b)
+		if err == nil && res.Rejected != 0 {
+			t.Fatalf("no error with %d rejected", res.Rejected)
+		}
+		cs, derr := DecodeChanges(b)
+		if derr != nil {
+			return
+		}
+		// Decodable input: the same as applying the decoded changes.
+		x := newReplica(t, 99, nil)
+		_, _ = x.Apply(cs...)
+		if dx, dy := dump(x.Doc), dump(y.Doc); dx != dy {
+			t.Fatalf("states differ:\n%s\n---\n%s", dx, dy)
+		}
+		checkLogsAgree(t, x.Doc, y.Doc)
+	})
+}

@@ -1,0 +1,37 @@
+package crdt
+
+import "testing"
+
+// W2 over the wire path: each replica's op log serves what the other
+// lacks as the bytes it keeps (EncodedChangesSince, the messages
+// concatenated into one buffer, as a transport would carry them), and the
+// other applies the bytes (ApplyEncoded), decoding into reused room. The
+// same replicas and convergence check as BenchmarkW2ConcurrentMerge; this
+// is the exchange mesh makes (each change its own EncodeChange message),
+// and the Go analogue of the peers' W2 (Yjs and Loro encode what the other
+// lacks as bytes and apply the bytes).
+func BenchmarkW2WireMerge(b *testing.B) {
+	benchW2(b, func(da, db *Doc) int { return w2WireExchange(b, da, db) })
+}
+
+func w2WireExchange(b *testing.B, da, db *Doc) int {
+	ua := wireSince(b, da, db.Version())
+	ub := wireSince(b, db, da.Version())
+	if _, err := db.ApplyEncoded(ua); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := da.ApplyEncoded(ub); err != nil {
+		b.Fatal(err)
+	}
+	return len(ua) + len(ub)
+}
+
+// wireSince returns d's changes that vv lacks as one buffer of
+// EncodeChange messages back to back.
+func wireSince(b *testing.B, d *Doc, vv VersionVector) []byte {
+	out, err := d.AppendEncodedSince(nil, vv, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out
+}
