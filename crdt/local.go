@@ -125,10 +125,9 @@ func (d *Doc) checkInsideMulti(p draft.Path, earlier []draft.Patch) error {
 // nothing (an increment, an insert) takes no room for one, and a one-op
 // change whose op equals the previous one-op change's (the same increment
 // again, say) shares that op, which ids do not depend on, and takes no op
-// room: the op log keeps every change, and a first touch of fresh memory is
-// dear. A slab or chunk lives while any of its changes does (the op log,
-// or a caller holding a change); the log drops an author's changes oldest
-// first, so a slab's changes, which are consecutive, go together.
+// room. A slab or chunk lives while any of its changes does: the op log
+// keeps local changes encoded (memLog.appendLocal), so that is while a
+// caller holds one.
 type localRoom struct {
 	changes slabOf[Change]
 	ops     slabOf[Op]
