@@ -49,7 +49,9 @@
 //     Visible index <-> id lookups, inserts and visibility changes are
 //     O(log n) (three levels at 100,000 slots). Ids map to slots through
 //     pages of 32 consecutive seqs of one replica. Slots live in pages of
-//     256 (nodes.go): a growing list copies at most its first page.
+//     256 (nodes.go): a growing list copies at most its first page. A
+//     slot's node number is its [Handle], dense per list, so a caller can
+//     keep per-slot data in pages indexed by it (crdt's element registers).
 //   - Local inserts never walk the Fugue tree. Integrate walks it only among
 //     concurrent siblings: to the end of the preceding sibling's subtree or
 //     the start of the following one's, whichever is reached first.
