@@ -131,6 +131,7 @@ func heldCopy(c *Change, msg []byte) (*Change, error) {
 type wireRx struct {
 	t    readTable
 	c    Change
+	pred [4]OpID // a lone op's predecessors (t.intoPred)
 	prev []prevChange
 }
 
@@ -138,7 +139,7 @@ type wireRx struct {
 func (l *memLog) receiver() *wireRx {
 	if l.rx == nil {
 		l.rx = &wireRx{}
-		l.rx.t.into = &l.rx.c
+		l.rx.t.into, l.rx.t.intoPred = &l.rx.c, l.rx.pred[:]
 	}
 	return l.rx
 }
@@ -223,16 +224,43 @@ type ChangeInfo struct {
 // nothing for a change of a few replicas.
 func ReadChangeInfo(data []byte) (ChangeInfo, error) {
 	r := mpReader{b: data}
-	var room [wireTableScan]clock.ReplicaID
-	t := readTable{ids: room[:0]}
-	if _, err := t.begin(&r, msgChange); err != nil {
-		return ChangeInfo{}, err
+	if r.array(4, 1) != 4 && r.err == nil {
+		r.fail("message must be an array of 4")
+	}
+	if v := r.uint(); v != wireVersion && r.err == nil {
+		r.err = fmt.Errorf("%w: encoding version %d", ErrVersion, v)
+	}
+	if typ := r.uint(); typ != msgChange && r.err == nil {
+		r.err = fmt.Errorf("%w: message type %d", ErrVersion, typ)
+	}
+	// The replica table: only the author's entry is wanted, and its index
+	// comes after the table, so the table is read again for it.
+	table := r
+	nIDs := r.array(maxWireReplicas, 1)
+	for range nIDs {
+		if r.uint() == 0 {
+			r.fail("zero replica id in table")
+		}
+	}
+	if n := r.array(maxWireChanges, 4); n != 1 && r.err == nil {
+		r.fail("single-change message holds %d changes", n)
 	}
 	if r.array(4, 1) != 4 && r.err == nil {
 		r.fail("change must be an array of 4")
 	}
 	var ci ChangeInfo
-	ci.Replica, ci.StartSeq = t.replica(&r), r.uint()
+	if i := r.uint(); r.err == nil {
+		if i >= uint64(nIDs) {
+			r.fail("replica index %d outside table of %d", i, nIDs)
+		} else {
+			table.array(maxWireReplicas, 1)
+			for range i {
+				table.uint()
+			}
+			ci.Replica = clock.ReplicaID(table.uint())
+		}
+	}
+	ci.StartSeq = r.uint()
 	ts, err := clock.Decode(r.bin(clock.EncodedLen))
 	if err != nil && r.err == nil {
 		r.fail("timestamp: %v", err)

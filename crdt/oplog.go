@@ -174,9 +174,12 @@ func (a *logAuthor) size(i int) int {
 // searchEnd returns the index of the first change whose end seq is above
 // have (len when none is).
 func (a *logAuthor) searchEnd(have uint64) int {
-	return sort.Search(a.len(), func(i int) bool {
-		_, e := a.span(i)
-		return e > have
+	if a.enc == nil || a.enc.refs.n == 0 {
+		return a.cs.search(have)
+	}
+	return sort.Search(a.enc.refs.n, func(i int) bool {
+		r := a.enc.refs.ptr(i)
+		return r.start+uint64(r.ops)-1 > have
 	})
 }
 
@@ -189,28 +192,27 @@ func (a *logAuthor) dropFront(k int) {
 	a.cs.dropFront(k)
 }
 
-// collect appends change i as a *Change (decoded with dec if kept
-// encoded).
-func (a *logAuthor) collect(out []*Change, i int, dec *logDecoder) []*Change {
+// collect appends change i as a *Change (decoded with *dec, made if nil,
+// if kept encoded; extra is how many more changes it may decode).
+func (a *logAuthor) collect(out []*Change, i int, dec **logDecoder, extra int) []*Change {
 	if a.enc != nil && a.enc.refs.n > 0 {
-		return append(out, dec.decode(a.enc.msg(i)))
+		if *dec == nil {
+			*dec = &logDecoder{}
+			(*dec).t.extra = extra
+		}
+		return append(out, (*dec).decode(a.enc.msg(i)))
 	}
 	return append(out, a.cs.at(i))
 }
 
 func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
 	var out []*Change
-	dec := logDecoder{}
+	var dec *logDecoder // made when an encoded change is collected
+	total := 0
 	if maxBytes <= 0 {
 		// Everything lacking goes: size the result once.
-		total := 0
-		for k := range l.authors {
-			if a := &l.authors[k]; a.end > vv[a.r] {
-				total += a.len() - a.searchEnd(vv[a.r])
-			}
-		}
+		total = l.missing(vv)
 		out = make([]*Change, 0, total)
-		dec.t.extra = total
 	}
 	size := 0
 	for k := range l.authors {
@@ -234,7 +236,7 @@ func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
 				}
 				size += sz
 			}
-			out = a.collect(out, i, &dec)
+			out = a.collect(out, i, &dec, total-len(out))
 		}
 	}
 	return out

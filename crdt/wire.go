@@ -489,7 +489,7 @@ type readTable struct {
 	oneBlocks bool
 	into      *Change
 	intoOps   []Op
-	intoPred  [4]OpID
+	intoPred  []OpID
 	prevIDs   []clock.ReplicaID // the previous message's table (next)
 }
 
@@ -696,7 +696,7 @@ func (t *readTable) change(r *mpReader, delta bool, prev []prevChange) *Change {
 		c.Ops = t.intoOps[:n:n]
 		clear(c.Ops)
 		if n == 1 {
-			room = t.intoPred[:]
+			room = t.intoPred
 		}
 	} else if n == 1 && (delta || t.oneBlocks) {
 		b := &takeChunk(&t.blocks, 1, more, blocksChunk)[0]
