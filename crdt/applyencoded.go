@@ -58,6 +58,12 @@ func (d *Doc) receiveEncoded(rx *wireRx, b []byte, res *Result) error {
 			return d.rejectEncoded(err, first, res)
 		}
 		t.sameTable()
+		t.src = ""
+		if start == 0 && typ == msgChange && len(b) <= maxAliasedMessage {
+			// A small single change (gossip): its keys and string values
+			// alias one copy of the message, as DecodeChange's do.
+			t.src = string(b)
+		}
 		prev := rx.prevFor(len(t.ids))
 		for t.nChanges > 0 {
 			c := t.change(&r, typ == msgBatch, prev)
@@ -147,7 +153,7 @@ func (l *memLog) receiver() *wireRx {
 // done ends a call: the interned keys go (the registers keep the ones they
 // use) and the room holds no values of the last change.
 func (rx *wireRx) done() {
-	rx.t.strs = nil
+	rx.t.strs, rx.t.src = nil, ""
 	rx.c = Change{}
 	clear(rx.t.intoOps)
 	rx.t.into = &rx.c

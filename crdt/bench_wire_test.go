@@ -1,6 +1,11 @@
 package crdt
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+
+	"github.com/syncmesh/syncmesh/draft"
+)
 
 // W2 over the wire path: each replica's op log serves what the other
 // lacks as the bytes it keeps (EncodedChangesSince, the messages
@@ -34,4 +39,41 @@ func wireSince(b *testing.B, d *Doc, vv VersionVector) []byte {
 		b.Fatal(err)
 	}
 	return out
+}
+
+// BenchmarkRemoteChange by the wire path: each encoded single-write change
+// applied from its bytes with its own ApplyEncoded call, as mesh now does
+// for each change without a backlog.
+func BenchmarkRemoteChangeEncoded(b *testing.B) {
+	for _, keys := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) { benchRemoteChangeEncoded(b, keys) })
+	}
+}
+
+func benchRemoteChangeEncoded(b *testing.B, keys int) {
+	src := benchDoc(b, 1, nil)
+	enc := make([][]byte, 10_000)
+	for i := range enc {
+		p := draft.Path{draft.Key(benchKeyNames[i%keys])}
+		v := draft.String(fmt.Sprint(i))
+		c, err := src.Update(func(x *draft.Draft) error { return x.Set(p, v) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		enc[i] = EncodeChange(c)
+	}
+	b.ReportAllocs()
+	dst := benchDoc(b, 2, nil)
+	i := 0
+	for b.Loop() {
+		if i == len(enc) {
+			b.StopTimer()
+			dst, i = benchDoc(b, 2, nil), 0
+			b.StartTimer()
+		}
+		if _, err := dst.ApplyEncoded(enc[i]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
 }
