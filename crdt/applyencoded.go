@@ -223,6 +223,14 @@ type ChangeInfo struct {
 	Timestamp        clock.Timestamp
 }
 
+// changeSpan reads the start seq and op count of an EncodeChange message
+// from its header, without reading the ops.
+func changeSpan(data []byte) (start, ops uint64, err error) {
+	r := mpReader{b: data}
+	ci, n := readChangeHeader(&r)
+	return ci.StartSeq, uint64(n), r.err
+}
+
 // ReadChangeInfo reads the header of an EncodeChange message: its author,
 // sequence numbers and timestamp. It checks that data is exactly one
 // well-formed msgpack message of that shape, not that the ops are valid
@@ -230,6 +238,26 @@ type ChangeInfo struct {
 // nothing for a change of a few replicas.
 func ReadChangeInfo(data []byte) (ChangeInfo, error) {
 	r := mpReader{b: data}
+	ci, n := readChangeHeader(&r)
+	for range n {
+		r.skip(maxWireDepth)
+	}
+	if r.err == nil && r.left() != 0 {
+		r.fail("%d trailing bytes", r.left())
+	}
+	if r.err == nil && (ci.StartSeq == 0 || n == 0 || ci.StartSeq+uint64(n) < ci.StartSeq) {
+		r.fail("bad sequence range")
+	}
+	if r.err != nil {
+		return ChangeInfo{}, r.err
+	}
+	ci.EndSeq = ci.StartSeq + uint64(n) - 1
+	return ci, nil
+}
+
+// readChangeHeader reads an EncodeChange message up to its op count (ci's
+// EndSeq is left zero); errors stick in r.
+func readChangeHeader(r *mpReader) (ci ChangeInfo, ops int) {
 	if r.array(4, 1) != 4 && r.err == nil {
 		r.fail("message must be an array of 4")
 	}
@@ -241,7 +269,7 @@ func ReadChangeInfo(data []byte) (ChangeInfo, error) {
 	}
 	// The replica table: only the author's entry is wanted, and its index
 	// comes after the table, so the table is read again for it.
-	table := r
+	table := *r
 	nIDs := r.array(maxWireReplicas, 1)
 	for range nIDs {
 		if r.uint() == 0 {
@@ -254,7 +282,6 @@ func ReadChangeInfo(data []byte) (ChangeInfo, error) {
 	if r.array(4, 1) != 4 && r.err == nil {
 		r.fail("change must be an array of 4")
 	}
-	var ci ChangeInfo
 	if i := r.uint(); r.err == nil {
 		if i >= uint64(nIDs) {
 			r.fail("replica index %d outside table of %d", i, nIDs)
@@ -271,20 +298,6 @@ func ReadChangeInfo(data []byte) (ChangeInfo, error) {
 	if err != nil && r.err == nil {
 		r.fail("timestamp: %v", err)
 	}
-	n := r.array(maxWireOps, 4)
-	for range n {
-		r.skip(maxWireDepth)
-	}
-	if r.err == nil && r.left() != 0 {
-		r.fail("%d trailing bytes", r.left())
-	}
-	if r.err == nil && (ci.StartSeq == 0 || n == 0 || ci.StartSeq+uint64(n) < ci.StartSeq) {
-		r.fail("bad sequence range")
-	}
-	if r.err != nil {
-		return ChangeInfo{}, r.err
-	}
-	ci.EndSeq = ci.StartSeq + uint64(n) - 1
 	ci.Timestamp = ts
-	return ci, nil
+	return ci, r.array(maxWireOps, 4)
 }

@@ -21,8 +21,8 @@ type opLog interface {
 //
 //   - encoded: each change's EncodeChange message in the author's byte
 //     arena (encRun). Local changes and changes applied with ApplyEncoded
-//     are kept so: about 45 bytes a one-write change, with no pointers for
-//     the GC to scan, served to peers as they are (EncodedChangesSince)
+//     are kept so: about 45-60 bytes a one-write change, with no pointers
+//     for the GC to scan, served to peers as they are (EncodedChangesSince)
 //     and decoded only when a caller asks for *Change values (ChangesSince,
 //     rare: anti-entropy with a Go peer).
 //   - by pointer: the *Change values Apply was given (changeRun), shared
@@ -103,7 +103,7 @@ func (l *memLog) append(c *Change) {
 		if msg == nil {
 			msg = l.encode(c)
 		}
-		a.encoded().push(msg, c)
+		a.encoded().push(msg)
 	case c == l.recv:
 		// The author's log is by pointer: keep a copy.
 		held, err := heldCopy(c, l.recvMsg)
@@ -112,7 +112,7 @@ func (l *memLog) append(c *Change) {
 		}
 		a.cs.push(held)
 	case a.enc != nil && a.enc.len() > 0:
-		a.enc.push(l.encode(c), c)
+		a.enc.push(l.encode(c))
 	default:
 		a.cs.push(c)
 	}
@@ -127,7 +127,7 @@ func (l *memLog) appendLocal(c *Change) {
 		a.cs.push(c)
 		return
 	}
-	a.encoded().push(l.encode(c), c)
+	a.encoded().push(l.encode(c))
 }
 
 // encode returns c's EncodeChange message in l.tmp (valid until the next
@@ -144,19 +144,21 @@ func (a *logAuthor) encoded() *encRun {
 	return a.enc
 }
 
+// isEncoded reports whether the author's changes are kept encoded.
+func (a *logAuthor) isEncoded() bool { return a.enc != nil && a.enc.len() > 0 }
+
 // len returns the number of changes logged for the author.
 func (a *logAuthor) len() int {
-	if a.enc != nil && a.enc.refs.n > 0 {
-		return a.enc.refs.n
+	if a.isEncoded() {
+		return a.enc.len()
 	}
 	return a.cs.len()
 }
 
 // span returns the first and last seq of change i.
 func (a *logAuthor) span(i int) (start, end uint64) {
-	if a.enc != nil && a.enc.refs.n > 0 {
-		r := a.enc.refs.ptr(i)
-		return r.start, r.start + uint64(r.ops) - 1
+	if a.isEncoded() {
+		return a.enc.span(i)
 	}
 	c := a.cs.at(i)
 	return c.StartSeq, c.EndSeq()
@@ -165,8 +167,8 @@ func (a *logAuthor) span(i int) (start, end uint64) {
 // size estimates change i's size in bytes: its encoding's length, or
 // changeSize for a change kept by pointer.
 func (a *logAuthor) size(i int) int {
-	if a.enc != nil && a.enc.refs.n > 0 {
-		return int(a.enc.refs.ptr(i).n)
+	if a.isEncoded() {
+		return len(a.enc.msg(i))
 	}
 	return changeSize(a.cs.at(i))
 }
@@ -174,18 +176,18 @@ func (a *logAuthor) size(i int) int {
 // searchEnd returns the index of the first change whose end seq is above
 // have (len when none is).
 func (a *logAuthor) searchEnd(have uint64) int {
-	if a.enc == nil || a.enc.refs.n == 0 {
+	if !a.isEncoded() {
 		return a.cs.search(have)
 	}
-	return sort.Search(a.enc.refs.n, func(i int) bool {
-		r := a.enc.refs.ptr(i)
-		return r.start+uint64(r.ops)-1 > have
+	return sort.Search(a.enc.len(), func(i int) bool {
+		_, end := a.enc.span(i)
+		return end > have
 	})
 }
 
 // dropFront drops the author's first k changes.
 func (a *logAuthor) dropFront(k int) {
-	if a.enc != nil && a.enc.refs.n > 0 {
+	if a.isEncoded() {
 		a.enc.dropFront(k)
 		return
 	}
@@ -195,7 +197,7 @@ func (a *logAuthor) dropFront(k int) {
 // collect appends change i as a *Change (decoded with *dec, made if nil,
 // if kept encoded; extra is how many more changes it may decode).
 func (a *logAuthor) collect(out []*Change, i int, dec **logDecoder, extra int) []*Change {
-	if a.enc != nil && a.enc.refs.n > 0 {
+	if a.isEncoded() {
 		if *dec == nil {
 			*dec = &logDecoder{}
 			(*dec).t.extra = extra
@@ -224,7 +226,7 @@ func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
 		// An author's changes are in seq order: from the first that ends
 		// above have, every one holds ops vv lacks.
 		i := a.searchEnd(have)
-		if maxBytes <= 0 && (a.enc == nil || a.enc.refs.n == 0) {
+		if maxBytes <= 0 && !a.isEncoded() {
 			out = a.cs.appendFrom(out, i)
 			continue
 		}
@@ -260,7 +262,7 @@ func (l *memLog) encodedSince(vv VersionVector, maxBytes int) []EncodedChange {
 	}
 	l.eachSince(vv, maxBytes, func(a *logAuthor, i int, msg []byte) {
 		start, end := a.span(i)
-		if a.enc == nil || a.enc.refs.n == 0 {
+		if !a.isEncoded() {
 			msg = EncodeChange(a.cs.at(i)) // l.tmp is reused
 		}
 		out = append(out, EncodedChange{Replica: a.r, StartSeq: start, EndSeq: end, Data: msg})
@@ -318,7 +320,7 @@ func (l *memLog) eachSince(vv VersionVector, maxBytes int, f func(a *logAuthor, 
 		}
 		for i := a.searchEnd(have); i < a.len(); i++ {
 			var msg []byte
-			if a.enc != nil && a.enc.refs.n > 0 {
+			if a.isEncoded() {
 				msg = a.enc.msg(i)
 			} else {
 				msg = l.encode(a.cs.at(i))
@@ -351,21 +353,16 @@ func changeSize(c *Change) int {
 }
 
 // encRun is one author's logged changes as EncodeChange messages, in seq
-// order: the bytes in arena chunks that are only appended to (a message,
-// once written, never changes, so slices of it can be handed out), and
-// per change a reference.
+// order: the bytes back to back in arena chunks that are only appended to
+// (a message, once written, never changes, so slices of it can be handed
+// out), and per change its position, 8 bytes. A message's length is where
+// the next one starts (or its chunk's end), and its seq numbers are read
+// from its header (on the rarer paths: anti-entropy, compaction), so the
+// log holds little beside the messages: a fresh page is dear to touch.
 type encRun struct {
-	refs chunkRun[encRef]
-	bufs [][]byte // arena chunks: bufs[k] is chunk number base+k
+	pos  chunkRun[uint64] // chunk number (from base) << 32 | offset
+	bufs [][]byte         // arena chunks: bufs[k] is chunk number base+k
 	base uint32
-}
-
-// encRef locates one logged message: 24 bytes, no pointers.
-type encRef struct {
-	start    uint64 // the change's first seq
-	ops      uint32 // and its number of ops
-	buf, off uint32 // arena chunk number and offset
-	n        uint32 // message length
 }
 
 // Arena chunk sizes: an author's first chunk is small (a replica that
@@ -375,10 +372,10 @@ const (
 	encChunkMax = 32 << 10
 )
 
-func (e *encRun) len() int { return e.refs.n }
+func (e *encRun) len() int { return e.pos.n }
 
-// push copies msg, the encoding of c, into the arena.
-func (e *encRun) push(msg []byte, c *Change) {
+// push copies msg into the arena.
+func (e *encRun) push(msg []byte) {
 	k := len(e.bufs) - 1
 	if k < 0 || cap(e.bufs[k])-len(e.bufs[k]) < len(msg) {
 		size := encChunkMin
@@ -389,25 +386,40 @@ func (e *encRun) push(msg []byte, c *Change) {
 		k++
 	}
 	b := e.bufs[k]
-	e.refs.push(encRef{start: c.StartSeq, ops: uint32(len(c.Ops)), buf: e.base + uint32(k), off: uint32(len(b)), n: uint32(len(msg))})
+	e.pos.push(uint64(e.base+uint32(k))<<32 | uint64(len(b)))
 	e.bufs[k] = append(b, msg...)
 }
 
 // msg returns change i's message (capacity capped: appending to it copies).
 func (e *encRun) msg(i int) []byte {
-	r := e.refs.ptr(i)
-	b := e.bufs[r.buf-e.base]
-	return b[r.off : r.off+r.n : r.off+r.n]
+	p := *e.pos.ptr(i)
+	b := e.bufs[uint32(p>>32)-e.base]
+	off, end := uint32(p), uint32(len(b))
+	if i+1 < e.pos.n {
+		if q := *e.pos.ptr(i + 1); q>>32 == p>>32 {
+			end = uint32(q)
+		}
+	}
+	return b[off:end:end]
+}
+
+// span returns the first and last seq of change i, from its header.
+func (e *encRun) span(i int) (start, end uint64) {
+	start, ops, err := changeSpan(e.msg(i))
+	if err != nil {
+		panic("crdt: op log message does not decode: " + err.Error())
+	}
+	return start, start + ops - 1
 }
 
 // dropFront drops the first k changes and the arena chunks only they used.
 func (e *encRun) dropFront(k int) {
-	e.refs.dropFront(k)
-	if e.refs.n == 0 {
+	e.pos.dropFront(k)
+	if e.pos.n == 0 {
 		*e = encRun{}
 		return
 	}
-	if drop := int(e.refs.ptr(0).buf - e.base); drop > 0 {
+	if drop := int(uint32(*e.pos.ptr(0)>>32) - e.base); drop > 0 {
 		m := copy(e.bufs, e.bufs[drop:])
 		clear(e.bufs[m:])
 		e.bufs = e.bufs[:m]
