@@ -16,9 +16,13 @@ import (
 func (d *Doc) nodeAt(path []Segment) *node {
 	n := d.root
 	for _, sg := range path {
-		s := d.slotIn(n, sg)
-		if s == nil {
+		var s *slot
+		if c := n.step; c != nil && !sg.IsElem() && c.key == sg.Key && c.holds() {
+			s = c
+		} else if s = d.slotIn(n, sg); s == nil {
 			return nil
+		} else if !sg.IsElem() {
+			n.step = s
 		}
 		n = d.ensureChild(s)
 	}

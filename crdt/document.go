@@ -301,20 +301,22 @@ func (d *Doc) receive(c *Change, res *Result) error {
 		d.stats.Duplicates++
 		return nil
 	}
+	if d.readyAt(c, have) {
+		// applyRemoteAt's clock Update refuses exactly what Check would
+		// (and changes nothing then), so a ready change skips Check.
+		return d.applyRemoteAt(c, have, res)
+	}
 	if err := d.clk.Check(c.Timestamp); err != nil {
 		return d.clockRefused(c, err, res)
 	}
-	if !d.readyAt(c, have) {
-		if !d.pending.add(c, d.cfg.MaxPending, d.cfg.MaxPendingBytes) {
-			res.Dropped++
-			d.stats.Dropped++
-			return fmt.Errorf("%w: change %s/%d dropped", ErrPendingFull, c.Replica, c.StartSeq)
-		}
-		res.Pending++
-		d.stats.Buffered++
-		return nil
+	if !d.pending.add(c, d.cfg.MaxPending, d.cfg.MaxPendingBytes) {
+		res.Dropped++
+		d.stats.Dropped++
+		return fmt.Errorf("%w: change %s/%d dropped", ErrPendingFull, c.Replica, c.StartSeq)
 	}
-	return d.applyRemoteAt(c, have, res)
+	res.Pending++
+	d.stats.Buffered++
+	return nil
 }
 
 func (d *Doc) hold(c *Change, res *Result) {

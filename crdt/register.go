@@ -158,6 +158,13 @@ func (s *slot) shrink() {
 	s.entries = s.first[:copy(s.first[:], s.entries)]
 }
 
+// holds reports whether the register holds an entry, a counter or a shown
+// value. Only a register that holds none of them is ever dropped from its
+// node's keys (dropEmptyRegisters), and nothing writes to a dropped one,
+// so a register that holds one is still its node's register for its key:
+// nodeAt's cache relies on this.
+func (s *slot) holds() bool { return len(s.entries) > 0 || s.ctr != nil || s.vis != visNone }
+
 // seg returns the slot's segment in its container.
 func (s *slot) seg() Segment {
 	if s.isElem() {
@@ -187,8 +194,12 @@ type node struct {
 	// registers (liveList). A node with live content is visible even if its
 	// marker was removed (an edit concurrent with a delete keeps its path).
 	liveMap, liveList int
-	impl              uint8 // implFlags as last seen by the parent's resolution
-	shown             visKind
+	// step is the key register nodeAt last walked through from this node
+	// to a container below (one entry of cache: remote ops into the same
+	// nested container skip a map lookup on a node cold in cache).
+	step  *slot
+	impl  uint8 // implFlags as last seen by the parent's resolution
+	shown visKind
 }
 
 func (n *node) implFlags() uint8 {
