@@ -215,6 +215,27 @@ func (d *Doc) AppendEncodedSince(dst []byte, vv VersionVector, maxBytes int) ([]
 	return d.log.appendSince(dst, vv, maxBytes), nil
 }
 
+// EncodedChange returns c's EncodeChange message: the op log's copy when
+// it keeps c encoded (c was made here, or applied with ApplyEncoded), else
+// a fresh encoding. The log's copy is shared and immutable: the caller must
+// not modify it. c is looked up by its id (a change made or applied here
+// is the only change with that id), so Update's change costs no second
+// encoding to send.
+func (d *Doc) EncodedChange(c *Change) []byte {
+	if a := d.log.authorOf(c.Replica); a != nil && a.isEncoded() {
+		i := a.len() - 1 // the newest, usually
+		if start, _ := a.span(i); start > c.StartSeq {
+			i = a.searchEnd(c.StartSeq - 1)
+		}
+		if i < a.len() {
+			if start, end := a.span(i); start == c.StartSeq && end == c.EndSeq() {
+				return a.enc.msg(i)
+			}
+		}
+	}
+	return EncodeChange(c)
+}
+
 // ChangeInfo is what an EncodeChange message says of its change. A plain
 // value.
 type ChangeInfo struct {

@@ -304,3 +304,27 @@ func FuzzApplyEncoded(f *testing.F) {
 		checkLogsAgree(t, x.Doc, y.Doc)
 	})
 }
+
+// EncodedChange serves the log's copy of a change made or applied here,
+// and encodes any other.
+func TestEncodedChange(t *testing.T) {
+	src := newReplica(t, 2, nil)
+	var cs []*Change
+	for i := range 5 {
+		cs = append(cs, src.update(t, set("/k", draft.Int(int64(i)))))
+	}
+	d := newReplica(t, 1, nil)
+	if _, err := d.ApplyEncoded(EncodeChanges(cs[:3])); err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range []*Doc{src.Doc, d.Doc} {
+		for _, c := range cs {
+			if got := doc.EncodedChange(c); !bytes.Equal(got, EncodeChange(c)) {
+				t.Fatalf("EncodedChange(%s) = %x", fmtChange(c), got)
+			}
+		}
+	}
+	if a, b := src.EncodedChange(cs[2]), src.EncodedChange(cs[2]); &a[0] != &b[0] {
+		t.Fatal("the log's copy is not served")
+	}
+}

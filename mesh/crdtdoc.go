@@ -48,6 +48,12 @@ func meshChange(c *crdt.Change) Change {
 	return Change{Replica: c.Replica, Start: c.StartSeq, End: c.EndSeq(), Data: crdt.EncodeChange(c)}
 }
 
+// loggedChange is meshChange with the message from the document's log
+// (shared and immutable) instead of a second encoding.
+func (d *crdtDocument) loggedChange(c *crdt.Change) Change {
+	return Change{Replica: c.Replica, Start: c.StartSeq, End: c.EndSeq(), Data: d.doc.EncodedChange(c)}
+}
+
 func (d *crdtDocument) applied(res crdt.Result, newest int64) Applied {
 	a := Applied{
 		Changes:     res.Applied,
@@ -150,7 +156,7 @@ func (d *crdtDocument) Update(recipe func(*draft.Draft) error) (Change, Applied,
 	if err != nil || c == nil || len(patches) == 0 {
 		return Change{}, Applied{}, err
 	}
-	return meshChange(c), Applied{Changes: 1, Patches: patches}, nil
+	return d.loggedChange(c), Applied{Changes: 1, Patches: patches}, nil
 }
 
 // State implements LocalDocument.

@@ -126,3 +126,46 @@ func TestNodeQuarantinesFutureChanges(t *testing.T) {
 		return ok && b.Status().Quarantined == 0
 	})
 }
+
+// TestCRDTDocumentServesAppliedBytes: a change applied from its bytes is
+// served to the next peer as the same bytes (the crdt log keeps them), and
+// a truncated change is refused without stopping the others.
+func TestCRDTDocumentServesAppliedBytes(t *testing.T) {
+	newDoc := func(id clock.ReplicaID) LocalDocument {
+		clk, err := clock.New(clock.Config{Replica: id, Physical: clock.NewManual(1000), MaxDrift: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := crdt.New(crdt.DefaultConfig(id, clk))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return NewDocument(doc, nil)
+	}
+	src, mid := newDoc(1), newDoc(2)
+	var sent []Change
+	for i := range 3 {
+		ch, _, err := src.Update(set(fmt.Sprint("k", i), "v"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, ch)
+	}
+	broken := sent[1]
+	broken.Data = broken.Data[:len(broken.Data)-1] // truncated
+	if a, err := mid.Apply([]Change{sent[0], broken, sent[2]}); err == nil || a.Changes != 1 || a.Pending != 1 {
+		t.Fatalf("apply with a broken change: %+v %v", a, err)
+	}
+	if a, err := mid.Apply([]Change{sent[1]}); err != nil || a.Changes != 2 {
+		t.Fatalf("apply: %+v %v", a, err)
+	}
+	got, more, err := mid.ChangesSince(VersionVector{}, 0)
+	if err != nil || more || len(got) != len(sent) {
+		t.Fatalf("ChangesSince: %d changes, more %v, err %v", len(got), more, err)
+	}
+	for i := range sent {
+		if got[i].Replica != sent[i].Replica || got[i].Start != sent[i].Start || got[i].End != sent[i].End || !bytesEqual(got[i].Data, sent[i].Data) {
+			t.Fatalf("change %d served as %+v, sent as %+v", i, got[i], sent[i])
+		}
+	}
+}
