@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"time"
 
@@ -38,6 +39,13 @@ func simCmd(ctx context.Context, e *env, args []string) error {
 	// Big meshes allocate fast and keep gigabytes live: GOGC=400 and a
 	// memory limit of half the machine, unless GOGC or GOMEMLIMIT is set.
 	defer simulations.TuneGC()()
+	// Huge pages for the heap, with room reserved up to the memory limit
+	// (at most 32 GiB; none when there is no limit).
+	reserve := debug.SetMemoryLimit(-1)
+	if reserve > 32<<30 {
+		reserve = 0
+	}
+	defer simulations.HugePages(reserve)()
 	switch args[0] {
 	case "run":
 		return simRun(ctx, e, args[1:])
