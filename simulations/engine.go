@@ -96,8 +96,11 @@ type Sim struct {
 	reps      replicaIndex
 	ppool     packetPool
 	btab      bcastTable
-	progress  int
-	second    int64 // the last whole virtual second passed to EverySecond
+	// outs recycles the cores' Outputs: handle gives each back once
+	// carried out (an allocation or three per call into a core).
+	outs     mesh.OutputPool
+	progress int
+	second   int64 // the last whole virtual second passed to EverySecond
 }
 
 // counters are the run's traffic and buffer figures.
@@ -295,6 +298,7 @@ func (s *Sim) startNode(i int, keepDoc bool) error {
 		SeenCapacity:       s.sc.Mesh.SeenCapacity,
 		SnapshotMissingOps: s.sc.Mesh.SnapshotMissingOps,
 		Seed:               a ^ b,
+		Outputs:            &s.outs,
 	}, n.ad)
 	if err != nil {
 		return err
@@ -701,6 +705,7 @@ func (s *Sim) handle(n *node, out mesh.Output) {
 			s.q.push(event{at: s.now + d, kind: evStream, node: to, inc: s.nodes[to].inc, from: n.idx, msg: m.Msg, dec: m.Message})
 		}
 	}
+	s.outs.Put(out)
 	s.checkNode(n)
 }
 
