@@ -3,6 +3,7 @@ package crdt
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/syncmesh/syncmesh/draft"
 )
@@ -76,4 +77,43 @@ func benchRemoteChangeEncoded(b *testing.B, keys int) {
 		}
 		i++
 	}
+}
+
+// BenchmarkW2WireMerge in two phases: serving both sides' bytes, and
+// applying them, with the minor page faults (first touches of fresh
+// memory) and GC cycles of each.
+func BenchmarkW2WirePhases(b *testing.B) {
+	b.ReportAllocs()
+	var serve, apply time.Duration
+	var faultsServe, faultsApply int64
+	var gcs uint32
+	for b.Loop() {
+		b.StopTimer()
+		da, db := w2Replicas(b)
+		b.StartTimer()
+		g0, f0, t0 := gcCycles(), minorFaults(), time.Now()
+		ua := wireSince(b, da, db.Version())
+		ub := wireSince(b, db, da.Version())
+		f1, t1 := minorFaults(), time.Now()
+		if _, err := db.ApplyEncoded(ua); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := da.ApplyEncoded(ub); err != nil {
+			b.Fatal(err)
+		}
+		serve, apply = serve+t1.Sub(t0), apply+time.Since(t1)
+		faultsServe, faultsApply = faultsServe+f1-f0, faultsApply+minorFaults()-f1
+		gcs += gcCycles() - g0
+		b.StopTimer()
+		if !da.State().Equal(db.State()) {
+			b.Fatal("W2 did not converge")
+		}
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(serve.Microseconds())/1000/n, "serve-ms")
+	b.ReportMetric(float64(apply.Microseconds())/1000/n, "apply-ms")
+	b.ReportMetric(float64(faultsServe)/n, "faults-serve/op")
+	b.ReportMetric(float64(faultsApply)/n, "faults-apply/op")
+	b.ReportMetric(float64(gcs)/n, "gc-cycles/op")
 }
