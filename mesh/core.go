@@ -299,6 +299,7 @@ type Core struct {
 	cfg CoreConfig
 	doc Document
 	vr  VersionReader // doc, if it implements VersionReader
+	vw  VersionViewer // doc, if it implements VersionViewer
 	// vcache is the document's version vector while it is known not to
 	// have changed, or nil (see versionOf).
 	vcache VersionVector
@@ -373,6 +374,7 @@ func NewCore(cfg CoreConfig, doc Document) (*Core, error) {
 		},
 	}
 	c.vr, _ = doc.(VersionReader)
+	c.vw, _ = doc.(VersionViewer)
 	return c, nil
 }
 
@@ -1035,7 +1037,14 @@ func (c *Core) onDigest(m *DigestMsg, out *Output) error {
 		return nil
 	}
 	c.notePeerVersion(m.From, m.Version)
-	mine := c.doc.Version()
+	// Only read here (no call below changes the document), so a lent
+	// vector will do; the reply gets a copy.
+	mine, lent := VersionVector(nil), c.vw != nil
+	if lent {
+		mine = c.vw.VersionView()
+	} else {
+		mine = c.doc.Version()
+	}
 	var err error
 	if theyLack := m.Version.Missing(mine); theyLack > c.cfg.SnapshotMissingOps {
 		err = c.sendSnapshot(m.From, out)
@@ -1043,6 +1052,9 @@ func (c *Core) onDigest(m *DigestMsg, out *Output) error {
 		err = c.streamChanges(m.From, m.Version, mine, true, out)
 	}
 	if m.Reply && mine.Missing(m.Version) > 0 {
+		if lent {
+			mine = c.doc.Version()
+		}
 		out.send(m.From, &DigestMsg{From: c.cfg.Name, Version: mine})
 	}
 	return err

@@ -44,7 +44,8 @@ func (cc changeCache) encoded(c *crdt.Change) []byte {
 // an index instead of a map lookup in one of 10,000 maps. Broadcast keys
 // are numbered so that gossip queues look them up by integer.
 type denseIDs[K comparable] struct {
-	ids map[K]int32
+	ids  map[K]int32
+	keys []K // keys[i] has number i
 }
 
 // of returns k's number, giving it the next one at first sight.
@@ -56,6 +57,7 @@ func (d *denseIDs[K]) of(k K) int32 {
 	if !ok {
 		i = int32(len(d.ids))
 		d.ids[k] = i
+		d.keys = append(d.keys, k)
 	}
 	return i
 }
@@ -81,12 +83,18 @@ type changeID struct {
 // an invariant. If mesh's adapter grows hooks for those, this one can
 // become a thin wrapper around it.
 type docAdapter struct {
-	d       *crdt.Doc
-	fp      []byte
-	cache   changeCache
+	d     *crdt.Doc
+	fp    []byte
+	cache changeCache
+	// vv is the version vector as of the last version call; dense is
+	// always current (stale reports that vv lags it). set, on every
+	// applied change, writes only dense: its write into vv, a map in
+	// one of 10,000, was a cache miss per node per change (5 s of the
+	// 10,000-node run), where vv is read a few dozen times per node.
 	vv      crdt.VersionVector
+	stale   bool
 	reps    *replicaIndex
-	dense   []uint64 // vv by replicaIndex position
+	dense   []uint64 // the version vector by replicaIndex position
 	quar    int
 	scratch []*crdt.Change // Apply's, kept between calls
 	// unread counts the visible patches applied since the state was last
@@ -101,6 +109,7 @@ type docAdapter struct {
 var (
 	_ mesh.Document      = (*docAdapter)(nil)
 	_ mesh.VersionReader = (*docAdapter)(nil)
+	_ mesh.VersionViewer = (*docAdapter)(nil)
 )
 
 func newDocAdapter(d *crdt.Doc, fp []byte, cache changeCache, reps *replicaIndex, advance func(clock.ReplicaID, uint64, uint64)) *docAdapter {
@@ -129,7 +138,25 @@ func (a *docAdapter) holds(ridx int32, seq uint64) bool {
 // Version returns a copy of the version vector: the core may change it.
 // a.vv holds no zero entries, so maps.Clone (a copy of the table, not a
 // re-insertion of every entry) is an exact VersionVector.Clone.
-func (a *docAdapter) Version() mesh.VersionVector { return mesh.VersionVector(maps.Clone(a.vv)) }
+func (a *docAdapter) Version() mesh.VersionVector { return mesh.VersionVector(maps.Clone(a.version())) }
+
+// VersionView lends the version vector (see mesh.VersionViewer).
+func (a *docAdapter) VersionView() mesh.VersionVector { return mesh.VersionVector(a.version()) }
+
+// version returns the version vector, brought up to date with dense. The
+// caller must not modify it.
+func (a *docAdapter) version() crdt.VersionVector {
+	if a.stale {
+		keys := a.reps.keys
+		for i, seq := range a.dense {
+			if seq != 0 && a.vv[keys[i]] != seq {
+				a.vv[keys[i]] = seq
+			}
+		}
+		a.stale = false
+	}
+	return a.vv
+}
 
 // VersionOf reads the dense mirror: the index lookup is in one small map
 // shared by every node (cache-hot), where a.vv[r] is in one of 10,000.
@@ -148,6 +175,7 @@ func (a *docAdapter) VersionOf(r clock.ReplicaID) uint64 {
 // decide which dense number a replica first seen here gets; numbers only
 // place entries in the dense mirrors and reach no report.)
 func (a *docAdapter) refresh() {
+	a.version()
 	nv := a.d.Version()
 	fell := false
 	for r, old := range a.vv {
@@ -182,9 +210,14 @@ func (a *docAdapter) refresh() {
 
 // set records that replica r is now applied up to seq.
 func (a *docAdapter) set(r clock.ReplicaID, seq uint64) {
-	if old := a.vv[r]; seq > old {
-		a.vv[r] = seq
+	i := int(a.reps.of(r))
+	var old uint64
+	if i < len(a.dense) {
+		old = a.dense[i]
+	}
+	if seq > old {
 		a.mirror(r, seq)
+		a.stale = true
 		a.advance(r, old, seq)
 	}
 }
@@ -290,7 +323,7 @@ func (a *docAdapter) ChangesSince(v mesh.VersionVector, maxBytes int) ([]mesh.Ch
 // It reads v without copying it (digests arrive at every node every
 // second; a copy per reply was a tenth of the simulator's time).
 func (a *docAdapter) lacks(v mesh.VersionVector, out []mesh.Change) bool {
-	for r, seq := range a.vv {
+	for r, seq := range a.version() {
 		if v[r] >= seq {
 			continue
 		}

@@ -285,8 +285,8 @@ func (s *Sim) startNode(i int, keepDoc bool) error {
 		n.q = gossipQueue{tab: &s.btab}
 	} else {
 		// Back with its disk: it holds what it held before the crash.
-		for _, r := range n.ad.vv.Replicas() {
-			s.advance(i, r, 0, n.ad.vv[r])
+		for _, r := range n.ad.version().Replicas() {
+			s.advance(i, r, 0, n.ad.version()[r])
 		}
 		n.q = gossipQueue{tab: &s.btab}
 	}
@@ -354,8 +354,8 @@ func (s *Sim) stopNode(i int, permanent, keepDoc bool) {
 	n.gone = permanent
 	n.docLost = !keepDoc
 	s.live--
-	for _, r := range n.ad.vv.Replicas() {
-		s.wr.unhold(r, n.ad.vv[r])
+	for _, r := range n.ad.version().Replicas() {
+		s.wr.unhold(r, n.ad.version()[r])
 	}
 	if permanent || !keepDoc {
 		s.wr.markLost(s)
@@ -467,7 +467,7 @@ func (s *Sim) converged() bool {
 			ref = n
 			continue
 		}
-		if !n.ad.vv.Equal(ref.ad.vv) || n.ad.quar > 0 || n.doc.PendingLen() > 0 {
+		if !n.ad.version().Equal(ref.ad.version()) || n.ad.quar > 0 || n.doc.PendingLen() > 0 {
 			return false
 		}
 	}

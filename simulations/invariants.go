@@ -66,8 +66,8 @@ func (s *Sim) finalChecks() {
 			ref, refDigest = n, d
 			continue
 		}
-		if !n.ad.vv.Equal(ref.ad.vv) {
-			s.violate("convergence", fmt.Sprintf("node %s version %v differs from node %s version %v", n.name, n.ad.vv, ref.name, ref.ad.vv))
+		if !n.ad.version().Equal(ref.ad.version()) {
+			s.violate("convergence", fmt.Sprintf("node %s version %v differs from node %s version %v", n.name, n.ad.version(), ref.name, ref.ad.version()))
 			return
 		}
 		if d != refDigest {

@@ -132,7 +132,7 @@ func (r *writeRegistry) markLost(s *Sim) {
 		}
 		kept := false
 		for _, n := range s.nodes {
-			if !n.up && !n.gone && !n.docLost && n.ad.vv[w.replica] >= w.end {
+			if !n.up && !n.gone && !n.docLost && n.ad.VersionOf(w.replica) >= w.end {
 				kept = true
 				break
 			}
@@ -203,7 +203,7 @@ func (s *Sim) write() {
 	w.value = "w" + itoa(idx)
 	w.delta = int64(1 + s.rWork.IntN(5))
 	if kind == wSet || kind == wDelete {
-		w.seen = n.ad.vv.Clone()
+		w.seen = n.ad.version().Clone()
 	}
 	s.enter(n)
 	c, err := n.doc.Update(func(d *draft.Draft) error {
