@@ -328,3 +328,30 @@ func TestEncodedChange(t *testing.T) {
 		t.Fatal("the log's copy is not served")
 	}
 }
+
+// The encoder's path for changes that name only their author writes the
+// bytes the general one does.
+func TestSelfMessageMatchesTable(t *testing.T) {
+	seed, rng := lawSeed(t)
+	self := 0
+	cs := sampleChanges()
+	for range propRuns(20) {
+		_, all := lawHistory(t, rng, 3)
+		cs = append(cs, all...)
+	}
+	for _, c := range cs {
+		var tab wireTable
+		want := tab.appendTableMessage(nil, c)
+		if !selfOnly(c) {
+			continue
+		}
+		self++
+		if got := appendSelfMessage(nil, c); !bytes.Equal(got, want) {
+			t.Fatalf("seed %d: %s:\n got %x\nwant %x", seed, fmtChange(c), got, want)
+		}
+	}
+	if self == 0 {
+		t.Fatal("no change took the author-only path")
+	}
+	t.Logf("%d of %d changes name only their author", self, len(cs))
+}

@@ -149,6 +149,14 @@ func EncodeChange(c *Change) []byte {
 // first) as its replica table: a table reused for many changes of few
 // replicas allocates nothing.
 func (t *wireTable) appendMessage(b []byte, c *Change) []byte {
+	if selfOnly(c) {
+		return appendSelfMessage(b, c)
+	}
+	return t.appendTableMessage(b, c)
+}
+
+// appendTableMessage is appendMessage for any change.
+func (t *wireTable) appendTableMessage(b []byte, c *Change) []byte {
 	t.ids, t.idx, t.found = t.ids[:0], nil, false
 	t.addChange(c)
 	b = mpArray(b, 4)
@@ -160,6 +168,88 @@ func (t *wireTable) appendMessage(b []byte, c *Change) []byte {
 	}
 	b = mpArray(b, 1)
 	return t.appendChange(b, c, false, nil)
+}
+
+// selfOnly reports whether every id c's ops name is by c's author and no
+// op has a context or counter marks: the message's replica table is then
+// [author] alone (the common local change).
+func selfOnly(c *Change) bool {
+	for i := range c.Ops {
+		op := &c.Ops[i]
+		if len(op.Ctx) > 0 || len(op.Marks) > 0 {
+			return false
+		}
+		for _, sg := range op.Path {
+			if sg.IsElem() && sg.Elem.Replica != c.Replica {
+				return false
+			}
+		}
+		if op.Key.IsElem() && op.Key.Elem.Replica != c.Replica {
+			return false
+		}
+		for _, p := range op.Pred {
+			if p.Replica != c.Replica {
+				return false
+			}
+		}
+		if o := op.Origins; (!o.Left.IsZero() && o.Left.Replica != c.Replica) || (!o.Right.IsZero() && o.Right.Replica != c.Replica) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendSelfMessage is appendMessage for a change that is selfOnly: the
+// same bytes, written without a table (every replica index is 0).
+func appendSelfMessage(b []byte, c *Change) []byte {
+	b = append(b, 0x94, wireVersion, msgChange, 0x91)
+	b = mpUint(b, uint64(c.Replica))
+	b = append(b, 0x91, 0x94, 0)
+	b = mpUint(b, c.StartSeq)
+	b = append(b, 0xc4, clock.EncodedLen)
+	b = c.Timestamp.AppendEncode(b)
+	b = mpArray(b, len(c.Ops))
+	for i := range c.Ops {
+		op := &c.Ops[i]
+		n := 4
+		switch {
+		case !op.Origins.Left.IsZero() || !op.Origins.Right.IsZero():
+			n = 8
+		case len(op.Pred) > 0:
+			n = 5
+		}
+		b = append(b, 0x90|byte(n), byte(op.Kind))
+		b = mpArray(b, len(op.Path))
+		for _, sg := range op.Path {
+			b = appendSelfSeg(b, sg)
+		}
+		b = appendSelfSeg(b, op.Key)
+		b = appendValue(b, op.Value)
+		if n > 4 {
+			b = mpArray(b, 2*len(op.Pred))
+			for _, p := range op.Pred {
+				b = mpUint(append(b, 0), p.Seq)
+			}
+		}
+		if n > 5 {
+			b = append(b, 0x90, 0x90) // no context, no marks
+			if !op.Origins.Left.IsZero() {
+				b = mpUint(append(b, 0x93, 0, 0), op.Origins.Left.Seq)
+			} else {
+				b = mpUint(append(b, 0x93, 1, 0), op.Origins.Right.Seq)
+			}
+		}
+	}
+	return b
+}
+
+// appendSelfSeg appends a segment whose element, if any, is by replica
+// index 0.
+func appendSelfSeg(b []byte, sg Segment) []byte {
+	if sg.IsElem() {
+		return mpUint(append(b, 0x92, 0), sg.Elem.Seq)
+	}
+	return mpStr(b, sg.Key)
 }
 
 // EncodeChanges returns the wire encoding of a batch of changes (one replica
