@@ -46,6 +46,21 @@ func (d *Doc) slotIn(n *node, sg Segment) *slot {
 	return s
 }
 
+// remoteSlot is slotIn for a remote op's register: a map key is looked up
+// in n's cache of recently used registers first (see hotSlots).
+func (d *Doc) remoteSlot(n *node, sg Segment) *slot {
+	if sg.IsElem() {
+		return d.slotIn(n, sg)
+	}
+	h := keyHash(sg.Key)
+	if s := n.hot.find(h, sg.Key); s != nil {
+		return s
+	}
+	s := d.slotIn(n, sg)
+	n.hot.remember(h, s, len(n.keys))
+	return s
+}
+
 func (d *Doc) applyOp(op *Op, id OpID, ts clock.Timestamp, local bool) {
 	if n := d.nodeAt(op.Path); n != nil {
 		d.applyOpIn(n, nil, op, id, ts, local)
@@ -58,7 +73,7 @@ func (d *Doc) applyOpIn(n *node, s *slot, op *Op, id OpID, ts clock.Timestamp, l
 	switch op.Kind {
 	case OpSet, OpDelete:
 		if s == nil {
-			s = d.slotIn(n, op.Key)
+			s = d.remoteSlot(n, op.Key)
 		}
 		if s == nil {
 			return
@@ -85,7 +100,7 @@ func (d *Doc) applyOpIn(n *node, s *slot, op *Op, id OpID, ts clock.Timestamp, l
 		d.touch(s, force)
 	case OpInc:
 		if s == nil {
-			s = d.slotIn(n, op.Key)
+			s = d.remoteSlot(n, op.Key)
 		}
 		if s == nil {
 			return

@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"math/bits"
 	"slices"
 
 	"github.com/syncmesh/syncmesh/clock"
@@ -165,6 +166,68 @@ func (s *slot) shrink() {
 // nodeAt's cache relies on this.
 func (s *slot) holds() bool { return len(s.entries) > 0 || s.ctr != nil || s.vis != visNone }
 
+// hotSlots caches a node's key registers by key hash, for remote ops: on
+// a document cold in cache, looking a key up in the node's Go map is a few
+// cache misses (the map's header, directory, table, control word and slot),
+// where the cache's is one (its bucket) besides the register itself. It is
+// a cache, not an index: an entry may be missing or stale, and find
+// returns a register only if it names the key and holds something (only a
+// register that holds nothing is ever dropped from the node's keys, see
+// holds), so the Go map stays the one authority. Small nodes keep no
+// cache. Buckets are pairs (two-way associative); the table grows with
+// the node and starts empty again when it does.
+type hotSlots struct {
+	tab []*slot
+}
+
+// hotMin is the smallest node (in keys) that gets a cache: a Go map of up
+// to 8 entries is one group, as cheap to probe as the cache.
+const hotMin = 16
+
+// keyHash is FNV-1a of the key (keys are short, and deterministic hashing
+// keeps runs reproducible).
+func keyHash(k string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(k); i++ {
+		h ^= uint32(k[i])
+		h *= 16777619
+	}
+	return h
+}
+
+// find returns the cached register for key k (hash h), or nil.
+func (c *hotSlots) find(h uint32, k string) *slot {
+	if len(c.tab) == 0 {
+		return nil
+	}
+	i := int(h) & (len(c.tab) - 2)
+	for _, s := range c.tab[i : i+2] {
+		if s != nil && s.key == k && s.holds() {
+			return s
+		}
+	}
+	return nil
+}
+
+// remember caches s (key hash h) in a node of keys keys.
+func (c *hotSlots) remember(h uint32, s *slot, keys int) {
+	if keys < hotMin {
+		return
+	}
+	if want := 1 << bits.Len(uint(keys)); want > len(c.tab) {
+		c.tab = make([]*slot, want)
+	}
+	i := int(h) & (len(c.tab) - 2)
+	switch b := c.tab[i : i+2]; {
+	case b[0] == nil || b[0] == s:
+		b[0] = s
+	case b[1] == nil || b[1] == s:
+		b[1] = s
+	default:
+		b[1], b[0] = b[0], s
+	}
+}
+
 // seg returns the slot's segment in its container.
 func (s *slot) seg() Segment {
 	if s.isElem() {
@@ -194,6 +257,8 @@ type node struct {
 	// registers (liveList). A node with live content is visible even if its
 	// marker was removed (an edit concurrent with a delete keeps its path).
 	liveMap, liveList int
+	// hot caches key registers for remote ops (see hotSlots).
+	hot hotSlots
 	// step is the key register nodeAt last walked through from this node
 	// to a container below (one entry of cache: remote ops into the same
 	// nested container skip a map lookup on a node cold in cache).
