@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/draft"
 )
 
@@ -354,4 +355,51 @@ func TestSelfMessageMatchesTable(t *testing.T) {
 		t.Fatal("no change took the author-only path")
 	}
 	t.Logf("%d of %d changes name only their author", self, len(cs))
+}
+
+// An encoded log's floor, kept as changes come, is the one a walk back
+// over the changes finds, through gaps and compaction.
+func TestEncRunFloorOracle(t *testing.T) {
+	seed, rng := lawSeed(t)
+	ts := clock.Timestamp{Wall: 1_764_000_000_000, Replica: 3}
+	for run := range propRuns(50) {
+		var e encRun
+		var spans [][2]uint64 // the changes left, oldest first
+		next := uint64(1)
+		for step := range 40 {
+			if rng.IntN(5) == 0 && len(spans) > 0 {
+				k := rng.IntN(len(spans) + 1)
+				e.dropFront(k)
+				spans = spans[k:]
+			} else {
+				if rng.IntN(5) == 0 {
+					next += uint64(1 + rng.IntN(3)) // a gap (an author's changes never overlap)
+				}
+				c := &Change{Replica: 3, StartSeq: next, Timestamp: ts, Ops: make([]Op, 1+rng.IntN(3))}
+				for i := range c.Ops {
+					c.Ops[i] = Op{Kind: OpDelete, Key: KeySeg("k")}
+				}
+				var l memLog
+				e.push(l.encode(c), c)
+				spans = append(spans, [2]uint64{c.StartSeq, c.EndSeq()})
+				next = max(next, c.EndSeq()+1)
+			}
+			top := uint64(0)
+			for _, sp := range spans {
+				top = max(top, sp[1])
+			}
+			for _, have := range []uint64{top, top + 1} {
+				cur := have // the walk back (memLog.floorOf for changes kept by pointer)
+				for i := len(spans) - 1; i >= 0; i-- {
+					if spans[i][1] < cur {
+						break
+					}
+					cur = min(cur, spans[i][0]-1)
+				}
+				if got := e.floor(have); got != cur {
+					t.Fatalf("seed %d run %d step %d: floor(%d) = %d, want %d (spans %v)", seed, run, step, have, got, cur, spans)
+				}
+			}
+		}
+	}
 }

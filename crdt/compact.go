@@ -181,8 +181,11 @@ func (l *memLog) size() (changes, bytes int) {
 // changes it is about to be sent.
 func (l *memLog) floorOf(r clock.ReplicaID, have, reader uint64) uint64 {
 	a := l.authorOf(r)
-	if a == nil {
+	if a == nil || have <= reader {
 		return have
+	}
+	if a.isEncoded() {
+		return a.enc.floor(have)
 	}
 	cur := have
 	for i := a.len() - 1; i >= 0 && cur > reader; i-- {

@@ -103,7 +103,7 @@ func (l *memLog) append(c *Change) {
 		if msg == nil {
 			msg = l.encode(c)
 		}
-		a.encoded().push(msg)
+		a.encoded().push(msg, c)
 	case c == l.recv:
 		// The author's log is by pointer: keep a copy.
 		held, err := heldCopy(c, l.recvMsg)
@@ -112,7 +112,7 @@ func (l *memLog) append(c *Change) {
 		}
 		a.cs.push(held)
 	case a.enc != nil && a.enc.len() > 0:
-		a.enc.push(l.encode(c))
+		a.enc.push(l.encode(c), c)
 	default:
 		a.cs.push(c)
 	}
@@ -127,7 +127,7 @@ func (l *memLog) appendLocal(c *Change) {
 		a.cs.push(c)
 		return
 	}
-	a.encoded().push(l.encode(c))
+	a.encoded().push(l.encode(c), c)
 }
 
 // encode returns c's EncodeChange message in l.tmp (valid until the next
@@ -272,10 +272,25 @@ func (l *memLog) encodedSince(vv VersionVector, maxBytes int) []EncodedChange {
 
 // appendSince appends the messages of encodedSince to dst, back to back.
 func (l *memLog) appendSince(dst []byte, vv VersionVector, maxBytes int) []byte {
-	if maxBytes <= 0 {
-		dst = slices.Grow(dst, l.missingBytes(vv))
+	if maxBytes > 0 {
+		l.eachSince(vv, maxBytes, func(_ *logAuthor, _ int, msg []byte) { dst = append(dst, msg...) })
+		return dst
 	}
-	l.eachSince(vv, maxBytes, func(_ *logAuthor, _ int, msg []byte) { dst = append(dst, msg...) })
+	dst = slices.Grow(dst, l.missingBytes(vv))
+	for k := range l.authors {
+		a := &l.authors[k]
+		if a.end <= vv[a.r] {
+			continue
+		}
+		i := a.searchEnd(vv[a.r])
+		if a.isEncoded() {
+			dst = a.enc.appendFrom(dst, i)
+			continue
+		}
+		for ; i < a.len(); i++ {
+			dst = append(dst, l.encode(a.cs.at(i))...)
+		}
+	}
 	return dst
 }
 
@@ -363,6 +378,15 @@ type encRun struct {
 	pos  chunkRun[uint64] // chunk number (from base) << 32 | offset
 	bufs [][]byte         // arena chunks: bufs[k] is chunk number base+k
 	base uint32
+
+	// The newest run of changes without a gap between them (the log's
+	// floor, kept as changes come so that it is not read back from every
+	// header; an author's changes have disjoint seq ranges, logged in
+	// order): lastEnd is the newest end seq, runLow the start seq - 1 of
+	// the run's first change, runFirst that change's index counted from
+	// the first change ever pushed (dropped counts the ones compacted).
+	lastEnd, runLow   uint64
+	runFirst, dropped int
 }
 
 // Arena chunk sizes: an author's first chunk is small (a replica that
@@ -374,8 +398,12 @@ const (
 
 func (e *encRun) len() int { return e.pos.n }
 
-// push copies msg into the arena.
-func (e *encRun) push(msg []byte) {
+// push copies msg, the message of c, into the arena.
+func (e *encRun) push(msg []byte, c *Change) {
+	if e.pos.n == 0 || c.StartSeq > e.lastEnd+1 {
+		e.runLow, e.runFirst = c.StartSeq-1, e.dropped+e.pos.n
+	}
+	e.lastEnd = max(e.lastEnd, c.EndSeq())
 	k := len(e.bufs) - 1
 	if k < 0 || cap(e.bufs[k])-len(e.bufs[k]) < len(msg) {
 		size := encChunkMin
@@ -403,6 +431,19 @@ func (e *encRun) msg(i int) []byte {
 	return b[off:end:end]
 }
 
+// appendFrom appends the messages of changes i.. to dst: a copy per arena
+// chunk, the messages lying back to back in each.
+func (e *encRun) appendFrom(dst []byte, i int) []byte {
+	for i < e.pos.n {
+		p := *e.pos.ptr(i)
+		dst = append(dst, e.bufs[uint32(p>>32)-e.base][uint32(p):]...)
+		for i < e.pos.n && *e.pos.ptr(i)>>32 == p>>32 {
+			i++
+		}
+	}
+	return dst
+}
+
 // span returns the first and last seq of change i, from its header.
 func (e *encRun) span(i int) (start, end uint64) {
 	start, ops, err := changeSpan(e.msg(i))
@@ -412,12 +453,27 @@ func (e *encRun) span(i int) (start, end uint64) {
 	return start, start + ops - 1
 }
 
+// floor returns the lowest seq from which the changes reach without a gap
+// up to have (have itself if the newest does not reach it).
+func (e *encRun) floor(have uint64) uint64 {
+	if e.pos.n == 0 || e.lastEnd < have {
+		return have
+	}
+	return e.runLow
+}
+
 // dropFront drops the first k changes and the arena chunks only they used.
 func (e *encRun) dropFront(k int) {
 	e.pos.dropFront(k)
 	if e.pos.n == 0 {
 		*e = encRun{}
 		return
+	}
+	e.dropped += k
+	if e.runFirst < e.dropped {
+		// The run's front went: it starts at the first change left.
+		start, _ := e.span(0)
+		e.runLow, e.runFirst = start-1, e.dropped
 	}
 	if drop := int(uint32(*e.pos.ptr(0)>>32) - e.base); drop > 0 {
 		m := copy(e.bufs, e.bufs[drop:])

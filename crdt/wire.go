@@ -783,8 +783,7 @@ func (t *readTable) change(r *mpReader, delta bool, prev []prevChange) *Change {
 		if cap(t.intoOps) < n {
 			t.intoOps = make([]Op, n)
 		}
-		c.Ops = t.intoOps[:n:n]
-		clear(c.Ops)
+		c.Ops = t.intoOps[:n:n] // op clears what an op leaves out
 		if n == 1 {
 			room = t.intoPred
 		}
@@ -851,6 +850,22 @@ func (t *readTable) op(r *mpReader, op *Op, room []OpID) {
 		r.fail("op must have 4 to 8 fields, has %d", n)
 		return
 	}
+	if t.into != nil {
+		// Reused room: clear what this op leaves out (and only that: a
+		// pointer write costs a barrier while the GC marks).
+		if n <= 4 && op.Pred != nil {
+			op.Pred = nil
+		}
+		if n <= 5 && op.Ctx != nil {
+			op.Ctx = nil
+		}
+		if n <= 6 && op.Marks != nil {
+			op.Marks = nil
+		}
+		if n <= 7 && op.Origins != (seq.Origins{}) {
+			op.Origins = seq.Origins{}
+		}
+	}
 	op.Kind = OpKind(min(r.uint(), 255))
 	op.Path = t.path(r)
 	op.Key = t.seg(r)
@@ -882,6 +897,8 @@ func (t *readTable) op(r *mpReader, op *Op, room []OpID) {
 		}
 		if k > 0 {
 			op.Ctx = make(VersionVector, k/2)
+		} else if op.Ctx != nil {
+			op.Ctx = nil // reused room
 		}
 		prev := clock.ReplicaID(0)
 		for j := range k / 2 {
@@ -897,6 +914,8 @@ func (t *readTable) op(r *mpReader, op *Op, room []OpID) {
 		k := r.array(maxWireList, 5)
 		if k > 0 {
 			op.Marks = make([]CounterMark, 0, k)
+		} else if op.Marks != nil {
+			op.Marks = nil // reused room
 		}
 		for range k {
 			if r.array(5, 1) != 5 {
