@@ -34,8 +34,11 @@ type session struct {
 }
 
 // work is the part of a session that is reused from one draft to the
-// next. Nothing a finished draft handed out points into it: patch and
-// sub-draft paths are carved from segs, which is dropped, not reused.
+// next. Nothing a finished draft handed out points into it, except segs:
+// patch and sub-draft paths are carved from it, and a plain draft drops
+// it at release; an owner's work keeps the chunk's uncarved room for the
+// owner's next produce (carved paths are never written again, so the
+// paths handed out stay as they are; see path).
 type work struct {
 	root  Value
 	ed    *edit
@@ -100,10 +103,12 @@ func openDraft(s *session, w *work, base Value, scanLimit int, ed *edit) *Draft 
 func (s *session) release() {
 	w := s.work
 	s.done, s.work = true, nil
-	if w.segs != nil {
+	o := w.owner
+	if o == nil && w.segs != nil {
+		// An owner keeps the room: the next produce carves on after the
+		// paths handed out (one chunk serves many one-write produces).
 		w.segs = nil
 	}
-	o := w.owner
 	if o != nil {
 		s.base = Value{} // a Draft kept past the produce keeps its session's slab
 	} else {
@@ -779,9 +784,11 @@ const maxSegChunk = 256
 // segments. The first chunk is as long as all the paths of the previous
 // draft that used this work (a produce like the one before fits in one
 // chunk and wastes nothing; the very first is exactly its first path),
-// then each chunk is twice the previous one, up to maxSegChunk. Carved
-// paths have no spare capacity, so appending to one copies it; the chunk
-// is never written again where a path was carved.
+// then each chunk is twice the previous one, up to maxSegChunk (an
+// owner's work keeps its chunk from one produce to the next, so its
+// chunks soon have that size). Carved paths have no spare capacity, so
+// appending to one copies it; the chunk is never written again where a
+// path was carved.
 func (s *session) path(p Path, last Segment) Path {
 	n := len(p) + 1
 	if s.done { // no work: the operation this path is for will fail

@@ -409,3 +409,42 @@ func TestApplyOwnedCopy(t *testing.T) {
 		t.Fatalf("write under the source changed the copy: %s", next.String())
 	}
 }
+
+// TestOwnedPatchPathsKept checks that the paths of patches an owner's
+// produce handed out stay as they were through later produces, which
+// carve their paths from the same room (see session.path), including a
+// produce that passes an earlier patch's path back in.
+func TestOwnedPatchPathsKept(t *testing.T) {
+	var o Owner
+	s := EmptyMap()
+	type kept struct {
+		p    Path
+		want string
+	}
+	var all []kept
+	for i := range 300 {
+		next, patches, err := ProduceForwardOwned(s, &o, func(d *Draft) error {
+			switch {
+			case i < 7:
+				return d.Set(Path{Key("k" + strconv.Itoa(i))}, EmptyMap())
+			case i%3 == 2: // under an earlier patch's path
+				return d.MapAt(all[len(all)-1].p).Set("x", Int(int64(i)))
+			case i%3 == 1: // an earlier patch's path, at once
+				return d.Set(all[len(all)-1].p, EmptyMap())
+			}
+			return d.Map("k"+strconv.Itoa(i%7)).Set("v"+strconv.Itoa(i), Int(int64(i)))
+		})
+		if err != nil {
+			t.Fatalf("produce %d: %v", i, err)
+		}
+		s = next
+		for _, p := range patches {
+			all = append(all, kept{p.Path, p.Path.String()})
+		}
+		for j, k := range all {
+			if got := k.p.String(); got != k.want {
+				t.Fatalf("after produce %d, patch path %d changed: was %s, now %s", i, j, k.want, got)
+			}
+		}
+	}
+}
