@@ -310,6 +310,9 @@ type Core struct {
 	seen map[seenKey]struct{} // see SeenCapacity
 
 	fetching map[clock.ReplicaID]fetchState
+	// fetchPeak is the most entries fetching held since it was last
+	// replaced (see endFetches).
+	fetchPeak int
 	// fetchedFrom is the peer each replica was last fetched from, kept
 	// after the fetch ends so its answer's late chunks are known as such.
 	fetchedFrom map[clock.ReplicaID]string
@@ -595,6 +598,9 @@ func (c *Core) hold(ch Change) {
 // covers and forgets them (and those it can no longer need: covered, they
 // are a prefix of each replica's held changes).
 func (c *Core) releaseHeld(covered []Change) []Change {
+	if len(c.held) == 0 {
+		return covered
+	}
 	for r, run := range c.held {
 		v := c.versionOf(r)
 		k := 0
@@ -611,6 +617,11 @@ func (c *Core) releaseHeld(covered []Change) []Change {
 		} else {
 			c.held[r] = slices.Clone(run[k:])
 		}
+	}
+	if len(c.held) == 0 {
+		// Ranging over an emptied map walks the table it grew to; hold
+		// makes a new one when needed.
+		c.held = nil
 	}
 	return covered
 }
@@ -867,6 +878,7 @@ func (c *Core) onAnnounce(now int64, m *AnnounceMsg, out *Output) {
 // fetch asks peer for replica r's changes after ours, expecting seq.
 func (c *Core) fetch(now int64, r clock.ReplicaID, peer string, seq uint64, out *Output) {
 	c.fetching[r] = fetchState{peer: peer, seq: seq, at: now}
+	c.fetchPeak = max(c.fetchPeak, len(c.fetching))
 	c.fetchedFrom[r] = peer
 	c.stats.Fetches++
 	out.send(peer, &FetchMsg{From: c.cfg.Name, Replica: r, After: c.versionOf(r)})
@@ -876,23 +888,41 @@ func (c *Core) fetch(now int64, r clock.ReplicaID, peer string, seq uint64, out 
 // fetches again, in replica order, those that heard of a later
 // announcement than they have now.
 func (c *Core) endFetches(now int64, done func(clock.ReplicaID, fetchState) bool, out *Output) {
-	var again []clock.ReplicaID
-	later := map[clock.ReplicaID]fetchState{}
+	if len(c.fetching) == 0 {
+		// Every tick and every chunk comes here: ranging over an empty
+		// map still walks the table it grew to.
+		return
+	}
+	var again []refetch
 	for r, f := range c.fetching {
 		if !done(r, f) {
 			continue
 		}
 		delete(c.fetching, r)
 		if f.later > c.versionOf(r) {
-			again = append(again, r)
-			later[r] = f
+			again = append(again, refetch{r, f})
 		}
 	}
-	slices.Sort(again)
-	for _, r := range again {
-		c.fetch(now, r, later[r].laterFrom, later[r].later, out)
+	if len(c.fetching) == 0 && c.fetchPeak > smallMap {
+		// A burst of fetches grew the table; a fresh one is cheaper to
+		// range over until the next.
+		c.fetching, c.fetchPeak = make(map[clock.ReplicaID]fetchState), 0
+	}
+	slices.SortFunc(again, func(a, b refetch) int { return cmp.Compare(a.r, b.r) })
+	for _, a := range again {
+		c.fetch(now, a.r, a.f.laterFrom, a.f.later, out)
 	}
 }
+
+// refetch is an ended fetch to send again (endFetches).
+type refetch struct {
+	r clock.ReplicaID
+	f fetchState
+}
+
+// smallMap is how many entries a map holds in its first table (one group
+// of slots): a map that grew past it is replaced when it empties.
+const smallMap = 8
 
 func (c *Core) onFetch(m *FetchMsg, out *Output) error {
 	if m.From == c.cfg.Name {
@@ -1097,6 +1127,7 @@ func (c *Core) onChanges(now int64, m *ChangesMsg, out *Output) error {
 		f.seq = max(f.seq, m.Changes[len(m.Changes)-1].End+1)
 		f.at = now
 		c.fetching[fr] = f
+		c.fetchPeak = max(c.fetchPeak, len(c.fetching))
 		c.stats.Fetches++
 		out.send(m.From, &FetchMsg{From: c.cfg.Name, Replica: fr, After: c.versionOf(fr)})
 	}
