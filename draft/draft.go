@@ -25,6 +25,11 @@ type Draft struct {
 // back when the draft finishes, so a produce does not allocate and zero a
 // fresh log each time; the session keeps only what must outlive the
 // draft (base, done). Every method checks done before it touches work.
+// A plain draft has a session of its own (its d); an owner reuses one
+// session for all its produces, each with a Draft of its own that is
+// pointed at the owner's finished session when the produce ends (see
+// newDraft in owner.go), and sub-drafts reach the session through their
+// Draft.
 type session struct {
 	d     Draft
 	base  Value
@@ -110,7 +115,8 @@ func (s *session) release() {
 		w.segs = nil
 	}
 	if o != nil {
-		s.base = Value{} // a Draft kept past the produce keeps its session's slab
+		s.base = Value{} // the owner keeps the session: not its base
+		o.finish()
 	} else {
 		w.root, w.ed = Value{}, nil // an owner's work keeps them until its next produce
 	}
@@ -862,29 +868,29 @@ func (d *Draft) Move(p Path, from, to int) error { return d.s.move(p, from, to) 
 func (d *Draft) Increment(p Path, delta Value) error { return d.s.increment(p, delta) }
 
 // Map returns a sub-draft for the map under key of the root map.
-func (d *Draft) Map(key string) *MapDraft { return &MapDraft{s: d.s, path: Path{Key(key)}} }
+func (d *Draft) Map(key string) *MapDraft { return &MapDraft{d: d, path: Path{Key(key)}} }
 
 // List returns a sub-draft for the list under key of the root map.
-func (d *Draft) List(key string) *ListDraft { return &ListDraft{s: d.s, path: Path{Key(key)}} }
+func (d *Draft) List(key string) *ListDraft { return &ListDraft{d: d, path: Path{Key(key)}} }
 
 // Root returns a sub-draft for the root as a map.
-func (d *Draft) Root() *MapDraft { return &MapDraft{s: d.s, path: Path{}} }
+func (d *Draft) Root() *MapDraft { return &MapDraft{d: d, path: Path{}} }
 
 // RootList returns a sub-draft for the root as a list.
-func (d *Draft) RootList() *ListDraft { return &ListDraft{s: d.s, path: Path{}} }
+func (d *Draft) RootList() *ListDraft { return &ListDraft{d: d, path: Path{}} }
 
 // MapAt returns a sub-draft for the map at p.
-func (d *Draft) MapAt(p Path) *MapDraft { return &MapDraft{s: d.s, path: p.append()} }
+func (d *Draft) MapAt(p Path) *MapDraft { return &MapDraft{d: d, path: p.append()} }
 
 // ListAt returns a sub-draft for the list at p.
-func (d *Draft) ListAt(p Path) *ListDraft { return &ListDraft{s: d.s, path: p.append()} }
+func (d *Draft) ListAt(p Path) *ListDraft { return &ListDraft{d: d, path: p.append()} }
 
 // MapDraft addresses a map inside a draft by path. It is a cheap handle:
 // nothing is checked until an operation runs, and then a missing path or
 // a value that is not a map is that operation's error. Not safe for
 // concurrent use.
 type MapDraft struct {
-	s    *session
+	d    *Draft // its draft: d.s is the session (a finished one after the produce)
 	path Path
 }
 
@@ -895,51 +901,51 @@ func (m *MapDraft) Path() Path { return m.path.append() }
 // they return stay on the caller's stack.
 //
 //go:noinline
-func (m *MapDraft) at(key string) Path { return m.s.path(m.path, Key(key)) }
+func (m *MapDraft) at(key string) Path { return m.d.s.path(m.path, Key(key)) }
 
 // Value returns an immutable snapshot of the map (the zero Value if the
 // path does not resolve).
-func (m *MapDraft) Value() Value { v, _ := m.s.read(m.path); return v }
+func (m *MapDraft) Value() Value { v, _ := m.d.s.read(m.path); return v }
 
 // Original returns the map in the draft's base (zero Value if absent).
-func (m *MapDraft) Original() Value { v, _ := m.s.original().At(m.path); return v }
+func (m *MapDraft) Original() Value { v, _ := m.d.s.original().At(m.path); return v }
 
 // Get returns the value under key, as an immutable snapshot.
-func (m *MapDraft) Get(key string) (Value, bool) { return m.s.read(m.at(key)) }
+func (m *MapDraft) Get(key string) (Value, bool) { return m.d.s.read(m.at(key)) }
 
 // Has reports whether the map has key.
 func (m *MapDraft) Has(key string) bool {
-	v, ok := m.s.peek(m.path)
+	v, ok := m.d.s.peek(m.path)
 	return ok && v.Has(key)
 }
 
 // Len returns the number of entries (0 if the path does not resolve).
 func (m *MapDraft) Len() int {
-	v, _ := m.s.peek(m.path)
+	v, _ := m.d.s.peek(m.path)
 	return v.Len()
 }
 
 // Set adds or replaces the entry under key.
-func (m *MapDraft) Set(key string, v Value) error { return m.s.set(m.at(key), v) }
+func (m *MapDraft) Set(key string, v Value) error { return m.d.s.set(m.at(key), v) }
 
 // Delete removes the entry under key (ErrNotFound if absent).
-func (m *MapDraft) Delete(key string) error { return m.s.delete(m.at(key)) }
+func (m *MapDraft) Delete(key string) error { return m.d.s.delete(m.at(key)) }
 
 // Increment adds delta to the number under key.
 func (m *MapDraft) Increment(key string, delta Value) error {
-	return m.s.increment(m.at(key), delta)
+	return m.d.s.increment(m.at(key), delta)
 }
 
 // Map returns a sub-draft for the map under key.
-func (m *MapDraft) Map(key string) *MapDraft { return &MapDraft{s: m.s, path: m.at(key)} }
+func (m *MapDraft) Map(key string) *MapDraft { return &MapDraft{d: m.d, path: m.at(key)} }
 
 // List returns a sub-draft for the list under key.
-func (m *MapDraft) List(key string) *ListDraft { return &ListDraft{s: m.s, path: m.at(key)} }
+func (m *MapDraft) List(key string) *ListDraft { return &ListDraft{d: m.d, path: m.at(key)} }
 
 // ListDraft addresses a list inside a draft by path; like MapDraft it is
 // checked when an operation runs. Not safe for concurrent use.
 type ListDraft struct {
-	s    *session
+	d    *Draft // its draft: d.s is the session (a finished one after the produce)
 	path Path
 }
 
@@ -947,46 +953,46 @@ type ListDraft struct {
 func (l *ListDraft) Path() Path { return l.path.append() }
 
 //go:noinline
-func (l *ListDraft) at(i int) Path { return l.s.path(l.path, Index(i)) }
+func (l *ListDraft) at(i int) Path { return l.d.s.path(l.path, Index(i)) }
 
 // Value returns an immutable snapshot of the list.
-func (l *ListDraft) Value() Value { v, _ := l.s.read(l.path); return v }
+func (l *ListDraft) Value() Value { v, _ := l.d.s.read(l.path); return v }
 
 // Original returns the list in the draft's base (zero Value if absent).
-func (l *ListDraft) Original() Value { v, _ := l.s.original().At(l.path); return v }
+func (l *ListDraft) Original() Value { v, _ := l.d.s.original().At(l.path); return v }
 
 // Len returns the number of items (0 if the path does not resolve).
 func (l *ListDraft) Len() int {
-	v, _ := l.s.peek(l.path)
+	v, _ := l.d.s.peek(l.path)
 	return v.Len()
 }
 
 // Get returns the item at i, as an immutable snapshot.
-func (l *ListDraft) Get(i int) (Value, bool) { return l.s.read(l.at(i)) }
+func (l *ListDraft) Get(i int) (Value, bool) { return l.d.s.read(l.at(i)) }
 
 // Set replaces the item at i.
-func (l *ListDraft) Set(i int, v Value) error { return l.s.set(l.at(i), v) }
+func (l *ListDraft) Set(i int, v Value) error { return l.d.s.set(l.at(i), v) }
 
 // Insert inserts vs before index i (0 <= i <= Len).
-func (l *ListDraft) Insert(i int, vs ...Value) error { return l.s.insert(l.path, Index(i), vs) }
+func (l *ListDraft) Insert(i int, vs ...Value) error { return l.d.s.insert(l.path, Index(i), vs) }
 
 // Append appends vs at the end.
-func (l *ListDraft) Append(vs ...Value) error { return l.s.insert(l.path, End(), vs) }
+func (l *ListDraft) Append(vs ...Value) error { return l.d.s.insert(l.path, End(), vs) }
 
 // RemoveRange removes n items starting at i.
-func (l *ListDraft) RemoveRange(i, n int) error { return l.s.removeRange(l.path, i, n) }
+func (l *ListDraft) RemoveRange(i, n int) error { return l.d.s.removeRange(l.path, i, n) }
 
 // Delete removes the item at i.
-func (l *ListDraft) Delete(i int) error { return l.s.removeRange(l.path, i, 1) }
+func (l *ListDraft) Delete(i int) error { return l.d.s.removeRange(l.path, i, 1) }
 
 // Move moves the item at from so that it ends at index to.
-func (l *ListDraft) Move(from, to int) error { return l.s.move(l.path, from, to) }
+func (l *ListDraft) Move(from, to int) error { return l.d.s.move(l.path, from, to) }
 
 // Increment adds delta to the number at i.
-func (l *ListDraft) Increment(i int, delta Value) error { return l.s.increment(l.at(i), delta) }
+func (l *ListDraft) Increment(i int, delta Value) error { return l.d.s.increment(l.at(i), delta) }
 
 // Map returns a sub-draft for the map at index i.
-func (l *ListDraft) Map(i int) *MapDraft { return &MapDraft{s: l.s, path: l.at(i)} }
+func (l *ListDraft) Map(i int) *MapDraft { return &MapDraft{d: l.d, path: l.at(i)} }
 
 // List returns a sub-draft for the list at index i.
-func (l *ListDraft) List(i int) *ListDraft { return &ListDraft{s: l.s, path: l.at(i)} }
+func (l *ListDraft) List(i int) *ListDraft { return &ListDraft{d: l.d, path: l.at(i)} }

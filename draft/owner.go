@@ -268,19 +268,24 @@ func (n *lnode) retag(ed *edit) bool {
 // not be kept past the next owned operation, or passed into one, unless
 // the owner was frozen after it was taken.
 type Owner struct {
-	ep   *epoch   // the current epoch; nil after Freeze (a new one starts lazily)
-	sess *session // the last owned produce's session (read only while busy)
-	undo undoLog
-	slab []Patch // room for produces' patches (see patchRoom)
+	ep *epoch // the current epoch; nil after Freeze (a new one starts lazily)
+	// sess is the session of the owner's produces, reused by each (read
+	// only while busy); draft is the running produce's Draft, and
+	// finished the session a produce's Draft (so its sub-drafts) points
+	// to once that produce has returned: done, so it answers ErrFinished.
+	sess, finished *session
+	draft          *Draft
+	undo           undoLog
+	slab           []Patch // room for produces' patches (see patchRoom)
 	// spare is the owner's work (its owner field stays o), reused by each
 	// produce; workOut is set while a produce uses it, and stays set after
 	// a produce panicked (its work is then left as it was, and replaced).
 	spare   *work
 	workOut bool
 	// tokens and drafts are room for the tokens of the owner's operations
-	// and the sessions of its produces (see newEdit and newSession).
+	// and the Drafts of its produces (see newEdit and newDraft).
 	tokens slab[edit]
-	drafts slab[session]
+	drafts slab[Draft]
 	busy   bool
 	saved  bool // undo holds the last operation's saves (Revert may use them)
 }
@@ -347,28 +352,47 @@ func (o *Owner) begin() (*edit, error) {
 	return e, nil
 }
 
-// Tokens and sessions are carved from small slabs, one allocation per
-// tokenSlab operations or sessionSlab produces instead of one each (a
+// Tokens and Drafts are carved from small slabs, one allocation per
+// tokenSlab operations or draftSlab produces instead of one each (a
 // one-write produce is mostly fixed cost, and this was the largest part).
 // Each is still used once: a token is never reused (nodes compare
-// tokens), and neither is a session (a Draft kept past its produce must
-// keep answering ErrFinished). A node keeps its token's slab alive:
-// tokenSlab tokens of 8 bytes are no more than the 64-byte session and
-// token a produce allocated before; a slab of sessions is kept only by
-// Drafts kept past their produce (a released session holds nothing
-// else). Both slabs stay within 512 bytes, the largest objects that need
-// no malloc header: 10 sessions of 48 bytes ran W1 and W3 about 1.07x
-// faster than 16 (768 bytes) in alternated runs (see patchSlab too).
+// tokens), and neither is a Draft (one kept past its produce, or a
+// sub-draft made from it, must keep answering ErrFinished: its produce
+// points it at the owner's finished session when it ends). The session
+// behind them is the owner's, reused by every produce: a Draft is 8
+// bytes where a session per produce was 48. A node keeps its token's
+// slab alive: tokenSlab tokens of 8 bytes are no more than the 64-byte
+// session and token a produce allocated before; a slab of Drafts is kept
+// only by Drafts kept past their produce. Both slabs stay within 512
+// bytes, the largest objects that need no malloc header (see patchSlab
+// too).
 const (
-	tokenSlab   = 8
-	sessionSlab = 10
+	tokenSlab = 8
+	draftSlab = 64
 )
 
 // newEdit returns a fresh token (not yet of an epoch).
 func (o *Owner) newEdit() *edit { return o.tokens.take(tokenSlab) }
 
-// newSession returns a fresh (zero) session.
-func (o *Owner) newSession() *session { return o.drafts.take(sessionSlab) }
+// newDraft returns a fresh Draft on the owner's session (made on first
+// use), for a produce.
+func (o *Owner) newDraft() *Draft {
+	if o.sess == nil {
+		o.sess = new(session)
+		o.finished = &session{done: true, owned: true}
+	}
+	d := o.drafts.take(draftSlab)
+	d.s = o.sess
+	return d
+}
+
+// finish points the running produce's Draft, and so its sub-drafts, at
+// the owner's finished session: the produce has ended.
+func (o *Owner) finish() {
+	if o.draft != nil {
+		o.draft.s, o.draft = o.finished, nil
+	}
+}
 
 // slab hands out the items of a slab one by one. Taking one moves a
 // count, not a slice: a slice header write is a pointer write, which
@@ -838,7 +862,7 @@ func produceOwnedInto(base Value, o *Owner, recipe func(d *Draft) error, inverse
 	if o.busy {
 		return base, nil, nil, ErrOwnerBusy
 	}
-	s, e := o.newSession(), o.newEdit()
+	d, e := o.newDraft(), o.newEdit()
 	o.start(e)
 	w := o.spare
 	if w == nil || o.workOut {
@@ -849,24 +873,26 @@ func produceOwnedInto(base Value, o *Owner, recipe func(d *Draft) error, inverse
 	if into {
 		w.into, w.dst = true, dst
 	}
-	d := openDraft(s, w, base, smallEpoch, e)
-	d.s.owned, o.sess = true, d.s
+	s := d.s
+	openDraft(s, w, base, smallEpoch, e)
+	s.done, s.owned, o.draft = false, true, d
 	ended := false
 	defer func() {
 		if !ended { // a panic: base gets its nodes back
-			d.s.done = true
+			s.done = true
+			o.finish()
 			o.end(false)
 		}
 	}()
 	if err := recipe(d); err != nil {
-		if !d.s.done {
-			d.s.release()
+		if !s.done {
+			s.release()
 		}
 		ended = true
 		o.end(false)
 		return base, nil, nil, err
 	}
-	next, fwd, inv, err := d.s.finish(inverse)
+	next, fwd, inv, err := s.finish(inverse)
 	ended = true
 	o.end(err == nil)
 	if err != nil {
