@@ -216,11 +216,10 @@ func (d *Doc) AppendEncodedSince(dst []byte, vv VersionVector, maxBytes int) ([]
 }
 
 // EncodedChange returns c's EncodeChange message: the op log's copy when
-// it keeps c encoded (c was made here, or applied with ApplyEncoded), else
-// a fresh encoding. The log's copy is shared and immutable: the caller must
-// not modify it. c is looked up by its id (a change made or applied here
-// is the only change with that id), so Update's change costs no second
-// encoding to send.
+// it keeps c encoded (c was applied with ApplyEncoded, or its author's
+// log is kept encoded), else a fresh encoding. The log's copy is shared
+// and immutable: the caller must not modify it. c is looked up by its id
+// (a change applied here is the only change with that id).
 func (d *Doc) EncodedChange(c *Change) []byte {
 	if a := d.log.authorOf(c.Replica); a != nil && a.isEncoded() {
 		i := a.len() - 1 // the newest, usually

@@ -306,7 +306,7 @@ func FuzzApplyEncoded(f *testing.F) {
 	})
 }
 
-// EncodedChange serves the log's copy of a change made or applied here,
+// EncodedChange serves the log's copy of a change applied from its bytes,
 // and encodes any other.
 func TestEncodedChange(t *testing.T) {
 	src := newReplica(t, 2, nil)
@@ -325,7 +325,7 @@ func TestEncodedChange(t *testing.T) {
 			}
 		}
 	}
-	if a, b := src.EncodedChange(cs[2]), src.EncodedChange(cs[2]); &a[0] != &b[0] {
+	if a, b := d.EncodedChange(cs[2]), d.EncodedChange(cs[2]); &a[0] != &b[0] {
 		t.Fatal("the log's copy is not served")
 	}
 }

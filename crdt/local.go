@@ -65,7 +65,7 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 		return nil, nil
 	}
 	d.vv[lc.c.Replica] = lc.c.EndSeq()
-	d.log.appendLocal(lc.c)
+	d.log.append(lc.c)
 	d.stats.Applied++
 	return lc.c, nil
 }
@@ -125,9 +125,12 @@ func (d *Doc) checkInsideMulti(p draft.Path, earlier []draft.Patch) error {
 // nothing (an increment, an insert) takes no room for one, and a one-op
 // change whose op equals the previous one-op change's (the same increment
 // again, say) shares that op, which ids do not depend on, and takes no op
-// room. A slab or chunk lives while any of its changes does: the op log
-// keeps local changes encoded (memLog.appendLocal), so that is while a
-// caller holds one.
+// room: the op log keeps every local change (by pointer: encoding them
+// at commit instead measured slower for W1, W3 and W4, see
+// docs/benchmarks.md), and a first touch of fresh memory is dear. A slab
+// or chunk lives while any of its changes does (the op log, or a caller
+// holding a change); the log drops an author's changes oldest first, so a
+// slab's changes, which are consecutive, go together.
 type localRoom struct {
 	changes slabOf[Change]
 	ops     slabOf[Op]

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/draft"
 )
 
 // opLog stores applied changes for anti-entropy. It is an interface so that
@@ -20,14 +21,15 @@ type opLog interface {
 // compaction empties the author):
 //
 //   - encoded: each change's EncodeChange message in the author's byte
-//     arena (encRun). Local changes and changes applied with ApplyEncoded
-//     are kept so: about 45-60 bytes a one-write change, with no pointers
-//     for the GC to scan, served to peers as they are (EncodedChangesSince)
-//     and decoded only when a caller asks for *Change values (ChangesSince,
-//     rare: anti-entropy with a Go peer).
+//     arena (encRun). Changes applied with ApplyEncoded are kept so: about
+//     50 bytes a one-write change, with no pointers for the GC to scan,
+//     served to peers as they are (EncodedChangesSince) and decoded only
+//     when a caller asks for *Change values (ChangesSince).
 //   - by pointer: the *Change values Apply was given (changeRun), shared
-//     with the caller. A caller that applies one decoded change to many
-//     Docs (the simulator) then pays 8 bytes per Doc, and no copy.
+//     with the caller, and local changes. A caller that applies one decoded
+//     change to many Docs (the simulator) then pays 8 bytes per Doc, and
+//     no copy. (Local changes kept encoded measured slower: the encoding
+//     costs more than the GC saves on W1, W3 and W4.)
 //
 // A change that arrives in the other form than its author's log is
 // converted (encoded, or decoded into a copy), so an author's log stays in
@@ -116,18 +118,6 @@ func (l *memLog) append(c *Change) {
 	default:
 		a.cs.push(c)
 	}
-}
-
-// appendLocal logs a change made here: encoded (the caller keeps the
-// change if it wants it), unless the author's log is by pointer.
-func (l *memLog) appendLocal(c *Change) {
-	a := l.author(c.Replica)
-	a.end = max(a.end, c.EndSeq())
-	if a.cs.len() > 0 {
-		a.cs.push(c)
-		return
-	}
-	a.encoded().push(l.encode(c), c)
 }
 
 // encode returns c's EncodeChange message in l.tmp (valid until the next
@@ -288,7 +278,7 @@ func (l *memLog) appendSince(dst []byte, vv VersionVector, maxBytes int) []byte 
 			continue
 		}
 		for ; i < a.len(); i++ {
-			dst = append(dst, l.encode(a.cs.at(i))...)
+			dst = l.tab.appendMessage(dst, a.cs.at(i))
 		}
 	}
 	return dst
@@ -315,10 +305,78 @@ func (l *memLog) missingBytes(vv VersionVector) int {
 			continue
 		}
 		for i := a.searchEnd(vv[a.r]); i < a.len(); i++ {
-			total += a.size(i)
+			if a.isEncoded() {
+				total += len(a.enc.msg(i))
+			} else {
+				total += messageSize(a.cs.at(i))
+			}
 		}
 	}
 	return total
+}
+
+// messageSize estimates the length of c's EncodeChange message: exact for
+// the usual change of one replica, a little over otherwise.
+func messageSize(c *Change) int {
+	n := 4 + uintLen(uint64(c.Replica)) + 3 + uintLen(c.StartSeq) + 2 + clock.EncodedLen + 3
+	for i := range c.Ops {
+		op := &c.Ops[i]
+		n += 3 + segSize(op.Key)
+		for _, sg := range op.Path {
+			n += segSize(sg)
+		}
+		switch v := op.Value; v.Kind() {
+		case draft.StringKind:
+			s, _ := v.AsString()
+			n += 5 + len(s)
+		case draft.BytesKind:
+			b, _ := v.AsBytes()
+			n += 5 + len(b)
+		case draft.IntKind:
+			x, _ := v.AsInt()
+			n += 9
+			if x >= 0 {
+				n += uintLen(uint64(x)) - 9
+			}
+		case draft.FloatKind:
+			n += 9
+		default:
+			n++
+		}
+		n++ // the pred list's header, or room for it
+		for _, p := range op.Pred {
+			n += 1 + uintLen(p.Seq)
+		}
+		if len(op.Ctx) > 0 || len(op.Marks) > 0 || !op.Origins.Left.IsZero() || !op.Origins.Right.IsZero() {
+			n += 2 + 20*len(op.Ctx) + 40*len(op.Marks) + 13
+		}
+	}
+	return n
+}
+
+func segSize(sg Segment) int {
+	if sg.IsElem() {
+		return 2 + 9 + uintLen(sg.Elem.Seq)
+	}
+	if len(sg.Key) < 32 {
+		return 1 + len(sg.Key)
+	}
+	return 5 + len(sg.Key)
+}
+
+// uintLen is the length of u as a msgpack unsigned integer.
+func uintLen(u uint64) int {
+	switch {
+	case u < 128:
+		return 1
+	case u <= 0xff:
+		return 2
+	case u <= 0xffff:
+		return 3
+	case u <= 0xffffffff:
+		return 5
+	}
+	return 9
 }
 
 // eachSince calls f with each logged change holding ops vv lacks and its
