@@ -493,8 +493,12 @@ func (s *session) delete(p Path) error {
 	return nil
 }
 
-// insert inserts vs into the list at lp before position i (End: append).
-func (s *session) insert(lp Path, at Segment, vs []Value) error {
+// insert inserts vs into the list at lp before position at (End:
+// append). whole is the caller's path to the position (lp followed by
+// at), or nil: a one-value insert whose position resolves to at itself
+// logs whole as its path, as set logs the caller's path, instead of
+// carving a copy.
+func (s *session) insert(lp Path, at Segment, whole Path, vs []Value) error {
 	if s.done {
 		return ErrFinished
 	}
@@ -528,7 +532,11 @@ func (s *session) insert(lp Path, at Segment, vs []Value) error {
 	}
 	s.root = root
 	if len(vs) == 1 {
-		s.log.structural(fold, newEntry(opAdd, s.path(lp, Index(i)), vs[0], Value{}))
+		ip := whole
+		if ip == nil || at != Index(i) {
+			ip = s.path(lp, Index(i))
+		}
+		s.log.structural(fold, newEntry(opAdd, ip, vs[0], Value{}))
 		return nil
 	}
 	es := make([]entry, len(vs))
@@ -839,6 +847,7 @@ func (d *Draft) Get(p Path) (Value, error) {
 // Set writes v at p: adds or replaces a map entry, replaces a list item,
 // or (empty p) replaces the root. v must be valid (not the zero Value).
 // Setting a value equal to the present one is a no-op.
+// The patches may share p's segments: do not change them afterwards.
 func (d *Draft) Set(p Path, v Value) error { return d.s.set(p, v) }
 
 // Delete removes the map entry or list item at p.
@@ -846,15 +855,17 @@ func (d *Draft) Delete(p Path) error { return d.s.delete(p) }
 
 // Insert inserts vs before the list position named by p's last segment
 // (an index 0..Len, or End).
+// As with Set, the patches may share p's segments (a one-value insert
+// at an index logs p as its path): do not change them afterwards.
 func (d *Draft) Insert(p Path, vs ...Value) error {
 	if len(p) == 0 {
 		return &PathError{Op: "insert", Path: p, Err: ErrWrongType}
 	}
-	return d.s.insert(p[:len(p)-1], p[len(p)-1], vs)
+	return d.s.insert(p[:len(p)-1], p[len(p)-1], p, vs)
 }
 
 // Append appends vs to the list at p.
-func (d *Draft) Append(p Path, vs ...Value) error { return d.s.insert(p, End(), vs) }
+func (d *Draft) Append(p Path, vs ...Value) error { return d.s.insert(p, End(), nil, vs) }
 
 // RemoveRange removes n items starting at index i from the list at p.
 func (d *Draft) RemoveRange(p Path, i, n int) error { return d.s.removeRange(p, i, n) }
@@ -974,10 +985,10 @@ func (l *ListDraft) Get(i int) (Value, bool) { return l.d.s.read(l.at(i)) }
 func (l *ListDraft) Set(i int, v Value) error { return l.d.s.set(l.at(i), v) }
 
 // Insert inserts vs before index i (0 <= i <= Len).
-func (l *ListDraft) Insert(i int, vs ...Value) error { return l.d.s.insert(l.path, Index(i), vs) }
+func (l *ListDraft) Insert(i int, vs ...Value) error { return l.d.s.insert(l.path, Index(i), nil, vs) }
 
 // Append appends vs at the end.
-func (l *ListDraft) Append(vs ...Value) error { return l.d.s.insert(l.path, End(), vs) }
+func (l *ListDraft) Append(vs ...Value) error { return l.d.s.insert(l.path, End(), nil, vs) }
 
 // RemoveRange removes n items starting at i.
 func (l *ListDraft) RemoveRange(i, n int) error { return l.d.s.removeRange(l.path, i, n) }
