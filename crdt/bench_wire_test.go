@@ -32,6 +32,37 @@ func w2WireExchange(b *testing.B, da, db *Doc) int {
 	return len(ua) + len(ub)
 }
 
+// W2 over the wire path the way mesh's anti-entropy carries it: each side
+// sends what the other lacks in pieces of about 64 KiB (AppendEncodedSince
+// with a byte limit, into one reused buffer), the other applying each
+// piece before the next is asked for against its new version. The same
+// bytes as BenchmarkW2WireMerge, without a fresh buffer of megabytes per
+// side (whose first touch, on this VM, is most of a cold run's cost).
+func BenchmarkW2WireMergeChunked(b *testing.B) {
+	benchW2(b, func(da, db *Doc) int {
+		var buf []byte
+		n := 0
+		for _, p := range [][2]*Doc{{da, db}, {db, da}} {
+			from, to := p[0], p[1]
+			for {
+				var err error
+				buf, err = from.AppendEncodedSince(buf[:0], to.Version(), 64<<10)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(buf) == 0 {
+					break
+				}
+				n += len(buf)
+				if _, err := to.ApplyEncoded(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		return n
+	})
+}
+
 // wireSince returns d's changes that vv lacks as one buffer of
 // EncodeChange messages back to back.
 func wireSince(b *testing.B, d *Doc, vv VersionVector) []byte {
