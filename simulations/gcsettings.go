@@ -78,15 +78,15 @@ func physicalMemory() uint64 {
 }
 
 // HugePages asks the kernel to back the Go heap with transparent huge
-// pages (2 MiB) where it allows them on request (Linux's "madvise" mode),
-// for the rest of the process or until the returned function is called.
+// pages (2 MiB) where it allows them on request (Linux's "madvise" mode).
 // The simulator's heap is gigabytes touched at random: with 4 KiB pages
-// the first touch of each page was a fault (2.6 million at 10,000 nodes,
-// about 30 s of system time on this VM) and nearly every access to
-// another node's state a TLB miss. It maps reserve bytes of address
-// space at once (none of it is touched; the memory limit of TuneGC is
-// the natural size), advises it and hands it back, then advises new heap
-// mappings every 10 ms. It changes nothing a run computes. A no-op
-// where the advice does not exist; with reserve <= 0 only new mappings
-// are advised.
-func HugePages(reserve int64) (stop func()) { return adviseHugePages(reserve) }
+// the first touch of each page was a fault (2.6 million at 10,000 nodes)
+// and nearly every access to another node's state a TLB miss. It maps
+// reserve bytes of address space at once (none of it is touched; the
+// memory limit of TuneGC is the natural size), advises it and hands it
+// back to the runtime, which allocates from it before it maps more; the
+// heap beyond the reserve gets ordinary pages. (Advising new mappings
+// from a goroutine every few milliseconds instead took the address
+// space's lock each time and preempted the run.) It changes nothing a
+// run computes. A no-op where the advice does not exist or reserve <= 0.
+func HugePages(reserve int64) { adviseHugePages(reserve) }

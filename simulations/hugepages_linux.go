@@ -4,7 +4,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"syscall"
-	"time"
 	"unsafe"
 )
 
@@ -15,47 +14,22 @@ const madvHugePage = 14
 // KiB pages) transparent huge page.
 const hugePageBytes = 2 << 20
 
-// adviseHugePages: see HugePages. reserve is how much address space to
-// map, advise and hand back at once (bytes).
-func adviseHugePages(reserve int64) (stop func()) {
-	probe := new([64]byte)
-	base := uintptr(unsafe.Pointer(probe))
-	if reserve > 0 {
-		// The runtime maps the heap 4 MiB at a time and allocates from
-		// a mapping at once, before any advice could reach it: map the
-		// room the run will use now, advise it, and give it back to the
-		// runtime. The pages stay unpopulated (the runtime knows fresh
-		// memory is zero) and the runtime allocates from this range,
-		// lowest addresses first, before it maps more.
-		room := make([]byte, reserve)
-		lo := uintptr(unsafe.Pointer(unsafe.SliceData(room)))
-		advise(lo, uintptr(reserve))
-		base = min(base, lo)
-		room = nil
-		runtime.KeepAlive(room)
-		debug.FreeOSMemory()
+// adviseHugePages: see HugePages.
+func adviseHugePages(reserve int64) {
+	if reserve <= 0 {
+		return
 	}
-	// Beyond the reserve the heap grows into new mappings: advise them
-	// as they come (the range is the whole heap's; holes are skipped).
-	base &^= 1<<30 - 1
-	done, exited := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(exited)
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			advise(base, 1<<38)
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-exited
-	}
+	// The runtime maps the heap 4 MiB at a time and allocates from a
+	// mapping at once, before any advice could reach it: map the room
+	// the run will use now, advise it, and give it back to the runtime.
+	// The pages stay unpopulated (the runtime knows fresh memory is
+	// zero) and the runtime allocates from this range, lowest addresses
+	// first, before it maps more.
+	room := make([]byte, reserve)
+	advise(uintptr(unsafe.Pointer(unsafe.SliceData(room))), uintptr(reserve))
+	room = nil
+	runtime.KeepAlive(room)
+	debug.FreeOSMemory()
 }
 
 // advise gives the mapped parts of [p, p+n) the MADV_HUGEPAGE advice,
