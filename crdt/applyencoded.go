@@ -97,7 +97,13 @@ func (d *Doc) rejectEncoded(err, first error, res *Result) error {
 // not nil, is its own message): it gives a change that will be held a
 // copy of its own, and tells the log to keep the bytes of one it applies.
 func (d *Doc) receiveRoom(c *Change, msg []byte, res *Result) error {
-	if d.vv[c.Replica] < c.EndSeq() && !d.ready(c) {
+	// receive's steps, with the version vector read and readiness checked
+	// once (both are cache misses on a cold Doc).
+	have, fresh, err := d.admit(c, res)
+	if !fresh {
+		return err
+	}
+	if !d.readyAt(c, have) {
 		// It will wait in the pending buffer (or be refused).
 		held, err := heldCopy(c, msg)
 		if err != nil {
@@ -105,11 +111,11 @@ func (d *Doc) receiveRoom(c *Change, msg []byte, res *Result) error {
 			d.stats.Rejected++
 			return err
 		}
-		return d.receive(held, res)
+		return d.receiveUnready(held, res)
 	}
 	l := d.log
 	l.recv, l.recvMsg = c, msg
-	err := d.receive(c, res)
+	err = d.applyRemoteAt(c, have, res)
 	l.recv, l.recvMsg = nil, nil
 	if n := len(d.quarantine); n > 0 && d.quarantine[n-1] == c {
 		// Its timestamp is too far ahead: it waits.

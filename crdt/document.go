@@ -288,24 +288,41 @@ func (d *Doc) finish(res *Result) {
 
 // receive handles one incoming change.
 func (d *Doc) receive(c *Change, res *Result) error {
-	if err := validateChange(c); err != nil {
-		res.Rejected++
-		d.stats.Rejected++
+	have, fresh, err := d.admit(c, res)
+	if !fresh {
 		return err
-	}
-	// The version vector is read once here and handed on: on a document
-	// cold in cache each lookup in it is a few cache misses.
-	have := d.vv[c.Replica]
-	if have >= c.EndSeq() {
-		res.Duplicates++
-		d.stats.Duplicates++
-		return nil
 	}
 	if d.readyAt(c, have) {
 		// applyRemoteAt's clock Update refuses exactly what Check would
 		// (and changes nothing then), so a ready change skips Check.
 		return d.applyRemoteAt(c, have, res)
 	}
+	return d.receiveUnready(c, res)
+}
+
+// admit counts c as rejected (invalid) or a duplicate and reports false,
+// or returns d.vv[c.Replica] and true. The version vector is read once
+// here and handed on: on a document cold in cache each lookup in it is a
+// few cache misses.
+func (d *Doc) admit(c *Change, res *Result) (have uint64, fresh bool, err error) {
+	if err := validateChange(c); err != nil {
+		res.Rejected++
+		d.stats.Rejected++
+		return 0, false, err
+	}
+	have = d.vv[c.Replica]
+	if have >= c.EndSeq() {
+		res.Duplicates++
+		d.stats.Duplicates++
+		return have, false, nil
+	}
+	return have, true, nil
+}
+
+// receiveUnready is receive for a valid change that is neither a
+// duplicate nor ready: it waits in the pending buffer, or is quarantined
+// or refused by the clock, or dropped when the buffer is full.
+func (d *Doc) receiveUnready(c *Change, res *Result) error {
 	if err := d.clk.Check(c.Timestamp); err != nil {
 		return d.clockRefused(c, err, res)
 	}

@@ -38,10 +38,14 @@ type memLog struct {
 	// authors is every replica ever appended, ascending (some may have no
 	// changes left after compaction), with its changes in seq order and the
 	// end seq of its newest, so since neither sorts nor touches up-to-date
-	// authors' logs, and an append (the last author again, usually) needs
-	// no map.
+	// authors' logs.
 	authors []logAuthor
-	last    int // index in authors of the last change's author
+	// index finds an author without a binary search over authors (on a
+	// Doc cold in cache each probe of that search is a cache miss): an
+	// open-addressed table, a power of two at least twice len(authors),
+	// of index+1 into authors (0: empty), by replica id hash; rebuilt
+	// when an author is added (rare), so it never needs a delete.
+	index []int32
 
 	// recv is the change ApplyEncoded is handing to the Doc, decoded into
 	// room it reuses: if the Doc applies it, append keeps its bytes, never
@@ -68,22 +72,72 @@ func newMemLog() *memLog { return &memLog{} }
 // author returns r's entry, adding it if r is new. The pointer is valid
 // until the next author is added.
 func (l *memLog) author(r clock.ReplicaID) *logAuthor {
-	i := l.last
-	if i < len(l.authors) && l.authors[i].r == r {
-		return &l.authors[i]
-	}
 	i, found := l.search(r)
 	if !found {
+		i, _ = slices.BinarySearchFunc(l.authors, r, func(a logAuthor, r clock.ReplicaID) int {
+			return cmp.Compare(a.r, r)
+		})
 		l.authors = slices.Insert(l.authors, i, logAuthor{r: r})
+		l.indexInsert(i)
 	}
-	l.last = i
 	return &l.authors[i]
 }
 
+// search returns r's index in authors, and whether r is there, by the
+// index: one probe of it, usually, and then r's entry.
 func (l *memLog) search(r clock.ReplicaID) (int, bool) {
-	return slices.BinarySearchFunc(l.authors, r, func(a logAuthor, r clock.ReplicaID) int {
-		return cmp.Compare(a.r, r)
-	})
+	if len(l.index) == 0 {
+		return 0, false
+	}
+	mask := uint64(len(l.index) - 1)
+	for h := authorHash(r); ; h++ {
+		j := l.index[h&mask]
+		if j == 0 {
+			return 0, false
+		}
+		if l.authors[j-1].r == r {
+			return int(j - 1), true
+		}
+	}
+}
+
+// authorHash spreads replica ids (often small consecutive numbers, or
+// random 64-bit ones) over the index's slots.
+func authorHash(r clock.ReplicaID) uint64 {
+	return (uint64(r) * 0x9e3779b97f4a7c15) >> 32
+}
+
+// indexInsert updates the index for an author just inserted at i (the
+// ones from i on moved up by one): the table is rebuilt when it would be
+// over half full, else shifted in one pass and the new author placed.
+func (l *memLog) indexInsert(i int) {
+	if 2*len(l.authors) > len(l.index) {
+		size := 8
+		for size < 2*len(l.authors) {
+			size *= 2
+		}
+		l.index = make([]int32, size)
+		for k := range l.authors {
+			l.place(k)
+		}
+		return
+	}
+	for k, j := range l.index {
+		if j > int32(i) {
+			l.index[k] = j + 1
+		}
+	}
+	l.place(i)
+}
+
+// place enters authors[i] in the index (which has room).
+func (l *memLog) place(i int) {
+	mask := uint64(len(l.index) - 1)
+	h := authorHash(l.authors[i].r)
+	for l.index[h&mask] != 0 {
+		h++
+	}
+	l.index[h&mask] = int32(i + 1)
 }
 
 // authorOf returns r's entry, or nil.
