@@ -27,18 +27,37 @@ import (
 // without affecting the others; bytes that do not decode end their
 // element (the changes before them are applied; the next element is read).
 func (d *Doc) ApplyEncoded(data ...[]byte) (Result, error) {
+	return d.applyEncoded("ApplyEncoded", false, data)
+}
+
+// ApplyEncodedOwned is ApplyEncoded for buffers the caller hands over
+// (received from the network, say, and not reused): the op log keeps the
+// messages of the changes it logs where they lie in data instead of
+// copying them, so the caller must never modify data afterwards, and an
+// element of data stays in memory while the log keeps any of its
+// messages. Applying a large exchange so touches no fresh memory for the
+// log's copy (on a VM, each fresh page's first touch costs about as much
+// as decoding a few changes). Messages that the log does not keep (a
+// duplicate, or a change in a batch message) cost nothing extra.
+func (d *Doc) ApplyEncodedOwned(data ...[]byte) (Result, error) {
+	return d.applyEncoded("ApplyEncodedOwned", true, data)
+}
+
+func (d *Doc) applyEncoded(name string, owned bool, data [][]byte) (Result, error) {
 	if d.owner.Busy() {
-		return Result{}, errInRecipe("ApplyEncoded")
+		return Result{}, errInRecipe(name)
 	}
 	rx := d.log.receiver()
 	var res Result
 	var first error
 	d.mark = len(d.lag)
+	d.log.recvOwned = owned
 	for _, b := range data {
 		if err := d.receiveEncoded(rx, b, &res); err != nil && first == nil {
 			first = err
 		}
 	}
+	d.log.recvOwned = false
 	rx.done()
 	d.drain(&res)
 	d.finish(&res)
@@ -73,6 +92,9 @@ func (d *Doc) receiveEncoded(rx *wireRx, b []byte, res *Result) error {
 			var msg []byte
 			if typ == msgChange {
 				msg = b[start:r.off:r.off]
+				if d.log.recvOwned {
+					msg = b[start:r.off] // adopt may extend its chunk over the next
+				}
 			}
 			if err := d.receiveRoom(c, msg, res); err != nil && first == nil {
 				first = err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/syncmesh/syncmesh/clock"
@@ -52,6 +53,7 @@ func TestApplyEncodedMatchesApply(t *testing.T) {
 		}
 		x := newReplica(t, 50, propStrategies())
 		y := newReplica(t, 50, propStrategies())
+		z := newReplica(t, 50, propStrategies()) // ApplyEncodedOwned
 		var rx, ry Result
 		// Apply and ApplyEncoded in the same steps, so the results compare.
 		msgs := encodeRandomly(rng, order)
@@ -76,6 +78,13 @@ func TestApplyEncodedMatchesApply(t *testing.T) {
 			if err != nil {
 				t.Fatalf("seed %d run %d: ApplyEncoded: %v", seed, run, err)
 			}
+			owned := make([][]byte, k)
+			for i, m := range msgs[:k] {
+				owned[i] = slices.Clone(m)
+			}
+			if c, err := z.ApplyEncodedOwned(owned...); err != nil || fmt.Sprint(c) != fmt.Sprint(b) {
+				t.Fatalf("seed %d run %d: ApplyEncodedOwned: %+v, %v; ApplyEncoded %+v", seed, run, c, err, b)
+			}
 			rx.Applied, rx.Duplicates, rx.Pending = rx.Applied+a.Applied, rx.Duplicates+a.Duplicates, rx.Pending+a.Pending
 			ry.Applied, ry.Duplicates, ry.Pending = ry.Applied+b.Applied, ry.Duplicates+b.Duplicates, ry.Pending+b.Pending
 			if fmt.Sprint(a.Patches) != fmt.Sprint(b.Patches) {
@@ -93,6 +102,62 @@ func TestApplyEncodedMatchesApply(t *testing.T) {
 			t.Fatalf("seed %d run %d: state, version or stats differ", seed, run)
 		}
 		checkLogsAgree(t, x.Doc, y.Doc)
+		if dy, dz := dump(y.Doc), dump(z.Doc); dy != dz || y.Stats() != z.Stats() {
+			t.Fatalf("seed %d run %d: owned states differ:\n%s\n---\n%s", seed, run, dy, dz)
+		}
+		checkLogsAgree(t, x.Doc, z.Doc)
+	}
+}
+
+// ApplyEncodedOwned keeps messages that follow each other in a buffer
+// where they lie, and serves them from there; a message logged after them
+// by copy does not touch the buffer.
+func TestApplyEncodedOwnedKeepsBuffer(t *testing.T) {
+	src := newReplica(t, 2, nil)
+	var buf []byte
+	var cs []*Change
+	for i := range 6 {
+		c := src.update(t, set("/k", draft.Int(int64(i))))
+		cs = append(cs, c)
+		if i < 4 {
+			buf = append(buf, EncodeChange(c)...)
+		}
+	}
+	keep := slices.Clone(buf)
+	d := newReplica(t, 1, nil)
+	if _, err := d.ApplyEncodedOwned(buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ApplyEncoded(EncodeChange(cs[4])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Apply(cs[5]); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf, keep) {
+		t.Fatal("the handed-over buffer was written")
+	}
+	off := 0
+	for i, c := range cs {
+		m := d.EncodedChange(c)
+		if !bytes.Equal(m, EncodeChange(c)) {
+			t.Fatalf("change %d served as %x", i, m)
+		}
+		if i < 4 && &m[0] != &buf[off] {
+			t.Fatalf("change %d is not served from the buffer", i)
+		}
+		off += len(m)
+	}
+	got, err := d.AppendEncodedSince(nil, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []byte
+	for _, c := range cs {
+		want = append(want, EncodeChange(c)...)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("AppendEncodedSince:\n%x\n%x", got, want)
 	}
 }
 
@@ -303,6 +368,12 @@ func FuzzApplyEncoded(f *testing.F) {
 			t.Fatalf("states differ:\n%s\n---\n%s", dx, dy)
 		}
 		checkLogsAgree(t, x.Doc, y.Doc)
+		z := newReplica(t, 99, nil)
+		_, _ = z.ApplyEncodedOwned(slices.Clone(b))
+		if dy, dz := dump(y.Doc), dump(z.Doc); dy != dz {
+			t.Fatalf("owned states differ:\n%s\n---\n%s", dy, dz)
+		}
+		checkLogsAgree(t, x.Doc, z.Doc)
 	})
 }
 

@@ -53,9 +53,12 @@ type memLog struct {
 	// in a batch and is encoded afresh).
 	recv    *Change
 	recvMsg []byte
-	tmp     []byte // room to encode one change
-	tab     wireTable
-	rx      *wireRx // ApplyEncoded's decoding room (applyencoded.go)
+	// recvOwned says that recvMsg's buffer was handed over
+	// (ApplyEncodedOwned): the log keeps the message where it lies.
+	recvOwned bool
+	tmp       []byte // room to encode one change
+	tab       wireTable
+	rx        *wireRx // ApplyEncoded's decoding room (applyencoded.go)
 }
 
 var _ opLog = (*memLog)(nil)
@@ -159,7 +162,11 @@ func (l *memLog) append(c *Change) {
 		if msg == nil {
 			msg = l.encode(c)
 		}
-		a.encoded().push(msg, c)
+		if l.recvOwned && l.recvMsg != nil {
+			a.encoded().adopt(msg, c)
+		} else {
+			a.encoded().push(msg, c)
+		}
 	case c == l.recv:
 		// The author's log is by pointer: keep a copy.
 		held, err := heldCopy(c, l.recvMsg)
@@ -490,6 +497,10 @@ type encRun struct {
 	pos  chunkRun[uint64] // chunk number (from base) << 32 | offset
 	bufs [][]byte         // arena chunks: bufs[k] is chunk number base+k
 	base uint32
+	// borrowed says that the last chunk lies in a buffer handed over to
+	// ApplyEncodedOwned: it grows only over the messages that follow it
+	// there (adopt), and nothing is copied into it.
+	borrowed bool
 
 	// The newest run of changes without a gap between them (the log's
 	// floor, kept as changes come so that it is not read back from every
@@ -512,22 +523,49 @@ func (e *encRun) len() int { return e.pos.n }
 
 // push copies msg, the message of c, into the arena.
 func (e *encRun) push(msg []byte, c *Change) {
-	if e.pos.n == 0 || c.StartSeq > e.lastEnd+1 {
-		e.runLow, e.runFirst = c.StartSeq-1, e.dropped+e.pos.n
-	}
-	e.lastEnd = max(e.lastEnd, c.EndSeq())
+	e.track(c)
 	k := len(e.bufs) - 1
-	if k < 0 || cap(e.bufs[k])-len(e.bufs[k]) < len(msg) {
+	if k < 0 || e.borrowed || cap(e.bufs[k])-len(e.bufs[k]) < len(msg) {
 		size := encChunkMin
 		if k >= 0 {
 			size = min(2*cap(e.bufs[k]), encChunkMax)
 		}
 		e.bufs = append(e.bufs, make([]byte, 0, max(size, len(msg))))
+		e.borrowed = false
 		k++
 	}
 	b := e.bufs[k]
 	e.pos.push(uint64(e.base+uint32(k))<<32 | uint64(len(b)))
 	e.bufs[k] = append(b, msg...)
+}
+
+// track keeps the newest gapless run's bounds as c is logged.
+func (e *encRun) track(c *Change) {
+	if e.pos.n == 0 || c.StartSeq > e.lastEnd+1 {
+		e.runLow, e.runFirst = c.StartSeq-1, e.dropped+e.pos.n
+	}
+	e.lastEnd = max(e.lastEnd, c.EndSeq())
+}
+
+// adopt logs msg, the message of c, where it lies: msg is in a buffer
+// handed over to the Doc, its capacity reaching to the buffer's end. A
+// message that directly follows the last one logged in the same buffer
+// extends that chunk; any other starts a chunk of its own. Nothing is
+// copied, and the log keeps the buffer alive while it keeps any of them.
+func (e *encRun) adopt(msg []byte, c *Change) {
+	e.track(c)
+	k := len(e.bufs) - 1
+	if k >= 0 && e.borrowed {
+		b := e.bufs[k]
+		if rest := b[len(b):cap(b)]; len(rest) >= len(msg) && len(msg) > 0 && &rest[0] == &msg[0] {
+			e.pos.push(uint64(e.base+uint32(k))<<32 | uint64(len(b)))
+			e.bufs[k] = b[:len(b)+len(msg)]
+			return
+		}
+	}
+	e.bufs = append(e.bufs, msg)
+	e.borrowed = true
+	e.pos.push(uint64(e.base+uint32(k+1)) << 32)
 }
 
 // msg returns change i's message (capacity capped: appending to it copies).
