@@ -80,7 +80,7 @@ func TestApplyEncodedMatchesApply(t *testing.T) {
 			}
 			owned := make([][]byte, k)
 			for i, m := range msgs[:k] {
-				owned[i] = slices.Clone(m)
+				owned[i] = roomy(m)
 			}
 			if c, err := z.ApplyEncodedOwned(owned...); err != nil || fmt.Sprint(c) != fmt.Sprint(b) {
 				t.Fatalf("seed %d run %d: ApplyEncodedOwned: %+v, %v; ApplyEncoded %+v", seed, run, c, err, b)
@@ -109,30 +109,46 @@ func TestApplyEncodedMatchesApply(t *testing.T) {
 	}
 }
 
+// roomy returns a copy of m with adoptMin bytes of capacity beyond it, so
+// that ApplyEncodedOwned keeps even a small message where it lies.
+func roomy(m []byte) []byte { return append(make([]byte, 0, len(m)+adoptMin), m...) }
+
 // ApplyEncodedOwned keeps messages that follow each other in a buffer
 // where they lie, and serves them from there; a message logged after them
-// by copy does not touch the buffer.
+// by copy does not touch the buffer; a buffer of one small message is
+// copied.
 func TestApplyEncodedOwnedKeepsBuffer(t *testing.T) {
+	const kept = 100 // messages in the handed-over buffer (over adoptMin bytes)
 	src := newReplica(t, 2, nil)
 	var buf []byte
 	var cs []*Change
-	for i := range 6 {
+	for i := range kept + 3 {
 		c := src.update(t, set("/k", draft.Int(int64(i))))
 		cs = append(cs, c)
-		if i < 4 {
+		if i < kept {
 			buf = append(buf, EncodeChange(c)...)
 		}
+	}
+	if len(buf) < adoptMin {
+		t.Fatalf("buffer of %d bytes", len(buf))
 	}
 	keep := slices.Clone(buf)
 	d := newReplica(t, 1, nil)
 	if _, err := d.ApplyEncodedOwned(buf); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.ApplyEncoded(EncodeChange(cs[4])); err != nil {
+	one := EncodeChange(cs[kept])
+	if _, err := d.ApplyEncodedOwned(one); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Apply(cs[5]); err != nil {
+	if _, err := d.ApplyEncoded(EncodeChange(cs[kept+1])); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := d.Apply(cs[kept+2]); err != nil {
+		t.Fatal(err)
+	}
+	if m := d.EncodedChange(cs[kept]); &m[0] == &one[0] {
+		t.Fatal("a buffer of one small message is kept")
 	}
 	if !bytes.Equal(buf, keep) {
 		t.Fatal("the handed-over buffer was written")
@@ -143,7 +159,7 @@ func TestApplyEncodedOwnedKeepsBuffer(t *testing.T) {
 		if !bytes.Equal(m, EncodeChange(c)) {
 			t.Fatalf("change %d served as %x", i, m)
 		}
-		if i < 4 && &m[0] != &buf[off] {
+		if i < kept && &m[0] != &buf[off] {
 			t.Fatalf("change %d is not served from the buffer", i)
 		}
 		off += len(m)
@@ -369,7 +385,7 @@ func FuzzApplyEncoded(f *testing.F) {
 		}
 		checkLogsAgree(t, x.Doc, y.Doc)
 		z := newReplica(t, 99, nil)
-		_, _ = z.ApplyEncodedOwned(slices.Clone(b))
+		_, _ = z.ApplyEncodedOwned(roomy(b))
 		if dy, dz := dump(y.Doc), dump(z.Doc); dy != dz {
 			t.Fatalf("owned states differ:\n%s\n---\n%s", dy, dz)
 		}

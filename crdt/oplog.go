@@ -519,6 +519,10 @@ const (
 	encChunkMax = 32 << 10
 )
 
+// adoptMin is the least room, from a message to its buffer's end, for
+// adopt to keep the message where it lies.
+const adoptMin = 1 << 10
+
 func (e *encRun) len() int { return e.pos.n }
 
 // push copies msg, the message of c, into the arena.
@@ -552,17 +556,27 @@ func (e *encRun) track(c *Change) {
 // message that directly follows the last one logged in the same buffer
 // extends that chunk; any other starts a chunk of its own. Nothing is
 // copied, and the log keeps the buffer alive while it keeps any of them.
+//
+// A message that would start a chunk in a buffer with less than
+// adoptMin bytes from it to the end (a buffer of one or a few small
+// messages) is copied instead: a chunk of its own would cost more than
+// the copy (its slice header, and a pointer for the GC to scan).
 func (e *encRun) adopt(msg []byte, c *Change) {
-	e.track(c)
 	k := len(e.bufs) - 1
 	if k >= 0 && e.borrowed {
 		b := e.bufs[k]
 		if rest := b[len(b):cap(b)]; len(rest) >= len(msg) && len(msg) > 0 && &rest[0] == &msg[0] {
+			e.track(c)
 			e.pos.push(uint64(e.base+uint32(k))<<32 | uint64(len(b)))
 			e.bufs[k] = b[:len(b)+len(msg)]
 			return
 		}
 	}
+	if cap(msg) < adoptMin {
+		e.push(msg[:len(msg):len(msg)], c)
+		return
+	}
+	e.track(c)
 	e.bufs = append(e.bufs, msg)
 	e.borrowed = true
 	e.pos.push(uint64(e.base+uint32(k+1)) << 32)
