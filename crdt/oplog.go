@@ -40,6 +40,11 @@ type memLog struct {
 	// end seq of its newest, so since neither sorts nor touches up-to-date
 	// authors' logs.
 	authors []logAuthor
+	// lastR is the last author appended and last its index in authors:
+	// kept here, in a line the lookup reads anyway, so checking it costs
+	// no cache miss on a cold Doc (local changes repeat one author).
+	lastR clock.ReplicaID
+	last  int
 	// index finds an author without a binary search over authors (on a
 	// Doc cold in cache each probe of that search is a cache miss): an
 	// open-addressed table, a power of two at least twice len(authors),
@@ -75,6 +80,9 @@ func newMemLog() *memLog { return &memLog{} }
 // author returns r's entry, adding it if r is new. The pointer is valid
 // until the next author is added.
 func (l *memLog) author(r clock.ReplicaID) *logAuthor {
+	if r == l.lastR && r != 0 {
+		return &l.authors[l.last]
+	}
 	i, found := l.search(r)
 	if !found {
 		i, _ = slices.BinarySearchFunc(l.authors, r, func(a logAuthor, r clock.ReplicaID) int {
@@ -83,6 +91,7 @@ func (l *memLog) author(r clock.ReplicaID) *logAuthor {
 		l.authors = slices.Insert(l.authors, i, logAuthor{r: r})
 		l.indexInsert(i)
 	}
+	l.lastR, l.last = r, i
 	return &l.authors[i]
 }
 
