@@ -124,7 +124,12 @@ func benchRemoteChangeEncoded(b *testing.B, keys int) {
 // BenchmarkW2WireMerge in two phases: serving both sides' bytes, and
 // applying them, with the minor page faults (first touches of fresh
 // memory) and GC cycles of each.
-func BenchmarkW2WirePhases(b *testing.B) {
+func BenchmarkW2WirePhases(b *testing.B) { benchW2WirePhases(b, (*Doc).ApplyEncoded) }
+
+// BenchmarkW2WirePhases with the buffers handed over (ApplyEncodedOwned).
+func BenchmarkW2WirePhasesOwned(b *testing.B) { benchW2WirePhases(b, (*Doc).ApplyEncodedOwned) }
+
+func benchW2WirePhases(b *testing.B, applyFn func(*Doc, ...[]byte) (Result, error)) {
 	b.ReportAllocs()
 	var serve, apply time.Duration
 	var faultsServe, faultsApply int64
@@ -137,10 +142,10 @@ func BenchmarkW2WirePhases(b *testing.B) {
 		ua := wireSince(b, da, db.Version())
 		ub := wireSince(b, db, da.Version())
 		f1, t1 := minorFaults(), time.Now()
-		if _, err := db.ApplyEncoded(ua); err != nil {
+		if _, err := applyFn(db, ua); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := da.ApplyEncoded(ub); err != nil {
+		if _, err := applyFn(da, ub); err != nil {
 			b.Fatal(err)
 		}
 		serve, apply = serve+t1.Sub(t0), apply+time.Since(t1)
