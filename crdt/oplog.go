@@ -574,7 +574,8 @@ func (e *encRun) adopt(msg []byte, c *Change) {
 	k := len(e.bufs) - 1
 	if k >= 0 && e.borrowed {
 		b := e.bufs[k]
-		if rest := b[len(b):cap(b)]; len(rest) >= len(msg) && len(msg) > 0 && &rest[0] == &msg[0] {
+		// (An offset must fit the position's 32 bits.)
+		if rest := b[len(b):cap(b)]; len(rest) >= len(msg) && len(msg) > 0 && &rest[0] == &msg[0] && uint64(len(b))+uint64(len(msg)) <= 1<<32-1 {
 			e.track(c)
 			e.pos.push(uint64(e.base+uint32(k))<<32 | uint64(len(b)))
 			e.bufs[k] = b[:len(b)+len(msg)]
