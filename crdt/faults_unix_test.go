@@ -16,7 +16,7 @@ func minorFaults() int64 {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
 	}
-	return ru.Minflt
+	return int64(ru.Minflt) // int32 on 32-bit platforms
 }
 
 // processCPU returns the process's CPU time from the scheduler's own
