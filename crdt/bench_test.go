@@ -365,7 +365,9 @@ func BenchmarkRemoteChange(b *testing.B) {
 	}
 }
 
-func benchRemoteChange(b *testing.B, keys int) {
+// remoteWrites returns 10,000 single-write changes of one replica, each
+// encoded on its own: string values written round-robin on keys keys.
+func remoteWrites(b *testing.B, keys int) [][]byte {
 	src := benchDoc(b, 1, nil)
 	enc := make([][]byte, 10_000)
 	for i := range enc {
@@ -377,6 +379,11 @@ func benchRemoteChange(b *testing.B, keys int) {
 		}
 		enc[i] = EncodeChange(c)
 	}
+	return enc
+}
+
+func benchRemoteChange(b *testing.B, keys int) {
+	enc := remoteWrites(b, keys)
 	b.ReportAllocs()
 	dst := benchDoc(b, 2, nil)
 	i := 0

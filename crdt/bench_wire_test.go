@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"testing"
 	"time"
-
-	"github.com/syncmesh/syncmesh/draft"
 )
 
 // W2 over the wire path: each replica's op log serves what the other
@@ -94,17 +92,7 @@ func BenchmarkRemoteChangeEncoded(b *testing.B) {
 }
 
 func benchRemoteChangeEncoded(b *testing.B, keys int) {
-	src := benchDoc(b, 1, nil)
-	enc := make([][]byte, 10_000)
-	for i := range enc {
-		p := draft.Path{draft.Key(benchKeyNames[i%keys])}
-		v := draft.String(fmt.Sprint(i))
-		c, err := src.Update(func(x *draft.Draft) error { return x.Set(p, v) })
-		if err != nil {
-			b.Fatal(err)
-		}
-		enc[i] = EncodeChange(c)
-	}
+	enc := remoteWrites(b, keys)
 	b.ReportAllocs()
 	dst := benchDoc(b, 2, nil)
 	i := 0
