@@ -88,5 +88,7 @@ func physicalMemory() uint64 {
 // heap beyond the reserve gets ordinary pages. (Advising new mappings
 // from a goroutine every few milliseconds instead took the address
 // space's lock each time and preempted the run.) It changes nothing a
-// run computes. A no-op where the advice does not exist or reserve <= 0.
+// run computes. A no-op where the advice does not exist, where the kernel
+// is not in "madvise" mode or accounts address space strictly
+// (overcommit mode 2), or when reserve <= 0.
 func HugePages(reserve int64) { adviseHugePages(reserve) }

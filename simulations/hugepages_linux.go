@@ -1,6 +1,8 @@
 package simulations
 
 import (
+	"bytes"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"syscall"
@@ -16,7 +18,7 @@ const hugePageBytes = 2 << 20
 
 // adviseHugePages: see HugePages.
 func adviseHugePages(reserve int64) {
-	if reserve <= 0 {
+	if reserve <= 0 || !thpOnRequest() {
 		return
 	}
 	// The runtime maps the heap 4 MiB at a time and allocates from a
@@ -41,4 +43,18 @@ func advise(p, n uintptr) {
 	if lo < hi {
 		syscall.Syscall(syscall.SYS_MADVISE, lo, hi-lo, madvHugePage)
 	}
+}
+
+// thpOnRequest reports whether advising can help and reserving is safe:
+// the kernel gives huge pages on request ("madvise" mode: under "always"
+// the heap has them already, under "never" advice does nothing), and it
+// does not account address space strictly (overcommit mode 2 could refuse
+// the untouched reserve, which the runtime cannot survive).
+func thpOnRequest() bool {
+	mode, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil || !bytes.Contains(mode, []byte("[madvise]")) {
+		return false
+	}
+	oc, err := os.ReadFile("/proc/sys/vm/overcommit_memory")
+	return err == nil && !bytes.HasPrefix(bytes.TrimSpace(oc), []byte("2"))
 }
