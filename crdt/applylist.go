@@ -24,7 +24,7 @@ func (d *Doc) insert(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 	}
 	s := d.lo.elems.next(elemSlab)
 	d.lo.elems.take()
-	s.owner, s.elem, s.pos, s.posTS = n, id, id, ts
+	s.owner, s.elem, s.pos = n, id, id
 	l.setElem(id, s)
 	d.listSlots++
 	if local {
@@ -69,7 +69,7 @@ func (d *Doc) move(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 	if _, _, err := l.seq.SetVisible(id, false); err != nil {
 		panic("crdt: move slot missing from its sequence: " + err.Error())
 	}
-	if !opLess(s.posTS, s.pos, ts, id) {
+	if !opLess(l.posTS(s), s.pos, ts, id) {
 		return
 	}
 	old := s.pos
@@ -80,7 +80,7 @@ func (d *Doc) move(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 	} else {
 		_, _, _ = l.seq.SetVisible(old, false)
 	}
-	s.pos, s.posTS = id, ts
+	l.setPos(s, id, ts)
 	if shown {
 		i, _, _ := l.seq.SetVisible(id, true)
 		v := d.renderSlotValue(s)
@@ -138,6 +138,36 @@ type listState struct {
 	seq   *seq.List
 	elems elemIndex
 	moved map[OpID]OpID // position slot made by a move -> element
+	// moveTS holds the timestamp of each element's winning move (keyed by
+	// its position slot; a lost move's entry may stay). An element that
+	// never moved keeps its insert's slot as its position with the zero
+	// timestamp: every move of it is causally after the insert, so the
+	// zero timestamp loses to all of them as the insert's would (snapshots
+	// encode it so too). Keeping it here, not in every register, spares a
+	// list element 24 bytes.
+	moveTS map[OpID]clock.Timestamp
+}
+
+// posTS returns the LWW timestamp of element s's position (zero while it
+// is the element's own insert slot).
+func (l *listState) posTS(s *slot) clock.Timestamp {
+	if s.pos == s.elem {
+		return clock.Timestamp{}
+	}
+	return l.moveTS[s.pos]
+}
+
+// setPos makes p (stamped ts; a move's slot, or the element's own insert
+// slot with the zero timestamp) element s's position.
+func (l *listState) setPos(s *slot, p OpID, ts clock.Timestamp) {
+	s.pos = p
+	if p == s.elem {
+		return
+	}
+	if l.moveTS == nil {
+		l.moveTS = make(map[OpID]clock.Timestamp)
+	}
+	l.moveTS[p] = ts
 }
 
 func (n *node) list() *listState {

@@ -144,12 +144,12 @@ type localRoom struct {
 	elems slabOf[slot]
 }
 
-// Slab sizes, in items: 1,023 x 64, 371 x 176 and 303 x 216 bytes, under
+// Slab sizes, in items: 1,023 x 64, 371 x 176 and 341 x 192 bytes, under
 // 64 KiB.
 const (
 	localChangeSlab = 1023
 	localOpSlab     = 371
-	elemSlab        = 303
+	elemSlab        = 341
 )
 
 // slabOf carves zeroed items from slabs that grow from 3 items to a

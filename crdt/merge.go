@@ -112,10 +112,11 @@ func (j joiner) node(n *node, sn *snapNode) {
 		inSnap[e.id] = true
 		s := l.elem(e.id)
 		if s == nil {
-			s = &slot{owner: n, elem: e.id, pos: e.pos, posTS: e.posTS}
+			s = &slot{owner: n, elem: e.id}
+			l.setPos(s, e.pos, e.posTS)
 			l.setElem(e.id, s)
-		} else if opLess(s.posTS, s.pos, e.posTS, e.pos) {
-			s.pos, s.posTS = e.pos, e.posTS
+		} else if opLess(l.posTS(s), s.pos, e.posTS, e.pos) {
+			l.setPos(s, e.pos, e.posTS)
 		}
 		j.slot(s, e.slot)
 	}

@@ -132,9 +132,10 @@ type slot struct {
 	vis    visKind
 	visVal draft.Value // for visScalar and visMulti
 
-	// list elements: the winning position slot and its LWW key
-	pos   OpID
-	posTS clock.Timestamp
+	// list elements: the winning position slot (the element's own insert
+	// slot until a move wins; the winning move's timestamp is kept by the
+	// list, see listState.posTS)
+	pos OpID
 }
 
 func (s *slot) isElem() bool { return s.elem.Seq != 0 }

@@ -258,7 +258,8 @@ func (b *restorer) list(n *node, sl *snapList) int {
 	for k := range sl.elems {
 		e := &sl.elems[k]
 		s := &slots[k]
-		s.owner, s.elem, s.pos, s.posTS = n, e.id, e.pos, e.posTS
+		s.owner, s.elem = n, e.id
+		l.setPos(s, e.pos, e.posTS)
 		if l.elem(e.id) != nil {
 			panic("crdt: snapshot names a list element twice")
 		}

@@ -107,13 +107,11 @@ func (c *snapCopier) node(n *node) *snapNode {
 		sl.elems = make([]snapElem, 0, l.numElems())
 		slab := make([]snapSlot, l.numElems())
 		elem := func(id OpID, s *slot) {
-			e := snapElem{id: id, pos: s.pos, posTS: s.posTS, slot: &slab[len(sl.elems)]}
+			// An element at its insert's slot has the zero position
+			// timestamp (see listState.moveTS): every move is causally
+			// after the insert, so the zero one loses to all.
+			e := snapElem{id: id, pos: s.pos, posTS: l.posTS(s), slot: &slab[len(sl.elems)]}
 			c.slot(e.slot, s)
-			if e.pos == e.id {
-				// Every move is causally after the insert, so the insert's
-				// position needs no timestamp: the zero one loses to all.
-				e.posTS = clock.Timestamp{}
-			}
 			sl.elems = append(sl.elems, e)
 		}
 		for id, o := range l.seq.ByID() {
