@@ -178,10 +178,23 @@ func (l *memLog) receiver() *wireRx {
 	return l.rx
 }
 
-// done ends a call: the interned keys go (the registers keep the ones they
-// use) and the room holds no values of the last change.
+// keepInterned is the most keys whose interning table a call leaves for
+// the next: a table that grew larger is dropped, so between calls a Doc
+// keeps at most about 1,000 short keys (keys over 64 bytes are never
+// interned) and their table, a few tens of KiB.
+const keepInterned = 1 << 10
+
+// done ends a call: the room holds no values of the last change. The
+// interned keys stay for the next call, unless there are many: mesh
+// applies an exchange in pieces of about 64 KiB, a call each, and
+// interning the same keys afresh for every piece (the table's growth from
+// empty, and a string per key) was about 45% of the bytes such an
+// exchange allocated.
 func (rx *wireRx) done() {
-	rx.t.strs, rx.t.src = nil, ""
+	if len(rx.t.strs) > keepInterned {
+		rx.t.strs = nil
+	}
+	rx.t.src = ""
 	rx.c = Change{}
 	clear(rx.t.intoOps)
 	rx.t.into = &rx.c

@@ -490,3 +490,41 @@ func TestEncRunFloorOracle(t *testing.T) {
 		}
 	}
 }
+
+// ApplyEncoded keeps the keys it interned for the next call while they are
+// few (mesh applies an exchange in pieces, a call each), and drops them
+// after a call that interned many, so a Doc's interning stays bounded.
+func TestApplyEncodedInternedKeysBounded(t *testing.T) {
+	for _, tc := range []struct {
+		keys int
+		kept bool
+	}{
+		{keys: 10, kept: true},
+		{keys: keepInterned + 10, kept: false},
+	} {
+		t.Run(fmt.Sprint(tc.keys), func(t *testing.T) {
+			src := newReplica(t, 2, nil)
+			var buf []byte
+			// One leading change: the first message of an element aliases
+			// its strings and interns nothing.
+			buf = append(buf, EncodeChange(src.update(t, set("/first", draft.Int(0))))...)
+			for i := range tc.keys {
+				buf = append(buf, EncodeChange(src.update(t, set(fmt.Sprintf("/k%d", i), draft.Int(int64(i)))))...)
+			}
+			d := newReplica(t, 1, nil)
+			if _, err := d.ApplyEncoded(buf); err != nil {
+				t.Fatal(err)
+			}
+			strs := d.log.rx.t.strs
+			if got := len(strs) > 0; got != tc.kept {
+				t.Fatalf("%d keys interned: kept %v (%d), want %v", tc.keys, got, len(strs), tc.kept)
+			}
+			if len(strs) > keepInterned {
+				t.Fatalf("%d interned keys kept, bound %d", len(strs), keepInterned)
+			}
+			if !d.State().Equal(src.State()) {
+				t.Fatal("states differ")
+			}
+		})
+	}
+}
