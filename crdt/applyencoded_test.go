@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/syncmesh/syncmesh/clock"
@@ -445,31 +446,42 @@ func TestSelfMessageMatchesTable(t *testing.T) {
 }
 
 // An encoded log's floor, kept as changes come, is the one a walk back
-// over the changes finds, through gaps and compaction.
+// over the changes finds, through gaps and compaction; and its messages,
+// one by one and back to back, are the ones pushed.
 func TestEncRunFloorOracle(t *testing.T) {
 	seed, rng := lawSeed(t)
 	ts := clock.Timestamp{Wall: 1_764_000_000_000, Replica: 3}
 	for run := range propRuns(50) {
 		var e encRun
 		var spans [][2]uint64 // the changes left, oldest first
+		var msgs [][]byte     // and their messages
 		next := uint64(1)
 		for step := range 40 {
 			if rng.IntN(5) == 0 && len(spans) > 0 {
 				k := rng.IntN(len(spans) + 1)
 				e.dropFront(k)
-				spans = spans[k:]
+				spans, msgs = spans[k:], msgs[k:]
 			} else {
 				if rng.IntN(5) == 0 {
 					next += uint64(1 + rng.IntN(3)) // a gap (an author's changes never overlap)
 				}
 				c := &Change{Replica: 3, StartSeq: next, Timestamp: ts, Ops: make([]Op, 1+rng.IntN(3))}
 				for i := range c.Ops {
-					c.Ops[i] = Op{Kind: OpDelete, Key: KeySeg("k")}
+					c.Ops[i] = Op{Kind: OpDelete, Key: KeySeg(strings.Repeat("k", 1+rng.IntN(40)))}
 				}
 				var l memLog
 				e.push(l.encode(c), c)
 				spans = append(spans, [2]uint64{c.StartSeq, c.EndSeq()})
+				msgs = append(msgs, EncodeChange(c))
 				next = max(next, c.EndSeq()+1)
+			}
+			for i, m := range msgs {
+				if got := e.msg(i); !bytes.Equal(got, m) {
+					t.Fatalf("seed %d run %d step %d: message %d of %d is %x, want %x", seed, run, step, i, len(msgs), got, m)
+				}
+				if got, want := e.appendFrom(nil, i), bytes.Join(msgs[i:], nil); !bytes.Equal(got, want) {
+					t.Fatalf("seed %d run %d step %d: messages from %d are %x, want %x", seed, run, step, i, got, want)
+				}
 			}
 			top := uint64(0)
 			for _, sp := range spans {

@@ -498,14 +498,19 @@ func changeSize(c *Change) int {
 // encRun is one author's logged changes as EncodeChange messages, in seq
 // order: the bytes back to back in arena chunks that are only appended to
 // (a message, once written, never changes, so slices of it can be handed
-// out), and per change its position, 8 bytes. A message's length is where
+// out), and per change its offset in its chunk, 4 bytes (its chunk is
+// found from the number of each chunk's first change, a few dozen a
+// megabyte). A message's length is where
 // the next one starts (or its chunk's end), and its seq numbers are read
 // from its header (on the rarer paths: anti-entropy, compaction), so the
 // log holds little beside the messages: a fresh page is dear to touch.
 type encRun struct {
-	pos  chunkRun[uint64] // chunk number (from base) << 32 | offset
-	bufs [][]byte         // arena chunks: bufs[k] is chunk number base+k
-	base uint32
+	pos  chunkRun[uint32] // each change's offset in its arena chunk
+	bufs [][]byte         // arena chunks, each holding at least one change
+	// first[k] is the number of bufs[k]'s first change, counted (as
+	// runFirst) from the first change ever pushed: change i is number
+	// dropped+i.
+	first []int
 	// borrowed says that the last chunk lies in a buffer handed over to
 	// ApplyEncodedOwned: it grows only over the messages that follow it
 	// there (adopt), and nothing is copied into it.
@@ -544,11 +549,12 @@ func (e *encRun) push(msg []byte, c *Change) {
 			size = min(2*cap(e.bufs[k]), encChunkMax)
 		}
 		e.bufs = append(e.bufs, make([]byte, 0, max(size, len(msg))))
+		e.first = append(e.first, e.dropped+e.pos.n)
 		e.borrowed = false
 		k++
 	}
 	b := e.bufs[k]
-	e.pos.push(uint64(e.base+uint32(k))<<32 | uint64(len(b)))
+	e.pos.push(uint32(len(b)))
 	e.bufs[k] = append(b, msg...)
 }
 
@@ -577,7 +583,7 @@ func (e *encRun) adopt(msg []byte, c *Change) {
 		// (An offset must fit the position's 32 bits.)
 		if rest := b[len(b):cap(b)]; len(rest) >= len(msg) && len(msg) > 0 && &rest[0] == &msg[0] && uint64(len(b))+uint64(len(msg)) <= 1<<32-1 {
 			e.track(c)
-			e.pos.push(uint64(e.base+uint32(k))<<32 | uint64(len(b)))
+			e.pos.push(uint32(len(b)))
 			e.bufs[k] = b[:len(b)+len(msg)]
 			return
 		}
@@ -588,32 +594,43 @@ func (e *encRun) adopt(msg []byte, c *Change) {
 	}
 	e.track(c)
 	e.bufs = append(e.bufs, msg)
+	e.first = append(e.first, e.dropped+e.pos.n)
 	e.borrowed = true
-	e.pos.push(uint64(e.base+uint32(k+1)) << 32)
+	e.pos.push(0)
 }
 
 // msg returns change i's message (capacity capped: appending to it copies).
 func (e *encRun) msg(i int) []byte {
-	p := *e.pos.ptr(i)
-	b := e.bufs[uint32(p>>32)-e.base]
-	off, end := uint32(p), uint32(len(b))
-	if i+1 < e.pos.n {
-		if q := *e.pos.ptr(i + 1); q>>32 == p>>32 {
-			end = uint32(q)
-		}
+	k := e.chunkOf(i)
+	b := e.bufs[k]
+	off, end := e.pos.at(i), uint32(len(b))
+	// The next change is in the same chunk unless it starts the next.
+	if i+1 < e.pos.n && (k+1 == len(e.first) || e.first[k+1] != e.dropped+i+1) {
+		end = e.pos.at(i + 1)
 	}
 	return b[off:end:end]
+}
+
+// chunkOf returns the index in bufs of change i's chunk.
+func (e *encRun) chunkOf(i int) int {
+	n := e.dropped + i
+	last := len(e.first) - 1
+	if n >= e.first[last] {
+		return last // the newest chunk (most lookups, and the only one of a small log)
+	}
+	return sort.Search(last, func(k int) bool { return e.first[k+1] > n })
 }
 
 // appendFrom appends the messages of changes i.. to dst: a copy per arena
 // chunk, the messages lying back to back in each.
 func (e *encRun) appendFrom(dst []byte, i int) []byte {
-	for i < e.pos.n {
-		p := *e.pos.ptr(i)
-		dst = append(dst, e.bufs[uint32(p>>32)-e.base][uint32(p):]...)
-		for i < e.pos.n && *e.pos.ptr(i)>>32 == p>>32 {
-			i++
-		}
+	if i >= e.pos.n {
+		return dst
+	}
+	k := e.chunkOf(i)
+	dst = append(dst, e.bufs[k][e.pos.at(i):]...)
+	for _, b := range e.bufs[k+1:] {
+		dst = append(dst, b...)
 	}
 	return dst
 }
@@ -649,10 +666,10 @@ func (e *encRun) dropFront(k int) {
 		start, _ := e.span(0)
 		e.runLow, e.runFirst = start-1, e.dropped
 	}
-	if drop := int(uint32(*e.pos.ptr(0)>>32) - e.base); drop > 0 {
+	if drop := e.chunkOf(0); drop > 0 {
 		m := copy(e.bufs, e.bufs[drop:])
 		clear(e.bufs[m:])
 		e.bufs = e.bufs[:m]
-		e.base += uint32(drop)
+		e.first = e.first[:copy(e.first, e.first[drop:])]
 	}
 }
