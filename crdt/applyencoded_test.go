@@ -475,7 +475,15 @@ func TestEncRunFloorOracle(t *testing.T) {
 				msgs = append(msgs, EncodeChange(c))
 				next = max(next, c.EndSeq()+1)
 			}
+			chunk := -1
 			for i, m := range msgs {
+				var got []byte
+				if got, chunk = e.msgAfter(i, chunk); !bytes.Equal(got, m) {
+					t.Fatalf("seed %d run %d step %d: walked message %d of %d is %x, want %x", seed, run, step, i, len(msgs), got, m)
+				}
+				if got, want := e.bytesFrom(i), len(bytes.Join(msgs[i:], nil)); got != want {
+					t.Fatalf("seed %d run %d step %d: %d bytes from %d, want %d", seed, run, step, got, i, want)
+				}
 				if got := e.msg(i); !bytes.Equal(got, m) {
 					t.Fatalf("seed %d run %d step %d: message %d of %d is %x, want %x", seed, run, step, i, len(msgs), got, m)
 				}

@@ -321,8 +321,11 @@ func (l *memLog) encodedSince(vv VersionVector, maxBytes int) []EncodedChange {
 		out = make([]EncodedChange, 0, l.missing(vv))
 	}
 	l.eachSince(vv, maxBytes, func(a *logAuthor, i int, msg []byte) {
-		start, end := a.span(i)
-		if !a.isEncoded() {
+		var start, end uint64
+		if a.isEncoded() {
+			start, end = msgSpan(msg) // (not a.span: no search for its chunk)
+		} else {
+			start, end = a.span(i)
 			msg = EncodeChange(a.cs.at(i)) // l.tmp is reused
 		}
 		out = append(out, EncodedChange{Replica: a.r, StartSeq: start, EndSeq: end, Data: msg})
@@ -374,12 +377,13 @@ func (l *memLog) missingBytes(vv VersionVector) int {
 		if a.end <= vv[a.r] {
 			continue
 		}
-		for i := a.searchEnd(vv[a.r]); i < a.len(); i++ {
-			if a.isEncoded() {
-				total += len(a.enc.msg(i))
-			} else {
-				total += messageSize(a.cs.at(i))
-			}
+		i := a.searchEnd(vv[a.r])
+		if a.isEncoded() {
+			total += a.enc.bytesFrom(i)
+			continue
+		}
+		for ; i < a.len(); i++ {
+			total += messageSize(a.cs.at(i))
 		}
 	}
 	return total
@@ -461,10 +465,11 @@ func (l *memLog) eachSince(vv VersionVector, maxBytes int, f func(a *logAuthor, 
 		if a.end <= have {
 			continue
 		}
+		chunk := -1 // an encoded change's chunk, followed along
 		for i := a.searchEnd(have); i < a.len(); i++ {
 			var msg []byte
 			if a.isEncoded() {
-				msg = a.enc.msg(i)
+				msg, chunk = a.enc.msgAfter(i, chunk)
 			} else {
 				msg = l.encode(a.cs.at(i))
 			}
@@ -600,8 +605,36 @@ func (e *encRun) adopt(msg []byte, c *Change) {
 }
 
 // msg returns change i's message (capacity capped: appending to it copies).
-func (e *encRun) msg(i int) []byte {
+func (e *encRun) msg(i int) []byte { return e.msgIn(i, e.chunkOf(i)) }
+
+// msgAfter is msg for a walk in order: k is change i-1's chunk (-1 for
+// none), and change i's is returned with its message, found without a
+// search.
+func (e *encRun) msgAfter(i, k int) ([]byte, int) {
+	switch {
+	case k < 0:
+		k = e.chunkOf(i)
+	case k+1 < len(e.first) && e.first[k+1] == e.dropped+i:
+		k++
+	}
+	return e.msgIn(i, k), k
+}
+
+// bytesFrom returns the length of the messages of changes i.. together.
+func (e *encRun) bytesFrom(i int) int {
+	if i >= e.pos.n {
+		return 0
+	}
 	k := e.chunkOf(i)
+	n := len(e.bufs[k]) - int(e.pos.at(i))
+	for _, b := range e.bufs[k+1:] {
+		n += len(b)
+	}
+	return n
+}
+
+// msgIn is msg with change i's chunk, k, known.
+func (e *encRun) msgIn(i, k int) []byte {
 	b := e.bufs[k]
 	off, end := e.pos.at(i), uint32(len(b))
 	// The next change is in the same chunk unless it starts the next.
@@ -618,7 +651,15 @@ func (e *encRun) chunkOf(i int) int {
 	if n >= e.first[last] {
 		return last // the newest chunk (most lookups, and the only one of a small log)
 	}
-	return sort.Search(last, func(k int) bool { return e.first[k+1] > n })
+	lo, hi := 0, last // the chunk is in [lo, hi)
+	for hi-lo > 1 {
+		if m := int(uint(lo+hi) >> 1); e.first[m] <= n {
+			lo = m
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }
 
 // appendFrom appends the messages of changes i.. to dst: a copy per arena
@@ -636,8 +677,11 @@ func (e *encRun) appendFrom(dst []byte, i int) []byte {
 }
 
 // span returns the first and last seq of change i, from its header.
-func (e *encRun) span(i int) (start, end uint64) {
-	start, ops, err := changeSpan(e.msg(i))
+func (e *encRun) span(i int) (start, end uint64) { return msgSpan(e.msg(i)) }
+
+// msgSpan returns the first and last seq of a logged change's message.
+func msgSpan(msg []byte) (start, end uint64) {
+	start, ops, err := changeSpan(msg)
 	if err != nil {
 		panic("crdt: op log message does not decode: " + err.Error())
 	}
