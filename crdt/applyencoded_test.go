@@ -119,7 +119,14 @@ func roomy(m []byte) []byte { return append(make([]byte, 0, len(m)+adoptMin), m.
 // by copy does not touch the buffer; a buffer of one small message is
 // copied.
 func TestApplyEncodedOwnedKeepsBuffer(t *testing.T) {
-	const kept = 100 // messages in the handed-over buffer (over adoptMin bytes)
+	// kept: messages in the handed-over buffer (over adoptMin bytes; 4,000
+	// are over maxOffset bytes, so that the buffer is kept as two chunks).
+	for _, kept := range []int{100, 4000} {
+		t.Run(fmt.Sprint(kept), func(t *testing.T) { testOwnedKeepsBuffer(t, kept) })
+	}
+}
+
+func testOwnedKeepsBuffer(t *testing.T, kept int) {
 	src := newReplica(t, 2, nil)
 	var buf []byte
 	var cs []*Change
@@ -130,7 +137,7 @@ func TestApplyEncodedOwnedKeepsBuffer(t *testing.T) {
 			buf = append(buf, EncodeChange(c)...)
 		}
 	}
-	if len(buf) < adoptMin {
+	if len(buf) < adoptMin || (kept > 100 && len(buf) < 2*maxOffset) {
 		t.Fatalf("buffer of %d bytes", len(buf))
 	}
 	keep := slices.Clone(buf)

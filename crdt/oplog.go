@@ -503,14 +503,14 @@ func changeSize(c *Change) int {
 // encRun is one author's logged changes as EncodeChange messages, in seq
 // order: the bytes back to back in arena chunks that are only appended to
 // (a message, once written, never changes, so slices of it can be handed
-// out), and per change its offset in its chunk, 4 bytes (its chunk is
+// out), and per change its offset in its chunk, 2 bytes (its chunk is
 // found from the number of each chunk's first change, a few dozen a
 // megabyte). A message's length is where
 // the next one starts (or its chunk's end), and its seq numbers are read
 // from its header (on the rarer paths: anti-entropy, compaction), so the
 // log holds little beside the messages: a fresh page is dear to touch.
 type encRun struct {
-	pos  chunkRun[uint32] // each change's offset in its arena chunk
+	pos  chunkRun[uint16] // each change's offset in its arena chunk (at most maxOffset)
 	bufs [][]byte         // arena chunks, each holding at least one change
 	// first[k] is the number of bufs[k]'s first change, counted (as
 	// runFirst) from the first change ever pushed: change i is number
@@ -538,6 +538,12 @@ const (
 	encChunkMax = 32 << 10
 )
 
+// maxOffset is the greatest offset of a change in its chunk: a copied
+// chunk is at most encChunkMax bytes (or one message), and an adopted one
+// stops growing at a message past it (the next starts a chunk of its own
+// in the same buffer).
+const maxOffset = 1<<16 - 1
+
 // adoptMin is the least room, from a message to its buffer's end, for
 // adopt to keep the message where it lies.
 const adoptMin = 1 << 10
@@ -548,7 +554,7 @@ func (e *encRun) len() int { return e.pos.n }
 func (e *encRun) push(msg []byte, c *Change) {
 	e.track(c)
 	k := len(e.bufs) - 1
-	if k < 0 || e.borrowed || cap(e.bufs[k])-len(e.bufs[k]) < len(msg) {
+	if k < 0 || e.borrowed || cap(e.bufs[k])-len(e.bufs[k]) < len(msg) || len(e.bufs[k]) > maxOffset {
 		size := encChunkMin
 		if k >= 0 {
 			size = min(2*cap(e.bufs[k]), encChunkMax)
@@ -559,7 +565,7 @@ func (e *encRun) push(msg []byte, c *Change) {
 		k++
 	}
 	b := e.bufs[k]
-	e.pos.push(uint32(len(b)))
+	e.pos.push(uint16(len(b)))
 	e.bufs[k] = append(b, msg...)
 }
 
@@ -585,10 +591,10 @@ func (e *encRun) adopt(msg []byte, c *Change) {
 	k := len(e.bufs) - 1
 	if k >= 0 && e.borrowed {
 		b := e.bufs[k]
-		// (An offset must fit the position's 32 bits.)
-		if rest := b[len(b):cap(b)]; len(rest) >= len(msg) && len(msg) > 0 && &rest[0] == &msg[0] && uint64(len(b))+uint64(len(msg)) <= 1<<32-1 {
+		// (An offset must fit its 16 bits.)
+		if rest := b[len(b):cap(b)]; len(rest) >= len(msg) && len(msg) > 0 && &rest[0] == &msg[0] && len(b) <= maxOffset {
 			e.track(c)
-			e.pos.push(uint32(len(b)))
+			e.pos.push(uint16(len(b)))
 			e.bufs[k] = b[:len(b)+len(msg)]
 			return
 		}
@@ -636,10 +642,10 @@ func (e *encRun) bytesFrom(i int) int {
 // msgIn is msg with change i's chunk, k, known.
 func (e *encRun) msgIn(i, k int) []byte {
 	b := e.bufs[k]
-	off, end := e.pos.at(i), uint32(len(b))
+	off, end := int(e.pos.at(i)), len(b)
 	// The next change is in the same chunk unless it starts the next.
 	if i+1 < e.pos.n && (k+1 == len(e.first) || e.first[k+1] != e.dropped+i+1) {
-		end = e.pos.at(i + 1)
+		end = int(e.pos.at(i + 1))
 	}
 	return b[off:end:end]
 }
