@@ -383,6 +383,19 @@ func remoteWrites(b *testing.B, keys int) [][]byte {
 }
 
 func benchRemoteChange(b *testing.B, keys int) {
+	applyEach(b, keys, func(dst *Doc, msg []byte) error {
+		c, err := DecodeChange(msg)
+		if err != nil {
+			return err
+		}
+		_, err = dst.Apply(c)
+		return err
+	})
+}
+
+// applyEach times apply of remoteWrites' changes one at a time, each into
+// the same replica, starting a fresh one (untimed) when they run out.
+func applyEach(b *testing.B, keys int, apply func(dst *Doc, msg []byte) error) {
 	enc := remoteWrites(b, keys)
 	b.ReportAllocs()
 	dst := benchDoc(b, 2, nil)
@@ -393,11 +406,7 @@ func benchRemoteChange(b *testing.B, keys int) {
 			dst, i = benchDoc(b, 2, nil), 0
 			b.StartTimer()
 		}
-		c, err := DecodeChange(enc[i])
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := dst.Apply(c); err != nil {
+		if err := apply(dst, enc[i]); err != nil {
 			b.Fatal(err)
 		}
 		i++

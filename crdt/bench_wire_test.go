@@ -92,21 +92,10 @@ func BenchmarkRemoteChangeEncoded(b *testing.B) {
 }
 
 func benchRemoteChangeEncoded(b *testing.B, keys int) {
-	enc := remoteWrites(b, keys)
-	b.ReportAllocs()
-	dst := benchDoc(b, 2, nil)
-	i := 0
-	for b.Loop() {
-		if i == len(enc) {
-			b.StopTimer()
-			dst, i = benchDoc(b, 2, nil), 0
-			b.StartTimer()
-		}
-		if _, err := dst.ApplyEncoded(enc[i]); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
+	applyEach(b, keys, func(dst *Doc, msg []byte) error {
+		_, err := dst.ApplyEncoded(msg)
+		return err
+	})
 }
 
 // BenchmarkW2WireMerge in two phases: serving both sides' bytes, and

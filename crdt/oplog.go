@@ -2,6 +2,7 @@ package crdt
 
 import (
 	"cmp"
+	"iter"
 	"slices"
 	"sort"
 
@@ -277,15 +278,7 @@ func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
 		out = make([]*Change, 0, total)
 	}
 	size := 0
-	for k := range l.authors {
-		a := &l.authors[k]
-		have := vv[a.r]
-		if a.end <= have {
-			continue // nothing vv lacks (the common case)
-		}
-		// An author's changes are in seq order: from the first that ends
-		// above have, every one holds ops vv lacks.
-		i := a.searchEnd(have)
+	for a, i := range l.lacking(vv) {
 		if maxBytes <= 0 && !a.isEncoded() {
 			out = a.cs.appendFrom(out, i)
 			continue
@@ -333,6 +326,25 @@ func (l *memLog) encodedSince(vv VersionVector, maxBytes int) []EncodedChange {
 	return out
 }
 
+// lacking yields each author with changes vv lacks and the index of the
+// first of them: an author's changes are in seq order, so from the first
+// that ends above vv's entry every one holds ops vv lacks. Authors vv is
+// up to date with (the common case) cost one comparison.
+func (l *memLog) lacking(vv VersionVector) iter.Seq2[*logAuthor, int] {
+	return func(yield func(*logAuthor, int) bool) {
+		for k := range l.authors {
+			a := &l.authors[k]
+			have := vv[a.r]
+			if a.end <= have {
+				continue
+			}
+			if !yield(a, a.searchEnd(have)) {
+				return
+			}
+		}
+	}
+}
+
 // appendSince appends the messages of encodedSince to dst, back to back.
 func (l *memLog) appendSince(dst []byte, vv VersionVector, maxBytes int) []byte {
 	if maxBytes > 0 {
@@ -340,12 +352,7 @@ func (l *memLog) appendSince(dst []byte, vv VersionVector, maxBytes int) []byte 
 		return dst
 	}
 	dst = slices.Grow(dst, l.missingBytes(vv))
-	for k := range l.authors {
-		a := &l.authors[k]
-		if a.end <= vv[a.r] {
-			continue
-		}
-		i := a.searchEnd(vv[a.r])
+	for a, i := range l.lacking(vv) {
 		if a.isEncoded() {
 			dst = a.enc.appendFrom(dst, i)
 			continue
@@ -360,10 +367,8 @@ func (l *memLog) appendSince(dst []byte, vv VersionVector, maxBytes int) []byte 
 // missing returns the number of logged changes holding ops vv lacks.
 func (l *memLog) missing(vv VersionVector) int {
 	total := 0
-	for k := range l.authors {
-		if a := &l.authors[k]; a.end > vv[a.r] {
-			total += a.len() - a.searchEnd(vv[a.r])
-		}
+	for a, i := range l.lacking(vv) {
+		total += a.len() - i
 	}
 	return total
 }
@@ -372,12 +377,7 @@ func (l *memLog) missing(vv VersionVector) int {
 // holding ops vv lacks (exact for changes kept encoded).
 func (l *memLog) missingBytes(vv VersionVector) int {
 	total := 0
-	for k := range l.authors {
-		a := &l.authors[k]
-		if a.end <= vv[a.r] {
-			continue
-		}
-		i := a.searchEnd(vv[a.r])
+	for a, i := range l.lacking(vv) {
 		if a.isEncoded() {
 			total += a.enc.bytesFrom(i)
 			continue
@@ -459,14 +459,9 @@ func uintLen(u uint64) int {
 // limit).
 func (l *memLog) eachSince(vv VersionVector, maxBytes int, f func(a *logAuthor, i int, msg []byte)) {
 	size := 0
-	for k := range l.authors {
-		a := &l.authors[k]
-		have := vv[a.r]
-		if a.end <= have {
-			continue
-		}
+	for a, i := range l.lacking(vv) {
 		chunk := -1 // an encoded change's chunk, followed along
-		for i := a.searchEnd(have); i < a.len(); i++ {
+		for ; i < a.len(); i++ {
 			var msg []byte
 			if a.isEncoded() {
 				msg, chunk = a.enc.msgAfter(i, chunk)
