@@ -306,10 +306,7 @@ func TestApplyEncodedRejects(t *testing.T) {
 // converted, and every reader gets the same changes.
 func TestOpLogMixedForms(t *testing.T) {
 	src := newReplica(t, 2, nil)
-	var cs []*Change
-	for i := range 6 {
-		cs = append(cs, src.update(t, set("/k", draft.Int(int64(i)))))
-	}
+	cs := src.writeInts(t, "/k", 6)
 	for _, first := range []string{"pointer", "encoded"} {
 		d := newReplica(t, 1, nil)
 		for i, c := range cs {
@@ -405,10 +402,7 @@ func FuzzApplyEncoded(f *testing.F) {
 // and encodes any other.
 func TestEncodedChange(t *testing.T) {
 	src := newReplica(t, 2, nil)
-	var cs []*Change
-	for i := range 5 {
-		cs = append(cs, src.update(t, set("/k", draft.Int(int64(i)))))
-	}
+	cs := src.writeInts(t, "/k", 5)
 	d := newReplica(t, 1, nil)
 	if _, err := d.ApplyEncoded(EncodeChanges(cs[:3])); err != nil {
 		t.Fatal(err)

@@ -15,10 +15,7 @@ import (
 func TestCompactFloorReported(t *testing.T) {
 	a := newReplica(t, 1, nil)
 	b := newReplica(t, 2, nil)
-	var cs []*Change
-	for i := range 5 {
-		cs = append(cs, a.update(t, set("/k", draft.Int(int64(i)))))
-	}
+	cs := a.writeInts(t, "/k", 5)
 	b.apply(t, cs...)
 	st := a.Compact(b.Version())
 	if st.DroppedChanges != 5 || st.LogChanges != 0 || st.LogBytes != 0 {

@@ -42,10 +42,7 @@ func TestQuarantineAndRetry(t *testing.T) {
 // and nothing is lost.
 func TestPendingBounded(t *testing.T) {
 	a := newReplica(t, 1, nil)
-	var cs []*Change
-	for i := range 5 {
-		cs = append(cs, a.update(t, set("/x", draft.Int(int64(i)))))
-	}
+	cs := a.writeInts(t, "/x", 5)
 	clk, _ := clock.New(clock.Config{Replica: 2, Physical: clock.NewManual(1_700_000_000_000), MaxDrift: time.Hour})
 	cfg := DefaultConfig(2, clk)
 	cfg.MaxPending = 2

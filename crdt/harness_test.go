@@ -66,6 +66,16 @@ func (r *replica) apply(t testing.TB, cs ...*Change) Result {
 	return res
 }
 
+// writeInts writes 0, 1, ... n-1 to path, each its own change, and returns
+// the changes in order.
+func (r *replica) writeInts(t testing.TB, path string, n int) []*Change {
+	cs := make([]*Change, 0, n)
+	for i := range n {
+		cs = append(cs, r.update(t, set(path, draft.Int(int64(i)))))
+	}
+	return cs
+}
+
 func set(path string, v draft.Value) func(d *draft.Draft) error {
 	return func(d *draft.Draft) error { return d.Set(draft.MustParsePointer(path), v) }
 }
