@@ -81,17 +81,21 @@ func (d *Doc) applyOpIn(n *node, s *slot, op *Op, id OpID, ts clock.Timestamp, l
 		if op.Kind == OpSet && len(op.Pred) == 1 && op.Ctx == nil && len(op.Marks) == 0 {
 			// The common overwrite of one entry the author had seen (the
 			// register's only one, or one of concurrent writes): replaced
-			// in place, the live counts unchanged. The order of a
-			// register's entries means nothing (every reader orders them).
-			for k := range s.entries {
-				if e := &s.entries[k]; e.id == op.Pred[0] {
-					e.id, e.ts, e.val = id, ts, op.Value
-					d.touch(s, false)
-					return
+			// in place, the live counts unchanged, unless the register
+			// also holds another entry of the author, which the implicit
+			// rule removes (see supersede). The order of a register's
+			// entries means nothing (every reader orders them).
+			if k := inPlace(s.entries, op.Pred[0], id); k >= 0 {
+				e := &s.entries[k]
+				e.id, e.ts, e.val = id, ts, op.Value
+				if p := op.Pred[0]; p.Replica == id.Replica {
+					d.log.overwrote(p, id)
 				}
+				d.touch(s, false)
+				return
 			}
 		}
-		force := d.supersede(s, op)
+		force := d.supersede(s, op, id)
 		if op.Kind == OpSet {
 			s.addEntry(entry{id: id, ts: ts, val: op.Value})
 			adjustLive(s, 1)
@@ -114,32 +118,64 @@ func (d *Doc) applyOpIn(n *node, s *slot, op *Op, id OpID, ts clock.Timestamp, l
 	}
 }
 
-// supersede removes what op's author had seen at s: the entries in Pred,
-// the counter contributions in Marks, and with Ctx everything below s that
-// Ctx covers. It reports whether anything below s changed.
-func (d *Doc) supersede(s *slot, op *Op) bool {
+// inPlace returns the index of the entry pred among entries when the
+// in-place overwrite applies: no other entry is by id's author (else -1,
+// as when pred is not there).
+func inPlace(entries []entry, pred, id OpID) int {
+	at := -1
+	for k := range entries {
+		switch e := entries[k].id; {
+		case e == pred:
+			at = k
+		case e.Replica == id.Replica:
+			return -1
+		}
+	}
+	return at
+}
+
+// supersede removes what op (id) removes at s: the entries in Pred, the
+// entries of op's author older than op (the implicit same-author rule:
+// the author had seen them, so each is in Pred or was removed by an op
+// the author had seen; docs/semantics.md rule 1), the counter
+// contributions in Marks, and with Ctx everything below s that Ctx
+// covers. It reports whether anything below s changed. Entries of op's
+// author that it removes are reported to the log (elision, elide.go).
+func (d *Doc) supersede(s *slot, op *Op, id OpID) bool {
 	removed := 0
+	plain := op.Kind == OpSet && op.Ctx == nil && len(op.Marks) == 0
 	for _, p := range op.Pred {
+		if p.Replica != id.Replica {
+			plain = false
+		}
 		for k := range s.entries {
 			if s.entries[k].id == p {
 				s.entries = append(s.entries[:k], s.entries[k+1:]...)
 				removed++
+				if p.Replica == id.Replica {
+					d.log.overwritten(p, id)
+				}
 				break
 			}
 		}
 	}
-	if op.Ctx != nil {
-		k := 0
-		for _, e := range s.entries {
-			if op.Ctx.Covers(e.id) {
-				removed++
-				continue
+	k := 0
+	for _, e := range s.entries {
+		own := e.id.Replica == id.Replica && e.id.Seq < id.Seq
+		if own || (op.Ctx != nil && op.Ctx.Covers(e.id)) {
+			removed++
+			if own {
+				d.log.overwritten(e.id, id)
 			}
-			s.entries[k] = e
-			k++
+			continue
 		}
-		clear(s.entries[k:])
-		s.entries = s.entries[:k]
+		s.entries[k] = e
+		k++
+	}
+	clear(s.entries[k:])
+	s.entries = s.entries[:k]
+	if plain {
+		d.log.plain(id)
 	}
 	if removed > 0 {
 		adjustLive(s, -removed)

@@ -94,6 +94,7 @@ func (d *Doc) Compact(frontier VersionVector) CompactStats {
 		}
 		st.DroppedChanges += i
 		a.dropFront(i)
+		a.sup.dropBelow(f + 1)
 	}
 	st.DroppedRegisters = dropEmptyRegisters(d.root)
 	st.LogChanges, st.LogBytes = l.size()

@@ -74,6 +74,7 @@ type logAuthor struct {
 	end uint64
 	cs  changeRun // the changes kept by pointer, or
 	enc *encRun   // the changes kept encoded (nil until used)
+	sup supRun    // which of its ops are elidable writes (elide.go)
 }
 
 func newMemLog() *memLog { return &memLog{} }
