@@ -58,6 +58,10 @@ type work struct {
 	// room (ProduceForwardOwnedAppend), instead of fresh room.
 	into bool
 	dst  []Patch
+	// intoSegs is the room the patch paths of an into produce are carved
+	// from (see logPath). Its caller consumes the patches before its
+	// next produce, so each into produce carves it from the start again.
+	intoSegs []Segment
 }
 
 // pendingAdds holds the keys set on a map that was empty, not yet in the
@@ -340,7 +344,9 @@ func (s *session) fail(op string, p Path, err error) error {
 	if err == errNoop {
 		return nil
 	}
-	return &PathError{Op: op, Path: p, Err: err}
+	// A copy: p may be the caller's, or carved from an into produce's
+	// room, which the next one carves again.
+	return &PathError{Op: op, Path: slices.Clone(p), Err: err}
 }
 
 // set writes v at p (a map key: add or replace; a list index: replace; the
@@ -350,7 +356,7 @@ func (s *session) set(p Path, v Value) error {
 		return ErrFinished
 	}
 	if !v.IsValid() {
-		return &PathError{Op: "set", Path: p, Err: ErrBadValue}
+		return &PathError{Op: "set", Path: slices.Clone(p), Err: ErrBadValue}
 	}
 	if s.pend.on && s.continueRun(p) {
 		s.addToRun(p, v)
@@ -432,7 +438,7 @@ func (s *session) increment(p Path, delta Value) error {
 	}
 	s.flush()
 	if delta.kind != IntKind && delta.kind != FloatKind {
-		return &PathError{Op: "increment", Path: p, Err: ErrWrongType}
+		return &PathError{Op: "increment", Path: slices.Clone(p), Err: ErrWrongType}
 	}
 	var old, nv Value
 	root, err := update(s.ed, s.root, p, func(c Value) (Value, error) {
@@ -463,7 +469,7 @@ func (s *session) delete(p Path) error {
 	}
 	s.flush()
 	if len(p) == 0 {
-		return &PathError{Op: "delete", Path: p, Err: ErrBadPatch}
+		return &PathError{Op: "delete", Path: slices.Clone(p), Err: ErrBadPatch}
 	}
 	if parent, ok := s.root.At(p[:len(p)-1]); ok && parent.kind == ListKind {
 		i, err := itemIndex(parent, p[len(p)-1])
@@ -494,11 +500,8 @@ func (s *session) delete(p Path) error {
 }
 
 // insert inserts vs into the list at lp before position at (End:
-// append). whole is the caller's path to the position (lp followed by
-// at), or nil: a one-value insert whose position resolves to at itself
-// logs whole as its path, as set logs the caller's path, instead of
-// carving a copy.
-func (s *session) insert(lp Path, at Segment, whole Path, vs []Value) error {
+// append). lp may be the caller's: it is read, never kept.
+func (s *session) insert(lp Path, at Segment, vs []Value) error {
 	if s.done {
 		return ErrFinished
 	}
@@ -532,16 +535,12 @@ func (s *session) insert(lp Path, at Segment, whole Path, vs []Value) error {
 	}
 	s.root = root
 	if len(vs) == 1 {
-		ip := whole
-		if ip == nil || at != Index(i) {
-			ip = s.path(lp, Index(i))
-		}
-		s.log.structural(fold, newEntry(opAdd, ip, vs[0], Value{}))
+		s.log.structural(fold, newEntry(opAdd, s.logPath(lp, Index(i)), vs[0], Value{}))
 		return nil
 	}
 	es := make([]entry, len(vs))
 	for j, v := range vs {
-		es[j] = newEntry(opAdd, s.path(lp, Index(i+j)), v, Value{})
+		es[j] = newEntry(opAdd, s.logPath(lp, Index(i+j)), v, Value{})
 	}
 	s.log.structural(fold, es...)
 	return nil
@@ -747,7 +746,7 @@ func (s *session) removeRange(lp Path, i, n int) error {
 	}
 	s.root = root
 	es := make([]entry, n)
-	ip := s.path(lp, Index(i))
+	ip := s.logPath(lp, Index(i))
 	for j := range n {
 		es[j] = newEntry(opRemove, ip, Value{}, olds[j])
 	}
@@ -782,7 +781,7 @@ func (s *session) move(lp Path, from, to int) error {
 		return nil
 	}
 	s.root = root
-	fp, tp := s.path(lp, Index(from)), s.path(lp, Index(to))
+	fp, tp := s.logPath(lp, Index(from)), s.logPath(lp, Index(to))
 	s.log.structural(fold, moveEntry(fp, tp))
 	return nil
 }
@@ -830,6 +829,47 @@ func (s *session) path(p Path, last Segment) Path {
 	return s.segs[l : l+n : l+n]
 }
 
+// own returns a copy of the caller's path p for the draft to keep (the
+// patches' paths), carved as logPath carves (nil if the draft is
+// finished: the operation fails before it reads the path). The draft so
+// keeps no reference to a caller's path: the caller may reuse it, and
+// one built for the call can stay on the caller's stack.
+func (s *session) own(p Path) Path {
+	switch {
+	case s.done:
+		return nil
+	case len(p) == 0:
+		if p == nil {
+			return nil
+		}
+		return Path{}
+	}
+	return s.logPath(p[:len(p)-1], p[len(p)-1])
+}
+
+// logPath is path for a patch's path. In an into produce
+// (ProduceForwardOwnedAppend) it is carved from intoSegs, which the next
+// into produce carves from the start again: that caller consumes the
+// patches first, so the paths of a stream of one-write produces take no
+// fresh memory. Other paths (sub-drafts', which a caller may keep)
+// always come from path.
+func (s *session) logPath(p Path, last Segment) Path {
+	if s.done || !s.into {
+		return s.path(p, last)
+	}
+	n, l := len(p)+1, len(s.intoSegs)
+	if cap(s.intoSegs)-l < n {
+		s.intoSegs = make([]Segment, 0, max(n, min(2*cap(s.intoSegs), maxSegChunk), minIntoSegs))
+		l = 0
+	}
+	s.intoSegs = append(append(s.intoSegs, p...), last)
+	return s.intoSegs[l : l+n : l+n]
+}
+
+// minIntoSegs is the size of an owner's first into room, in segments:
+// a few short paths, 384 bytes.
+const minIntoSegs = 16
+
 // Path-addressed operations on the root draft.
 
 // Get returns an immutable snapshot of the value at p.
@@ -846,26 +886,25 @@ func (d *Draft) Get(p Path) (Value, error) {
 
 // Set writes v at p: adds or replaces a map entry, replaces a list item,
 // or (empty p) replaces the root. v must be valid (not the zero Value).
-// Setting a value equal to the present one is a no-op.
-// The patches may share p's segments: do not change them afterwards.
-func (d *Draft) Set(p Path, v Value) error { return d.s.set(p, v) }
+// Setting a value equal to the present one is a no-op. The draft keeps
+// no reference to p: the caller may change or reuse it afterwards.
+func (d *Draft) Set(p Path, v Value) error { return d.s.set(d.s.own(p), v) }
 
 // Delete removes the map entry or list item at p.
-func (d *Draft) Delete(p Path) error { return d.s.delete(p) }
+func (d *Draft) Delete(p Path) error { return d.s.delete(d.s.own(p)) }
 
 // Insert inserts vs before the list position named by p's last segment
-// (an index 0..Len, or End).
-// As with Set, the patches may share p's segments (a one-value insert
-// at an index logs p as its path): do not change them afterwards.
+// (an index 0..Len, or End). As with Set, the draft keeps no reference
+// to p.
 func (d *Draft) Insert(p Path, vs ...Value) error {
 	if len(p) == 0 {
-		return &PathError{Op: "insert", Path: p, Err: ErrWrongType}
+		return &PathError{Op: "insert", Path: Path{}, Err: ErrWrongType}
 	}
-	return d.s.insert(p[:len(p)-1], p[len(p)-1], p, vs)
+	return d.s.insert(p[:len(p)-1], p[len(p)-1], vs)
 }
 
 // Append appends vs to the list at p.
-func (d *Draft) Append(p Path, vs ...Value) error { return d.s.insert(p, End(), nil, vs) }
+func (d *Draft) Append(p Path, vs ...Value) error { return d.s.insert(p, End(), vs) }
 
 // RemoveRange removes n items starting at index i from the list at p.
 func (d *Draft) RemoveRange(p Path, i, n int) error { return d.s.removeRange(p, i, n) }
@@ -876,7 +915,7 @@ func (d *Draft) Move(p Path, from, to int) error { return d.s.move(p, from, to) 
 // Increment adds delta (Int or Float) to the number at p. Int+Int stays an
 // Int; anything with a Float gives a Float. The patch is a replace with
 // the new value and Delta set.
-func (d *Draft) Increment(p Path, delta Value) error { return d.s.increment(p, delta) }
+func (d *Draft) Increment(p Path, delta Value) error { return d.s.increment(d.s.own(p), delta) }
 
 // Map returns a sub-draft for the map under key of the root map.
 func (d *Draft) Map(key string) *MapDraft { return &MapDraft{d: d, path: Path{Key(key)}} }
@@ -985,10 +1024,10 @@ func (l *ListDraft) Get(i int) (Value, bool) { return l.d.s.read(l.at(i)) }
 func (l *ListDraft) Set(i int, v Value) error { return l.d.s.set(l.at(i), v) }
 
 // Insert inserts vs before index i (0 <= i <= Len).
-func (l *ListDraft) Insert(i int, vs ...Value) error { return l.d.s.insert(l.path, Index(i), nil, vs) }
+func (l *ListDraft) Insert(i int, vs ...Value) error { return l.d.s.insert(l.path, Index(i), vs) }
 
 // Append appends vs at the end.
-func (l *ListDraft) Append(vs ...Value) error { return l.d.s.insert(l.path, End(), nil, vs) }
+func (l *ListDraft) Append(vs ...Value) error { return l.d.s.insert(l.path, End(), vs) }
 
 // RemoveRange removes n items starting at i.
 func (l *ListDraft) RemoveRange(i, n int) error { return l.d.s.removeRange(l.path, i, n) }

@@ -843,7 +843,9 @@ func ProduceOwned(base Value, o *Owner, recipe func(d *Draft) error) (next Value
 // recipe fails or changes nothing), as strconv's Append functions do. A
 // caller that consumes the patches at once and passes the same buffer
 // again (buf[:0]) so makes no allocation for them; the room past
-// len(dst) may hold anything, every field is written.
+// len(dst) may hold anything, every field is written. The patches' paths
+// are valid until o's next ProduceForwardOwnedAppend, which carves its
+// paths from the same room again (copy a path to keep it longer).
 func ProduceForwardOwnedAppend(dst []Patch, base Value, o *Owner, recipe func(d *Draft) error) (next Value, patches []Patch, err error) {
 	next, patches, _, err = produceOwnedInto(base, o, recipe, false, dst, true)
 	if patches == nil {
@@ -871,7 +873,9 @@ func produceOwnedInto(base Value, o *Owner, recipe func(d *Draft) error, inverse
 	}
 	o.workOut = true
 	if into {
-		w.into, w.dst = true, dst
+		// The previous into produce's patches are consumed: carve
+		// their room again.
+		w.into, w.dst, w.intoSegs = true, dst, w.intoSegs[:0]
 	}
 	s := d.s
 	openDraft(s, w, base, smallEpoch, e)
