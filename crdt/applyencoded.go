@@ -282,14 +282,18 @@ type ChangeInfo struct {
 	Replica          clock.ReplicaID
 	StartSeq, EndSeq uint64
 	Timestamp        clock.Timestamp
+	// Elided and Until are a gap's (Change.Elided, Change.Until); zero for
+	// a change of ops.
+	Elided, Until uint64
 }
 
-// changeSpan reads the start seq and op count of an EncodeChange message
-// from its header, without reading the ops.
-func changeSpan(data []byte) (start, ops uint64, err error) {
+// changeSpan reads the start seq and the number of seqs (ops, or a gap's
+// elided ops) of an EncodeChange message from its header, without reading
+// the ops.
+func changeSpan(data []byte) (start, span uint64, err error) {
 	r := mpReader{b: data}
 	ci, n := readChangeHeader(&r)
-	return ci.StartSeq, uint64(n), r.err
+	return ci.StartSeq, uint64(n) + ci.Elided, r.err
 }
 
 // ReadChangeInfo reads the header of an EncodeChange message: its author,
@@ -306,13 +310,13 @@ func ReadChangeInfo(data []byte) (ChangeInfo, error) {
 	if r.err == nil && r.left() != 0 {
 		r.fail("%d trailing bytes", r.left())
 	}
-	if r.err == nil && (ci.StartSeq == 0 || n == 0 || ci.StartSeq+uint64(n) < ci.StartSeq) {
+	if r.err == nil && (ci.StartSeq == 0 || n == 0 && ci.Elided == 0 || ci.StartSeq+uint64(n) < ci.StartSeq) {
 		r.fail("bad sequence range")
 	}
 	if r.err != nil {
 		return ChangeInfo{}, r.err
 	}
-	ci.EndSeq = ci.StartSeq + uint64(n) - 1
+	ci.EndSeq = ci.StartSeq + uint64(n) + ci.Elided - 1
 	return ci, nil
 }
 
@@ -322,7 +326,8 @@ func readChangeHeader(r *mpReader) (ci ChangeInfo, ops int) {
 	if r.array(4, 1) != 4 && r.err == nil {
 		r.fail("message must be an array of 4")
 	}
-	if v := r.uint(); v != wireVersion && r.err == nil {
+	v := r.uint()
+	if v != wireVersion && v != wireVersionGap && r.err == nil {
 		r.err = fmt.Errorf("%w: encoding version %d", ErrVersion, v)
 	}
 	if typ := r.uint(); typ != msgChange && r.err == nil {
@@ -340,9 +345,7 @@ func readChangeHeader(r *mpReader) (ci ChangeInfo, ops int) {
 	if n := r.array(maxWireChanges, 4); n != 1 && r.err == nil {
 		r.fail("single-change message holds %d changes", n)
 	}
-	if r.array(4, 1) != 4 && r.err == nil {
-		r.fail("change must be an array of 4")
-	}
+	gap, _ := changeArray(r, v, 4, "change")
 	if i := r.uint(); r.err == nil {
 		if i >= uint64(nIDs) {
 			r.fail("replica index %d outside table of %d", i, nIDs)
@@ -360,5 +363,12 @@ func readChangeHeader(r *mpReader) (ci ChangeInfo, ops int) {
 		r.fail("timestamp: %v", err)
 	}
 	ci.Timestamp = ts
-	return ci, r.array(maxWireOps, 4)
+	ops = r.array(maxWireOps, 4)
+	if gap {
+		ci.Elided, ci.Until = r.uint(), r.uint()
+		if err := validGap(ci.StartSeq, ci.Elided, ci.Until, ops); err != nil && r.err == nil {
+			r.err = err
+		}
+	}
+	return ci, ops
 }

@@ -387,6 +387,10 @@ func (d *Doc) applyRemoteAt(c *Change, have uint64, res *Result) error {
 	}
 	// Applying an op never reads the version vector, so it moves once.
 	d.vv[c.Replica] = c.EndSeq()
+	if c.Elided > 0 && have >= c.StartSeq {
+		// A gap reaching below what is applied: the log keeps its rest.
+		c = trimGap(c, have)
+	}
 	d.log.append(c)
 	res.Applied++
 	d.stats.Applied++
@@ -525,12 +529,16 @@ func validateChange(c *Change) error {
 		return fmt.Errorf("%w: zero replica", ErrMalformed)
 	case c.StartSeq == 0:
 		return fmt.Errorf("%w: zero start sequence", ErrMalformed)
-	case len(c.Ops) == 0:
+	case len(c.Ops) == 0 && c.Elided == 0:
 		return fmt.Errorf("%w: empty change", ErrMalformed)
 	case c.Timestamp.Replica != c.Replica:
 		return fmt.Errorf("%w: timestamp replica %s differs from change replica %s", ErrMalformed, c.Timestamp.Replica, c.Replica)
 	case c.StartSeq+uint64(len(c.Ops)) < c.StartSeq:
 		return fmt.Errorf("%w: sequence overflow", ErrMalformed)
+	case c.Elided == 0 && c.Until != 0:
+		return fmt.Errorf("%w: Until without a gap", ErrMalformed)
+	case c.Elided > 0:
+		return validGap(c.StartSeq, c.Elided, c.Until, len(c.Ops))
 	}
 	for i := range c.Ops {
 		if err := validateOp(&c.Ops[i], c.ID(i)); err != nil {

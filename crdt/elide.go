@@ -1,5 +1,11 @@
 package crdt
 
+import (
+	"fmt"
+
+	"github.com/syncmesh/syncmesh/clock"
+)
+
 // This file holds superseded-write elision (docs/crdt.md, "Superseded
 // writes"): what the op log records at apply time about which writes a
 // later write of their own author removed, so that anti-entropy can send
@@ -81,25 +87,34 @@ func (l *memLog) plain(id OpID) {
 // overwritten records that op by removed entry old of its own author at
 // the register both write.
 func (l *memLog) overwritten(old, by OpID) {
-	l.author(old.Replica).sup.overwrite(old.Seq, by.Seq)
+	a := l.author(old.Replica)
+	if a.sup.overwrite(old.Seq, by.Seq) {
+		a.elide = true
+	}
 }
 
 // overwrote is overwritten and plain(by) in one.
 func (l *memLog) overwrote(old, by OpID) {
-	s := &l.author(old.Replica).sup
-	s.overwrite(old.Seq, by.Seq)
-	if p := s.at(by.Seq); p != nil {
+	a := l.author(old.Replica)
+	if a.sup.overwrite(old.Seq, by.Seq) {
+		a.elide = true
+	}
+	if p := a.sup.at(by.Seq); p != nil {
 		*p = supPlain
 	}
 }
 
-func (s *supRun) overwrite(seq, by uint64) {
+// overwrite records that op by overwrote op seq; it reports whether seq
+// was a plain write (and so is now elidable).
+func (s *supRun) overwrite(seq, by uint64) bool {
 	if seq < s.base || seq-s.base >= uint64(s.r.len()) {
-		return
+		return false
 	}
 	if p := s.r.ptr(int(seq - s.base)); *p == supPlain {
 		*p = uint16(min(by-seq, supFar))
+		return true
 	}
+	return false
 }
 
 // until returns the seq of the op that overwrote op seq, and whether seq
@@ -114,4 +129,254 @@ func (s *supRun) until(seq uint64) (x uint64, ok, far bool) {
 	default:
 		return seq + uint64(v), true, false
 	}
+}
+
+// validGap checks a gap's fields: no ops, a span that does not overflow,
+// and Until above it.
+func validGap(start, elided, until uint64, ops int) error {
+	switch end := start + elided - 1; {
+	case ops != 0:
+		return fmt.Errorf("%w: a gap carries no ops", ErrMalformed)
+	case end < start:
+		return fmt.Errorf("%w: gap sequence overflow", ErrMalformed)
+	case until <= end:
+		return fmt.Errorf("%w: gap Until %d not above its end %d", ErrMalformed, until, end)
+	}
+	return nil
+}
+
+// Serving. An anti-entropy reply (since, encodedSince, appendSince) sends
+// each run of consecutive elidable changes of an author as one gap, but a
+// gap only if the reply also reaches every op that overwrote what it stands
+// for (its Until): a receiver that got the gap without them would hold the
+// elided writes' predecessors where a replica that got the writes holds
+// the writes, until they arrive. An elidable change of this log whose
+// overwriting op lies past the reply's end is sent whole; a gap this log
+// received is sent on only within a reply that reaches its Until (the
+// author's part of the reply ends before it otherwise).
+
+// gapWireSize estimates a gap's length in a reply, for byte limits.
+const gapWireSize = 48
+
+// planIters is how many times a reply cut by its byte limit is re-planned
+// with elision before the author's changes go whole (a cut lowers the
+// reply's end, which may make more elidable changes go whole, which may
+// move the cut further down).
+const planIters = 4
+
+// replyItem is one element of a reply: change k of author a as logged, or
+// (gap >= 0) the planner's gap number gap.
+type replyItem struct {
+	a   *logAuthor
+	k   int
+	gap int
+}
+
+// replyPlan collects a reply's items.
+type replyPlan struct {
+	l        *memLog
+	maxBytes int  // <= 0: no limit
+	wire     bool // sizes are message lengths (else a.size's estimates)
+	items    []replyItem
+	gaps     []Change
+	size     int
+	full     bool // the byte limit was reached
+}
+
+// elides reports whether any author vv lacks changes of may have changes
+// to elide (or gaps), so that a reply needs planning.
+func (l *memLog) elides(vv VersionVector) bool {
+	if l.whole {
+		return false
+	}
+	for a := range l.lacking(vv) {
+		if a.elide {
+			return true
+		}
+	}
+	return false
+}
+
+// plan plans the reply to vv.
+func (l *memLog) plan(vv VersionVector, maxBytes int, wire bool) *replyPlan {
+	p := &replyPlan{l: l, maxBytes: maxBytes, wire: wire}
+	for a, i := range l.lacking(vv) {
+		p.author(a, i, vv[a.r])
+		if p.full {
+			break
+		}
+	}
+	return p
+}
+
+// author adds author a's part from change i (the reader has have).
+func (p *replyPlan) author(a *logAuthor, i int, have uint64) {
+	items, gaps, size := len(p.items), len(p.gaps), p.size
+	bound := a.end
+	for iter := 0; ; iter++ {
+		p.items, p.gaps, p.size, p.full = p.items[:items], p.gaps[:gaps], size, false
+		end := p.build(a, i, have, bound, iter >= planIters || !a.elide)
+		if end >= bound || end <= have {
+			return
+		}
+		// The reply ends before bound: what it elides must be overwritten
+		// by its end.
+		bound = end
+	}
+}
+
+// build adds a's changes from i whose ends are at most bound, eliding
+// (unless whole) those whose overwriting ops are at most bound too, and
+// returns the end of the last one added. It stops at the byte limit (and
+// sets full) or at a gap it may not send.
+func (p *replyPlan) build(a *logAuthor, i int, have, bound uint64, whole bool) uint64 {
+	last := have
+	gap := -1 // the open gap's index in p.gaps
+	flush := func() bool {
+		if gap < 0 {
+			return true
+		}
+		g := &p.gaps[gap]
+		if !p.add(replyItem{a: a, gap: gap}, gapWireSize) {
+			p.gaps = p.gaps[:gap]
+			return false
+		}
+		last, gap = g.EndSeq(), -1
+		return true
+	}
+	for k := i; k < a.len(); k++ {
+		h := a.header(k)
+		if h.end > bound {
+			break
+		}
+		until, ok := h.until, h.elided > 0
+		switch {
+		case ok && until > bound:
+			// A gap received, whose overwriting ops this reply would not
+			// carry: the author's part ends before it.
+			flush()
+			return last
+		case !ok && !whole:
+			until, ok = a.elidable(h.start, h.end)
+			ok = ok && until <= bound
+		}
+		if ok {
+			start := max(h.start, have+1)
+			if gap < 0 {
+				p.gaps = append(p.gaps, Change{Replica: a.r, StartSeq: start, Timestamp: h.ts})
+				gap = len(p.gaps) - 1
+			}
+			g := &p.gaps[gap]
+			g.Elided = h.end - g.StartSeq + 1
+			g.Until = max(g.Until, until)
+			if g.Timestamp.Less(h.ts) {
+				g.Timestamp = h.ts
+			}
+			continue
+		}
+		if !flush() || !p.add(replyItem{a: a, k: k, gap: -1}, p.sizeOf(a, k)) {
+			return last
+		}
+		last = h.end
+	}
+	flush()
+	return last
+}
+
+// add appends it (of size sz) unless the byte limit is reached (then it
+// sets full).
+func (p *replyPlan) add(it replyItem, sz int) bool {
+	if p.maxBytes > 0 && len(p.items) > 0 && p.size+sz > p.maxBytes {
+		p.full = true
+		return false
+	}
+	p.size += sz
+	p.items = append(p.items, it)
+	return true
+}
+
+// sizeOf returns change k's size for the byte limit.
+func (p *replyPlan) sizeOf(a *logAuthor, k int) int {
+	if p.wire && !a.isEncoded() {
+		return len(p.l.encode(a.cs.at(k)))
+	}
+	return a.size(k)
+}
+
+// logHeader is what the planner reads of a logged change.
+type logHeader struct {
+	start, end    uint64
+	ts            clock.Timestamp
+	elided, until uint64
+}
+
+// header returns change k's header.
+func (a *logAuthor) header(k int) logHeader {
+	if a.isEncoded() {
+		r := mpReader{b: a.enc.msg(k)}
+		ci, n := readChangeHeader(&r)
+		if r.err != nil {
+			panic("crdt: op log message does not decode: " + r.err.Error())
+		}
+		return logHeader{start: ci.StartSeq, end: ci.StartSeq + uint64(n) + ci.Elided - 1, ts: ci.Timestamp, elided: ci.Elided, until: ci.Until}
+	}
+	c := a.cs.at(k)
+	return logHeader{start: c.StartSeq, end: c.EndSeq(), ts: c.Timestamp, elided: c.Elided, until: c.Until}
+}
+
+// elidable reports whether every op start..end is an elidable write, and
+// the greatest seq that overwrote one of them (an overwrite too far to
+// record counts as the log's newest: it is logged).
+func (a *logAuthor) elidable(start, end uint64) (until uint64, ok bool) {
+	for seq := start; seq <= end; seq++ {
+		x, ok, far := a.sup.until(seq)
+		if !ok {
+			return 0, false
+		}
+		if far {
+			x = a.end
+		}
+		until = max(until, x)
+	}
+	return until, true
+}
+
+// changes renders the plan as changes (since): logged changes as kept (or
+// decoded), gaps as the plan's.
+func (p *replyPlan) changes() []*Change {
+	out := make([]*Change, 0, len(p.items))
+	var dec *logDecoder
+	for _, it := range p.items {
+		if it.gap >= 0 {
+			out = append(out, &p.gaps[it.gap])
+			continue
+		}
+		out = it.a.collect(out, it.k, &dec, len(p.items)-len(out))
+	}
+	return out
+}
+
+// each calls f with each item's message (valid until f returns).
+func (p *replyPlan) each(f func(a *logAuthor, k int, msg []byte, gap *Change)) {
+	for _, it := range p.items {
+		switch {
+		case it.gap >= 0:
+			g := &p.gaps[it.gap]
+			f(it.a, -1, p.l.encode(g), g)
+		case it.a.isEncoded():
+			f(it.a, it.k, it.a.enc.msg(it.k), nil)
+		default:
+			f(it.a, it.k, p.l.encode(it.a.cs.at(it.k)), nil)
+		}
+	}
+}
+
+// trimGap returns gap g without the seqs up to have (have >= g.StartSeq,
+// have < g.EndSeq()).
+func trimGap(g *Change, have uint64) *Change {
+	t := *g
+	t.Elided = g.EndSeq() - have
+	t.StartSeq = have + 1
+	t.Ops = nil
+	return &t
 }

@@ -123,16 +123,33 @@ type Op struct {
 // Change is the batch of operations made by one local update: op i has id
 // (Replica, StartSeq+i), and all share Timestamp. A Change is immutable once
 // made or decoded and is then safe for concurrent reads.
+//
+// A change with Elided > 0 is a gap (docs/crdt.md, "Superseded writes"): it
+// carries no ops and stands for its author's ops StartSeq..EndSeq(), writes
+// that later writes of the same author (at seqs up to Until) overwrote.
+// Applying it advances the version vector over them and changes no state;
+// Timestamp is the greatest timestamp of the changes it stands for. Only
+// anti-entropy replies (ChangesSince and the like) hold gaps.
 type Change struct {
 	Replica   clock.ReplicaID
 	StartSeq  uint64
 	Timestamp clock.Timestamp
 	Ops       []Op
+	// Elided is the number of ops a gap stands for (0: not a gap).
+	Elided uint64
+	// Until, for a gap, is the greatest seq of the author's ops that
+	// overwrote the ones the gap stands for (above EndSeq): a replica
+	// sends the gap on only in a reply that reaches Until, so that the
+	// receiver gets the overwriting ops with it.
+	Until uint64
 }
 
-// EndSeq returns the sequence number of the change's last op (StartSeq-1 for
-// an empty change).
-func (c *Change) EndSeq() uint64 { return c.StartSeq + uint64(len(c.Ops)) - 1 }
+// EndSeq returns the sequence number of the change's last op, or of a
+// gap's last elided op (StartSeq-1 for an empty change).
+func (c *Change) EndSeq() uint64 { return c.StartSeq + uint64(len(c.Ops)) + c.Elided - 1 }
+
+// IsGap reports whether c is a gap (Elided > 0).
+func (c *Change) IsGap() bool { return c.Elided > 0 }
 
 // ID returns the id of op i.
 func (c *Change) ID(i int) OpID { return OpID{Replica: c.Replica, Seq: c.StartSeq + uint64(i)} }

@@ -63,8 +63,11 @@ type memLog struct {
 	// (ApplyEncodedOwned): the log keeps the message where it lies.
 	recvOwned bool
 	tmp       []byte // room to encode one change
-	tab       wireTable
-	rx        *wireRx // ApplyEncoded's decoding room (applyencoded.go)
+	// whole makes replies send every change whole, no gaps (tests of the
+	// log's own forms).
+	whole bool
+	tab   wireTable
+	rx    *wireRx // ApplyEncoded's decoding room (applyencoded.go)
 }
 
 var _ opLog = (*memLog)(nil)
@@ -75,6 +78,9 @@ type logAuthor struct {
 	cs  changeRun // the changes kept by pointer, or
 	enc *encRun   // the changes kept encoded (nil until used)
 	sup supRun    // which of its ops are elidable writes (elide.go)
+	// elide says that the author's log may hold elidable changes or gaps:
+	// replies to readers that lack its changes are planned (elide.go).
+	elide bool
 }
 
 func newMemLog() *memLog { return &memLog{} }
@@ -167,6 +173,9 @@ func (l *memLog) authorOf(r clock.ReplicaID) *logAuthor {
 func (l *memLog) append(c *Change) {
 	a := l.author(c.Replica)
 	a.end = max(a.end, c.EndSeq())
+	if c.Elided > 0 {
+		a.elide = true
+	}
 	switch {
 	case c == l.recv && a.cs.len() == 0:
 		msg := l.recvMsg
@@ -270,6 +279,9 @@ func (a *logAuthor) collect(out []*Change, i int, dec **logDecoder, extra int) [
 }
 
 func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
+	if l.elides(vv) {
+		return l.plan(vv, maxBytes, false).changes()
+	}
 	var out []*Change
 	var dec *logDecoder // made when an encoded change is collected
 	total := 0
@@ -311,6 +323,23 @@ type EncodedChange struct {
 // kept bytes as they are, changes kept by pointer encoded.
 func (l *memLog) encodedSince(vv VersionVector, maxBytes int) []EncodedChange {
 	var out []EncodedChange
+	if l.elides(vv) {
+		l.plan(vv, maxBytes, true).each(func(a *logAuthor, i int, msg []byte, gap *Change) {
+			var start, end uint64
+			switch {
+			case gap != nil:
+				start, end = gap.StartSeq, gap.EndSeq()
+				msg = slices.Clone(msg)
+			case a.isEncoded():
+				start, end = msgSpan(msg)
+			default:
+				start, end = a.span(i)
+				msg = slices.Clone(msg)
+			}
+			out = append(out, EncodedChange{Replica: a.r, StartSeq: start, EndSeq: end, Data: msg})
+		})
+		return out
+	}
 	if maxBytes <= 0 {
 		out = make([]EncodedChange, 0, l.missing(vv))
 	}
@@ -348,6 +377,10 @@ func (l *memLog) lacking(vv VersionVector) iter.Seq2[*logAuthor, int] {
 
 // appendSince appends the messages of encodedSince to dst, back to back.
 func (l *memLog) appendSince(dst []byte, vv VersionVector, maxBytes int) []byte {
+	if l.elides(vv) {
+		l.plan(vv, maxBytes, true).each(func(_ *logAuthor, _ int, msg []byte, _ *Change) { dst = append(dst, msg...) })
+		return dst
+	}
 	if maxBytes > 0 {
 		l.eachSince(vv, maxBytes, func(_ *logAuthor, _ int, msg []byte) { dst = append(dst, msg...) })
 		return dst

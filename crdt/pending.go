@@ -30,6 +30,12 @@ func (p *pendingBuf) add(c *Change, maxN, maxBytes int) bool {
 	cs := p.by[c.Replica]
 	i, found := slices.BinarySearchFunc(cs, c.StartSeq, func(x *Change, s uint64) int { return cmp.Compare(x.StartSeq, s) })
 	if found {
+		if old := cs[i]; c.EndSeq() > old.EndSeq() {
+			// A gap reaching further than the change buffered (or a
+			// longer gap): it stands for that change, and more.
+			p.bytes += changeSize(c) - changeSize(old)
+			cs[i] = c
+		}
 		return true
 	}
 	sz := changeSize(c)

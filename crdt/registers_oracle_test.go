@@ -13,7 +13,8 @@ import (
 
 // A naive oracle for last-writer-wins map registers (rule 1 and 2 at the
 // root): a register holds every write to its key that no received op
-// names in Pred, and shows the greatest by (timestamp, replica, sequence).
+// names in Pred and no later received op of its author at the key
+// follows (the same-author rule), and shows the greatest by (timestamp, replica, sequence).
 // The remote path's shortcuts (an overwrite replacing its predecessor in
 // place, among concurrent entries too; concurrent scalars resolving to the
 // newest without candidates) must agree with it, whether changes arrive in
@@ -92,8 +93,9 @@ func registersHistory(t *testing.T, seed uint64) string {
 				return fmt.Sprintf("step %d: %d <- %d: %s", step, i, j, msg)
 			}
 			for _, c := range cs {
-				for k := range c.Ops {
-					received[i][c.ID(k)] = true
+				// A gap delivers its elided ops too (as superseded).
+				for seq := c.StartSeq; seq <= c.EndSeq(); seq++ {
+					received[i][OpID{Replica: c.Replica, Seq: seq}] = true
 				}
 			}
 		}
@@ -170,11 +172,20 @@ func deliver(rng *rand.Rand, r *replica, cs []*Change) string {
 // over the ops r has received.
 func compareOracle(r *replica, ops []oracleOp, got map[OpID]bool, nkeys int) string {
 	superseded := map[OpID]bool{}
+	newest := map[string]uint64{} // by key and author: the newest op received
 	for _, op := range ops {
 		if got[op.id] {
 			for _, p := range op.pred {
 				superseded[p] = true
 			}
+			k := op.key + "/" + op.id.Replica.String()
+			newest[k] = max(newest[k], op.id.Seq)
+		}
+	}
+	for _, op := range ops {
+		// The same-author rule: a later op of the author at the key.
+		if newest[op.key+"/"+op.id.Replica.String()] > op.id.Seq {
+			superseded[op.id] = true
 		}
 	}
 	st := r.State()

@@ -26,8 +26,17 @@ import (
 // Segments are a string (map key) or [replica index, seq] (list element);
 // ids inside pred and ctx are flattened pairs [index, seq, index, seq, ...];
 // ctx is sorted by replica id. Encoding is a function of the changes alone.
+//
+// Version 2 adds gaps (Change.Elided): a message holding one is version 2,
+// any other is still version 1, byte for byte, and decoders read both. A
+// gap is a change with no ops and two more fields:
+//
+//	change   = [author index, start seq, timestamp, [], elided, until]
+//	bchange  = [author index, start delta, wall delta, logical, [], elided,
+//	           until]
 const (
-	wireVersion = 1
+	wireVersion    = 1
+	wireVersionGap = 2
 
 	msgChange   = 1
 	msgBatch    = 2
@@ -149,7 +158,7 @@ func EncodeChange(c *Change) []byte {
 // first) as its replica table: a table reused for many changes of few
 // replicas allocates nothing.
 func (t *wireTable) appendMessage(b []byte, c *Change) []byte {
-	if selfOnly(c) {
+	if selfOnly(c) && c.Elided == 0 {
 		return appendSelfMessage(b, c)
 	}
 	return t.appendTableMessage(b, c)
@@ -160,7 +169,7 @@ func (t *wireTable) appendTableMessage(b []byte, c *Change) []byte {
 	t.ids, t.idx, t.found = t.ids[:0], nil, false
 	t.addChange(c)
 	b = mpArray(b, 4)
-	b = mpUint(b, wireVersion)
+	b = mpUint(b, msgVersion(c.Elided > 0))
 	b = mpUint(b, msgChange)
 	b = mpArray(b, len(t.ids))
 	for _, r := range t.ids {
@@ -264,11 +273,13 @@ func EncodeChanges(cs []*Change) []byte {
 
 func appendChanges(b []byte, typ int, cs []*Change) []byte {
 	var t wireTable
+	gaps := false
 	for _, c := range cs {
 		t.addChange(c)
+		gaps = gaps || c.Elided > 0
 	}
 	b = mpArray(b, 4)
-	b = mpUint(b, wireVersion)
+	b = mpUint(b, msgVersion(gaps))
 	b = mpUint(b, uint64(typ))
 	b = mpArray(b, len(t.ids))
 	for _, r := range t.ids {
@@ -291,15 +302,19 @@ type prevChange struct {
 
 func (t *wireTable) appendChange(b []byte, c *Change, delta bool, prev []prevChange) []byte {
 	i := t.index(c.Replica)
+	gap := 0
+	if c.Elided > 0 {
+		gap = 2
+	}
 	if delta {
-		b = mpArray(b, 5)
+		b = mpArray(b, 5+gap)
 		b = mpUint(b, uint64(i))
 		b = mpInt(b, int64(c.StartSeq-(prev[i].end+1)))
 		b = mpInt(b, c.Timestamp.Wall-prev[i].wall)
 		b = mpUint(b, uint64(c.Timestamp.Logical))
 		prev[i] = prevChange{end: c.EndSeq(), wall: c.Timestamp.Wall}
 	} else {
-		b = mpArray(b, 4)
+		b = mpArray(b, 4+gap)
 		b = mpUint(b, uint64(i))
 		b = mpUint(b, c.StartSeq)
 		b = mpBinHeader(b, clock.EncodedLen)
@@ -309,7 +324,36 @@ func (t *wireTable) appendChange(b []byte, c *Change, delta bool, prev []prevCha
 	for i := range c.Ops {
 		b = t.appendOp(b, &c.Ops[i])
 	}
+	if gap > 0 {
+		b = mpUint(mpUint(b, c.Elided), c.Until)
+	}
 	return b
+}
+
+// changeArray reads the array header of a change of base fields, or of a
+// gap (base+2, in a message of version ver >= 2), and reports whether it
+// is a gap; ok is false (and the error is in r) for anything else.
+func changeArray(r *mpReader, ver uint64, base int, what string) (gap, ok bool) {
+	switch r.array(base+2, 1) {
+	case base:
+		return false, r.err == nil
+	case base + 2:
+		if ver < wireVersionGap {
+			r.fail("a gap in a version %d message", ver)
+			return false, false
+		}
+		return true, r.err == nil
+	}
+	r.fail("%s must be an array of %d (or %d, a gap)", what, base, base+2)
+	return false, false
+}
+
+// msgVersion returns the version of a message that holds a gap or not.
+func msgVersion(gap bool) uint64 {
+	if gap {
+		return wireVersionGap
+	}
+	return wireVersion
 }
 
 func (t *wireTable) appendID(b []byte, id OpID) []byte {
@@ -444,7 +488,7 @@ func DecodeChange(b []byte) (*Change, error) {
 }
 
 // changeBlock is the memory of a decoded single-write change, allocated
-// at once: 296 bytes (the 320-byte size class; 352 with room for two path
+// at once: 312 bytes (the 320-byte size class; 368 with room for two path
 // segments, predecessors and replicas) for the common shape: one op, a path
 // of at most one segment, at most one predecessor, one replica in the
 // table. A larger change takes what else it needs separately.
@@ -515,10 +559,14 @@ func (t *readTable) begin(r *mpReader, want int) (int, error) {
 	return typ, nil
 }
 
-// header reads [version, type, replicas, ...] up to the body.
+// header reads [version, type, replicas, ...] up to the body, of a
+// version 1 message (a snapshot).
 func (r *mpReader) header() (*readTable, int) {
 	t := &readTable{}
 	typ := r.headerInto(t)
+	if t.ver != wireVersion && r.err == nil {
+		r.err = fmt.Errorf("%w: encoding version %d", ErrVersion, t.ver)
+	}
 	return t, typ
 }
 
@@ -527,9 +575,11 @@ func (r *mpReader) headerInto(t *readTable) int {
 	if r.array(4, 1) != 4 && r.err == nil {
 		r.fail("message must be an array of 4")
 	}
-	if v := r.uint(); v != wireVersion && r.err == nil {
+	v := r.uint()
+	if v != wireVersion && v != wireVersionGap && r.err == nil {
 		r.err = fmt.Errorf("%w: encoding version %d", ErrVersion, v)
 	}
+	t.ver = uint8(v)
 	typ := int(min(r.uint(), 255))
 	n := r.array(maxWireReplicas, 1)
 	if cap(t.ids) < n {
@@ -546,6 +596,7 @@ func (r *mpReader) headerInto(t *readTable) int {
 }
 
 type readTable struct {
+	ver  uint8 // the message's version: 2 may hold gaps
 	ids  []clock.ReplicaID
 	strs map[string]string // keys repeat across a batch: decode each once
 	// src, when set, is the whole message as a string (a single change):
@@ -607,8 +658,8 @@ func (t *readTable) sameTable() {
 // as much as decoding a few changes).
 const (
 	opsChunk     = 46  // 46 ops of 176 bytes: 8,096 + 8 of 8,192
-	changesChunk = 127 // 127 changes of 64 bytes: 8,128 + 8
-	blocksChunk  = 31  // 31 blocks of 256 bytes: 7,936 + 8
+	changesChunk = 102 // 102 changes of 80 bytes: 8,160 + 8
+	blocksChunk  = 30  // 30 blocks of 272 bytes: 8,160 + 8
 )
 
 // batchBlock is the memory of one decoded one-op change of a batch: the
@@ -736,9 +787,10 @@ func (t *readTable) path(r *mpReader) []Segment {
 func (t *readTable) change(r *mpReader, delta bool, prev []prevChange) *Change {
 	var h Change // the header, until the op count says where the change goes
 	author := -1 // delta: the author's index, whose prev this change becomes
+	gap := false // the change is a gap: [..., [], elided, until]
 	if delta {
-		if r.array(5, 1) != 5 {
-			r.fail("batch change must be an array of 5")
+		var ok bool
+		if gap, ok = changeArray(r, uint64(t.ver), 5, "batch change"); !ok {
 			return nil
 		}
 		i := r.uint()
@@ -759,8 +811,8 @@ func (t *readTable) change(r *mpReader, delta bool, prev []prevChange) *Change {
 		h.Timestamp = clock.Timestamp{Wall: wall, Logical: uint16(logical), Replica: h.Replica}
 		author = int(i)
 	} else {
-		if r.array(4, 1) != 4 {
-			r.fail("change must be an array of 4")
+		var ok bool
+		if gap, ok = changeArray(r, uint64(t.ver), 4, "change"); !ok {
 			return nil
 		}
 		h.Replica, h.StartSeq = t.replica(r), r.uint()
@@ -771,6 +823,12 @@ func (t *readTable) change(r *mpReader, delta bool, prev []prevChange) *Change {
 		h.Timestamp = ts
 	}
 	n := r.array(maxWireOps, 4)
+	if gap {
+		h.Elided, h.Until = r.uint(), r.uint()
+		if err := validGap(h.StartSeq, h.Elided, h.Until, n); err != nil && r.err == nil {
+			r.err = err
+		}
+	}
 	if r.err != nil {
 		return nil
 	}
@@ -798,6 +856,7 @@ func (t *readTable) change(r *mpReader, delta bool, prev []prevChange) *Change {
 	// Field by field: the header fields are not pointers, so no write
 	// barrier runs (copying the whole Change would run one for Ops).
 	c.Replica, c.StartSeq, c.Timestamp = h.Replica, h.StartSeq, h.Timestamp
+	c.Elided, c.Until = h.Elided, h.Until
 	for i := range c.Ops {
 		t.op(r, &c.Ops[i], room)
 		if r.err != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -114,6 +115,95 @@ func TestWireGolden(t *testing.T) {
 	cs := sampleChanges()
 	golden(t, "change-v1.bin", EncodeChange(cs[0]))
 	golden(t, "batch-v1.bin", EncodeChanges(cs))
+	gs := sampleGaps()
+	golden(t, "change-v2-gap.bin", EncodeChange(gs[1]))
+	golden(t, "batch-v2-gaps.bin", EncodeChanges(gs))
+}
+
+// sampleGaps is a reply with gaps (version 2): a change, a gap of the
+// same author after it, another author's gap, and a change after the gap.
+func sampleGaps() []*Change {
+	cs := sampleChanges()
+	ts := clock.Timestamp{Wall: 1_764_000_000_009, Logical: 1, Replica: 7}
+	return []*Change{
+		cs[0],
+		{Replica: 7, StartSeq: 13, Timestamp: ts, Elided: 40, Until: 60},
+		{Replica: 9, StartSeq: 1, Timestamp: clock.Timestamp{Wall: 1_764_000_000_002, Replica: 9}, Elided: 3, Until: 5},
+		{Replica: 7, StartSeq: 53, Timestamp: clock.Timestamp{Wall: ts.Wall + 1, Replica: 7}, Ops: []Op{
+			{Kind: OpSet, Path: []Segment{KeySeg("m")}, Key: KeySeg("k1"), Value: draft.Int(6), Pred: []OpID{{Replica: 7, Seq: 30}}},
+		}},
+	}
+}
+
+func TestWireGapRoundTrip(t *testing.T) {
+	gs := sampleGaps()
+	for _, c := range gs {
+		b := EncodeChange(c)
+		got, err := DecodeChange(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmtChange(got) != fmtChange(c) || !bytes.Equal(EncodeChange(got), b) {
+			t.Fatalf("round trip:\n%s\n%s", fmtChange(got), fmtChange(c))
+		}
+		ci, err := ReadChangeInfo(b)
+		if err != nil || ci.StartSeq != c.StartSeq || ci.EndSeq != c.EndSeq() || ci.Elided != c.Elided || ci.Until != c.Until || ci.Timestamp != c.Timestamp {
+			t.Fatalf("ReadChangeInfo %+v %v for %s", ci, err, fmtChange(c))
+		}
+		if want := uint64(wireVersion); c.Elided > 0 {
+			if b[1] != wireVersionGap {
+				t.Fatalf("a gap's message is version %d", b[1])
+			}
+		} else if uint64(b[1]) != want {
+			t.Fatalf("a change's message is version %d", b[1])
+		}
+	}
+	b := EncodeChanges(gs)
+	got, err := DecodeChanges(b)
+	if err != nil || !reflect.DeepEqual(fmtChanges(got), fmtChanges(gs)) {
+		t.Fatalf("batch: %v\n%v\n%v", err, fmtChanges(got), fmtChanges(gs))
+	}
+	// Without a gap a batch is still version 1.
+	if b := EncodeChanges(sampleChanges()); b[1] != wireVersion {
+		t.Fatalf("batch without gaps is version %d", b[1])
+	}
+}
+
+// Malformed gaps are rejected, by the decoders and by Apply.
+func TestWireGapRejects(t *testing.T) {
+	g := sampleGaps()[1]
+	good := EncodeChange(g)
+	for i := range good {
+		if _, err := DecodeChange(good[:i]); err == nil {
+			t.Fatalf("truncated at %d accepted", i)
+		}
+	}
+	v1 := slices.Clone(good)
+	v1[1] = wireVersion // a gap's form in a version 1 message
+	if _, err := DecodeChange(v1); err == nil {
+		t.Fatal("gap in a version 1 message accepted")
+	}
+	if _, err := ReadChangeInfo(v1); err == nil {
+		t.Fatal("ReadChangeInfo: gap in a version 1 message accepted")
+	}
+	for _, bad := range []Change{
+		{Replica: 7, StartSeq: 13, Timestamp: g.Timestamp, Elided: 2, Until: 14},            // Until inside
+		{Replica: 7, StartSeq: 13, Timestamp: g.Timestamp, Elided: 1 << 63, Until: 1 << 63}, // overflow
+		{Replica: 7, StartSeq: 13, Timestamp: g.Timestamp, Elided: 2, Until: 20, Ops: sampleChanges()[0].Ops},
+		{Replica: 7, StartSeq: 13, Timestamp: g.Timestamp, Ops: sampleChanges()[0].Ops, Until: 20}, // Until without a gap
+	} {
+		b := EncodeChange(&bad)
+		if _, err := DecodeChange(b); err == nil && bad.Elided > 0 {
+			t.Fatalf("%s decoded", fmtChange(&bad))
+		}
+		if _, err := ReadChangeInfo(b); err == nil && bad.Elided > 0 {
+			t.Fatalf("%s: ReadChangeInfo accepted it", fmtChange(&bad))
+		}
+		d := newReplica(t, 1, nil)
+		if res, err := d.Apply(&bad); !errors.Is(err, ErrMalformed) || res.Rejected != 1 {
+			t.Fatalf("%s applied: %+v %v", fmtChange(&bad), res, err)
+		}
+	}
 }
 
 func TestWireRejects(t *testing.T) {
@@ -124,7 +214,7 @@ func TestWireRejects(t *testing.T) {
 		}
 	}
 	bad := append([]byte{}, good...)
-	bad[1] = 2 // version
+	bad[1] = 3 // version (1, and 2 with gaps, are known)
 	if _, err := DecodeChange(bad); !errors.Is(err, ErrVersion) {
 		t.Fatalf("version: %v", err)
 	}
@@ -140,6 +230,10 @@ func FuzzDecodeChange(f *testing.F) {
 		f.Add(EncodeChange(c))
 	}
 	f.Add(EncodeChanges(sampleChanges()))
+	for _, c := range sampleGaps() {
+		f.Add(EncodeChange(c))
+	}
+	f.Add(EncodeChanges(sampleGaps()))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		cs, err := DecodeChanges(b)
 		one, oerr := DecodeChange(b)
