@@ -192,7 +192,12 @@ type Broadcast struct {
 type Send struct {
 	To       string
 	Reliable bool
-	Msg      []byte
+	// Msg is the message's wire bytes; nil when the core's OutputPool
+	// is SizesOnly.
+	Msg []byte
+	// Size is the length of Msg, or of the bytes Msg would hold when
+	// the pool left it nil.
+	Size int
 	// Message is what Msg encodes, for a driver that delivers it to
 	// another core in the same process (ReceiveDecoded) instead of
 	// decoding Msg there; drivers that send bytes ignore it. Read-only:
@@ -211,8 +216,16 @@ type Output struct {
 	Applied    []Applied
 }
 
-func (o *Output) send(to string, m Message) {
-	o.Sends = append(o.Sends, Send{To: to, Reliable: true, Msg: Encode(m), Message: m})
+// send appends a reliable Send of m to out: encoded, or only measured
+// when the core's OutputPool says so (OutputPool.SizesOnly).
+func (c *Core) send(out *Output, to string, m Message) {
+	if p := c.cfg.Outputs; p != nil && p.SizesOnly {
+		p.scratch = AppendEncode(p.scratch[:0], m)
+		out.Sends = append(out.Sends, Send{To: to, Reliable: true, Size: len(p.scratch), Message: m})
+		return
+	}
+	b := Encode(m)
+	out.Sends = append(out.Sends, Send{To: to, Reliable: true, Msg: b, Size: len(b), Message: m})
 }
 
 func (o *Output) applied(a Applied) {
@@ -318,6 +331,14 @@ type Core struct {
 	peers []string // sorted, without our own name
 
 	seen map[seenKey]struct{} // see SeenCapacity
+	// fresh are the changes marked seen during the current call that
+	// are not in seen (yet): the set as the protocol defines it is seen
+	// and fresh together. A gossiped change is usually applied in the
+	// call that marks it, which would take it out of seen again at once
+	// (keepApplied): two writes to one of thousands of cold maps per
+	// change per node in a simulation. Only those still not covered
+	// after the call's apply enter seen (keepSeen).
+	fresh []seenKey
 
 	fetching map[clock.ReplicaID]fetchState
 	// fetchPeak is the most entries fetching held since it was last
@@ -460,16 +481,39 @@ func (c *Core) versionOf(r clock.ReplicaID) uint64 {
 // call that changes the document.
 func (c *Core) forget() { c.vcache = nil }
 
-// markSeen remembers k and reports whether it was new.
+// markSeen remembers k and reports whether it was new. It goes into
+// fresh; keepApplied drops it from there once covered, keepSeen moves
+// what is left into seen.
 func (c *Core) markSeen(k seenKey) bool {
-	if _, ok := c.seen[k]; ok {
+	if _, ok := c.seen[k]; ok || slices.Contains(c.fresh, k) {
 		return false
 	}
-	if len(c.seen) >= c.cfg.SeenCapacity {
+	if len(c.seen)+len(c.fresh) >= c.cfg.SeenCapacity {
 		clear(c.seen)
+		c.fresh = c.fresh[:0]
 	}
-	c.seen[k] = struct{}{}
+	c.fresh = append(c.fresh, k)
 	return true
+}
+
+// keepSeen moves the changes marked seen in this call that the document
+// does not cover yet (keepApplied dropped the others) into seen.
+func (c *Core) keepSeen() {
+	for _, k := range c.fresh {
+		c.seen[k] = struct{}{}
+	}
+	c.fresh = c.fresh[:0]
+}
+
+// unsee forgets the change of replica r starting at start, now covered.
+func (c *Core) unsee(r clock.ReplicaID, start uint64) {
+	k := seenKey{replica: r, seq: start}
+	if i := slices.Index(c.fresh, k); i >= 0 {
+		c.fresh = slices.Delete(c.fresh, i, i+1)
+	}
+	if len(c.seen) > 0 {
+		delete(c.seen, k)
+	}
 }
 
 // changeKey is a gossiped change's broadcast key, "c/<replica>/<start>"
@@ -580,10 +624,8 @@ func (c *Core) keepApplied(changes []Change) {
 	}
 	for _, ch := range covered {
 		c.recent.add(ch, c.now)
-		if len(c.seen) > 0 {
-			// Covered from now on: the version check rejects it.
-			delete(c.seen, seenKey{replica: ch.Replica, seq: ch.Start})
-		}
+		// Covered from now on: the version check rejects it.
+		c.unsee(ch.Replica, ch.Start)
 	}
 }
 
@@ -703,6 +745,7 @@ func (c *Core) Receive(now int64, b []byte) (Output, error) {
 		a, err := c.doc.Apply([]Change{cm.Change})
 		err = c.apply(now, true, a, err, &out)
 		c.keepApplied([]Change{cm.Change})
+		c.keepSeen()
 		c.announceApplied(deferred, &out)
 		return out, err
 	}
@@ -726,6 +769,10 @@ func (c *Core) ReceiveBatch(now int64, msgs [][]byte) (Output, []error) {
 type Received struct {
 	Raw []byte
 	Msg Message
+	// Size is the length of the bytes Msg was encoded to, counted in
+	// the core's received bytes when Raw is nil (a driver delivering a
+	// message without its bytes: see OutputPool.SizesOnly).
+	Size int
 }
 
 // ReceiveDecoded is ReceiveBatch for messages the caller decoded: a driver
@@ -742,7 +789,11 @@ func (c *Core) ReceiveDecoded(now int64, msgs []Received) (Output, []error) {
 			c.stats.Rejected[RejectMalformed]++
 			return nil, nil, &DecodeError{Reason: RejectMalformed, Detail: "nil message"}
 		}
-		c.count(r.Msg.Type(), len(r.Raw))
+		size := len(r.Raw)
+		if r.Raw == nil {
+			size = r.Size
+		}
+		c.count(r.Msg.Type(), size)
 		return r.Raw, r.Msg, nil
 	})
 }
@@ -777,6 +828,7 @@ func (c *Core) receiveBatch(now int64, n int, next func(i int) ([]byte, Message,
 			errs = append(errs, err)
 		}
 		c.keepApplied(batch)
+		c.keepSeen()
 		slices.SortStableFunc(deferred, func(a, b Change) int { return cmp.Compare(a.Replica, b.Replica) })
 		c.announceApplied(deferred, &out)
 	}
@@ -895,7 +947,7 @@ func (c *Core) fetch(now int64, r clock.ReplicaID, peer string, seq uint64, out 
 	st.fetchedFrom = peer
 	c.replicas[r] = st
 	c.stats.Fetches++
-	out.send(peer, &FetchMsg{From: c.cfg.Name, Replica: r, After: c.versionOf(r)})
+	c.send(out, peer, &FetchMsg{From: c.cfg.Name, Replica: r, After: c.versionOf(r)})
 }
 
 // endFetches ends the outstanding fetches done reports finished and
@@ -1037,7 +1089,7 @@ func (c *Core) sendChunks(peer string, changes []Change, out *Output) {
 		chunk := changes[:n:n]
 		changes = changes[n:]
 		last := len(changes) == 0 || i == c.cfg.ChunksPerReply-1
-		out.send(peer, &ChangesMsg{From: c.cfg.Name, Changes: chunk, More: len(changes) > 0 && last})
+		c.send(out, peer, &ChangesMsg{From: c.cfg.Name, Changes: chunk, More: len(changes) > 0 && last})
 	}
 }
 
@@ -1068,7 +1120,7 @@ func (c *Core) streamChanges(peer string, v, mine VersionVector, probe bool, out
 			v[ch.Replica] = max(v[ch.Replica], ch.End)
 		}
 		last := !more || i == c.cfg.ChunksPerReply-1
-		out.send(peer, &ChangesMsg{From: c.cfg.Name, Changes: changes, More: more && last})
+		c.send(out, peer, &ChangesMsg{From: c.cfg.Name, Changes: changes, More: more && last})
 		if !more {
 			return nil
 		}
@@ -1099,7 +1151,7 @@ func (c *Core) onDigest(m *DigestMsg, out *Output) error {
 		if lent {
 			mine = c.doc.Version()
 		}
-		out.send(m.From, &DigestMsg{From: c.cfg.Name, Version: mine})
+		c.send(out, m.From, &DigestMsg{From: c.cfg.Name, Version: mine})
 	}
 	return err
 }
@@ -1143,7 +1195,7 @@ func (c *Core) onChanges(now int64, m *ChangesMsg, out *Output) error {
 		c.fetching[fr] = f
 		c.fetchPeak = max(c.fetchPeak, len(c.fetching))
 		c.stats.Fetches++
-		out.send(m.From, &FetchMsg{From: c.cfg.Name, Replica: fr, After: c.versionOf(fr)})
+		c.send(out, m.From, &FetchMsg{From: c.cfg.Name, Replica: fr, After: c.versionOf(fr)})
 	}
 	c.endFetches(now, func(r clock.ReplicaID, f fetchState) bool {
 		if isFetch && m.More && r == fr {
@@ -1159,7 +1211,7 @@ func (c *Core) onChanges(now int64, m *ChangesMsg, out *Output) error {
 		}
 	}
 	if m.More && !isFetch && m.From != c.cfg.Name {
-		out.send(m.From, &DigestMsg{From: c.cfg.Name, Version: c.doc.Version()})
+		c.send(out, m.From, &DigestMsg{From: c.cfg.Name, Version: c.doc.Version()})
 	}
 	return err
 }
@@ -1209,7 +1261,7 @@ func (c *Core) sendSnapshot(peer string, out *Output) error {
 		return fmt.Errorf("mesh: taking a snapshot for %s: %w", peer, err)
 	}
 	c.stats.SnapshotsSent++
-	out.send(peer, &SnapshotMsg{From: c.cfg.Name, Version: v, Data: data})
+	c.send(out, peer, &SnapshotMsg{From: c.cfg.Name, Version: v, Data: data})
 	return nil
 }
 
@@ -1229,7 +1281,7 @@ func (c *Core) onSnapshot(now int64, m *SnapshotMsg, out *Output) error {
 	err = c.apply(now, true, a, err, out)
 	// Ask for whatever the peer applied after taking the snapshot, and
 	// offer what we have that it lacks.
-	out.send(m.From, &DigestMsg{From: c.cfg.Name, Version: c.doc.Version(), Reply: true})
+	c.send(out, m.From, &DigestMsg{From: c.cfg.Name, Version: c.doc.Version(), Reply: true})
 	return err
 }
 
@@ -1269,7 +1321,7 @@ func (c *Core) Tick(now int64) Output {
 		if peer, ok := c.randomPeer(); ok {
 			c.stats.AntiEntropyRounds++
 			c.repairPeer, c.repairAt = peer, now
-			out.send(peer, &DigestMsg{From: c.cfg.Name, Version: c.doc.Version(), Reply: true})
+			c.send(&out, peer, &DigestMsg{From: c.cfg.Name, Version: c.doc.Version(), Reply: true})
 		}
 	}
 	return out
@@ -1280,7 +1332,7 @@ func (c *Core) Tick(now int64) Output {
 func (c *Core) SyncWith(peer string) Output {
 	out := c.cfg.Outputs.get()
 	if peer != c.cfg.Name {
-		out.send(peer, &DigestMsg{From: c.cfg.Name, Version: c.doc.Version(), Reply: true})
+		c.send(&out, peer, &DigestMsg{From: c.cfg.Name, Version: c.doc.Version(), Reply: true})
 	}
 	return out
 }

@@ -12,7 +12,17 @@ package mesh
 // An OutputPool is not safe for concurrent use: the cores sharing it and
 // the driver's Put calls must be serialized (one event loop).
 type OutputPool struct {
-	free []Output
+	// SizesOnly leaves Send.Msg nil in the Outputs of the cores sharing
+	// the pool and gives only its length (Send.Size): for a driver that
+	// delivers Send.Message to another core in the same process and
+	// only counts bytes (a simulation), so that no call encodes a
+	// message into bytes nobody reads (an allocation per stream
+	// message). Default false: every Send carries its bytes.
+	SizesOnly bool
+	free      []Output
+	// scratch is where a SizesOnly pool's cores encode a message to
+	// measure it.
+	scratch []byte
 }
 
 // Put gives back out, whose broadcasts, sends and applied effects the

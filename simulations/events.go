@@ -25,16 +25,18 @@ type event struct {
 	node  int32
 	from  int32
 	pkt   *packet
-	msg   []byte
-	// dec is msg as its sender built it (mesh.Send.Message), delivered
-	// without decoding msg; nil: decode msg.
+	// size is a stream message's length in bytes (mesh.Send.Size).
+	size int32
+	// dec is a stream message as its sender built it (mesh.Send.Message),
+	// delivered as it is: the simulator's cores measure the messages
+	// they send but do not encode them (mesh.OutputPool.SizesOnly).
 	dec mesh.Message
 }
 
 // eventQueue is a min-heap of events by (at, seq). The heap holds only
 // the keys and a slot number; the events wait in a slab of slots reused
 // through a free list, so sifting moves 24-byte keys instead of whole
-// events (80 bytes). At 10,000 nodes the heap holds hundreds of
+// events (64 bytes). At 10,000 nodes the heap holds hundreds of
 // thousands of events. Written out rather than using container/heap to
 // avoid boxing.
 type eventQueue struct {
