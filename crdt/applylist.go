@@ -22,6 +22,15 @@ func (d *Doc) insert(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 			return
 		}
 	}
+	if local && d.compactable(n, op.Value) {
+		// Seen by nothing yet: a compact element (see compactElems).
+		l.addCompact(id, ts, op.Value, &d.lo.elems)
+		d.listSlots++
+		adjustLive(n.parent, 1)
+		n.liveList++
+		d.checkImpl(n)
+		return
+	}
 	s := d.lo.elems.next(elemSlab)
 	d.lo.elems.take()
 	s.owner, s.elem, s.pos = n, id, id
@@ -43,6 +52,19 @@ func (d *Doc) insert(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 	}
 	d.touch(s, false)
 	d.shownIns = OpID{}
+}
+
+// compactable reports whether a local insert of v into list n may make a
+// compact element: what the register would show is v itself, as a scalar
+// (v is not a container, no strategy rule can make it a counter or a
+// MultiValue), the list is shown, and the insert emits no patch (a local
+// change's draft has the item already).
+func (d *Doc) compactable(n *node, v draft.Value) bool {
+	switch v.Kind() {
+	case draft.Invalid, draft.MapKind, draft.ListKind:
+		return false
+	}
+	return d.quiet && n.shown == visList && (d.strat == nil || len(d.strat.rules) == 0)
 }
 
 // move applies an OpMove: a new position slot for element op.Key.Elem, which
@@ -103,6 +125,9 @@ func (lc *localChange) insert(n *node, i int, v draft.Value) error {
 	}
 	lc.op(OpInsert, n.path, Segment{}, markerOf(v)).Origins = o
 	lc.apply(n, nil)
+	if k := v.Kind(); k != draft.MapKind && k != draft.ListKind {
+		return nil // a scalar: nothing to fill (and maybe a compact element)
+	}
 	// Doc.insert took the element register from the slab last.
 	return lc.fill(lc.d.lo.elems.last(), v)
 }
@@ -146,6 +171,12 @@ type listState struct {
 	// encode it so too). Keeping it here, not in every register, spares a
 	// list element 24 bytes.
 	moveTS map[OpID]clock.Timestamp
+	// compact holds the elements that have no register yet (see
+	// compactElems); node is the list's container and room the slab their
+	// registers are made from.
+	compact compactElems
+	node    *node
+	room    *slabOf[slot]
 }
 
 // posTS returns the LWW timestamp of element s's position (zero while it
@@ -172,7 +203,7 @@ func (l *listState) setPos(s *slot, p OpID, ts clock.Timestamp) {
 
 func (n *node) list() *listState {
 	if n.lst == nil {
-		n.lst = &listState{seq: seq.New()}
+		n.lst = &listState{seq: seq.New(), node: n}
 	}
 	return n.lst
 }
@@ -188,8 +219,15 @@ func (l *listState) elemAt(p OpID) *slot {
 	return nil
 }
 
-// elem returns element e's register (nil if the list has no element e).
-func (l *listState) elem(e OpID) *slot { return l.elems.get(l.seq.Handle(e)) }
+// elem returns element e's register (nil if the list has no element e),
+// making it first if e is a compact element.
+func (l *listState) elem(e OpID) *slot {
+	h := l.seq.Handle(e)
+	if s := l.elems.get(h); s != nil || l.compact.n == 0 {
+		return s
+	}
+	return l.expand(h, e)
+}
 
 // setElem records s as the register of element e, whose insert's slot is
 // in the sequence.
@@ -198,15 +236,20 @@ func (l *listState) setElem(e OpID, s *slot) {
 	if h == 0 {
 		panic("crdt: broken invariant: a list element without its insert's slot")
 	}
+	if l.compact.n > 0 && l.compact.at(h) != nil {
+		panic("crdt: broken invariant: a register set for a compact element")
+	}
 	l.elems.set(h, s)
 }
 
-// numElems returns the number of element registers.
-func (l *listState) numElems() int { return l.elems.n }
+// numElems returns the number of elements (registers and compact ones).
+func (l *listState) numElems() int { return l.elems.n + l.compact.n }
 
-// all yields every element register, in no particular order.
+// all yields every element register, in no particular order, making the
+// compact elements' registers first.
 func (l *listState) all() iter.Seq[*slot] {
 	return func(yield func(*slot) bool) {
+		l.expandAll()
 		for _, pg := range l.elems.pages {
 			for _, s := range pg {
 				if s != nil && !yield(s) {
@@ -245,22 +288,31 @@ func (x *elemIndex) get(h seq.Handle) *slot {
 
 // set records s (not nil) at handle h (not 0).
 func (x *elemIndex) set(h seq.Handle, s *slot) {
-	p, i := int(h>>elemPageBits), int(h&(elemPage-1))
-	for p >= len(x.pages) {
-		x.pages = append(x.pages, nil)
+	at := pageItem(&x.pages, h)
+	if *at == nil {
+		x.n++
 	}
-	pg := x.pages[p]
+	*at = s
+}
+
+// pageItem returns the item at handle h of pages (handles run in pages of
+// elemPage), making its page, or growing it, if needed. The first page
+// grows by doubling up to elemPage (a short list stays small); later pages
+// are made whole.
+func pageItem[T any](pages *[][]T, h seq.Handle) *T {
+	p, i := int(h>>elemPageBits), int(h&(elemPage-1))
+	for p >= len(*pages) {
+		*pages = append(*pages, nil)
+	}
+	pg := (*pages)[p]
 	if i >= len(pg) {
 		size := elemPage
 		if p == 0 {
 			size = min(max(2*len(pg), i+1, 8), elemPage)
 		}
-		grown := make([]*slot, size)
+		grown := make([]T, size)
 		copy(grown, pg)
-		x.pages[p], pg = grown, grown
+		(*pages)[p], pg = grown, grown
 	}
-	if pg[i] == nil {
-		x.n++
-	}
-	pg[i] = s
+	return &pg[i]
 }

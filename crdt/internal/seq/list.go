@@ -244,6 +244,15 @@ type Handle int32
 // Handle returns slot id's handle, or 0 if the list has no slot id.
 func (l *List) Handle(id ID) Handle { return Handle(l.ids.Get(id)) }
 
+// IDOf returns the id of the slot with handle h (false if the list has no
+// such slot).
+func (l *List) IDOf(h Handle) (ID, bool) {
+	if h < 2 || int32(h) >= l.n.len {
+		return ID{}, false
+	}
+	return l.n.at(int32(h)).id, true
+}
+
 // At returns the id of the visible slot at index.
 func (l *List) At(index int) (ID, error) {
 	if index < 0 || index >= l.Len() {
