@@ -208,12 +208,9 @@ func itoa(u uint64) string { return strconv.FormatUint(u, 10) }
 func runCompactHistory(t *testing.T, seed uint64) string {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, seed^0x5851f42d4c957f2d))
-	nrep := 3 + rng.IntN(3)
 	st := propStrategies()
-	reps := make([]*replica, nrep)
-	for i := range reps {
-		reps[i] = newReplica(t, clockID(i), st)
-	}
+	reps := someReplicas(t, rng, st)
+	nrep := len(reps)
 	ref := newReplica(t, 50, st) // never compacted, receives every change
 	var all []sentChange
 	var frontiers []VersionVector // true frontiers seen so far (stale ones stay valid)

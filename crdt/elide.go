@@ -216,6 +216,14 @@ func (p *replyPlan) author(a *logAuthor, i int, have uint64) {
 	for iter := 0; ; iter++ {
 		p.items, p.gaps, p.size, p.full = p.items[:items], p.gaps[:gaps], size, false
 		end := p.build(a, i, have, bound, iter >= planIters || !a.elide)
+		if end <= have && items == 0 {
+			// Nothing fits, and the reply is empty: it holds the least
+			// that may go, over the byte limit (as a reply always holds
+			// one change): the first change, or a gap received with
+			// everything up to its Until (unless this log lacks some).
+			p.least(a, i, have)
+			return
+		}
 		if end >= bound || end <= have {
 			return
 		}
@@ -223,6 +231,31 @@ func (p *replyPlan) author(a *logAuthor, i int, have uint64) {
 		// by its end.
 		bound = end
 	}
+}
+
+// least plans a's part of an empty reply without the byte limit: change
+// i (reaching past have) or, if it is a gap received, everything up to its
+// Until, and so on for gaps received on the way. Nothing if this log does
+// not reach that far yet (an overwriting op waits in the pending buffer).
+func (p *replyPlan) least(a *logAuthor, i int, have uint64) {
+	need := uint64(0)
+	for k := i; k < a.len(); k++ {
+		h := a.header(k)
+		if k > i && h.start > need {
+			break
+		}
+		need = max(need, h.end)
+		if h.elided > 0 {
+			need = max(need, h.until)
+		}
+	}
+	if need > a.end {
+		return
+	}
+	limit := p.maxBytes
+	p.maxBytes = 0
+	p.build(a, i, have, need, !a.elide)
+	p.maxBytes, p.full = limit, limit > 0
 }
 
 // build adds a's changes from i whose ends are at most bound, eliding

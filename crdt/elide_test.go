@@ -1,8 +1,13 @@
 package crdt
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/syncmesh/syncmesh/draft"
 )
@@ -93,4 +98,437 @@ func TestElidableRecorded(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPropertyElision: 3 to 5 replicas make random edits, many of them
+// overwrites of their own writes (at top-level keys, in a nested map and
+// at list elements) and of each other's, and exchange by gossip of the
+// original changes (a random subset, shuffled, with duplicates) and by
+// anti-entropy (ChangesSince, or the encoded forms, against a possibly
+// stale version, with random byte limits), so that some replicas get a
+// write's original and others a gap for it, and replicas relay gaps they
+// received. In the end, after rounds of anti-entropy and then the gossip
+// of everything, every replica is byte-identical to a reference that got
+// every original change (state, conflicts and snapshot bytes).
+func TestPropertyElision(t *testing.T) {
+	base := propSeed()
+	gaps := 0
+	for run := range propRuns(30) {
+		seed := base + uint64(run)
+		n, msg := runElisionHistory(t, seed)
+		if msg != "" {
+			t.Fatalf("seed %d: %s (rerun: CRDT_SEED=%d CRDT_PROP_RUNS=1 go test -run TestPropertyElision -count=1 ./crdt/)", seed, msg, seed)
+		}
+		gaps += n
+	}
+	if gaps == 0 {
+		t.Fatal("no reply held a gap: the test exercised nothing")
+	}
+}
+
+// overwriteRecipe writes a scalar at one of a few places a replica writes
+// over and over.
+func overwriteRecipe(rng *rand.Rand) func(d *draft.Draft) error {
+	return func(d *draft.Draft) error {
+		v := draft.Int(int64(rng.IntN(1000)))
+		switch rng.IntN(4) {
+		case 0:
+			if cur, ok := d.Current().Get("o"); !ok || cur.Kind() != draft.MapKind {
+				return d.Set(draft.Path{draft.Key("o")}, draft.MapOf(map[string]draft.Value{"x": v}))
+			}
+			return d.Set(draft.Path{draft.Key("o"), draft.Key(subKeys[rng.IntN(2)])}, v)
+		case 1:
+			if cur, ok := d.Current().Get("l"); ok && cur.Kind() == draft.ListKind && cur.Len() > 0 {
+				return d.Set(draft.Path{draft.Key("l"), draft.Index(rng.IntN(cur.Len()))}, v)
+			}
+		}
+		return d.Set(draft.Path{draft.Key(topKeys[rng.IntN(3)])}, v)
+	}
+}
+
+func runElisionHistory(t *testing.T, seed uint64) (gaps int, msg string) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, seed^0xe11de))
+	st := propStrategies()
+	reps := someReplicas(t, rng, st)
+	nrep := len(reps)
+	var all []*Change
+	olds := map[clockReplica][]VersionVector{}
+	limit := func() int {
+		if rng.IntN(3) == 0 {
+			return 0
+		}
+		return 1 + rng.IntN(600)
+	}
+	for step := range 80 + rng.IntN(80) {
+		r := reps[rng.IntN(nrep)]
+		switch k := rng.IntN(12); {
+		case k < 6: // local update, mostly overwrites
+			r.phys.Advance(time.Duration(rng.IntN(3)) * time.Millisecond)
+			recipe := overwriteRecipe(rng)
+			if k == 0 {
+				recipe = randomRecipe(rng)
+			}
+			c, err := r.Update(recipe)
+			if errors.Is(err, ErrPath) {
+				continue
+			}
+			if err != nil {
+				return gaps, "update: " + err.Error()
+			}
+			if c != nil {
+				all = append(all, c)
+			}
+		case k < 8: // gossip of originals: a subset, shuffled, duplicates
+			var batch []*Change
+			for range rng.IntN(6) {
+				if len(all) > 0 {
+					batch = append(batch, all[rng.IntN(len(all))])
+				}
+			}
+			if _, err := r.Apply(batch...); err != nil {
+				return gaps, "gossip: " + err.Error()
+			}
+		default: // anti-entropy against a possibly stale vector
+			src := reps[rng.IntN(nrep)]
+			v := r.Version()
+			if old := olds[r.Replica()]; len(old) > 0 && rng.IntN(3) == 0 {
+				v = old[rng.IntN(len(old))]
+			}
+			n, err := exchange(rng, r, src, v, limit())
+			if err != nil {
+				return gaps, fmt.Sprintf("step %d: anti-entropy: %v", step, err)
+			}
+			gaps += n
+			olds[r.Replica()] = append(olds[r.Replica()], r.Version())
+		}
+		if msg := consistency(r.Doc); msg != "" {
+			return gaps, "replica " + r.Replica().String() + ": " + msg
+		}
+	}
+	ref := newReplica(t, 50, st) // every original change, nothing else
+	cs := slices.Clone(all)
+	rng.Shuffle(len(cs), func(i, j int) { cs[i], cs[j] = cs[j], cs[i] })
+	if _, err := ref.Apply(cs...); err != nil {
+		return gaps, "reference: " + err.Error()
+	}
+	for round := 0; ; round++ {
+		if round > 6*nrep {
+			return gaps, "anti-entropy did not converge"
+		}
+		for _, r := range reps {
+			for _, src := range reps {
+				l := limit()
+				if round >= 3*nrep {
+					l = 0
+				}
+				n, err := exchange(rng, r, src, r.Version(), l)
+				if err != nil {
+					return gaps, "final anti-entropy: " + err.Error()
+				}
+				gaps += n
+			}
+		}
+		done := true
+		for _, r := range reps {
+			done = done && r.vv.Equal(ref.vv) && r.PendingLen() == 0
+		}
+		if done {
+			break
+		}
+	}
+	want, wantSnap := dump(ref.Doc), EncodeSnapshot(ref.Snapshot())
+	for pass := range 2 {
+		for _, r := range reps {
+			if got := dump(r.Doc); got != want {
+				return gaps, fmt.Sprintf("pass %d: replica %s diverges from the reference:\n--- want\n%s\n--- got\n%s", pass, r.Replica(), want, got)
+			}
+			if !bytes.Equal(EncodeSnapshot(r.Snapshot()), wantSnap) {
+				return gaps, fmt.Sprintf("pass %d: replica %s: snapshot bytes differ from the reference", pass, r.Replica())
+			}
+			if msg := consistency(r.Doc); msg != "" {
+				return gaps, "final: " + msg
+			}
+			// Then the originals, late: all duplicates now.
+			if _, err := r.Apply(cs...); err != nil {
+				return gaps, "late gossip: " + err.Error()
+			}
+		}
+	}
+	return gaps, ""
+}
+
+// exchange sends r what src has and v lacks (src's reply to a reader at
+// v, byte limit maxBytes) by one of the reply forms, delivered whole,
+// shuffled with duplicates, or one by one; it returns the gaps sent.
+func exchange(rng *rand.Rand, r, src *replica, v VersionVector, maxBytes int) (int, error) {
+	var cs []*Change
+	var err error
+	switch rng.IntN(3) {
+	case 0:
+		cs, err = src.ChangesSinceErr(v, maxBytes)
+	case 1:
+		var enc []EncodedChange
+		if enc, err = src.EncodedChangesSince(v, maxBytes); err == nil {
+			for _, e := range enc {
+				c, derr := DecodeChange(e.Data)
+				if derr != nil {
+					return 0, derr
+				}
+				cs = append(cs, c)
+			}
+		}
+	default:
+		buf, err := src.AppendEncodedSince(nil, v, maxBytes)
+		if err != nil {
+			return 0, err
+		}
+		if cs, err = splitReply(buf); err != nil {
+			return 0, err
+		}
+		if err := checkGaps(cs, v); err != nil {
+			return 0, err
+		}
+		_, err = r.ApplyEncoded(buf)
+		return countGaps(cs), err
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := countGaps(cs)
+	if err := checkGaps(cs, v); err != nil {
+		return 0, err
+	}
+	switch rng.IntN(3) {
+	case 0:
+		_, err = r.Apply(cs...)
+	case 1:
+		p := slices.Clone(cs)
+		if len(p) > 0 {
+			p = append(p, p[rng.IntN(len(p))])
+		}
+		rng.Shuffle(len(p), func(i, j int) { p[i], p[j] = p[j], p[i] })
+		_, err = r.Apply(p...)
+	default:
+		for _, c := range cs {
+			if _, err = r.Apply(c); err != nil {
+				break
+			}
+		}
+	}
+	return n, err
+}
+
+// checkGaps checks a reply's shape: per author, changes follow on from v
+// without a hole, and every gap's Until is within the reply's reach.
+func checkGaps(cs []*Change, v VersionVector) error {
+	reach := v.Clone()
+	for _, c := range cs {
+		if c.StartSeq > reach[c.Replica]+1 {
+			return fmt.Errorf("hole before %s", fmtChange(c))
+		}
+		reach[c.Replica] = max(reach[c.Replica], c.EndSeq())
+	}
+	for _, c := range cs {
+		if c.Elided > 0 && c.Until > reach[c.Replica] {
+			return fmt.Errorf("gap %s sent without its overwriting ops (reply reaches %d)", fmtChange(c), reach[c.Replica])
+		}
+	}
+	return nil
+}
+
+func countGaps(cs []*Change) int {
+	n := 0
+	for _, c := range cs {
+		if c.Elided > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// splitReply decodes a reply of messages back to back, checking that each
+// message's header (ReadChangeInfo) agrees with its change.
+func splitReply(buf []byte) ([]*Change, error) {
+	var cs []*Change
+	for r := (mpReader{b: buf}); r.left() > 0; {
+		start := r.off
+		_, ops := readChangeHeader(&r)
+		for range ops {
+			r.skip(maxWireDepth)
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+		msg := buf[start:r.off]
+		c, err := DecodeChange(msg)
+		if err != nil {
+			return nil, err
+		}
+		ci, err := ReadChangeInfo(msg)
+		if err != nil || ci.StartSeq != c.StartSeq || ci.EndSeq != c.EndSeq() || ci.Elided != c.Elided || ci.Until != c.Until {
+			return nil, fmt.Errorf("ReadChangeInfo %+v (%v) disagrees with %s", ci, err, fmtChange(c))
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
+}
+
+// A reply cut by its byte limit before the write that overwrote an
+// elidable change sends that change whole, never as a gap.
+func TestGapNotSentWithoutOverwriter(t *testing.T) {
+	a := newReplica(t, 1, nil)
+	x1 := a.update(t, set("/x", draft.Int(1)))
+	y1 := a.update(t, set("/y", draft.Int(1)))
+	x2 := a.update(t, set("/x", draft.Int(2))) // overwrites x1
+	// Unlimited: x1 is a gap, sent with x2.
+	all := a.ChangesSince(nil, 0)
+	if got := fmtChanges(all); len(all) != 3 || all[0].Elided != 1 || all[0].Until != x2.StartSeq {
+		t.Fatalf("unlimited reply %v", got)
+	}
+	// Cut after y1: x1 goes whole.
+	two := len(EncodeChange(x1)) + len(EncodeChange(y1))
+	for _, get := range []func() []*Change{
+		func() []*Change { return a.ChangesSince(nil, two) },
+		func() []*Change {
+			enc, err := a.EncodedChangesSince(nil, two)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cs []*Change
+			for _, e := range enc {
+				c, err := DecodeChange(e.Data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cs = append(cs, c)
+			}
+			return cs
+		},
+		func() []*Change {
+			buf, err := a.AppendEncodedSince(nil, nil, two)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, err := splitReply(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cs
+		},
+	} {
+		// (ChangesSince's limit counts estimated memory: it may cut after
+		// x1.)
+		cs := get()
+		if got, want := fmtChanges(cs), fmtChanges([]*Change{x1, y1}); len(cs) == 0 || !slices.Equal(got, want[:len(got)]) {
+			t.Fatalf("cut reply %v, want %v", got, want)
+		}
+	}
+	// A replica that received the gap (with x2) relays it only with x2.
+	b := newReplica(t, 2, nil)
+	b.apply(t, all...)
+	// Even past a byte limit that fits nothing: a reply holds at least
+	// the gap and what reaches its Until.
+	if cs := b.ChangesSince(nil, 1); len(cs) != 3 || cs[0].Elided != 1 {
+		t.Fatalf("relay with a limit: %v", fmtChanges(cs))
+	}
+	if cs := b.ChangesSince(nil, 0); len(cs) != 3 || cs[0].Elided != 1 {
+		t.Fatalf("relay: %v", fmtChanges(cs))
+	}
+}
+
+// ApplyEncoded and Apply agree on replies holding gaps, delivered in
+// order, reversed (gaps and changes waiting in the pending buffer) and
+// twice, and their logs then serve the same replies.
+func TestApplyEncodedGaps(t *testing.T) {
+	a := newReplica(t, 1, nil)
+	for i := range 30 {
+		a.update(t, set(fmt.Sprintf("/k%d", i%4), draft.Int(int64(i))))
+		if i%7 == 0 {
+			a.update(t, set("/l", draft.ListOf(draft.Int(int64(i)))))
+		}
+	}
+	cs := a.ChangesSince(VersionVector{1: 3}, 0)
+	if countGaps(cs) == 0 {
+		t.Fatal("no gap in the reply")
+	}
+	pre := a.ChangesSince(nil, 0)
+	for _, order := range []string{"forward", "reversed", "twice"} {
+		batch := slices.Clone(cs)
+		switch order {
+		case "reversed":
+			slices.Reverse(batch)
+		case "twice":
+			batch = append(batch, cs...)
+		}
+		var buf []byte
+		for _, c := range batch {
+			buf = append(buf, EncodeChange(c)...)
+		}
+		x, y, z := newReplica(t, 2, nil), newReplica(t, 3, nil), newReplica(t, 4, nil)
+		for _, d := range []*replica{x, y, z} {
+			d.apply(t, pre[:2]...) // the reader is at {1: 3}
+			if d.VersionOf(1) != 3 {
+				t.Fatalf("reader at %d", d.VersionOf(1))
+			}
+		}
+		x.apply(t, batch...)
+		if _, err := y.ApplyEncoded(buf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := z.ApplyEncoded(EncodeChanges(batch)); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []*replica{y, z} {
+			if dx, dy := dump(x.Doc), dump(d.Doc); dx != dy {
+				t.Fatalf("%s: states differ:\n%s\n---\n%s", order, dx, dy)
+			}
+			if !x.vv.Equal(d.vv) || !x.vv.Equal(a.vv) || d.PendingLen() != 0 {
+				t.Fatalf("%s: versions %v %v, source %v", order, x.vv, d.vv, a.vv)
+			}
+			checkLogsAgree(t, x.Doc, d.Doc)
+		}
+		if dump(x.Doc) != dump(a.Doc) {
+			t.Fatalf("%s: the reader differs from the source", order)
+		}
+	}
+}
+
+// A gap covering a change waiting in the pending buffer makes it a
+// duplicate; a gap reaching below the version is logged from above it.
+func TestGapPendingAndOverlap(t *testing.T) {
+	a := newReplica(t, 1, nil)
+	var cs []*Change
+	for i := range 6 {
+		cs = append(cs, a.update(t, set("/x", draft.Int(int64(i)))))
+	}
+	reply := a.ChangesSince(nil, 0) // a gap for 1..5, then 6
+	if len(reply) != 2 || reply[0].Elided != 5 {
+		t.Fatalf("reply %v", fmtChanges(reply))
+	}
+	b := newReplica(t, 2, nil)
+	b.apply(t, cs[0], cs[1]) // b has 1..2
+	b.apply(t, cs[3])        // 4 waits
+	b.apply(t, reply...)     // the gap covers 3..5 (and 4), then 6
+	if b.PendingLen() != 0 || b.VersionOf(1) != 6 || dump(b.Doc) != dump(a.Doc) {
+		t.Fatalf("pending %d version %d\n%s\n---\n%s", b.PendingLen(), b.VersionOf(1), dump(b.Doc), dump(a.Doc))
+	}
+	logged := b.ChangesSince(nil, 0)
+	if got := fmtChanges(logged); len(logged) != 2 || logged[0].StartSeq != 1 || logged[0].EndSeq() != 5 {
+		t.Fatalf("b serves %v", got)
+	}
+	b.log.whole = true
+	got := fmtChanges(b.ChangesSince(nil, 0))
+	if len(got) != 4 || got[2] != fmtChange(&Change{Replica: 1, StartSeq: 3, Timestamp: reply[0].Timestamp, Elided: 3, Until: 6}) {
+		t.Fatalf("b's log %v", got)
+	}
+}
+
+// someReplicas returns 3 to 5 new replicas with strategies st.
+func someReplicas(t *testing.T, rng *rand.Rand, st *Strategies) []*replica {
+	reps := make([]*replica, 3+rng.IntN(3))
+	for i := range reps {
+		reps[i] = newReplica(t, clockID(i), st)
+	}
+	return reps
 }
