@@ -22,7 +22,7 @@ func (d *Doc) insert(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 			return
 		}
 	}
-	if local && d.compactable(n, op.Value) {
+	if local && d.compactable(n, op.Value) && packable(id, ts) {
 		// Seen by nothing yet: a compact element (see compactElems).
 		l.addCompact(id, ts, op.Value, &d.lo.elems)
 		d.listSlots++

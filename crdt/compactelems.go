@@ -11,7 +11,7 @@ import (
 // scalar value into a shown list, which nothing has looked at since. Such
 // an element's register would hold one entry (the insert: the element's
 // id, the change's timestamp, the value) and show that value, so the
-// timestamp and the value are all it needs: 48 bytes where a register
+// timestamp and the value are all it needs: 32 bytes where a register
 // takes 192 (W4 inserts 10,000 of them, and their registers were a third
 // of its memory). The register is made, exactly as Doc.insert would have
 // made it, the first time anything asks for the element: listState.elem
@@ -27,11 +27,19 @@ type compactElems struct {
 	n     int             // compact elements
 }
 
-// compactElem is one compact element: the timestamp of its insert and its
-// value (Invalid where the handle has none).
+// compactElem is one compact element: the timestamp of its insert, as
+// Wall<<16 | Logical (its Replica is the element's), and its value
+// (Invalid where the handle has none): 32 bytes.
 type compactElem struct {
-	ts clock.Timestamp
+	wl uint64
 	v  draft.Value
+}
+
+// packable reports whether ts, the timestamp of element id's insert, fits
+// a compactElem: it is id's replica's (a local insert's always is) and
+// valid (clock issues no other).
+func packable(id OpID, ts clock.Timestamp) bool {
+	return ts.Replica == id.Replica && ts.Wall >= 0 && ts.Wall <= clock.MaxWall
 }
 
 // at returns the compact element at handle h, or nil.
@@ -44,8 +52,8 @@ func (c *compactElems) at(h seq.Handle) *compactElem {
 }
 
 // addCompact records element id (a local insert of scalar v stamped ts,
-// see Doc.compactable) as a compact element; room is the slab its
-// register will come from.
+// see Doc.compactable; ts is packable) as a compact element; room is the
+// slab its register will come from.
 func (l *listState) addCompact(id OpID, ts clock.Timestamp, v draft.Value, room *slabOf[slot]) {
 	h := l.seq.Handle(id)
 	if h == 0 {
@@ -54,7 +62,7 @@ func (l *listState) addCompact(id OpID, ts clock.Timestamp, v draft.Value, room 
 	if l.room == nil {
 		l.room = room
 	}
-	*pageItem(&l.compact.pages, h) = compactElem{ts: ts, v: v}
+	*pageItem(&l.compact.pages, h) = compactElem{wl: uint64(ts.Wall)<<16 | uint64(ts.Logical), v: v}
 	l.compact.n++
 }
 
@@ -71,7 +79,8 @@ func (l *listState) expand(h seq.Handle, e OpID) *slot {
 	if k := c.v.Kind(); k == draft.IntKind || k == draft.FloatKind {
 		s.strat = 1 // Doc.insert looked the strategy up (the default)
 	}
-	s.addEntry(entry{id: e, ts: c.ts, val: c.v})
+	ts := clock.Timestamp{Wall: int64(c.wl >> 16), Logical: uint16(c.wl), Replica: e.Replica}
+	s.addEntry(entry{id: e, ts: ts, val: c.v})
 	s.show(visScalar, c.v)
 	*c = compactElem{}
 	if l.compact.n--; l.compact.n == 0 {
