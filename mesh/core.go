@@ -288,7 +288,7 @@ type seenKey struct {
 	seq      uint64
 }
 
-// replicaState is what the core keeps per replica (Core.replicas).
+// replicaState is what the core keeps per replica (Core.recent).
 type replicaState struct {
 	// announced is the highest sequence this node announced holding, so
 	// it announces each advance once.
@@ -344,14 +344,11 @@ type Core struct {
 	// fetchPeak is the most entries fetching held since it was last
 	// replaced (see endFetches).
 	fetchPeak int
-	// replicas holds, per replica, what the core remembers of it beyond
-	// the document: the peer it was last fetched from and how much of it
-	// was announced. One map, so that a fetch answer's lookup of its
-	// peer leaves the entry in cache for the announcement that follows
-	// (two maps were two cache misses per answer in the 10,000-node
-	// simulation).
-	replicas map[clock.ReplicaID]replicaState
-	recent   *recentChanges
+	// recent keeps the changes applied last and, per replica, what the
+	// core remembers of it beyond the document (replicaState: the peer
+	// it was last fetched from and how much of it was announced), in the
+	// same map entry as its run (see recentRun.rs).
+	recent *recentChanges
 	// held are changes handed to the document that it did not cover
 	// yet (pending or quarantined), by replica, to move into recent once
 	// it does; heldBytes is their Data size (see hold).
@@ -400,7 +397,6 @@ func NewCore(cfg CoreConfig, doc Document) (*Core, error) {
 		rng:      rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		seen:     make(map[seenKey]struct{}),
 		fetching: make(map[clock.ReplicaID]fetchState),
-		replicas: make(map[clock.ReplicaID]replicaState),
 		recent:   newRecentChanges(cfg.RecentBytes),
 		tokens:   int64(cfg.GossipBytesPerSecond),
 		stats: CoreStats{
@@ -585,12 +581,12 @@ func (c *Core) markBehind() { c.behindAt, c.behind = c.now, true }
 // announce queues an Announce that this node holds r's operations up to
 // seq, unless it announced that much already.
 func (c *Core) announce(r clock.ReplicaID, seq uint64, out *Output) {
-	st := c.replicas[r]
+	st := c.recent.state(r)
 	if seq <= st.announced {
 		return
 	}
 	st.announced = seq
-	c.replicas[r] = st
+	c.recent.setState(r, st)
 	c.stats.Announced++
 	m := &AnnounceMsg{From: c.cfg.Name, Replica: r, Seq: seq}
 	out.Broadcasts = append(out.Broadcasts, Broadcast{Key: announceKey(r), Msg: Encode(m), Message: m})
@@ -805,7 +801,10 @@ func (c *Core) receiveBatch(now int64, n int, next func(i int) ([]byte, Message,
 	c.advance(now)
 	out := c.cfg.Outputs.get()
 	var errs []error
-	var batch, deferred []Change
+	var deferred []Change
+	// The pool's array when there is one: the document does not keep
+	// the slice (Document.Apply), nor does anything below.
+	batch := c.cfg.Outputs.batch()
 	for i := range n {
 		b, m, err := next(i)
 		if err != nil {
@@ -832,6 +831,7 @@ func (c *Core) receiveBatch(now int64, n int, next func(i int) ([]byte, Message,
 		slices.SortStableFunc(deferred, func(a, b Change) int { return cmp.Compare(a.Replica, b.Replica) })
 		c.announceApplied(deferred, &out)
 	}
+	c.cfg.Outputs.putBatch(batch)
 	return out, errs
 }
 
@@ -943,9 +943,9 @@ func (c *Core) onAnnounce(now int64, m *AnnounceMsg, out *Output) {
 func (c *Core) fetch(now int64, r clock.ReplicaID, peer string, seq uint64, out *Output) {
 	c.fetching[r] = fetchState{peer: peer, seq: seq, at: now}
 	c.fetchPeak = max(c.fetchPeak, len(c.fetching))
-	st := c.replicas[r]
+	st := c.recent.state(r)
 	st.fetchedFrom = peer
-	c.replicas[r] = st
+	c.recent.setState(r, st)
 	c.stats.Fetches++
 	c.send(out, peer, &FetchMsg{From: c.cfg.Name, Replica: r, After: c.versionOf(r)})
 }
@@ -1249,7 +1249,7 @@ func (c *Core) fetchAnswer(m *ChangesMsg) (clock.ReplicaID, bool) {
 			return 0, false
 		}
 	}
-	return r, c.replicas[r].fetchedFrom == m.From
+	return r, c.recent.state(r).fetchedFrom == m.From
 }
 
 func (c *Core) sendSnapshot(peer string, out *Output) error {

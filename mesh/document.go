@@ -29,7 +29,9 @@ type Document interface {
 	// quarantined. An error reports changes that could not be taken at all
 	// (undecodable data, pending buffer full); the rest are still applied,
 	// and anything refused is asked for again by anti-entropy because the
-	// version vector did not advance.
+	// version vector did not advance. The slice itself is the core's,
+	// valid only during the call (the core reuses its array); the
+	// changes' Data are the document's.
 	Apply(changes []Change) (Applied, error)
 	// ChangesSince returns changes that v does not cover, totalling at most
 	// maxBytes of Data, except that it returns at least one change when any

@@ -23,6 +23,30 @@ type OutputPool struct {
 	// scratch is where a SizesOnly pool's cores encode a message to
 	// measure it.
 	scratch []byte
+	// changes is the array of the gossiped changes a core applies in
+	// one call (receiveBatch): one array for every core, not one per
+	// call.
+	changes []Change
+}
+
+// batch returns an empty slice for a call's gossiped changes, the pool's
+// array when there is a pool.
+func (p *OutputPool) batch() []Change {
+	if p == nil {
+		return nil
+	}
+	b := p.changes[:0]
+	p.changes = nil // in use until putBatch
+	return b
+}
+
+// putBatch gives back the slice batch returned, grown or not, cleared.
+func (p *OutputPool) putBatch(b []Change) {
+	if p == nil {
+		return
+	}
+	clear(b)
+	p.changes = b[:0]
 }
 
 // Put gives back out, whose broadcasts, sends and applied effects the

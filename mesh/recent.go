@@ -32,6 +32,24 @@ type recentRun struct {
 	ats     []int64
 	size    int
 	end     uint64
+	// rs is what the core keeps of the replica besides its run
+	// (Core.replicaState), kept here so that the core's lookups of one
+	// replica while it handles a change (the peer it fetched from, the
+	// run, what it announced) find one map entry, in cache after the
+	// first: three maps were three cache misses per change per node in
+	// the 10,000-node simulation. It survives the run's restarts and
+	// evictions.
+	rs replicaState
+}
+
+// state returns what the core keeps of replica r.
+func (rc *recentChanges) state(r clock.ReplicaID) replicaState { return rc.runs[r].rs }
+
+// setState records what the core keeps of replica r.
+func (rc *recentChanges) setState(r clock.ReplicaID, st replicaState) {
+	run := rc.runs[r]
+	run.rs = st
+	rc.runs[r] = run
 }
 
 // recentRunCap is a new run's capacity (changes).
@@ -56,12 +74,12 @@ func (rc *recentChanges) add(ch Change, at int64) {
 	if rc.limit <= 0 {
 		return
 	}
-	run, ok := rc.runs[ch.Replica]
-	if !ok {
+	run := rc.runs[ch.Replica]
+	if run.changes == nil {
 		// Sized for a few changes at once: a run grown from nil by
 		// appending reallocates both slices at 1, 2, 4 and 8 changes,
 		// which in a simulation is every node times every replica.
-		run = recentRun{changes: make([]Change, 0, recentRunCap), ats: make([]int64, 0, recentRunCap)}
+		run.changes, run.ats = make([]Change, 0, recentRunCap), make([]int64, 0, recentRunCap)
 	}
 	if len(run.changes) > 0 && ch.Start != run.end+1 {
 		if ch.End <= run.end {
@@ -71,7 +89,7 @@ func (rc *recentChanges) add(ch Change, at int64) {
 		// answers hand out sub-slices of a run (Send.Message), so a
 		// change once in a run's array is never overwritten.
 		rc.bytes -= run.size
-		run = recentRun{changes: make([]Change, 0, recentRunCap), ats: make([]int64, 0, recentRunCap)}
+		run = recentRun{changes: make([]Change, 0, recentRunCap), ats: make([]int64, 0, recentRunCap), rs: run.rs}
 	}
 	run.changes = append(run.changes, ch)
 	run.ats = append(run.ats, at)
@@ -98,7 +116,11 @@ func (rc *recentChanges) evict() {
 	dropped := runBytes(run.changes[:k])
 	rc.bytes -= dropped
 	if k == len(run.changes) {
-		delete(rc.runs, big)
+		if run.rs == (replicaState{}) {
+			delete(rc.runs, big)
+		} else {
+			rc.runs[big] = recentRun{rs: run.rs}
+		}
 		return
 	}
 	run.size -= dropped

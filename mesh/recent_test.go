@@ -170,3 +170,32 @@ func TestCoreKeepsReleasedChanges(t *testing.T) {
 		t.Fatalf("answer %v", got)
 	}
 }
+
+// TestRecentReplicaState: what the core keeps of a replica in its entry
+// survives the run's restart and its eviction, and an entry holding only
+// that state serves nothing.
+func TestRecentReplicaState(t *testing.T) {
+	rc := newRecentChanges(15)
+	one, two := clock.ReplicaID(1), clock.ReplicaID(2)
+	st := replicaState{announced: 3, fetchedFrom: "n1"}
+	rc.setState(one, st)
+	if _, ok := rc.since(one, 0, 1); ok {
+		t.Fatal("a state-only entry served changes")
+	}
+	rc.add(Change{Replica: one, Start: 1, End: 1, Data: make([]byte, 10)}, 0)
+	rc.add(Change{Replica: one, Start: 5, End: 5, Data: make([]byte, 10)}, 0) // a gap: restarts
+	if rc.state(one) != st {
+		t.Fatalf("state after a restart: %+v", rc.state(one))
+	}
+	rc.add(Change{Replica: two, Start: 1, End: 2, Data: make([]byte, 8)}, 0) // evicts replica 1's run
+	if _, ok := rc.since(one, 4, 5); ok || rc.state(one) != st || rc.bytes != 8 {
+		t.Fatalf("after eviction: state %+v, %d bytes", rc.state(one), rc.bytes)
+	}
+	rc.add(Change{Replica: one, Start: 6, End: 6, Data: make([]byte, 1)}, 0)
+	if run, ok := rc.since(one, 5, 6); !ok || len(run) != 1 || rc.state(one) != st {
+		t.Fatalf("a new run after eviction: %v %v, state %+v", run, ok, rc.state(one))
+	}
+	if _, ok := rc.runs[two]; !ok {
+		t.Fatal("replica 2's run went")
+	}
+}
