@@ -146,3 +146,33 @@ func TestCallerPathNotKept(t *testing.T) {
 		t.Errorf("an into produce of one insert made %.2f allocations, want under 0.5", allocs)
 	}
 }
+
+// The first path an into produce carves may be a patch path of the
+// previous one, which lies where it is carved: it is copied onto itself.
+func TestLogPathInPlace(t *testing.T) {
+	var o Owner
+	s, buf, err := ProduceForwardOwnedAppend(nil, EmptyMap(), &o, func(d *Draft) error {
+		return d.Set(Path{Key("a")}, EmptyMap())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, buf, err = ProduceForwardOwnedAppend(buf[:0], s, &o, func(d *Draft) error {
+		return d.Set(Path{Key("a"), Key("k")}, Int(1))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		stale := buf[0].Path // "/a/k", in the room the next produce carves from the start
+		s, buf, err = ProduceForwardOwnedAppend(buf[:0], s, &o, func(d *Draft) error {
+			return d.Set(stale, Int(int64(i+2)))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(buf) != 1 || buf[0].Path.String() != "/a/k" || !buf[0].Value.Equal(Int(int64(i+2))) {
+			t.Fatalf("produce %d: patches %v", i, buf)
+		}
+	}
+}

@@ -59,9 +59,11 @@ type work struct {
 	into bool
 	dst  []Patch
 	// intoSegs is the room the patch paths of an into produce are carved
-	// from (see logPath). Its caller consumes the patches before its
-	// next produce, so each into produce carves it from the start again.
+	// from (see logPath), intoUsed segments of it so far. Its caller
+	// consumes the patches before its next produce, so each into produce
+	// carves it from the start again.
 	intoSegs []Segment
+	intoUsed int
 }
 
 // pendingAdds holds the keys set on a map that was empty, not yet in the
@@ -857,13 +859,28 @@ func (s *session) logPath(p Path, last Segment) Path {
 	if s.done || !s.into {
 		return s.path(p, last)
 	}
-	n, l := len(p)+1, len(s.intoSegs)
-	if cap(s.intoSegs)-l < n {
-		s.intoSegs = make([]Segment, 0, max(n, min(2*cap(s.intoSegs), maxSegChunk), minIntoSegs))
+	n, l := len(p)+1, s.intoUsed
+	if len(s.intoSegs)-l < n {
+		s.intoSegs = make([]Segment, max(n, min(2*len(s.intoSegs), maxSegChunk), minIntoSegs))
 		l = 0
 	}
-	s.intoSegs = append(append(s.intoSegs, p...), last)
-	return s.intoSegs[l : l+n : l+n]
+	s.intoUsed = l + n
+	q := s.intoSegs[l : l+n : l+n]
+	// The same path again (a counter, a key written over and over) finds
+	// its segments in place: writing one (a string pointer) costs a
+	// barrier while the collector marks. Copying forward is right also
+	// for a path in the room at or after l (a stale patch path passed
+	// back in, still intact there); one that started before l was
+	// overwritten by this produce's paths already.
+	for i := range p {
+		if q[i] != p[i] {
+			q[i] = p[i]
+		}
+	}
+	if q[n-1] != last {
+		q[n-1] = last
+	}
+	return q
 }
 
 // minIntoSegs is the size of an owner's first into room, in segments:

@@ -875,7 +875,7 @@ func produceOwnedInto(base Value, o *Owner, recipe func(d *Draft) error, inverse
 	if into {
 		// The previous into produce's patches are consumed: carve
 		// their room again.
-		w.into, w.dst, w.intoSegs = true, dst, w.intoSegs[:0]
+		w.into, w.dst, w.intoUsed = true, dst, 0
 	}
 	s := d.s
 	openDraft(s, w, base, smallEpoch, e)
