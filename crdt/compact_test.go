@@ -187,17 +187,27 @@ func gapFree(src *replica, v VersionVector) string {
 	return ""
 }
 
-// gapWaits reports whether src's log holds, for replica r, a gap right
-// after seq have whose overwriting ops src has not applied yet (they wait
-// in its pending buffer): src may serve r's changes only up to it.
+// gapWaits reports whether src's log holds, for replica r, a gap received
+// right after seq have, and at or after it one whose overwriting ops src
+// has not applied yet (they wait in its pending buffer): src may serve r's
+// changes only up to the first (which needs what lies past the other).
 func gapWaits(src *replica, r clock.ReplicaID, have uint64) bool {
 	a := src.log.authorOf(r)
 	if a == nil {
 		return false
 	}
+	first := true
 	for k := range a.len() {
-		if h := a.header(k); h.end > have {
-			return h.elided > 0 && h.until > src.vv[r]
+		h := a.header(k)
+		if h.end <= have {
+			continue
+		}
+		if first && h.elided == 0 {
+			return false
+		}
+		first = false
+		if h.elided > 0 && h.until > src.vv[r] {
+			return true
 		}
 	}
 	return false

@@ -158,12 +158,6 @@ func validGap(start, elided, until uint64, ops int) error {
 // gapWireSize estimates a gap's length in a reply, for byte limits.
 const gapWireSize = 48
 
-// planIters is how many times a reply cut by its byte limit is re-planned
-// with elision before the author's changes go whole (a cut lowers the
-// reply's end, which may make more elidable changes go whole, which may
-// move the cut further down).
-const planIters = 4
-
 // replyItem is one element of a reply: change k of author a as logged, or
 // (gap >= 0) the planner's gap number gap.
 type replyItem struct {
@@ -197,9 +191,20 @@ func (l *memLog) elides(vv VersionVector) bool {
 	return false
 }
 
-// plan plans the reply to vv.
+// plan plans the reply to vv. A wire plan (its gaps encoded as soon as
+// the reply is made) is the log's, reused by the next one.
 func (l *memLog) plan(vv VersionVector, maxBytes int, wire bool) *replyPlan {
-	p := &replyPlan{l: l, maxBytes: maxBytes, wire: wire}
+	p := &replyPlan{}
+	if wire {
+		if l.wirePlan == nil {
+			l.wirePlan = &replyPlan{}
+		}
+		p = l.wirePlan
+		if cap(p.items) > 1<<16 {
+			p.items, p.gaps = nil, nil // do not keep a long reply's room
+		}
+	}
+	*p = replyPlan{l: l, maxBytes: maxBytes, wire: wire, items: p.items[:0], gaps: p.gaps[:0]}
 	for a, i := range l.lacking(vv) {
 		p.author(a, i, vv[a.r])
 		if p.full {
@@ -211,26 +216,173 @@ func (l *memLog) plan(vv VersionVector, maxBytes int, wire bool) *replyPlan {
 
 // author adds author a's part from change i (the reader has have).
 func (p *replyPlan) author(a *logAuthor, i int, have uint64) {
-	items, gaps, size := len(p.items), len(p.gaps), p.size
-	bound := a.end
-	for iter := 0; ; iter++ {
-		p.items, p.gaps, p.size, p.full = p.items[:items], p.gaps[:gaps], size, false
-		end := p.build(a, i, have, bound, iter >= planIters || !a.elide)
-		if end <= have && items == 0 {
-			// Nothing fits, and the reply is empty: it holds the least
-			// that may go, over the byte limit (as a reply always holds
-			// one change): the first change, or a gap received with
-			// everything up to its Until (unless this log lacks some).
-			p.least(a, i, have)
-			return
-		}
-		if end >= bound || end <= have {
-			return
-		}
-		// The reply ends before bound: what it elides must be overwritten
-		// by its end.
-		bound = end
+	if !a.elide {
+		// Nothing to elide: every change whole, up to the byte limit.
+		p.build(a, i, have, a.end, true)
+		return
 	}
+	bound, short := a.end, false
+	if p.maxBytes > 0 {
+		var ok bool
+		if bound, ok = p.cut(a, i, have); !ok {
+			if len(p.items) == 0 {
+				// Nothing fits, and the reply is empty: it holds the
+				// least that may go, over the byte limit (as a reply
+				// always holds one change).
+				p.least(a, i, have)
+			}
+			p.full = true
+			return
+		}
+		short = bound < a.end // the byte limit ends the reply here
+	}
+	limit := p.maxBytes
+	p.maxBytes = 0 // cut has checked the size
+	items, gaps, size := len(p.items), len(p.gaps), p.size
+	for {
+		end := p.build(a, i, have, bound, false)
+		if end >= bound || end <= have {
+			break
+		}
+		// A gap received whose Until this log does not reach ended the
+		// part early: what it elides must be overwritten by its end.
+		p.items, p.gaps, p.size, bound = p.items[:items], p.gaps[:gaps], size, end
+	}
+	p.maxBytes = limit
+	p.full = p.full || short
+}
+
+// cut returns the greatest end seq (of one of a's changes from i) up to
+// which a's part of the reply fits the byte limit, eliding every elidable
+// change whose overwriting ops are up to it too; ok is false if none fits.
+// The part's size is kept as the end moves on, change by change: a new
+// change counts whole, and an elidable one turns into (part of) a gap once
+// the end reaches its Until (a gap received, which has no whole form,
+// makes every end before its Until unusable). The walk stops where the
+// changes that never turn into gaps alone exceed the limit.
+func (p *replyPlan) cut(a *logAuthor, i int, have uint64) (bound uint64, ok bool) {
+	room := p.maxBytes - p.size
+	w := &p.l.cutRoom
+	defer w.reset()
+	sizes, elided, waiting := w.sizes[:0], w.elided[:0], &w.waiting
+	var (
+		whole   int // the whole changes' bytes
+		fixed   int // the bytes of those that stay whole
+		runs    int // gaps
+		blocked int // gaps received whose Until is past the end
+	)
+	for k := i; k < a.len(); k++ {
+		h := a.header(k)
+		n := len(sizes)
+		switch {
+		case h.elided > 0:
+			sizes = append(sizes, 0)
+			waiting.push(h.until, n)
+			blocked++
+		default:
+			sz := p.sizeOf(a, k)
+			sizes = append(sizes, sz)
+			whole += sz
+			if until, el := a.elidable(h.start, h.end); el {
+				waiting.push(until, n)
+			} else {
+				fixed += sz
+			}
+		}
+		elided = append(elided, false)
+		for len(*waiting) > 0 && (*waiting)[0].until <= h.end {
+			x := waiting.pop()
+			elided[x] = true
+			whole -= sizes[x]
+			if sizes[x] == 0 {
+				blocked--
+			}
+			runs++
+			if x > 0 && elided[x-1] {
+				runs--
+			}
+			if x+1 < len(elided) && elided[x+1] {
+				runs--
+			}
+		}
+		if blocked == 0 && whole+runs*gapWireSize <= room {
+			bound, ok = h.end, true
+		}
+		if fixed > room || len(sizes) > cutWalk && ok {
+			break
+		}
+	}
+	w.sizes, w.elided = sizes, elided
+	return bound, ok
+}
+
+// cutWalk is how many changes cut looks at, once some end fits, before it
+// stops looking for a greater one: an elidable change turns into a gap
+// only when the end reaches its overwriting op, which may be arbitrarily
+// far, so the walk could go to the log's end for every piece of a reply
+// that is asked for piece by piece.
+const cutWalk = 4096
+
+// cutRoom is cut's room, kept by the log between calls.
+type cutRoom struct {
+	sizes   []int  // each change's whole size (0: a gap received)
+	elided  []bool // whether it is elided at the current end
+	waiting untilHeap
+}
+
+func (w *cutRoom) reset() {
+	if cap(w.sizes) > 1<<16 {
+		*w = cutRoom{} // do not keep a long walk's room
+		return
+	}
+	w.sizes, w.elided, w.waiting = w.sizes[:0], w.elided[:0], w.waiting[:0]
+}
+
+// untilHeap is a min-heap of changes (by index) waiting for the reply's
+// end to reach their Until.
+type untilHeap []struct {
+	until uint64
+	k     int
+}
+
+func (q *untilHeap) push(until uint64, k int) {
+	*q = append(*q, struct {
+		until uint64
+		k     int
+	}{until, k})
+	h := *q
+	for c := len(h) - 1; c > 0; {
+		par := (c - 1) / 2
+		if h[par].until <= h[c].until {
+			break
+		}
+		h[par], h[c] = h[c], h[par]
+		c = par
+	}
+}
+
+func (q *untilHeap) pop() int {
+	h := *q
+	top := h[0].k
+	last := len(h) - 1
+	h[0] = h[last]
+	h = h[:last]
+	for c := 0; ; {
+		m, l, r := c, 2*c+1, 2*c+2
+		if l < len(h) && h[l].until < h[m].until {
+			m = l
+		}
+		if r < len(h) && h[r].until < h[m].until {
+			m = r
+		}
+		if m == c {
+			break
+		}
+		h[m], h[c] = h[c], h[m]
+		c = m
+	}
+	*q = h
+	return top
 }
 
 // least plans a's part of an empty reply without the byte limit: change
@@ -328,10 +480,11 @@ func (p *replyPlan) add(it replyItem, sz int) bool {
 	return true
 }
 
-// sizeOf returns change k's size for the byte limit.
+// sizeOf returns change k's size for the byte limit (for a message
+// encoded only when sent, messageSize's estimate).
 func (p *replyPlan) sizeOf(a *logAuthor, k int) int {
 	if p.wire && !a.isEncoded() {
-		return len(p.l.encode(a.cs.at(k)))
+		return messageSize(a.cs.at(k))
 	}
 	return a.size(k)
 }

@@ -65,9 +65,11 @@ type memLog struct {
 	tmp       []byte // room to encode one change
 	// whole makes replies send every change whole, no gaps (tests of the
 	// log's own forms).
-	whole bool
-	tab   wireTable
-	rx    *wireRx // ApplyEncoded's decoding room (applyencoded.go)
+	whole    bool
+	cutRoom  cutRoom    // replyPlan.cut's room (elide.go)
+	wirePlan *replyPlan // the encoded replies' plan, reused
+	tab      wireTable
+	rx       *wireRx // ApplyEncoded's decoding room (applyencoded.go)
 }
 
 var _ opLog = (*memLog)(nil)
