@@ -55,16 +55,42 @@ func (d *Doc) insert(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 }
 
 // compactable reports whether a local insert of v into list n may make a
-// compact element: what the register would show is v itself, as a scalar
-// (v is not a container, no strategy rule can make it a counter or a
-// MultiValue), the list is shown, and the insert emits no patch (a local
-// change's draft has the item already).
+// compact element: its register would hold one entry and show v itself,
+// as a scalar (v is not a container, and not a number the list's element
+// strategy counts), the list is shown, and the insert emits no patch (a
+// local change's draft has the item already). What a register with one
+// entry shows does not depend on its strategy otherwise (resolve).
 func (d *Doc) compactable(n *node, v draft.Value) bool {
+	if !d.quiet || n.shown != visList {
+		return false
+	}
 	switch v.Kind() {
 	case draft.Invalid, draft.MapKind, draft.ListKind:
 		return false
+	case draft.IntKind, draft.FloatKind:
+		return d.elemStrategy(n).Kind != Counter
 	}
-	return d.quiet && n.shown == visList && (d.strat == nil || len(d.strat.rules) == 0)
+	return true
+}
+
+// elemStrategy returns the strategy of list n's elements, resolving and
+// caching it in the list (as strategy does in a register: rules match an
+// element only by a wildcard, so all elements of a list have the same).
+func (d *Doc) elemStrategy(n *node) *Strategy {
+	l := n.list()
+	if l.elemStrat == 0 {
+		l.elemStrat = 1
+		if d.strat != nil && len(d.strat.rules) > 0 {
+			path := make([]Segment, len(n.path)+1)
+			copy(path, n.path)
+			path[len(path)-1] = Segment{Elem: OpID{Replica: 1, Seq: 1}}
+			l.elemStrat = int32(d.strat.ruleFor(path)) + 2
+		}
+	}
+	if l.elemStrat == 1 {
+		return &defaultStrategy
+	}
+	return &d.strat.rules[l.elemStrat-2].strat
 }
 
 // move applies an OpMove: a new position slot for element op.Key.Elem, which
@@ -177,6 +203,10 @@ type listState struct {
 	compact compactElems
 	node    *node
 	room    *slabOf[slot]
+	// elemStrat caches the strategy of the list's elements as slot.strat
+	// does a register's (0 unresolved, 1 default, k+2 rule k of the
+	// document's table); see Doc.elemStrategy.
+	elemStrat int32
 }
 
 // posTS returns the LWW timestamp of element s's position (zero while it

@@ -77,7 +77,7 @@ func (l *listState) expand(h seq.Handle, e OpID) *slot {
 	l.room.take()
 	s.owner, s.elem, s.pos = l.node, e, e
 	if k := c.v.Kind(); k == draft.IntKind || k == draft.FloatKind {
-		s.strat = 1 // Doc.insert looked the strategy up (the default)
+		s.strat = l.elemStrat // Doc.insert looked the strategy up (compactable did)
 	}
 	ts := clock.Timestamp{Wall: int64(c.wl >> 16), Logical: uint16(c.wl), Replica: e.Replica}
 	s.addEntry(entry{id: e, ts: ts, val: c.v})

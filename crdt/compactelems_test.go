@@ -156,6 +156,25 @@ func TestCompactElementsMatchRegisters(t *testing.T) {
 			if compactCount(b.root) != 0 {
 				t.Fatalf("seed %d: b kept compact elements", seed)
 			}
+			// A snapshot merged in and a compaction reach the compact
+			// elements too: c makes a few more, and both merge c's state.
+			for i := range 5 {
+				c.update(t, func(d *draft.Draft) error {
+					return d.Insert(draft.Path{draft.Key("l"), draft.Index(i)}, draft.Int(int64(1000+i)))
+				})
+			}
+			both(func(d *draft.Draft) error {
+				return d.Insert(draft.Path{draft.Key("l"), draft.Index(0)}, draft.String("last"))
+			})
+			csnap := c.Snapshot()
+			if _, err := a.MergeSnapshot(csnap); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.MergeSnapshot(csnap); err != nil {
+				t.Fatal(err)
+			}
+			a.Compact(a.Floor())
+			b.Compact(b.Floor())
 			sa, sb := EncodeSnapshot(a.Snapshot()), EncodeSnapshot(b.Snapshot())
 			if !bytes.Equal(sa, sb) {
 				t.Fatalf("seed %d: snapshots differ", seed)
