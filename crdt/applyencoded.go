@@ -237,8 +237,10 @@ func (dec *logDecoder) decode(msg []byte) *Change {
 // keeps encoded (made here, or applied with ApplyEncoded), a fresh
 // encoding for changes it keeps by pointer (applied with Apply).
 // maxBytes (<= 0: no limit) bounds the total length of the messages, at
-// least one being returned when any is missing. The Data slices share the
-// log's memory: they are immutable, and the caller must not modify them.
+// least one being returned when any is missing. Gaps come as ChangesSince
+// says (their messages are version 2, made afresh). The Data slices share
+// the log's memory: they are immutable, and the caller must not modify
+// them.
 func (d *Doc) EncodedChangesSince(vv VersionVector, maxBytes int) ([]EncodedChange, error) {
 	if err := d.CheckFloor(vv); err != nil {
 		return nil, err
@@ -297,7 +299,7 @@ func changeSpan(data []byte) (start, span uint64, err error) {
 }
 
 // ReadChangeInfo reads the header of an EncodeChange message: its author,
-// sequence numbers and timestamp. It checks that data is exactly one
+// sequence numbers and timestamp (and a gap's Elided and Until). It checks that data is exactly one
 // well-formed msgpack message of that shape, not that the ops are valid
 // (ApplyEncoded and DecodeChange do). It never panics and allocates
 // nothing for a change of a few replicas.

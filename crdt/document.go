@@ -595,7 +595,21 @@ func idBefore(ref, self OpID) bool { return ref.Replica != self.Replica || ref.S
 // ChangesSince returns the applied changes holding operations that vv does
 // not include, replica by replica in sequence order, stopping once about
 // maxBytes (estimated) are collected (maxBytes <= 0: no limit). At least one
-// change is returned when any is missing.
+// change is returned when any is missing (over maxBytes, if the first is a
+// gap that must go with the writes that overwrote it). Runs of writes that
+// later writes of their own author overwrote come as gaps (Change.Elided),
+// each only with the writes that overwrote it (docs/crdt.md, "Superseded
+// writes"); an author's part may end early at a gap received whose
+// overwriting writes are not applied here yet.
 func (d *Doc) ChangesSince(vv VersionVector, maxBytes int) []*Change {
 	return d.log.since(vv, maxBytes)
+}
+
+// LoggedSince returns the op log's changes holding operations that vv does
+// not include, as the log keeps them: nothing is elided here, and gaps
+// that were received are returned as they came. It is for a store that
+// must keep what this replica applied (a durable log written after each
+// Apply), not for peers: a reply to a peer should be ChangesSince's.
+func (d *Doc) LoggedSince(vv VersionVector) []*Change {
+	return d.log.asLogged(vv, 0)
 }

@@ -155,8 +155,21 @@ func validGap(start, elided, until uint64, ops int) error {
 // received is sent on only within a reply that reaches its Until (the
 // author's part of the reply ends before it otherwise).
 
-// gapWireSize estimates a gap's length in a reply, for byte limits.
-const gapWireSize = 48
+// gapWireSize and gapMemSize estimate a gap's size in a reply, for byte
+// limits: its message's length (30 bytes for small ids), and what
+// changeSize says of a change with no ops.
+const (
+	gapWireSize = 32
+	gapMemSize  = 48
+)
+
+// gapSize returns a gap's size for the byte limit.
+func (p *replyPlan) gapSize() int {
+	if p.wire {
+		return gapWireSize
+	}
+	return gapMemSize
+}
 
 // replyItem is one element of a reply: change k of author a as logged, or
 // (gap >= 0) the planner's gap number gap.
@@ -305,7 +318,7 @@ func (p *replyPlan) cut(a *logAuthor, i int, have uint64) (bound uint64, ok bool
 				runs--
 			}
 		}
-		if blocked == 0 && whole+runs*gapWireSize <= room {
+		if blocked == 0 && whole+runs*p.gapSize() <= room {
 			bound, ok = h.end, true
 		}
 		if fixed > room || len(sizes) > cutWalk && ok {
@@ -422,7 +435,7 @@ func (p *replyPlan) build(a *logAuthor, i int, have, bound uint64, whole bool) u
 			return true
 		}
 		g := &p.gaps[gap]
-		if !p.add(replyItem{a: a, gap: gap}, gapWireSize) {
+		if !p.add(replyItem{a: a, gap: gap}, p.gapSize()) {
 			p.gaps = p.gaps[:gap]
 			return false
 		}

@@ -532,3 +532,20 @@ func someReplicas(t *testing.T, rng *rand.Rand, st *Strategies) []*replica {
 	}
 	return reps
 }
+
+// LoggedSince returns the log as kept: elidable changes whole, gaps
+// received as gaps.
+func TestLoggedSince(t *testing.T) {
+	a := newReplica(t, 1, nil)
+	cs := a.writeInts(t, "/x", 4)
+	if got, want := fmtChanges(a.LoggedSince(nil)), fmtChanges(cs); !slices.Equal(got, want) {
+		t.Fatalf("LoggedSince %v, want %v", got, want)
+	}
+	reply := a.ChangesSince(VersionVector{1: 1}, 0) // a gap for 2..3, then 4
+	b := newReplica(t, 2, nil)
+	b.apply(t, cs[0])
+	b.apply(t, reply...)
+	if got, want := fmtChanges(b.LoggedSince(VersionVector{1: 1})), fmtChanges(reply); len(reply) != 2 || !slices.Equal(got, want) {
+		t.Fatalf("LoggedSince after a gap %v, want %v", got, want)
+	}
+}

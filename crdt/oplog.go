@@ -284,6 +284,12 @@ func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
 	if l.elides(vv) {
 		return l.plan(vv, maxBytes, false).changes()
 	}
+	return l.asLogged(vv, maxBytes)
+}
+
+// asLogged is since with every change as the log keeps it (nothing
+// elided; gaps received are kept as gaps).
+func (l *memLog) asLogged(vv VersionVector, maxBytes int) []*Change {
 	var out []*Change
 	var dec *logDecoder // made when an encoded change is collected
 	total := 0
@@ -429,6 +435,9 @@ func (l *memLog) missingBytes(vv VersionVector) int {
 // the usual change of one replica, a little over otherwise.
 func messageSize(c *Change) int {
 	n := 4 + uintLen(uint64(c.Replica)) + 3 + uintLen(c.StartSeq) + 2 + clock.EncodedLen + 3
+	if c.Elided > 0 {
+		n += uintLen(c.Elided) + uintLen(c.Until)
+	}
 	for i := range c.Ops {
 		op := &c.Ops[i]
 		n += 3 + segSize(op.Key)
