@@ -3,6 +3,7 @@ package simulations
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -69,7 +70,7 @@ func TestQueuePacking(t *testing.T) {
 	q2.queue(bc("mid", 100), 0)
 	pkt, _ = q2.take(nil, 200, 3, 8)
 	if len(pkt) != 2 || pkt[0].key != "mid" || pkt[1].key != "small" {
-		t.Fatalf("took %v, want mid then small", keys(pkt))
+		t.Fatalf("took %v, want mid then small", entryKeys(t, pkt))
 	}
 }
 
@@ -82,11 +83,11 @@ func TestQueueFewestFirst(t *testing.T) {
 	q.queue(bc("new", 10), 0)
 	pkt, _ := q.take(nil, 16, 3, 8) // room for one
 	if len(pkt) != 1 || pkt[0].key != "new" {
-		t.Fatalf("took %v, want new", keys(pkt))
+		t.Fatalf("took %v, want new", entryKeys(t, pkt))
 	}
 	pkt, _ = q.take(nil, 16, 3, 8) // both at 1: newest first
 	if len(pkt) != 1 || pkt[0].key != "new" {
-		t.Fatalf("took %v, want new again (newest among equals)", keys(pkt))
+		t.Fatalf("took %v, want new again (newest among equals)", entryKeys(t, pkt))
 	}
 }
 
@@ -136,6 +137,22 @@ func keys(bs []*bcast) []string {
 	var out []string
 	for _, b := range bs {
 		out = append(out, b.key)
+	}
+	return out
+}
+
+// entryKeys are the keys of a packet's entries, after checking that each
+// entry carries its broadcast's duplicate-check fields.
+func entryKeys(t *testing.T, ps []pent) []string {
+	t.Helper()
+	var out []string
+	for _, p := range ps {
+		b := p.bcast
+		fits := (b.change || b.announce) && b.end <= math.MaxUint32
+		if fits && (uint64(p.end) != b.end || p.ridx != b.ridx || p.ann != b.announce) || !fits && p.end != 0 {
+			t.Fatalf("entry %+v for broadcast %+v", p, *b)
+		}
+		out = append(out, p.key)
 	}
 	return out
 }
@@ -217,11 +234,17 @@ func TestQueueOracle(t *testing.T) {
 		limit, qlimit := 1+rng.IntN(8), rng.IntN(40)
 		var pool []*bcast
 		for i := range 20 + rng.IntN(20) {
-			pool = append(pool, bc(fmt.Sprintf("oracle-%d-%d", seed, i), 1+rng.IntN(300)))
+			b := bc(fmt.Sprintf("oracle-%d-%d", seed, i), 1+rng.IntN(300))
+			if i%3 > 0 { // changes, some with ends beyond 32 bits
+				b.change, b.ridx, b.end = true, int32(i), uint64(i)<<(16*(i%3))
+			}
+			pool = append(pool, b)
 		}
 		// Announcements: several broadcasts (other bytes) per key.
 		for i := range 10 + rng.IntN(10) {
-			pool = append(pool, bc(fmt.Sprintf("%soracle-%d-%d", announceKeyPrefix, seed, i%4), 20+rng.IntN(20)))
+			b := bc(fmt.Sprintf("%soracle-%d-%d", announceKeyPrefix, seed, i%4), 20+rng.IntN(20))
+			b.announce, b.ridx, b.end = true, int32(i%4), uint64(1+i)
+			pool = append(pool, b)
 		}
 		for step := range 400 {
 			if rng.IntN(3) > 0 {
@@ -233,8 +256,8 @@ func TestQueueOracle(t *testing.T) {
 				room := 50 + rng.IntN(1400)
 				got, gotUsed := q.take(nil, room, 3, limit)
 				want, wantUsed := o.take(room, 3, limit)
-				if !slices.Equal(keys(got), keys(want)) || gotUsed != wantUsed {
-					t.Fatalf("seed %d step %d: took %v (%d bytes), oracle %v (%d bytes)", seed, step, keys(got), gotUsed, keys(want), wantUsed)
+				if !slices.Equal(entryKeys(t, got), keys(want)) || gotUsed != wantUsed {
+					t.Fatalf("seed %d step %d: took %v (%d bytes), oracle %v (%d bytes)", seed, step, entryKeys(t, got), gotUsed, keys(want), wantUsed)
 				}
 			}
 			if q.len() != len(o.items) {
