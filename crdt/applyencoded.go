@@ -245,7 +245,21 @@ func (d *Doc) EncodedChangesSince(vv VersionVector, maxBytes int) ([]EncodedChan
 	if err := d.CheckFloor(vv); err != nil {
 		return nil, err
 	}
-	return d.log.encodedSince(vv, maxBytes), nil
+	return d.log.encodedSince(vv, maxBytes, nil), nil
+}
+
+// EncodedChangesBetween is EncodedChangesSince with the reply for each
+// replica r of upTo ending at seq upTo[r] at most (replicas not in upTo:
+// no cap). A change reaching past the cap is left out, and a write that
+// a write past the cap overwrote goes whole, not as a gap: a replica that
+// sends its own changes only once they are durable (upTo = {self: the
+// durable seq}) never sends a gap whose overwriting write could still be
+// lost in a crash.
+func (d *Doc) EncodedChangesBetween(vv, upTo VersionVector, maxBytes int) ([]EncodedChange, error) {
+	if err := d.CheckFloor(vv); err != nil {
+		return nil, err
+	}
+	return d.log.encodedSince(vv, maxBytes, upTo), nil
 }
 
 // AppendEncodedSince appends to dst what EncodedChangesSince returns, the

@@ -182,8 +182,9 @@ type replyItem struct {
 // replyPlan collects a reply's items.
 type replyPlan struct {
 	l        *memLog
-	maxBytes int  // <= 0: no limit
-	wire     bool // sizes are message lengths (else a.size's estimates)
+	maxBytes int           // <= 0: no limit
+	upTo     VersionVector // per replica, the greatest seq to send (nil: no cap)
+	wire     bool          // sizes are message lengths (else a.size's estimates)
 	items    []replyItem
 	gaps     []Change
 	size     int
@@ -206,7 +207,7 @@ func (l *memLog) elides(vv VersionVector) bool {
 
 // plan plans the reply to vv. A wire plan (its gaps encoded as soon as
 // the reply is made) is the log's, reused by the next one.
-func (l *memLog) plan(vv VersionVector, maxBytes int, wire bool) *replyPlan {
+func (l *memLog) plan(vv VersionVector, maxBytes int, wire bool, upTo VersionVector) *replyPlan {
 	p := &replyPlan{}
 	if wire {
 		if l.wirePlan == nil {
@@ -217,7 +218,7 @@ func (l *memLog) plan(vv VersionVector, maxBytes int, wire bool) *replyPlan {
 			p.items, p.gaps = nil, nil // do not keep a long reply's room
 		}
 	}
-	*p = replyPlan{l: l, maxBytes: maxBytes, wire: wire, items: p.items[:0], gaps: p.gaps[:0]}
+	*p = replyPlan{l: l, maxBytes: maxBytes, upTo: upTo, wire: wire, items: p.items[:0], gaps: p.gaps[:0]}
 	for a, i := range l.lacking(vv) {
 		p.author(a, i, vv[a.r])
 		if p.full {
@@ -229,25 +230,31 @@ func (l *memLog) plan(vv VersionVector, maxBytes int, wire bool) *replyPlan {
 
 // author adds author a's part from change i (the reader has have).
 func (p *replyPlan) author(a *logAuthor, i int, have uint64) {
-	if !a.elide {
-		// Nothing to elide: every change whole, up to the byte limit.
-		p.build(a, i, have, a.end, true)
+	top := a.end
+	if c, capped := p.upTo[a.r]; capped && c < top {
+		top = c
+	}
+	if top <= have {
 		return
 	}
-	bound, short := a.end, false
+	if !a.elide {
+		// Nothing to elide: every change whole, up to the byte limit.
+		p.build(a, i, have, top, true)
+		return
+	}
+	bound, short := top, false
 	if p.maxBytes > 0 {
 		var ok bool
-		if bound, ok = p.cut(a, i, have); !ok {
+		if bound, ok, short = p.cut(a, i, have, top); !ok {
 			if len(p.items) == 0 {
 				// Nothing fits, and the reply is empty: it holds the
 				// least that may go, over the byte limit (as a reply
 				// always holds one change).
-				p.least(a, i, have)
+				p.least(a, i, have, top)
 			}
 			p.full = true
 			return
 		}
-		short = bound < a.end // the byte limit ends the reply here
 	}
 	limit := p.maxBytes
 	p.maxBytes = 0 // cut has checked the size
@@ -265,15 +272,16 @@ func (p *replyPlan) author(a *logAuthor, i int, have uint64) {
 	p.full = p.full || short
 }
 
-// cut returns the greatest end seq (of one of a's changes from i) up to
-// which a's part of the reply fits the byte limit, eliding every elidable
-// change whose overwriting ops are up to it too; ok is false if none fits.
+// cut returns the greatest end seq (of one of a's changes from i, up to
+// top) up to which a's part of the reply fits the byte limit, eliding every
+// elidable change whose overwriting ops are up to it too; ok is false if
+// none fits, and short says that the limit left out changes up to top.
 // The part's size is kept as the end moves on, change by change: a new
 // change counts whole, and an elidable one turns into (part of) a gap once
 // the end reaches its Until (a gap received, which has no whole form,
 // makes every end before its Until unusable). The walk stops where the
 // changes that never turn into gaps alone exceed the limit.
-func (p *replyPlan) cut(a *logAuthor, i int, have uint64) (bound uint64, ok bool) {
+func (p *replyPlan) cut(a *logAuthor, i int, have, top uint64) (bound uint64, ok, short bool) {
 	room := p.maxBytes - p.size
 	w := &p.l.cutRoom
 	defer w.reset()
@@ -284,8 +292,13 @@ func (p *replyPlan) cut(a *logAuthor, i int, have uint64) (bound uint64, ok bool
 		runs    int // gaps
 		blocked int // gaps received whose Until is past the end
 	)
+	last := have // the end of the last change walked
 	for k := i; k < a.len(); k++ {
 		h := a.header(k)
+		if h.end > top {
+			break
+		}
+		last = h.end
 		n := len(sizes)
 		switch {
 		case h.elided > 0:
@@ -322,11 +335,12 @@ func (p *replyPlan) cut(a *logAuthor, i int, have uint64) (bound uint64, ok bool
 			bound, ok = h.end, true
 		}
 		if fixed > room || len(sizes) > cutWalk && ok {
+			short = k+1 < a.len() && a.header(k+1).end <= top
 			break
 		}
 	}
 	w.sizes, w.elided = sizes, elided
-	return bound, ok
+	return bound, ok, short || bound < last
 }
 
 // cutWalk is how many changes cut looks at, once some end fits, before it
@@ -402,7 +416,7 @@ func (q *untilHeap) pop() int {
 // i (reaching past have) or, if it is a gap received, everything up to its
 // Until, and so on for gaps received on the way. Nothing if this log does
 // not reach that far yet (an overwriting op waits in the pending buffer).
-func (p *replyPlan) least(a *logAuthor, i int, have uint64) {
+func (p *replyPlan) least(a *logAuthor, i int, have, top uint64) {
 	need := uint64(0)
 	for k := i; k < a.len(); k++ {
 		h := a.header(k)
@@ -414,7 +428,7 @@ func (p *replyPlan) least(a *logAuthor, i int, have uint64) {
 			need = max(need, h.until)
 		}
 	}
-	if need > a.end {
+	if need > top {
 		return
 	}
 	limit := p.maxBytes

@@ -269,14 +269,14 @@ func exchange(rng *rand.Rand, r, src *replica, v VersionVector, maxBytes int) (i
 		cs, err = src.ChangesSinceErr(v, maxBytes)
 	case 1:
 		var enc []EncodedChange
-		if enc, err = src.EncodedChangesSince(v, maxBytes); err == nil {
-			for _, e := range enc {
-				c, derr := DecodeChange(e.Data)
-				if derr != nil {
-					return 0, derr
-				}
-				cs = append(cs, c)
-			}
+		if own := src.VersionOf(src.Replica()); own > 0 && rng.IntN(2) == 0 {
+			// As a replica serving its own changes only once durable.
+			enc, err = src.EncodedChangesBetween(v, VersionVector{src.Replica(): uint64(rng.IntN(int(own) + 1))}, maxBytes)
+		} else {
+			enc, err = src.EncodedChangesSince(v, maxBytes)
+		}
+		if err == nil {
+			cs, err = decodeEncoded(enc)
 		}
 	default:
 		buf, err := src.AppendEncodedSince(nil, v, maxBytes)
@@ -395,13 +395,9 @@ func TestGapNotSentWithoutOverwriter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var cs []*Change
-			for _, e := range enc {
-				c, err := DecodeChange(e.Data)
-				if err != nil {
-					t.Fatal(err)
-				}
-				cs = append(cs, c)
+			cs, err := decodeEncoded(enc)
+			if err != nil {
+				t.Fatal(err)
 			}
 			return cs
 		},
@@ -548,4 +544,58 @@ func TestLoggedSince(t *testing.T) {
 	if got, want := fmtChanges(b.LoggedSince(VersionVector{1: 1})), fmtChanges(reply); len(reply) != 2 || !slices.Equal(got, want) {
 		t.Fatalf("LoggedSince after a gap %v, want %v", got, want)
 	}
+}
+
+// EncodedChangesBetween caps each replica's part: nothing past the cap,
+// and a write overwritten past the cap goes whole.
+func TestEncodedChangesBetween(t *testing.T) {
+	a := newReplica(t, 1, nil)
+	cs := a.writeInts(t, "/x", 5) // 1..4 elidable, overwritten by the next
+	b := newReplica(t, 2, nil)
+	bc := b.writeInts(t, "/y", 3)
+	a.apply(t, bc...)
+	for _, limit := range []int{0, 1, 90, 1 << 20} {
+		got, err := a.EncodedChangesBetween(nil, VersionVector{1: 3}, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, err := decodeEncoded(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkGaps(dec, VersionVector{}); err != nil {
+			t.Fatalf("limit %d: %v", limit, err)
+		}
+		reach := VersionVector{}
+		for _, c := range dec {
+			reach[c.Replica] = max(reach[c.Replica], c.EndSeq())
+		}
+		if reach[1] > 3 {
+			t.Fatalf("limit %d: replica 1 served to %d past the cap", limit, reach[1])
+		}
+		if limit == 0 || limit == 1<<20 {
+			// 1..2 as a gap (overwritten by 2..3, within the cap), 3 whole
+			// (overwritten by 4, past it); replica 2 uncapped.
+			want := []string{
+				fmtChange(&Change{Replica: 1, StartSeq: 1, Timestamp: cs[1].Timestamp, Elided: 2, Until: 3}),
+				fmtChange(cs[2]),
+			}
+			if got := fmtChanges(dec); len(got) < 2 || !slices.Equal(got[:2], want) || reach[2] != 3 {
+				t.Fatalf("limit %d: %v", limit, got)
+			}
+		}
+	}
+}
+
+// decodeEncoded decodes each encoded change of a reply.
+func decodeEncoded(enc []EncodedChange) ([]*Change, error) {
+	var cs []*Change
+	for _, e := range enc {
+		c, err := DecodeChange(e.Data)
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
 }

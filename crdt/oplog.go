@@ -282,7 +282,7 @@ func (a *logAuthor) collect(out []*Change, i int, dec **logDecoder, extra int) [
 
 func (l *memLog) since(vv VersionVector, maxBytes int) []*Change {
 	if l.elides(vv) {
-		return l.plan(vv, maxBytes, false).changes()
+		return l.plan(vv, maxBytes, false, nil).changes()
 	}
 	return l.asLogged(vv, maxBytes)
 }
@@ -329,10 +329,10 @@ type EncodedChange struct {
 
 // encodedSince is since with every change as its EncodeChange message:
 // kept bytes as they are, changes kept by pointer encoded.
-func (l *memLog) encodedSince(vv VersionVector, maxBytes int) []EncodedChange {
+func (l *memLog) encodedSince(vv VersionVector, maxBytes int, upTo VersionVector) []EncodedChange {
 	var out []EncodedChange
-	if l.elides(vv) {
-		l.plan(vv, maxBytes, true).each(func(a *logAuthor, i int, msg []byte, gap *Change) {
+	if upTo != nil || l.elides(vv) {
+		l.plan(vv, maxBytes, true, upTo).each(func(a *logAuthor, i int, msg []byte, gap *Change) {
 			var start, end uint64
 			switch {
 			case gap != nil:
@@ -386,7 +386,7 @@ func (l *memLog) lacking(vv VersionVector) iter.Seq2[*logAuthor, int] {
 // appendSince appends the messages of encodedSince to dst, back to back.
 func (l *memLog) appendSince(dst []byte, vv VersionVector, maxBytes int) []byte {
 	if l.elides(vv) {
-		l.plan(vv, maxBytes, true).each(func(_ *logAuthor, _ int, msg []byte, _ *Change) { dst = append(dst, msg...) })
+		l.plan(vv, maxBytes, true, nil).each(func(_ *logAuthor, _ int, msg []byte, _ *Change) { dst = append(dst, msg...) })
 		return dst
 	}
 	if maxBytes > 0 {
