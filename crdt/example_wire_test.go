@@ -43,3 +43,31 @@ func ExampleDoc_ApplyEncoded() {
 	// true
 	// 0
 }
+
+// Writes that a later write of their own author overwrote travel as gaps:
+// a change with no ops standing for their seqs, sent only together with
+// the writes that overwrote them.
+func ExampleChange_IsGap() {
+	a, b := newDoc(1, 1000, nil), newDoc(2, 1000, nil)
+	for i := range 5 {
+		setAt(a, "/counter", draft.Int(int64(i)))
+	}
+	setAt(a, "/title", draft.String("done"))
+
+	for _, c := range a.ChangesSince(b.Version(), 0) {
+		if c.IsGap() {
+			fmt.Printf("gap %d..%d (overwritten by %d)\n", c.StartSeq, c.EndSeq(), c.Until)
+		} else {
+			fmt.Printf("change %d..%d\n", c.StartSeq, c.EndSeq())
+		}
+	}
+	if _, err := b.Apply(a.ChangesSince(b.Version(), 0)...); err != nil {
+		panic(err)
+	}
+	fmt.Println(show(b), b.VersionOf(1))
+	// Output:
+	// gap 1..4 (overwritten by 5)
+	// change 5..5
+	// change 6..6
+	// {"counter":4,"title":"done"} 6
+}
