@@ -22,9 +22,9 @@ func (d *Doc) insert(n *node, op *Op, id OpID, ts clock.Timestamp, local bool) {
 			return
 		}
 	}
-	if local && d.compactable(n, op.Value) && packable(id, ts) {
+	if local && d.compactable(n, op.Value) {
 		// Seen by nothing yet: a compact element (see compactElems).
-		l.addCompact(id, ts, op.Value, &d.lo.elems)
+		l.addCompact(id, d.lo.cur, &d.lo.elems)
 		d.listSlots++
 		adjustLive(n.parent, 1)
 		n.liveList++

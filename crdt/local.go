@@ -34,6 +34,7 @@ func (d *Doc) commitLocal(next draft.Value, patches []draft.Patch) (*Change, err
 		c.Ops = d.lo.ops.room()
 	}
 	lc := localChange{d: d, c: c, exact: true, asserted: d.asserted[:0], spare: d.lo.preds}
+	d.lo.cur = c
 	d.quiet = true
 	for i := range patches {
 		if err := lc.patch(&patches[i]); err != nil {
@@ -142,6 +143,9 @@ type localRoom struct {
 	// remote): element registers are never dropped (tombstones stay), so
 	// a slab lives as long as its list does anyway.
 	elems slabOf[slot]
+	// cur is the local change being made (or the last one made): a local
+	// insert's compact element points to it (see compactElems).
+	cur *Change
 }
 
 // Slab sizes, in items: 1,023 x 64, 371 x 176 and 341 x 192 bytes, under
