@@ -89,7 +89,7 @@ func (l *memLog) plain(id OpID) {
 func (l *memLog) overwritten(old, by OpID) {
 	a := l.author(old.Replica)
 	if a.sup.overwrite(old.Seq, by.Seq) {
-		a.elide = true
+		a.elide, l.elide = true, true
 	}
 }
 
@@ -97,7 +97,7 @@ func (l *memLog) overwritten(old, by OpID) {
 func (l *memLog) overwrote(old, by OpID) {
 	a := l.author(old.Replica)
 	if a.sup.overwrite(old.Seq, by.Seq) {
-		a.elide = true
+		a.elide, l.elide = true, true
 	}
 	if p := a.sup.at(by.Seq); p != nil {
 		*p = supPlain
@@ -194,7 +194,7 @@ type replyPlan struct {
 // elides reports whether any author vv lacks changes of may have changes
 // to elide (or gaps), so that a reply needs planning.
 func (l *memLog) elides(vv VersionVector) bool {
-	if l.whole {
+	if l.whole || !l.elide {
 		return false
 	}
 	for a := range l.lacking(vv) {

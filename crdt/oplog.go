@@ -66,6 +66,7 @@ type memLog struct {
 	// whole makes replies send every change whole, no gaps (tests of the
 	// log's own forms).
 	whole    bool
+	elide    bool       // some author's elide is set
 	cutRoom  cutRoom    // replyPlan.cut's room (elide.go)
 	wirePlan *replyPlan // the encoded replies' plan, reused
 	tab      wireTable
@@ -176,7 +177,7 @@ func (l *memLog) append(c *Change) {
 	a := l.author(c.Replica)
 	a.end = max(a.end, c.EndSeq())
 	if c.Elided > 0 {
-		a.elide = true
+		a.elide, l.elide = true, true
 	}
 	switch {
 	case c == l.recv && a.cs.len() == 0:
