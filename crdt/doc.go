@@ -11,7 +11,8 @@
 // replicas that create /settings concurrently fill one container. Each map
 // key and each list element holds a multi-value register: the set of live
 // writes {id, timestamp, value}, where a value is a scalar or a container
-// marker. A write supersedes exactly the entries its author had seen (Pred);
+// marker. A write supersedes exactly the entries its author had seen (Pred),
+// which always include its author's own earlier entries at that register;
 // deleting or overwriting a container also carries the author's version
 // vector, removing everything below that it covers (observed-remove).
 // Counters keep one contribution per replica. The path's Strategy decides
@@ -31,6 +32,13 @@
 //     applied; op X is applied iff vv[X.Replica] >= X.Seq. A change whose
 //     ops are all covered is a duplicate; a partly covered one applies only
 //     its uncovered suffix.
+//   - Gaps: a reply to a peer (ChangesSince and its encoded forms) may send
+//     a run of writes that a later write of their own author overwrote as a
+//     gap (Change.IsGap): it advances the version vector and changes no
+//     state, and it is sent only in a reply that also holds the overwriting
+//     writes (up to its Until), which remove what the elided writes did.
+//     Gaps are logged and relayed as they came; LoggedSince returns the log
+//     as kept, for durable stores.
 //   - No silent loss: every write is either live (shown, or among
 //     Conflicts at its register or an enclosing one) or was superseded by an
 //     op whose author had seen it (listed it in Pred or covered it with a
