@@ -11,8 +11,8 @@
 // replicas that create /settings concurrently fill one container. Each map
 // key and each list element holds a multi-value register: the set of live
 // writes {id, timestamp, value}, where a value is a scalar or a container
-// marker. A write supersedes exactly the entries its author had seen (Pred),
-// which always include its author's own earlier entries at that register;
+// marker. A write supersedes exactly the entries its author had seen: those
+// it lists (Pred) and its author's own earlier entries at that register;
 // deleting or overwriting a container also carries the author's version
 // vector, removing everything below that it covers (observed-remove).
 // Counters keep one contribution per replica. The path's Strategy decides
