@@ -6,7 +6,9 @@ import (
 	"reflect"
 	"strconv"
 	"testing"
+	"time"
 
+	"github.com/syncmesh/syncmesh/clock"
 	"github.com/syncmesh/syncmesh/draft"
 )
 
@@ -214,4 +216,50 @@ func TestCompactElementsStayCompact(t *testing.T) {
 		t.Fatalf("after a snapshot: %d compact elements, %d registers", got, l.elems.n)
 	}
 	checkConsistent(t, r.Doc)
+}
+
+// A restored document's lists make compact elements too (restore builds
+// them through node.list), and those expand into registers owned by the
+// restored list.
+func TestCompactElementsAfterRestore(t *testing.T) {
+	a := newReplica(t, 1, nil)
+	a.update(t, set("/l", draft.EmptyList()))
+	for i := range 20 {
+		p := draft.Path{draft.Key("l"), draft.Index(i / 3)}
+		a.update(t, func(d *draft.Draft) error { return d.Insert(p, draft.Int(int64(i))) })
+	}
+	last := a.clk.Last()
+	clk, err := clock.New(clock.Config{Replica: 1, Physical: clock.NewManual(1_700_000_000_000), MaxDrift: time.Hour, Resume: last})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Restore(DefaultConfig(1, clk), EncodeSnapshot(a.Snapshot()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs []*Change
+	for i := range 20 {
+		p := draft.Path{draft.Key("l"), draft.Index(i * 2)}
+		c, err := d.Update(func(x *draft.Draft) error { return x.Insert(p, draft.String("r"+strconv.Itoa(i))) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	if got := compactCount(d.root); got != 20 {
+		t.Fatalf("%d compact elements after restore, want 20", got)
+	}
+	l := d.root.keys["l"].child
+	for s := range l.lst.all() {
+		if s.owner != l {
+			t.Fatalf("element %v's register is owned by %p, not its list %p", s.elem, s.owner, l)
+		}
+	}
+	checkConsistent(t, d)
+	b := newReplica(t, 2, nil) // a peer that had the original's changes takes the new ones
+	b.apply(t, a.ChangesSince(nil, 0)...)
+	b.apply(t, cs...)
+	if got, want := mustJSON(t, d.State()), b.json(t); got != want {
+		t.Fatalf("restored replica %s, a peer after its changes %s", got, want)
+	}
 }
