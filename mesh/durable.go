@@ -22,7 +22,8 @@ import (
 //     sequence numbers on disk;
 //   - durableSelf is the highest own sequence number whose Write has been
 //     acknowledged; Version and ChangesSince never show a peer an own
-//     operation above it, and Snapshot waits for it to catch up. So an own
+//     operation above it, nor a gap that stands on one (a reply is capped
+//     there, not filtered), and Snapshot waits for it to catch up. So an own
 //     change that was not durable was never seen by anyone, and a restart
 //     that reuses its sequence number contradicts nobody;
 //   - once a Write fails, the document fails closed: nothing more is
@@ -300,7 +301,10 @@ func (d *durableDocument) persist(old VersionVector, given ...Change) {
 	}
 	b := store.Batch{Clock: d.clk.Last()}
 	if !old.Covers(d.inner.Version()) {
-		cs := d.inner.doc.ChangesSince(crdt.VersionVector(old), 0)
+		// The log as kept, not a reply: a reply leaves out a gap received
+		// whose overwriting write waits in the pending buffer, and that gap
+		// would then never be stored (a hole in the log after a restart).
+		cs := d.inner.doc.LoggedSince(crdt.VersionVector(old))
 		b.Changes = make([]store.Change, len(cs))
 		for i, c := range cs {
 			b.Changes[i] = encode(c)
@@ -364,28 +368,25 @@ func (d *durableDocument) Apply(changes []Change) (Applied, error) {
 }
 
 // ChangesSince implements Document, leaving out own changes that are not
-// durable yet.
+// durable yet. The reply is capped at the durable seq for our replica
+// (crdt's EncodedChangesBetween) rather than filtered afterwards: a reply
+// may send a run of our writes as a gap that stands on a later write, and
+// dropping that write when it is not durable would leave the peer with
+// the gap and no overwriter, which a crash could lose for good. Capped, a
+// write overwritten only past the durable seq goes whole.
 func (d *durableDocument) ChangesSince(v VersionVector, maxBytes int) ([]Change, bool, error) {
 	d.settle()
-	q := v.Clone()
-	raw := d.inner.doc.VersionOf(d.self)
-	if q[d.self] >= d.durableSelf {
-		// The peer needs none of our durable changes: skip our replica, so
-		// non-durable changes take no room in the reply.
-		q[d.self] = max(q[d.self], raw)
-	}
-	cs, _, err := d.inner.ChangesSince(q, maxBytes)
+	upTo := crdt.VersionVector{d.self: d.durableSelf}
+	ecs, err := d.inner.doc.EncodedChangesBetween(crdt.VersionVector(v), upTo, maxBytes)
 	if err != nil {
-		return nil, false, err
+		// Below the log's floor: the core answers with a snapshot.
+		return nil, false, fmt.Errorf("%w: %w", ErrCompacted, err)
 	}
-	out := cs[:0]
+	out := make([]Change, len(ecs))
 	after := v.Clone()
-	for _, c := range cs {
-		if c.Replica == d.self && c.End > d.durableSelf {
-			continue
-		}
-		out = append(out, c)
-		after[c.Replica] = max(after[c.Replica], c.End)
+	for i, e := range ecs {
+		out[i] = Change{Replica: e.Replica, Start: e.StartSeq, End: e.EndSeq, Data: e.Data}
+		after[e.Replica] = max(after[e.Replica], e.EndSeq)
 	}
 	return out, !after.Covers(d.Version()), nil
 }

@@ -41,8 +41,12 @@ func mustNew(t *testing.T, cfg Config) *Node {
 // keysOf returns the state's top-level keys and string values.
 func keysOf(t *testing.T, n *Node) map[string]string {
 	t.Helper()
+	return valueKeys(n.State())
+}
+
+// valueKeys returns a state's top-level keys and string values.
+func valueKeys(st draft.Value) map[string]string {
 	out := map[string]string{}
-	st := n.State()
 	for k := range st.Keys() {
 		v, _ := st.Get(k)
 		s, _ := v.AsString()
