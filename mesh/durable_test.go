@@ -424,7 +424,7 @@ func TestDurableFailedStoreFailsClosed(t *testing.T) {
 
 // remoteDoc returns a crdt document of another replica, to make remote
 // changes and snapshots with.
-func remoteDoc(t *testing.T, r clock.ReplicaID, pc clock.Physical) *crdt.Doc {
+func remoteDoc(t testing.TB, r clock.ReplicaID, pc clock.Physical) *crdt.Doc {
 	t.Helper()
 	clk, err := clock.New(clock.Config{Replica: r, Physical: pc, MaxDrift: clock.DefaultMaxDrift})
 	if err != nil {
