@@ -264,20 +264,35 @@ func TestQueueOracle(t *testing.T) {
 				t.Fatalf("seed %d step %d: len %d, oracle %d", seed, step, q.len(), len(o.items))
 			}
 		}
-		// One table slot per queued broadcast, each entry's slot its own.
+		// Every entry in a bucket (live or stale) holds one reference
+		// to its broadcast's table slot; the live ones are the queue's
+		// length, the stale ones its stale count.
 		if q.tab == nil {
 			continue
 		}
-		live := len(q.tab.tab) - len(q.tab.free)
+		refs := map[int32]int32{}
+		live, stale := 0, 0
 		for _, bk := range q.buckets {
 			for _, e := range bk {
-				if b := q.tab.tab[e.slot]; b == nil || b.kid != e.kid || b.slot != e.slot || q.tab.refs[e.slot] != 1 {
+				if b := q.tab.tab[e.slot]; b == nil || b.kid != e.kid || b.slot != e.slot {
 					t.Fatalf("seed %d: entry %+v has slot of %+v", seed, e, b)
+				}
+				refs[e.slot]++
+				if q.isStale(&e) {
+					stale++
+				} else {
+					live++
 				}
 			}
 		}
-		if live != q.len() {
-			t.Fatalf("seed %d: %d live table slots for %d entries", seed, live, q.len())
+		for slot, n := range refs {
+			if q.tab.refs[slot] != n {
+				t.Fatalf("seed %d: slot %d has %d references for %d entries", seed, slot, q.tab.refs[slot], n)
+			}
+		}
+		if len(refs) != len(q.tab.tab)-len(q.tab.free) || live != q.len() || stale != q.stale {
+			t.Fatalf("seed %d: %d slots in use for %d slots referred to; %d live entries (len %d), %d stale (count %d)",
+				seed, len(q.tab.tab)-len(q.tab.free), len(refs), live, q.len(), stale, q.stale)
 		}
 	}
 }
@@ -311,5 +326,28 @@ func TestEventQueueOracle(t *testing.T) {
 		if q.len() != len(oracle) {
 			t.Fatalf("seed %d: %d left, want %d", seed, q.len(), len(oracle))
 		}
+	}
+}
+
+// TestQueueStaleAnnouncements: announcements replaced many times before
+// any packet leave one live entry, their stale entries stay bounded
+// (swept), and a packet carries the newest only.
+func TestQueueStaleAnnouncements(t *testing.T) {
+	var q gossipQueue
+	q.queue(bc("c/other", 10), 0)
+	var last *bcast
+	for i := range 500 {
+		last = bc(announceKeyPrefix+"stale", 10+i%7)
+		q.queue(last, 0)
+		if q.len() != 2 || q.stale > q.n+staleSlack {
+			t.Fatalf("after %d announcements: len %d, %d stale", i+1, q.len(), q.stale)
+		}
+	}
+	pkt, _ := q.take(nil, 1400, 3, 8)
+	if got := entryKeys(t, pkt); len(got) != 2 || pkt[0].bcast != last || got[1] != "c/other" {
+		t.Fatalf("took %v", got)
+	}
+	if q.stale != 0 || len(q.buckets[0]) != 0 || len(q.buckets[1]) != 2 {
+		t.Fatalf("after a full take: %d stale, buckets %d and %d long", q.stale, len(q.buckets[0]), len(q.buckets[1]))
 	}
 }
