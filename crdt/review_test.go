@@ -1,0 +1,719 @@
+package crdt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/syncmesh/syncmesh/clock"
+	"github.com/syncmesh/syncmesh/draft"
+)
+
+// This file holds a reviewer's adversarial tests of superseded-write
+// elision (elide.go) and compact list elements (compactelems.go): random
+// histories that mix gaps with compaction, snapshot catch-up, restarts
+// from a snapshot, small pending buffers, strategies, nested containers
+// replaced by their author, type clashes and list moves, checked against
+// a replica that got every original change and against the original ops
+// each gap stands for.
+
+// reviewRuns is the number of random histories of a review test; raise
+// it with CRDT_REVIEW_RUNS for a soak.
+func reviewRuns(def int) int {
+	if s := os.Getenv("CRDT_REVIEW_RUNS"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			return n
+		}
+	}
+	if testing.Short() {
+		return max(1, def/4)
+	}
+	return def
+}
+
+// opIndex holds every original op by id: the ground truth gaps are
+// checked against.
+type opIndex map[OpID]*Op
+
+func (ix opIndex) add(c *Change) {
+	for i := range c.Ops {
+		ix[c.ID(i)] = &c.Ops[i]
+	}
+}
+
+// sameRegister reports whether ops a and b write the same register.
+func sameRegister(a, b *Op) bool { return a.Key == b.Key && slices.Equal(a.Path, b.Path) }
+
+// verifyGaps checks every gap of a reply against the original ops it
+// stands for: each is a plain write (an OpSet with no Ctx, no Marks and
+// only its author's ids in Pred), and an op of its author at the same
+// register with a seq up to the gap's Until sets or deletes that register
+// (the write that overwrote it; checkGaps checks that the reply reaches
+// Until).
+func (ix opIndex) verifyGaps(cs []*Change) error {
+	for _, g := range cs {
+		if g.Elided == 0 {
+			continue
+		}
+		for s := g.StartSeq; s <= g.EndSeq(); s++ {
+			op := ix[OpID{Replica: g.Replica, Seq: s}]
+			if op == nil {
+				return fmt.Errorf("gap %s stands for op %d, which nobody made", fmtChange(g), s)
+			}
+			if op.Kind != OpSet || op.Ctx != nil || len(op.Marks) > 0 {
+				return fmt.Errorf("gap %s stands for op %d (kind %v), not a plain write", fmtChange(g), s, op.Kind)
+			}
+			for _, p := range op.Pred {
+				if p.Replica != g.Replica {
+					return fmt.Errorf("gap %s stands for op %d whose Pred names %v", fmtChange(g), s, p)
+				}
+			}
+			found := false
+			for u := s + 1; u <= g.Until && !found; u++ {
+				o := ix[OpID{Replica: g.Replica, Seq: u}]
+				found = o != nil && (o.Kind == OpSet || o.Kind == OpDelete) && sameRegister(o, op)
+			}
+			if !found {
+				return fmt.Errorf("gap %s: no op of its author up to Until overwrites op %d at %v/%v", fmtChange(g), s, op.Path, op.Key)
+			}
+		}
+	}
+	return nil
+}
+
+// reviewExchange is src's anti-entropy reply to r at v (byte limit
+// maxBytes) in one of its forms, checked (checkGaps, verifyGaps) and
+// applied whole, shuffled with a duplicate, or one by one; a reader below
+// src's floor takes src's snapshot instead. A full pending buffer is not
+// an error (the changes dropped are asked for again). It returns the gaps.
+func reviewExchange(rng *rand.Rand, r, src *replica, v VersionVector, maxBytes int, ix opIndex) (int, error) {
+	var cs []*Change
+	var buf []byte
+	var err error
+	form := rng.IntN(3)
+	switch form {
+	case 0:
+		cs, err = src.ChangesSinceErr(v, maxBytes)
+	case 1:
+		var enc []EncodedChange
+		if own := src.VersionOf(src.Replica()); own > 0 && rng.IntN(3) == 0 {
+			enc, err = src.EncodedChangesBetween(v, VersionVector{src.Replica(): uint64(rng.IntN(int(own) + 1))}, maxBytes)
+		} else {
+			enc, err = src.EncodedChangesSince(v, maxBytes)
+		}
+		if err == nil {
+			cs, err = decodeEncoded(enc)
+		}
+	default:
+		if buf, err = src.AppendEncodedSince(nil, v, maxBytes); err == nil {
+			cs, err = splitReply(buf)
+		}
+	}
+	if errors.Is(err, ErrCompacted) {
+		sn, derr := DecodeSnapshot(EncodeSnapshot(src.Snapshot()))
+		if derr != nil {
+			return 0, derr
+		}
+		_, err = r.MergeSnapshot(sn)
+		return 0, err
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := checkGaps(cs, v); err != nil {
+		return 0, err
+	}
+	if err := ix.verifyGaps(cs); err != nil {
+		return 0, err
+	}
+	switch {
+	case form == 2:
+		_, err = r.ApplyEncoded(buf)
+	case rng.IntN(2) == 0:
+		p := slices.Clone(cs)
+		if len(p) > 0 {
+			p = append(p, p[rng.IntN(len(p))])
+		}
+		rng.Shuffle(len(p), func(i, j int) { p[i], p[j] = p[j], p[i] })
+		_, err = r.Apply(p...)
+	default:
+		for _, c := range cs {
+			if _, err = r.Apply(c); err != nil && !errors.Is(err, ErrPendingFull) {
+				break
+			}
+		}
+	}
+	if errors.Is(err, ErrPendingFull) {
+		err = nil
+	}
+	return countGaps(cs), err
+}
+
+// reviewRecipe is an edit aimed at elision's edges: overwrites at
+// registers with strategies, counters, a nested map its author writes
+// into and then replaces (with a scalar, a fresh map, a list: type
+// clashes) or deletes, list elements set, deleted, moved and inserted
+// next to, and now and then a random edit.
+func reviewRecipe(rng *rand.Rand) func(d *draft.Draft) error {
+	return func(d *draft.Draft) error {
+		cur := d.Current()
+		num := draft.Int(int64(rng.IntN(100)))
+		key := func(k ...string) draft.Path {
+			p := make(draft.Path, len(k))
+			for i := range k {
+				p[i] = draft.Key(k[i])
+			}
+			return p
+		}
+		switch rng.IntN(12) {
+		case 0: // strategies: multi, max, min, custom
+			return d.Set(key([]string{"m", "mx", "cu"}[rng.IntN(3)]), num)
+		case 1:
+			if o, ok := cur.Get("mn"); !ok || o.Kind() != draft.MapKind {
+				return d.Set(key("mn"), obj("p", num))
+			}
+			return d.Set(key("mn", subKeys[rng.IntN(2)]), num)
+		case 2: // counters: set, then increments
+			if c, ok := cur.Get("c"); !ok || c.Kind() != draft.MapKind {
+				return d.Set(key("c"), obj("p", num))
+			}
+			k := subKeys[rng.IntN(2)]
+			if x, ok := cur.At(key("c", k)); ok && x.Kind() == draft.IntKind && rng.IntN(3) > 0 {
+				return d.Increment(key("c", k), draft.Int(int64(rng.IntN(5)-2)))
+			}
+			return d.Set(key("c", k), num)
+		case 3, 4: // a nested map written into, then replaced
+			o, ok := cur.Get("o")
+			switch r := rng.IntN(10); {
+			case !ok || o.Kind() != draft.MapKind || r == 0:
+				return d.Set(key("o"), obj("x", num))
+			case r == 1:
+				return d.Set(key("o"), num) // a scalar over the map
+			case r == 2:
+				return d.Set(key("o"), draft.ListOf(num)) // a list over the map
+			case r == 3:
+				return d.Delete(key("o"))
+			default:
+				return d.Set(key("o", subKeys[rng.IntN(3)]), num)
+			}
+		case 5, 6: // list elements
+			l, ok := cur.Get("l")
+			if !ok || l.Kind() != draft.ListKind {
+				return d.Set(key("l"), draft.ListOf(num))
+			}
+			n := l.Len()
+			at := func(i int) draft.Path { return draft.Path{draft.Key("l"), draft.Index(i)} }
+			switch r := rng.IntN(10); {
+			case r < 3 || n == 0:
+				return d.Insert(at(rng.IntN(n+1)), num)
+			case r < 7:
+				return d.Set(at(rng.IntN(n)), num)
+			case r < 8:
+				return d.Delete(at(rng.IntN(n)))
+			default:
+				return d.ListAt(key("l")).Move(rng.IntN(n), rng.IntN(n))
+			}
+		case 7, 8, 9, 10: // plain overwrites at shared registers
+			return d.Set(key(topKeys[rng.IntN(2)]), num)
+		}
+		return randomRecipe(rng)(d)
+	}
+}
+
+// TestReviewElisionHistories: 3 to 5 replicas (some with small pending
+// buffers) edit at elision's edges and exchange originals by gossip and
+// gaps by anti-entropy (stale vectors, byte limits, relays), while
+// replicas compact at the true frontier, catch up by snapshot when a
+// reader is below a floor, merge each other's snapshots, and restart
+// from their own snapshots. Every reply's gaps are checked against the
+// original ops (a plain write, overwritten by its author at its register
+// within Until, which the reply reaches); in the end every replica equals
+// a reference that got every original change.
+func TestReviewElisionHistories(t *testing.T) {
+	base := propSeed()
+	t.Logf("seed %d (CRDT_SEED=%d, CRDT_REVIEW_RUNS=n for more)", base, base)
+	gaps := 0
+	for run := range reviewRuns(16) {
+		seed := base + uint64(run)
+		n, msg := runReviewHistory(t, seed)
+		if msg != "" {
+			t.Fatalf("seed %d: %s (rerun: CRDT_SEED=%d CRDT_REVIEW_RUNS=1 go test -run TestReviewElisionHistories -count=1 ./crdt/)", seed, msg, seed)
+		}
+		gaps += n
+	}
+	if gaps == 0 {
+		t.Fatal("no reply held a gap: the test exercised nothing")
+	}
+}
+
+// restartFromSnapshot replaces r by a document restored from its own
+// snapshot, its clock resumed from where it was (a restart that loses
+// the op log, pending and quarantined changes).
+func restartFromSnapshot(r *replica, st *Strategies, pend, pendBytes int) error {
+	clk, err := clock.New(clock.Config{Replica: r.Replica(), Physical: r.phys, MaxDrift: time.Hour, Resume: r.clk.Last()})
+	if err != nil {
+		return err
+	}
+	cfg := DefaultConfig(r.Replica(), clk)
+	cfg.Strategies = st
+	cfg.MaxPending, cfg.MaxPendingBytes = pend, pendBytes
+	d, err := Restore(cfg, EncodeSnapshot(r.Snapshot()))
+	if err != nil {
+		return err
+	}
+	r.Doc = d
+	return nil
+}
+
+func runReviewHistory(t *testing.T, seed uint64) (gaps int, msg string) {
+	t.Helper()
+	defer func() {
+		if p := recover(); p != nil {
+			msg = fmt.Sprintf("panic: %v", p)
+		}
+	}()
+	rng := rand.New(rand.NewPCG(seed, seed^0x5e71e))
+	st := propStrategies()
+	nrep := 3 + rng.IntN(3)
+	reps := make([]*replica, nrep)
+	pend := make([][2]int, nrep)
+	for i := range reps {
+		reps[i] = newReplica(t, clock.ReplicaID(i+1), st)
+		pend[i] = [2]int{DefaultMaxPending, DefaultMaxPendingBytes}
+		if rng.IntN(2) == 0 {
+			pend[i] = [2]int{1 + rng.IntN(6), 200 + rng.IntN(2000)}
+			reps[i].cfg.MaxPending, reps[i].cfg.MaxPendingBytes = pend[i][0], pend[i][1]
+		}
+	}
+	ix := opIndex{}
+	var all []*Change
+	olds := map[int][]VersionVector{}
+	limit := func() int {
+		if rng.IntN(3) == 0 {
+			return 0
+		}
+		return 1 + rng.IntN(500)
+	}
+	for step := range 120 + rng.IntN(120) {
+		ri := rng.IntN(nrep)
+		r := reps[ri]
+		fail := func(what string, err error) (int, string) {
+			return gaps, fmt.Sprintf("step %d, replica %s: %s: %v", step, r.Replica(), what, err)
+		}
+		switch k := rng.IntN(40); {
+		case k < 18: // a local edit
+			r.phys.Advance(time.Duration(rng.IntN(3)) * time.Millisecond)
+			c, err := r.Update(reviewRecipe(rng))
+			if errors.Is(err, ErrPath) {
+				continue
+			}
+			if err != nil {
+				return fail("update", err)
+			}
+			if c != nil {
+				all = append(all, c)
+				ix.add(c)
+			}
+		case k < 24: // gossip of originals: a subset, shuffled, duplicates
+			var batch []*Change
+			for range rng.IntN(6) {
+				if len(all) > 0 {
+					batch = append(batch, all[rng.IntN(len(all))])
+				}
+			}
+			if _, err := r.Apply(batch...); err != nil && !errors.Is(err, ErrPendingFull) {
+				return fail("gossip", err)
+			}
+		case k < 34: // anti-entropy, maybe from a stale vector
+			src := reps[rng.IntN(nrep)]
+			v := r.Version()
+			if old := olds[ri]; len(old) > 0 && rng.IntN(3) == 0 {
+				v = old[rng.IntN(len(old))]
+			}
+			n, err := reviewExchange(rng, r, src, v, limit(), ix)
+			if err != nil {
+				return fail("anti-entropy from "+src.Replica().String(), err)
+			}
+			gaps += n
+			olds[ri] = append(olds[ri], r.Version())
+		case k < 37: // compaction at the true frontier
+			f := frontierOf(reps)
+			r.Compact(f)
+			// CheckFloor agrees with ChangesSinceErr, at the frontier
+			// and at stale vectors.
+			for _, old := range append(olds[rng.IntN(nrep)], f) {
+				_, e1 := r.ChangesSinceErr(old, 0)
+				e2 := r.CheckFloor(old)
+				if (e1 == nil) != (e2 == nil) {
+					return fail("floor check", fmt.Errorf("ChangesSinceErr %v, CheckFloor %v at %v", e1, e2, old))
+				}
+			}
+		case k < 39: // a merged snapshot of another replica
+			src := reps[rng.IntN(nrep)]
+			sn, err := DecodeSnapshot(EncodeSnapshot(src.Snapshot()))
+			if err != nil {
+				return fail("snapshot", err)
+			}
+			if _, err := r.MergeSnapshot(sn); err != nil {
+				return fail("merge snapshot", err)
+			}
+		default: // a restart from its own snapshot
+			if err := restartFromSnapshot(r, st, pend[ri][0], pend[ri][1]); err != nil {
+				return fail("restart", err)
+			}
+		}
+		if msg := consistency(r.Doc); msg != "" {
+			return gaps, fmt.Sprintf("step %d, replica %s: %s", step, r.Replica(), msg)
+		}
+	}
+	ref := newReplica(t, 50, st) // every original change, nothing else
+	cs := slices.Clone(all)
+	rng.Shuffle(len(cs), func(i, j int) { cs[i], cs[j] = cs[j], cs[i] })
+	if _, err := ref.Apply(cs...); err != nil {
+		return gaps, "reference: " + err.Error()
+	}
+	for round := 0; ; round++ {
+		if round > 8*nrep {
+			return gaps, "anti-entropy did not converge"
+		}
+		for _, r := range reps {
+			for _, src := range reps {
+				l := limit()
+				if round >= 3*nrep {
+					l = 0
+				}
+				n, err := reviewExchange(rng, r, src, r.Version(), l, ix)
+				if err != nil {
+					return gaps, "final anti-entropy: " + err.Error()
+				}
+				gaps += n
+			}
+		}
+		done := true
+		for _, r := range reps {
+			done = done && r.vv.Equal(ref.vv) && r.PendingLen() == 0
+		}
+		if done {
+			break
+		}
+	}
+	f := frontierOf(append(slices.Clone(reps), ref))
+	ref.Compact(f)
+	want, wantSnap := dump(ref.Doc), EncodeSnapshot(ref.Snapshot())
+	for _, r := range reps {
+		r.Compact(f)
+		if got := dump(r.Doc); got != want {
+			return gaps, fmt.Sprintf("replica %s diverges from the reference:\n--- want\n%s\n--- got\n%s", r.Replica(), want, got)
+		}
+		if !bytes.Equal(EncodeSnapshot(r.Snapshot()), wantSnap) {
+			return gaps, fmt.Sprintf("replica %s: snapshot bytes differ from the reference", r.Replica())
+		}
+		if msg := consistency(r.Doc); msg != "" {
+			return gaps, "final: " + msg
+		}
+	}
+	return gaps, ""
+}
+
+// TestReviewCompactElementsTwins: replica a makes compact list elements
+// (local scalar inserts), and its twin b makes the same changes and
+// expands every register after each; replica c edits concurrently: it
+// inserts next to them, sets and deletes them, moves them, and replaces
+// or deletes the list itself (hiding it, then showing it again), in lists
+// whose elements have strategies. After every step a and b show the same
+// state and the same conflicts at every element; now and then they are
+// compacted at the frontier, merge c's snapshot, or are compared by
+// snapshot bytes; in the end a, b and c hold the same registers.
+func TestReviewCompactElementsTwins(t *testing.T) {
+	base := propSeed()
+	t.Logf("seed %d (CRDT_SEED=%d, CRDT_REVIEW_RUNS=n for more)", base, base)
+	st := NewStrategies().
+		MustSet("/lm/*", Multi()).
+		MustSet("/lx/*", Maximum()).
+		MustSet("/lc/*", Count())
+	seen := 0
+	for run := range reviewRuns(8) {
+		seed := base + uint64(run)
+		n, msg := runCompactTwins(t, seed, st)
+		if msg != "" {
+			t.Fatalf("seed %d: %s (rerun: CRDT_SEED=%d CRDT_REVIEW_RUNS=1 go test -run TestReviewCompactElementsTwins -count=1 ./crdt/)", seed, msg, seed)
+		}
+		seen += n
+	}
+	t.Logf("most compact elements at once, summed over histories: %d", seen)
+	if seen == 0 {
+		t.Fatal("no compact element was ever made")
+	}
+}
+
+func runCompactTwins(t *testing.T, seed uint64, st *Strategies) (sawCompact int, msg string) {
+	t.Helper()
+	defer func() {
+		if p := recover(); p != nil {
+			msg = fmt.Sprintf("panic: %v", p)
+		}
+	}()
+	rng := rand.New(rand.NewPCG(seed, seed^0xc0ec7))
+	a, b := newReplica(t, 1, st), newReplica(t, 1, st)
+	c := newReplica(t, 2, st)
+	var fromA, fromC []*Change
+	lists := []string{"l", "lm", "lx", "lc"}
+	lenOf := func(r *replica, k string) int {
+		if l, ok := r.State().Get(k); ok && l.Kind() == draft.ListKind {
+			return l.Len()
+		}
+		return -1
+	}
+	at := func(k string, i int) draft.Path { return draft.Path{draft.Key(k), draft.Index(i)} }
+	edit := func(r *replica, k string, n int, step int, own bool) func(d *draft.Draft) error {
+		v := draft.Value(draft.Int(int64(step)))
+		if rng.IntN(4) == 0 {
+			v = draft.String("s" + strconv.Itoa(step))
+		}
+		if n < 0 {
+			return set("/"+k, draft.ListOf(v))
+		}
+		switch x := rng.IntN(20); {
+		case x < 10 || n == 0:
+			i := rng.IntN(n + 1)
+			return func(d *draft.Draft) error { return d.Insert(at(k, i), v) }
+		case x < 13:
+			i := rng.IntN(n)
+			return func(d *draft.Draft) error { return d.Set(at(k, i), v) }
+		case x < 15:
+			i := rng.IntN(n)
+			return func(d *draft.Draft) error { return d.Delete(at(k, i)) }
+		case x < 17:
+			i, j := rng.IntN(n), rng.IntN(n)
+			return func(d *draft.Draft) error { return d.Move(draft.Path{draft.Key(k)}, i, j) }
+		case x == 17 && !own:
+			return set("/"+k, v) // a scalar over the list (a type clash)
+		case x == 18 && !own:
+			return del("/" + k)
+		default:
+			// Several inserts and a write to one of them in one change.
+			i, m := rng.IntN(n+1), 1+rng.IntN(3) // drawn once: twins run the recipe each
+			return func(d *draft.Draft) error {
+				for range m {
+					if err := d.Insert(at(k, i), v); err != nil {
+						return err
+					}
+				}
+				return d.Set(at(k, i), draft.Int(-1))
+			}
+		}
+	}
+	twins := func(what string, conflicts bool) string {
+		if sa, sb := mustJSON(t, a.State()), mustJSON(t, b.State()); sa != sb {
+			return fmt.Sprintf("%s: states differ:\n%s\n%s", what, sa, sb)
+		}
+		for _, k := range lists {
+			if !conflicts {
+				break // Conflicts reads (and so expands) every element
+			}
+			for i := range max(lenOf(a, k), 0) {
+				ca, cb := a.Conflicts(at(k, i)), b.Conflicts(at(k, i))
+				if fmt.Sprint(ca) != fmt.Sprint(cb) {
+					return fmt.Sprintf("%s: conflicts at /%s/%d differ: %v, %v", what, k, i, ca, cb)
+				}
+			}
+		}
+		return ""
+	}
+	for step := range 250 {
+		r := rng.IntN(10)
+		k := lists[rng.IntN(len(lists))]
+		switch {
+		case r < 6: // a and its twin
+			f := edit(a, k, lenOf(a, k), step, true)
+			a.phys.Advance(time.Millisecond)
+			b.phys.Advance(time.Millisecond)
+			ca, errA := a.Update(f)
+			cb, errB := b.Update(f)
+			if (errA == nil) != (errB == nil) {
+				return sawCompact, fmt.Sprintf("step %d: twins disagree on an update: %v, %v", step, errA, errB)
+			}
+			if errA != nil {
+				continue
+			}
+			if fmt.Sprint(ca) != fmt.Sprint(cb) {
+				return sawCompact, fmt.Sprintf("step %d: twins made different changes:\n%v\n%v", step, ca, cb)
+			}
+			if ca != nil {
+				fromA = append(fromA, ca)
+			}
+			expandLists(b.root)
+		case r < 8: // c, concurrently; a and b get it (not rendering first)
+			cc, err := c.Update(edit(c, k, lenOf(c, k), step, false))
+			c.phys.Advance(time.Millisecond)
+			if err != nil || cc == nil {
+				continue
+			}
+			fromC = append(fromC, cc)
+			if rng.IntN(2) == 0 {
+				if _, err := a.Apply(cc); err != nil {
+					return sawCompact, "a: " + err.Error()
+				}
+				if _, err := b.Apply(cc); err != nil {
+					return sawCompact, "b: " + err.Error()
+				}
+				expandLists(b.root)
+			}
+		case r == 8: // c catches up with a (by anti-entropy: gaps too)
+			cs, err := a.ChangesSinceErr(c.Version(), 0)
+			if err != nil {
+				return sawCompact, "a's reply: " + err.Error()
+			}
+			if _, err := c.Apply(cs...); err != nil {
+				return sawCompact, "c: " + err.Error()
+			}
+		default: // a read path on a (b reads it too)
+			switch rng.IntN(4) {
+			case 0:
+				f := frontierOf([]*replica{a, c})
+				a.Compact(f)
+				b.Compact(f)
+			case 1:
+				sa, sb := EncodeSnapshot(a.Snapshot()), EncodeSnapshot(b.Snapshot())
+				if !bytes.Equal(sa, sb) {
+					return sawCompact, fmt.Sprintf("step %d: twins' snapshots differ", step)
+				}
+			case 2:
+				sn := c.Snapshot()
+				if _, err := a.MergeSnapshot(sn); err != nil {
+					return sawCompact, "a merge: " + err.Error()
+				}
+				if _, err := b.MergeSnapshot(sn); err != nil {
+					return sawCompact, "b merge: " + err.Error()
+				}
+				expandLists(b.root)
+			default:
+				if msg := consistency(a.Doc); msg != "" {
+					return sawCompact, fmt.Sprintf("step %d: a: %s", step, msg)
+				}
+			}
+		}
+		sawCompact = max(sawCompact, compactCount(a.root))
+		if msg := twins(fmt.Sprintf("step %d", step), rng.IntN(8) == 0); msg != "" {
+			return sawCompact, msg
+		}
+	}
+	if _, err := a.Apply(fromC...); err != nil {
+		return sawCompact, err.Error()
+	}
+	if _, err := b.Apply(fromC...); err != nil {
+		return sawCompact, err.Error()
+	}
+	if _, err := c.Apply(fromA...); err != nil {
+		return sawCompact, err.Error()
+	}
+	if msg := twins("end", true); msg != "" {
+		return sawCompact, msg
+	}
+	da, db, dc := dump(a.Doc), dump(b.Doc), dump(c.Doc)
+	if da != db || dump(a.Doc) != dc {
+		return sawCompact, fmt.Sprintf("registers differ:\n%s\n---\n%s\n---\n%s", da, db, dc)
+	}
+	return sawCompact, ""
+}
+
+// A gap whose timestamp is far ahead of the receiver's clock is
+// quarantined like any change, ready or not: it moves neither the clock
+// nor the version vector, and is applied once the clock catches up.
+func TestReviewGapQuarantined(t *testing.T) {
+	a := newReplica(t, 1, nil)
+	a1 := a.update(t, set("/x", draft.Int(1)))
+	a.phys.Advance(2 * time.Hour) // past the receivers' MaxDrift (1h)
+	a.writeInts(t, "/x", 3)       // overwrites: 2 and 3 become a gap
+	reply := a.ChangesSince(VersionVector{1: 1}, 0)
+	if len(reply) != 2 || reply[0].Elided != 2 || reply[0].Ops != nil {
+		t.Fatalf("reply %v, want a gap of 2 and its overwriter", fmtChanges(reply))
+	}
+	for _, tc := range []struct {
+		name  string
+		first []*Change // applied before the reply
+	}{
+		{"ready", []*Change{a1}},
+		{"not ready", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newReplica(t, 3, nil)
+			c.apply(t, tc.first...)
+			before, vv := c.clk.Last(), c.Version()
+			res, err := c.Apply(reply[0])
+			if err != nil || res.Quarantined != 1 || c.QuarantinedLen() != 1 {
+				t.Fatalf("gap: %+v, %v, %d quarantined; want it quarantined", res, err, c.QuarantinedLen())
+			}
+			if _, err := c.Apply(reply[1]); err != nil {
+				t.Fatal(err)
+			}
+			if c.clk.Last() != before || !c.Version().Equal(vv) || c.PendingLen() != 0 {
+				t.Fatalf("clock %v (was %v), version %v (was %v), %d pending: the gap moved something", c.clk.Last(), before, c.Version(), vv, c.PendingLen())
+			}
+			c.phys.Advance(2 * time.Hour)
+			if _, err := c.RetryQuarantined(); err != nil {
+				t.Fatal(err)
+			}
+			if tc.first == nil {
+				c.apply(t, a1)
+			}
+			if c.QuarantinedLen() != 0 || c.PendingLen() != 0 || !c.Version().Equal(a.Version()) {
+				t.Fatalf("after the retry: %d quarantined, %d pending, version %v, want %v", c.QuarantinedLen(), c.PendingLen(), c.Version(), a.Version())
+			}
+			if got, want := dump(c.Doc), dump(a.Doc); got != want {
+				t.Fatalf("registers differ:\n%s\n---\n%s", got, want)
+			}
+		})
+	}
+}
+
+// The pending buffer's bounds hold with gaps: a gap replacing a buffered
+// change counts its own size, a gap that does not fit is dropped (and
+// asked for again), and the buffer's bytes return to zero once it drains.
+func TestReviewGapPendingBounds(t *testing.T) {
+	a := newReplica(t, 1, nil)
+	a1 := a.update(t, set("/y", draft.Int(0)))
+	big := a.update(t, set("/x", draft.String(string(bytes.Repeat([]byte("v"), 300)))))
+	rest := a.writeInts(t, "/x", 3) // big and the first two are overwritten
+	reply := a.ChangesSince(VersionVector{1: 1}, 0)
+	if len(reply) != 2 || reply[0].StartSeq != big.StartSeq || reply[0].Elided != 3 {
+		t.Fatalf("reply %v, want a gap of 3 from %d and its overwriter", fmtChanges(reply), big.StartSeq)
+	}
+	c := newReplica(t, 3, nil)
+	c.cfg.MaxPending, c.cfg.MaxPendingBytes = 2, 400
+	c.apply(t, big) // buffered: a1 is missing
+	if c.pending.n != 1 || c.pending.bytes < 300 {
+		t.Fatalf("pending %d changes, %d bytes after the big write", c.pending.n, c.pending.bytes)
+	}
+	c.apply(t, reply[0]) // the same start, reaching further: replaces it
+	if c.pending.n != 1 || c.pending.bytes != changeSize(reply[0]) {
+		t.Fatalf("pending %d changes, %d bytes, want the gap alone (%d bytes)", c.pending.n, c.pending.bytes, changeSize(reply[0]))
+	}
+	c.apply(t, rest[0]) // covered by the gap: buffered, a duplicate once it applies
+	res, err := c.Apply(reply[1])
+	if !errors.Is(err, ErrPendingFull) || res.Dropped != 1 {
+		t.Fatalf("a third buffered change: %+v, %v; want it dropped", res, err)
+	}
+	c.apply(t, a1)
+	if c.pending.n != 0 || c.pending.bytes != 0 || c.VersionOf(1) != reply[0].EndSeq() {
+		t.Fatalf("after a1: %d pending, %d bytes, version %d; want 0, 0, %d", c.pending.n, c.pending.bytes, c.VersionOf(1), reply[0].EndSeq())
+	}
+	// The overwriter was dropped: the gap's Until is not reached, so c
+	// must not serve the gap on.
+	if cs := c.ChangesSince(nil, 0); countGaps(cs) != 0 {
+		t.Fatalf("c serves %v without the overwriter", fmtChanges(cs))
+	}
+	if err := checkGaps(c.ChangesSince(VersionVector{1: 1}, 0), VersionVector{1: 1}); err != nil {
+		t.Fatal(err)
+	}
+	c.apply(t, a.ChangesSince(c.Version(), 0)...)
+	if got, want := dump(c.Doc), dump(a.Doc); got != want {
+		t.Fatalf("registers differ:\n%s\n---\n%s", got, want)
+	}
+}
