@@ -2,6 +2,10 @@ package mesh
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/syncmesh/syncmesh/clock"
@@ -212,4 +216,208 @@ func TestDurableStoresGapWhoseOverwriterWaits(t *testing.T) {
 	if got, want := keysOf(t, b), valueKeys(src.State()); !mapsEqual(got, want) {
 		t.Fatalf("after restart:\n got %v\nwant %v", got, want)
 	}
+}
+
+// TestDurableGapsRandomCrashes drives a durable node A and two plain
+// replicas P and Q through random steps (seeded PCG): writes over a few
+// keys everywhere (most overwritten, so replies carry gaps), A's own
+// writes made durable late and in bursts, anti-entropy in byte-limited
+// pieces, A receiving random parts of replies in random order (so gaps
+// arrive before their overwriters, which may wait for a third replica's
+// change), and crashes of A that lose its writes not yet durable. A peer
+// must never hold more of A than A has made durable, and at the end, after
+// a full exchange, the three agree, and agree again after A restarts once
+// more. SYNCMESH_GAP_SEEDS raises the number of seeds.
+func TestDurableGapsRandomCrashes(t *testing.T) {
+	seeds := 6
+	if s := os.Getenv("SYNCMESH_GAP_SEEDS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds = n
+	}
+	var gaps gapCounts
+	for seed := range uint64(seeds) {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { gapCrashRun(t, seed, &gaps) })
+	}
+	t.Logf("gaps served by A: %d, offered to A: %d", gaps.served, gaps.received)
+	if !t.Failed() && (gaps.served == 0 || gaps.received == 0) {
+		t.Fatalf("the histories exercised no gaps: %+v", gaps)
+	}
+}
+
+// gapCounts counts the gaps a gapCrashRun saw.
+type gapCounts struct{ served, received int }
+
+// gapCrashRun is one history of TestDurableGapsRandomCrashes.
+func gapCrashRun(t *testing.T, seed uint64, gaps *gapCounts) {
+	const steps = 150
+	rng := rand.New(rand.NewPCG(seed, 0x9a95))
+	ctx := context.Background()
+	pc := clock.NewManual(gapTestMillis)
+	dir := t.TempDir()
+	p, q := remoteDoc(t, 97, pc), remoteDoc(t, 98, pc)
+	a := mustNew(t, manualDurableConfig("a", dir, pc))
+	defer func() { a.Close() }()
+	var unwritten []Change // A's own changes applied but never written
+	val := 0
+	write := func(doc func(func(*draft.Draft) error) error) {
+		val++
+		if err := doc(set(fmt.Sprintf("k%d", rng.IntN(4)), strconv.Itoa(val))); err != nil {
+			t.Fatalf("seed %d: write: %v", seed, err)
+		}
+	}
+	plainWrite := func(d *crdt.Doc) func(func(*draft.Draft) error) error {
+		return func(r func(*draft.Draft) error) error { _, err := d.Update(r); return err }
+	}
+	flush := func(k int) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		for _, ch := range unwritten[:k] {
+			ack, err := a.durable.writeLocal(ch)
+			if err != nil {
+				t.Fatalf("seed %d: write: %v", seed, err)
+			}
+			if err := ack.Wait(ctx); err != nil {
+				t.Fatalf("seed %d: ack: %v", seed, err)
+			}
+		}
+		unwritten = unwritten[k:]
+	}
+	limit := func() int { return []int{0, 200, 600, 2000}[rng.IntN(4)] }
+	// fromA is A's reply to doc, applied whole.
+	fromA := func(doc *crdt.Doc, maxBytes int) {
+		a.mu.Lock()
+		cs, _, err := a.durable.ChangesSince(VersionVector(doc.Version()), maxBytes)
+		durable := a.durable.durableSelf
+		a.mu.Unlock()
+		if err != nil {
+			t.Fatalf("seed %d: A's reply: %v", seed, err)
+		}
+		for _, c := range cs {
+			if c.Replica != a.durable.self {
+				continue
+			}
+			dc, err := crdt.DecodeChange(c.Data)
+			if err != nil {
+				t.Fatalf("seed %d: A served %d..%d: %v", seed, c.Start, c.End, err)
+			}
+			if dc.IsGap() {
+				gaps.served++
+				if dc.Until > durable {
+					t.Fatalf("seed %d: A served %d..%d as a gap until %d, durable only up to %d", seed, c.Start, c.End, dc.Until, durable)
+				}
+			}
+		}
+		applyTo(t, doc, cs)
+		if got := doc.VersionOf(a.durable.self); got > durable {
+			t.Fatalf("seed %d: a peer holds A up to %d, durable only up to %d", seed, got, durable)
+		}
+	}
+	// toA delivers to A a reply of doc's, or (partial) a random part of it
+	// in random order.
+	toA := func(doc *crdt.Doc, maxBytes int, partial bool) {
+		ecs, err := doc.EncodedChangesSince(crdt.VersionVector(a.Version()), maxBytes)
+		if err != nil {
+			t.Fatalf("seed %d: reply to A: %v", seed, err)
+		}
+		cs := make([]Change, 0, len(ecs))
+		for _, e := range ecs {
+			if ci, err := crdt.DecodeChange(e.Data); err == nil && ci.IsGap() {
+				gaps.received++
+			}
+			if !partial || rng.IntN(3) > 0 {
+				cs = append(cs, Change{Replica: e.Replica, Start: e.StartSeq, End: e.EndSeq, Data: e.Data})
+			}
+		}
+		if partial {
+			rng.Shuffle(len(cs), func(i, j int) { cs[i], cs[j] = cs[j], cs[i] })
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		for len(cs) > 0 {
+			n := 1 + rng.IntN(len(cs))
+			if _, err := a.durable.Apply(cs[:n]); err != nil {
+				t.Fatalf("seed %d: A applies: %v", seed, err)
+			}
+			cs = cs[n:]
+		}
+	}
+	between := func(from, to *crdt.Doc, maxBytes int) {
+		ecs, err := from.EncodedChangesSince(to.Version(), maxBytes)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		msgs := make([][]byte, len(ecs))
+		for i, e := range ecs {
+			msgs[i] = e.Data
+		}
+		if _, err := to.ApplyEncoded(msgs...); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+	}
+	crash := func() {
+		if err := a.Close(); err != nil {
+			t.Fatalf("seed %d: close: %v", seed, err)
+		}
+		unwritten = nil
+		n, err := New(manualDurableConfig("a", dir, pc))
+		if err != nil {
+			t.Fatalf("seed %d: restart: %v", seed, err)
+		}
+		a = n
+	}
+	for range steps {
+		switch k := rng.IntN(20); {
+		case k < 5:
+			a.mu.Lock()
+			write(func(r func(*draft.Draft) error) error {
+				ch, _, err := a.durable.Update(r)
+				unwritten = append(unwritten, ch)
+				return err
+			})
+			a.mu.Unlock()
+		case k < 7:
+			write(plainWrite(p))
+		case k < 8:
+			write(plainWrite(q))
+		case k < 10:
+			flush(rng.IntN(len(unwritten) + 1))
+		case k < 12:
+			fromA(p, limit())
+		case k < 13:
+			fromA(q, limit())
+		case k < 15:
+			toA(p, limit(), true)
+		case k < 16:
+			toA(q, limit(), true)
+		case k < 18:
+			between(p, q, limit())
+			between(q, p, limit())
+		case k < 19:
+			crash()
+		default:
+			toA(p, 0, false)
+		}
+	}
+	flush(len(unwritten))
+	for range 4 {
+		fromA(p, 0)
+		fromA(q, 0)
+		between(p, q, 0)
+		between(q, p, 0)
+		toA(p, 0, false)
+		toA(q, 0, false)
+	}
+	check := func(when string) {
+		av, pv, qv := valueKeys(a.State()), valueKeys(p.State()), valueKeys(q.State())
+		if !mapsEqual(av, pv) || !mapsEqual(av, qv) {
+			t.Fatalf("seed %d, %s: states differ\nA %v (version %v)\nP %v (version %v)\nQ %v (version %v)",
+				seed, when, av, a.Version(), pv, p.Version(), qv, q.Version())
+		}
+	}
+	check("after the exchange")
+	crash()
+	check("after a restart")
 }
