@@ -717,3 +717,83 @@ func TestReviewGapPendingBounds(t *testing.T) {
 		t.Fatalf("registers differ:\n%s\n---\n%s", got, want)
 	}
 }
+
+// TestReviewPiecewiseRelay: an author's long run of overwrites (longer
+// than the planner's cutWalk) travels in byte-limited pieces from the
+// author to r2 and, while r2 is still catching up, from r2 to r3 (which
+// relays the gaps r2 received): every piece advances its reader, holds
+// only gaps whose overwriters it reaches and which the original ops
+// justify, and all three end equal.
+func TestReviewPiecewiseRelay(t *testing.T) {
+	seed := propSeed()
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e1a7))
+	a := newReplica(t, 1, nil)
+	ix := opIndex{}
+	n := 6000
+	if testing.Short() {
+		n = 1500
+	}
+	for i := range n {
+		var f func(d *draft.Draft) error
+		switch k := "/k" + strconv.Itoa(rng.IntN(4)); rng.IntN(20) {
+		case 0:
+			f = set("/big", draft.String(strconv.Itoa(i)+string(bytes.Repeat([]byte("x"), rng.IntN(400)))))
+		case 1:
+			f = set("/u"+strconv.Itoa(i), draft.Int(int64(i))) // never overwritten
+		default:
+			f = set(k, draft.Int(int64(i)))
+		}
+		c := a.update(t, f)
+		ix.add(c)
+	}
+	r2, r3 := newReplica(t, 2, nil), newReplica(t, 3, nil)
+	pull := func(dst, src *replica, limit int) (bool, error) {
+		v := dst.Version()
+		if v.Equal(src.Version()) {
+			return false, nil
+		}
+		cs, err := src.ChangesSinceErr(v, limit)
+		if err != nil {
+			return false, err
+		}
+		if len(cs) == 0 {
+			return false, nil
+		}
+		if err := checkGaps(cs, v); err != nil {
+			return false, err
+		}
+		if err := ix.verifyGaps(cs); err != nil {
+			return false, err
+		}
+		if _, err := dst.Apply(cs...); err != nil {
+			return false, err
+		}
+		if !dst.Version().Covers(OpID{Replica: 1, Seq: v[1] + 1}) {
+			return false, fmt.Errorf("a piece of %d changes did not advance its reader from %d", len(cs), v[1])
+		}
+		return true, nil
+	}
+	for step := 0; ; step++ {
+		if step > 4*n {
+			t.Fatalf("seed %d: the relay did not finish", seed)
+		}
+		p2, err := pull(r2, a, 200+rng.IntN(4000))
+		if err != nil {
+			t.Fatalf("seed %d: step %d: a -> r2: %v", seed, step, err)
+		}
+		p3, err := pull(r3, r2, 100+rng.IntN(3000))
+		if err != nil {
+			t.Fatalf("seed %d: step %d: r2 -> r3: %v", seed, step, err)
+		}
+		if !p2 && !p3 {
+			t.Logf("seed %d: %d steps", seed, step)
+			break
+		}
+	}
+	want := dump(a.Doc)
+	for _, r := range []*replica{r2, r3} {
+		if got := dump(r.Doc); got != want {
+			t.Fatalf("seed %d: replica %s differs from the author:\n%s\n---\n%s", seed, r.Replica(), got, want)
+		}
+	}
+}
