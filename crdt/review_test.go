@@ -797,3 +797,78 @@ func TestReviewPiecewiseRelay(t *testing.T) {
 		}
 	}
 }
+
+// A recipe may reuse one path slice for all its calls, rewriting it in
+// place between them, within an update and across updates: the changes
+// are those of fresh paths (the draft keeps copies, and Update's patch
+// paths, carved from room its next produce reuses, are consumed first).
+func TestReviewReusedCallerPath(t *testing.T) {
+	seed := propSeed()
+	rng := rand.New(rand.NewPCG(seed, seed^0x9a7e))
+	a, b, c := newReplica(t, 1, nil), newReplica(t, 1, nil), newReplica(t, 2, nil)
+	buf := make(draft.Path, 3)
+	reuse := func(segs ...draft.Segment) draft.Path { return append(buf[:0], segs...) }
+	fresh := func(segs ...draft.Segment) draft.Path { return slices.Clone(segs) }
+	for _, r := range []*replica{a, b} {
+		c0 := r.update(t, func(d *draft.Draft) error {
+			if err := d.Set(draft.Path{draft.Key("l")}, draft.EmptyList()); err != nil {
+				return err
+			}
+			return d.Set(draft.Path{draft.Key("m")}, draft.EmptyMap())
+		})
+		if r == a {
+			c.apply(t, c0)
+		}
+	}
+	for step := range 300 {
+		type call struct {
+			kind int
+			i, j int
+			key  string
+			v    int64
+		}
+		n, _ := a.State().Get("l")
+		ln := n.Len()
+		var calls []call
+		for range 1 + rng.IntN(4) {
+			k := call{kind: rng.IntN(4), i: rng.IntN(ln + 1), j: rng.IntN(ln + 1), key: subKeys[rng.IntN(4)], v: int64(step)}
+			if k.kind == 0 {
+				ln++
+			}
+			calls = append(calls, k)
+		}
+		recipe := func(path func(...draft.Segment) draft.Path) func(d *draft.Draft) error {
+			return func(d *draft.Draft) error {
+				for _, k := range calls {
+					l, _ := d.Current().Get("l")
+					var err error
+					switch {
+					case k.kind == 0:
+						err = d.Insert(path(draft.Key("l"), draft.Index(min(k.i, l.Len()))), draft.Int(k.v))
+					case k.kind == 1 && l.Len() > 0:
+						err = d.Set(path(draft.Key("l"), draft.Index(k.i%l.Len())), draft.Int(-k.v))
+					case k.kind == 2 && l.Len() > 1:
+						err = d.Delete(path(draft.Key("l"), draft.Index(k.j%l.Len())))
+					default:
+						err = d.Set(path(draft.Key("m"), draft.Key(k.key)), draft.Int(k.v))
+					}
+					if err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		}
+		ca := a.update(t, recipe(reuse))
+		cb := b.update(t, recipe(fresh))
+		if fmt.Sprint(ca) != fmt.Sprint(cb) {
+			t.Fatalf("seed %d step %d: a reused path made\n%v\nfresh paths\n%v", seed, step, ca, cb)
+		}
+		if ca != nil {
+			c.apply(t, ca)
+		}
+	}
+	if sa, sb, sc := a.json(t), b.json(t), c.json(t); sa != sb || sa != sc {
+		t.Fatalf("seed %d: states differ:\n%s\n%s\n%s", seed, sa, sb, sc)
+	}
+}
