@@ -919,3 +919,92 @@ func TestReviewGapOutlivesLostOverwriter(t *testing.T) {
 		t.Fatalf("c (gap) and w (original) disagree for good:\n%s\n---\n%s", dc, dw)
 	}
 }
+
+// Gaps of different spans for the same seqs (two senders elide different
+// runs, a stale reader gets a longer one, a reader part way a trimmed
+// one), originals, and duplicates of all of them wait together in the
+// pending buffer behind the author's first change, in every order; once
+// it arrives the receiver equals a replica that got only originals.
+func TestReviewOverlappingGapsPending(t *testing.T) {
+	seed := propSeed()
+	rng := rand.New(rand.NewPCG(seed, seed^0x0e71a9))
+	a, b := newReplica(t, 1, nil), newReplica(t, 2, nil)
+	ix := opIndex{}
+	var all []*Change
+	for i := range 40 {
+		var f func(d *draft.Draft) error
+		switch rng.IntN(5) {
+		case 0:
+			f = set("/y"+strconv.Itoa(rng.IntN(2)), draft.Int(int64(i)))
+		case 1:
+			f = func(d *draft.Draft) error { // two registers in one change
+				if err := d.Set(draft.Path{draft.Key("x")}, draft.Int(int64(i))); err != nil {
+					return err
+				}
+				return d.Set(draft.Path{draft.Key("z")}, draft.Int(int64(i)))
+			}
+		default:
+			f = set("/x", draft.Int(int64(i)))
+		}
+		c := a.update(t, f)
+		ix.add(c)
+		all = append(all, c)
+	}
+	// s2 has the author's changes up to some point by gaps and originals.
+	s2 := newReplica(t, 3, nil)
+	s2.apply(t, a.ChangesSince(nil, 0)...)
+	cut := 10 + rng.IntN(20)
+	a2 := newReplica(t, 5, nil) // a replica that got the originals up to cut
+	a2.apply(t, all[:cut]...)
+	var pool []*Change
+	for _, src := range []*replica{a, s2, a2} {
+		for _, from := range []uint64{0, 1, 3, uint64(cut / 2)} {
+			cs, err := src.ChangesSinceErr(VersionVector{1: from}, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ix.verifyGaps(cs); err != nil {
+				t.Fatal(err)
+			}
+			pool = append(pool, cs...)
+		}
+	}
+	for _, c := range all[1:] {
+		if rng.IntN(3) == 0 {
+			pool = append(pool, c)
+		}
+	}
+	spans := map[[2]uint64]bool{}
+	for _, c := range pool {
+		if c.Elided > 0 {
+			spans[[2]uint64{c.StartSeq, c.EndSeq()}] = true
+		}
+	}
+	if len(spans) < 3 {
+		t.Fatalf("seed %d: %d distinct gap spans: the test exercises little", seed, len(spans))
+	}
+	b.apply(t, all...)
+	want := dump(b.Doc)
+	for perm := range 200 {
+		p := slices.Clone(pool)
+		rng.Shuffle(len(p), func(i, j int) { p[i], p[j] = p[j], p[i] })
+		p = slices.DeleteFunc(p, func(c *Change) bool { return c.StartSeq == 1 })
+		p = append(p, p[:rng.IntN(len(p))]...) // duplicates
+		r := newReplica(t, 4, nil)
+		if _, err := r.Apply(p...); err != nil {
+			t.Fatalf("seed %d perm %d: %v", seed, perm, err)
+		}
+		if _, err := r.Apply(all[0]); err != nil {
+			t.Fatal(err)
+		}
+		if r.PendingLen() != 0 || r.pending.bytes != 0 || !r.Version().Equal(a.Version()) {
+			t.Fatalf("seed %d perm %d: %d pending (%d bytes), version %v, want %v", seed, perm, r.PendingLen(), r.pending.bytes, r.Version(), a.Version())
+		}
+		if got := dump(r.Doc); got != want {
+			t.Fatalf("seed %d perm %d: registers differ:\n%s\n---\n%s", seed, perm, got, want)
+		}
+		if msg := consistency(r.Doc); msg != "" {
+			t.Fatalf("seed %d perm %d: %s", seed, perm, msg)
+		}
+	}
+}
