@@ -294,19 +294,23 @@ func runReviewHistory(t *testing.T, seed uint64) (gaps int, msg string) {
 	ix := opIndex{}
 	var all []*Change
 	olds := map[int][]VersionVector{}
+	var frontiers []VersionVector // true frontiers seen (a stale one stays valid)
 	limit := func() int {
 		if rng.IntN(3) == 0 {
 			return 0
 		}
 		return 1 + rng.IntN(500)
 	}
+	// Churn: none (gaps travel far), compaction only, or compaction,
+	// snapshot merges and restarts (which leave logs with floors).
+	events := []int{35, 37, 40}[rng.IntN(3)]
 	for step := range 120 + rng.IntN(120) {
 		ri := rng.IntN(nrep)
 		r := reps[ri]
 		fail := func(what string, err error) (int, string) {
 			return gaps, fmt.Sprintf("step %d, replica %s: %s: %v", step, r.Replica(), what, err)
 		}
-		switch k := rng.IntN(40); {
+		switch k := rng.IntN(events); {
 		case k < 18: // a local edit
 			r.phys.Advance(time.Duration(rng.IntN(3)) * time.Millisecond)
 			c, err := r.Update(reviewRecipe(rng))
@@ -320,7 +324,7 @@ func runReviewHistory(t *testing.T, seed uint64) (gaps int, msg string) {
 				all = append(all, c)
 				ix.add(c)
 			}
-		case k < 24: // gossip of originals: a subset, shuffled, duplicates
+		case k < 22: // gossip of originals: a subset, shuffled, duplicates
 			var batch []*Change
 			for range rng.IntN(6) {
 				if len(all) > 0 {
@@ -330,7 +334,7 @@ func runReviewHistory(t *testing.T, seed uint64) (gaps int, msg string) {
 			if _, err := r.Apply(batch...); err != nil && !errors.Is(err, ErrPendingFull) {
 				return fail("gossip", err)
 			}
-		case k < 34: // anti-entropy, maybe from a stale vector
+		case k < 35: // anti-entropy, maybe from a stale vector
 			src := reps[rng.IntN(nrep)]
 			v := r.Version()
 			if old := olds[ri]; len(old) > 0 && rng.IntN(3) == 0 {
@@ -342,8 +346,12 @@ func runReviewHistory(t *testing.T, seed uint64) (gaps int, msg string) {
 			}
 			gaps += n
 			olds[ri] = append(olds[ri], r.Version())
-		case k < 37: // compaction at the true frontier
+		case k < 37: // compaction at the true frontier, now or earlier
 			f := frontierOf(reps)
+			if len(frontiers) > 0 && rng.IntN(3) > 0 {
+				f = frontiers[rng.IntN(len(frontiers))]
+			}
+			frontiers = append(frontiers, frontierOf(reps))
 			r.Compact(f)
 			// CheckFloor agrees with ChangesSinceErr, at the frontier
 			// and at stale vectors.
