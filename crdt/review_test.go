@@ -1016,3 +1016,43 @@ func TestReviewOverlappingGapsPending(t *testing.T) {
 		}
 	}
 }
+
+// A compaction frontier inside a received gap keeps the gap (its end is
+// past the frontier), and a reader at the frontier gets it (trimmed on
+// arrival); once the frontier passes the gap's end, a reader inside it
+// is told the changes are compacted away, never served what follows it.
+func TestReviewCompactInsideGap(t *testing.T) {
+	a := newReplica(t, 1, nil)
+	cs := a.writeInts(t, "/x", 6) // 1..5 overwritten by their author
+	reply := a.ChangesSince(nil, 0)
+	if len(reply) != 2 || reply[0].Elided != 5 {
+		t.Fatalf("reply %v, want a gap of 5 and its overwriter", fmtChanges(reply))
+	}
+	r := newReplica(t, 3, nil)
+	r.apply(t, reply...)
+	r.Compact(VersionVector{1: 4})
+	at4 := VersionVector{1: 4}
+	got, err := r.ChangesSinceErr(at4, 0)
+	if err != nil || r.CheckFloor(at4) != nil {
+		t.Fatalf("a reader at the frontier: %v, %v", err, r.CheckFloor(at4))
+	}
+	if err := checkGaps(got, at4); err != nil {
+		t.Fatal(err)
+	}
+	m := newReplica(t, 4, nil)
+	m.apply(t, cs[:4]...)
+	m.apply(t, got...)
+	if dm, da := dump(m.Doc), dump(a.Doc); dm != da {
+		t.Fatalf("reader at the frontier:\n%s\n---\n%s", dm, da)
+	}
+	r.Compact(VersionVector{1: 5})
+	if _, err := r.ChangesSinceErr(at4, 0); !errors.Is(err, ErrCompacted) {
+		t.Fatalf("a reader inside a compacted gap: %v, want ErrCompacted", err)
+	}
+	if err := r.CheckFloor(at4); !errors.Is(err, ErrCompacted) {
+		t.Fatalf("CheckFloor inside a compacted gap: %v, want ErrCompacted", err)
+	}
+	if _, err := r.EncodedChangesSince(at4, 0); !errors.Is(err, ErrCompacted) {
+		t.Fatalf("EncodedChangesSince inside a compacted gap: %v, want ErrCompacted", err)
+	}
+}
