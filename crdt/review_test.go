@@ -1056,3 +1056,29 @@ func TestReviewCompactInsideGap(t *testing.T) {
 		t.Fatalf("EncodedChangesSince inside a compacted gap: %v, want ErrCompacted", err)
 	}
 }
+
+// The patches Produce hands its caller keep their paths while later
+// updates (whose patch paths come from room each reuses) run.
+func TestReviewProducePatchesOutliveUpdates(t *testing.T) {
+	r := newReplica(t, 1, nil)
+	r.update(t, set("/l", draft.EmptyList()))
+	_, patches, err := r.Produce(func(d *draft.Draft) error {
+		if err := d.Insert(draft.Path{draft.Key("l"), draft.Index(0)}, draft.Int(1)); err != nil {
+			return err
+		}
+		return d.Set(draft.Path{draft.Key("m")}, draft.Int(2))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprint(patches)
+	for i := range 50 {
+		r.update(t, func(d *draft.Draft) error {
+			return d.Insert(draft.Path{draft.Key("l"), draft.Index(i % 3)}, draft.Int(int64(i)))
+		})
+		r.update(t, set("/k"+strconv.Itoa(i%4), draft.Int(int64(i))))
+	}
+	if got := fmt.Sprint(patches); got != want {
+		t.Fatalf("Produce's patches changed under later updates:\n%s\nwas\n%s", got, want)
+	}
+}
