@@ -28,6 +28,9 @@ type Config struct {
 	// their prerequisites arrive. Default 10,000: enough for a burst from a
 	// reordering network; beyond it changes are dropped (counted) and
 	// anti-entropy offers them again, since the version vector did not move.
+	// Changes that a gap applied here relies on (its author's writes up to
+	// the gap's Until) may fill it to twice the bound, at least the default,
+	// before they are dropped (see docs/crdt.md, "Superseded writes").
 	MaxPending int
 
 	// MaxPendingBytes bounds the estimated memory of the pending buffer in
@@ -36,7 +39,8 @@ type Config struct {
 
 	// MaxQuarantine bounds the number of changes held because their
 	// timestamps were too far ahead of physical time. Default 10,000; beyond
-	// it they are dropped (counted) and arrive again by anti-entropy.
+	// it they are dropped (counted) and arrive again by anti-entropy. Changes
+	// a gap relies on get the same second allowance as in MaxPending.
 	MaxQuarantine int
 }
 

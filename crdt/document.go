@@ -70,6 +70,11 @@ type Doc struct {
 	// shownIns is the local insert being applied: seq.InsertAt has made
 	// its slot visible already, so touchElem need not (see applyOpIn).
 	shownIns OpID
+	// owed holds, per author, the greatest Until of the gaps applied here
+	// that the version has not reached yet: the author's changes up to it
+	// remove what the gaps' elided writes did, so they are owed a place
+	// (see owes). Entries go when the version reaches them.
+	owed map[clock.ReplicaID]uint64
 }
 
 // Stats are cumulative counters since New, for operators. A plain value.
@@ -319,6 +324,44 @@ func (d *Doc) admit(c *Change, res *Result) (have uint64, fresh bool, err error)
 	return have, true, nil
 }
 
+// owe records that a gap applied here relies on its author's changes up
+// to until.
+func (d *Doc) owe(r clock.ReplicaID, until uint64) {
+	if d.owed == nil {
+		d.owed = make(map[clock.ReplicaID]uint64)
+	}
+	if until > d.owed[r] {
+		d.owed[r] = until
+	}
+}
+
+// owes reports whether c holds ops that a gap applied here relies on (its
+// author's changes up to the gap's Until remove what the gap's elided
+// writes did). Such a change is not dropped when the pending buffer or the
+// quarantine is full, within a second allowance (owedBound): dropping it
+// would leave the gap without the writes that make it exact, and if no
+// other replica kept them (their author gone), this replica would
+// disagree for good with one that got the elided writes' originals.
+func (d *Doc) owes(c *Change) bool {
+	u, ok := d.owed[c.Replica]
+	if !ok {
+		return false
+	}
+	if d.vv[c.Replica] >= u {
+		delete(d.owed, c.Replica)
+		return false
+	}
+	return c.StartSeq <= u
+}
+
+// owedBound is the bound that changes a gap relies on may fill the
+// pending buffer or the quarantine to: twice the configured bound, and at
+// least the default. Only changes of authors with gaps applied and not yet
+// covered use it, and an honest reply holds them next to their gaps.
+func owedBound(configured, def int) int {
+	return max(2*configured, def)
+}
+
 // receiveUnready is receive for a valid change that is neither a
 // duplicate nor ready: it waits in the pending buffer, or is quarantined
 // or refused by the clock, or dropped when the buffer is full.
@@ -326,7 +369,8 @@ func (d *Doc) receiveUnready(c *Change, res *Result) error {
 	if err := d.clk.Check(c.Timestamp); err != nil {
 		return d.clockRefused(c, err, res)
 	}
-	if !d.pending.add(c, d.cfg.MaxPending, d.cfg.MaxPendingBytes) {
+	if !d.pending.add(c, d.cfg.MaxPending, d.cfg.MaxPendingBytes) &&
+		!(d.owes(c) && d.pending.add(c, owedBound(d.cfg.MaxPending, DefaultMaxPending), owedBound(d.cfg.MaxPendingBytes, DefaultMaxPendingBytes))) {
 		res.Dropped++
 		d.stats.Dropped++
 		return fmt.Errorf("%w: change %s/%d dropped", ErrPendingFull, c.Replica, c.StartSeq)
@@ -342,7 +386,8 @@ func (d *Doc) hold(c *Change, res *Result) {
 			return
 		}
 	}
-	if len(d.quarantine) >= d.cfg.MaxQuarantine {
+	if len(d.quarantine) >= d.cfg.MaxQuarantine &&
+		!(d.owes(c) && len(d.quarantine) < owedBound(d.cfg.MaxQuarantine, DefaultMaxQuarantine)) {
 		res.Dropped++
 		d.stats.Dropped++
 		return
@@ -387,6 +432,9 @@ func (d *Doc) applyRemoteAt(c *Change, have uint64, res *Result) error {
 	}
 	// Applying an op never reads the version vector, so it moves once.
 	d.vv[c.Replica] = c.EndSeq()
+	if c.Until > c.EndSeq() {
+		d.owe(c.Replica, c.Until)
+	}
 	if c.Elided > 0 && have >= c.StartSeq {
 		// A gap reaching below what is applied: the log keeps its rest.
 		c = trimGap(c, have)

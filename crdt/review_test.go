@@ -881,16 +881,16 @@ func TestReviewReusedCallerPath(t *testing.T) {
 	}
 }
 
-// A receiver that applies a gap but loses the write that overwrote it
-// (the pending buffer was full, or a restart dropped the buffer while a
-// store kept the gap, LoggedSince) now relies on another replica to send
-// that write again. If its author is gone before anyone else got it, the
-// receiver and a replica that got the elided write's original disagree
-// for good: without elision both would lack only the lost write, and
-// agree. Rule 3 keeps the sender from sending a gap without the
-// overwriter, not the receiver from keeping the gap without it.
+// A receiver that applied a gap and then lost the write that overwrote it
+// would rely on another replica to send that write again; if its author
+// were gone before anyone else got it, the receiver and a replica that got
+// the elided write's original would disagree for good (without elision
+// both would lack only the lost write, and agree). Rule 3 keeps the sender
+// from sending a gap without the overwriter; the receiver keeps it by
+// holding changes a gap relies on past a full pending buffer (Doc.owes).
+// A restart that loses the buffer while a store kept the gap is still
+// exposed (docs/crdt.md, "What is not done").
 func TestReviewGapOutlivesLostOverwriter(t *testing.T) {
-	t.Skip("bug (design): a gap applied without its overwriter (dropped from a full pending buffer) diverges for good from a replica holding the elided original once the overwriter's only holder is gone; a gap should apply only together with the changes up to its Until (see the report)")
 	a, b, w := newReplica(t, 1, nil), newReplica(t, 2, nil), newReplica(t, 4, nil)
 	a1 := a.update(t, set("/x", draft.Int(1)))
 	b1 := b.update(t, set("/x", draft.String("b")))
@@ -898,13 +898,13 @@ func TestReviewGapOutlivesLostOverwriter(t *testing.T) {
 	a.update(t, set("/x", draft.Int(2))) // Pred a1 and b1: waits for b1 where b1 is missing
 	w.apply(t, a1)                       // w holds the original of what a's replies elide
 	c := newReplica(t, 3, nil)
-	c.cfg.MaxPendingBytes = 1 // nothing fits: a write that must wait is dropped
+	c.cfg.MaxPendingBytes = 1 // nothing fits: a write that must wait would be dropped
 	reply := a.ChangesSince(nil, 0)
 	if countGaps(reply) != 1 {
 		t.Fatalf("reply %v, want a gap for a1", fmtChanges(reply))
 	}
-	if _, err := c.Apply(reply...); !errors.Is(err, ErrPendingFull) {
-		t.Fatalf("apply: %v, want the overwriter dropped", err)
+	if res, err := c.Apply(reply...); err != nil || res.Dropped != 0 {
+		t.Fatalf("apply: %+v, %v; want the overwriter held past the full buffer", res, err)
 	}
 	// a is gone for good. b, c and w exchange everything they hold.
 	for range 3 {
@@ -1080,5 +1080,47 @@ func TestReviewProducePatchesOutliveUpdates(t *testing.T) {
 	}
 	if got := fmt.Sprint(patches); got != want {
 		t.Fatalf("Produce's patches changed under later updates:\n%s\nwas\n%s", got, want)
+	}
+}
+
+// A change a gap relies on is quarantined (its timestamp is too far
+// ahead) even when the quarantine is full, so that the gap does not stay
+// without it (see TestReviewGapOutlivesLostOverwriter).
+func TestReviewOwedChangeQuarantinedPastBound(t *testing.T) {
+	a, b := newReplica(t, 1, nil), newReplica(t, 2, nil)
+	a1 := a.update(t, set("/x", draft.Int(1)))
+	a.update(t, set("/x", draft.Int(2)))
+	a.phys.Advance(2 * time.Hour) // past the receiver's MaxDrift (1h)
+	a.update(t, set("/x", draft.Int(3)))
+	b.phys.Advance(2 * time.Hour)
+	far := b.update(t, set("/y", draft.Int(9)))
+	reply := a.ChangesSince(VersionVector{1: 1}, 0)
+	if len(reply) != 2 || !reply[0].IsGap() || reply[0].Until != 3 {
+		t.Fatalf("reply %v, want a gap until 3 and its overwriter", fmtChanges(reply))
+	}
+	c := newReplica(t, 3, nil)
+	c.cfg.MaxQuarantine = 1
+	c.apply(t, a1)
+	if res, err := c.Apply(far); err != nil || res.Quarantined != 1 {
+		t.Fatalf("far change: %+v, %v; want it quarantined", res, err)
+	}
+	res, err := c.Apply(reply...)
+	if err != nil || res.Dropped != 0 || c.QuarantinedLen() != 2 {
+		t.Fatalf("reply: %+v, %v, %d quarantined; want the overwriter held past the full quarantine", res, err, c.QuarantinedLen())
+	}
+	// Another far change of b is not owed anything: the bound holds for it.
+	b.update(t, set("/y", draft.Int(10)))
+	if res, _ := c.Apply(b.ChangesSince(VersionVector{2: 1}, 0)...); res.Dropped != 1 {
+		t.Fatalf("b's second far change: %+v, want it dropped (quarantine full)", res)
+	}
+	c.phys.Advance(2 * time.Hour)
+	if _, err := c.RetryQuarantined(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Version(), (VersionVector{1: 3, 2: 1}); !got.Equal(want) {
+		t.Fatalf("version %v, want %v", got, want)
+	}
+	if got, want := c.json(t), `{"x":3,"y":9}`; got != want {
+		t.Fatalf("state %s, want %s", got, want)
 	}
 }
