@@ -206,36 +206,13 @@ func runElisionHistory(t *testing.T, seed uint64) (gaps int, msg string) {
 			return gaps, "replica " + r.Replica().String() + ": " + msg
 		}
 	}
-	ref := newReplica(t, 50, st) // every original change, nothing else
-	cs := slices.Clone(all)
-	rng.Shuffle(len(cs), func(i, j int) { cs[i], cs[j] = cs[j], cs[i] })
-	if _, err := ref.Apply(cs...); err != nil {
-		return gaps, "reference: " + err.Error()
-	}
-	for round := 0; ; round++ {
-		if round > 6*nrep {
-			return gaps, "anti-entropy did not converge"
-		}
-		for _, r := range reps {
-			for _, src := range reps {
-				l := limit()
-				if round >= 3*nrep {
-					l = 0
-				}
-				n, err := exchange(rng, r, src, r.Version(), l)
-				if err != nil {
-					return gaps, "final anti-entropy: " + err.Error()
-				}
-				gaps += n
-			}
-		}
-		done := true
-		for _, r := range reps {
-			done = done && r.vv.Equal(ref.vv) && r.PendingLen() == 0
-		}
-		if done {
-			break
-		}
+	ref, n, msg := settleWithReference(t, rng, st, reps, all, 6*nrep, limit,
+		func(r, src *replica, v VersionVector, maxBytes int) (int, error) {
+			return exchange(rng, r, src, v, maxBytes)
+		})
+	gaps += n
+	if msg != "" {
+		return gaps, msg
 	}
 	want, wantSnap := dump(ref.Doc), EncodeSnapshot(ref.Snapshot())
 	for pass := range 2 {
@@ -250,7 +227,7 @@ func runElisionHistory(t *testing.T, seed uint64) (gaps int, msg string) {
 				return gaps, "final: " + msg
 			}
 			// Then the originals, late: all duplicates now.
-			if _, err := r.Apply(cs...); err != nil {
+			if _, err := r.Apply(all...); err != nil {
 				return gaps, "late gossip: " + err.Error()
 			}
 		}
@@ -598,4 +575,46 @@ func decodeEncoded(enc []EncodedChange) ([]*Change, error) {
 		cs = append(cs, c)
 	}
 	return cs, nil
+}
+
+// settleWithReference gives a fresh reference replica every original change (all,
+// shuffled) and runs anti-entropy among reps with exchange (byte limits
+// from limit for the first 3*len(reps) rounds, none after) until every
+// replica has the reference's version and nothing pending, for at most
+// rounds rounds. It returns the reference, the gaps the exchanges sent and
+// a failure message ("" if none).
+func settleWithReference(t *testing.T, rng *rand.Rand, st *Strategies, reps []*replica, all []*Change, rounds int, limit func() int,
+	exchange func(r, src *replica, v VersionVector, maxBytes int) (int, error)) (*replica, int, string) {
+	ref := newReplica(t, 50, st) // every original change, nothing else
+	cs := slices.Clone(all)
+	rng.Shuffle(len(cs), func(i, j int) { cs[i], cs[j] = cs[j], cs[i] })
+	if _, err := ref.Apply(cs...); err != nil {
+		return ref, 0, "reference: " + err.Error()
+	}
+	gaps := 0
+	for round := 0; ; round++ {
+		if round > rounds {
+			return ref, gaps, "anti-entropy did not converge"
+		}
+		for _, r := range reps {
+			for _, src := range reps {
+				l := limit()
+				if round >= 3*len(reps) {
+					l = 0
+				}
+				n, err := exchange(r, src, r.Version(), l)
+				if err != nil {
+					return ref, gaps, "final anti-entropy: " + err.Error()
+				}
+				gaps += n
+			}
+		}
+		done := true
+		for _, r := range reps {
+			done = done && r.vv.Equal(ref.vv) && r.PendingLen() == 0
+		}
+		if done {
+			return ref, gaps, ""
+		}
+	}
 }

@@ -380,36 +380,13 @@ func runReviewHistory(t *testing.T, seed uint64) (gaps int, msg string) {
 			return gaps, fmt.Sprintf("step %d, replica %s: %s", step, r.Replica(), msg)
 		}
 	}
-	ref := newReplica(t, 50, st) // every original change, nothing else
-	cs := slices.Clone(all)
-	rng.Shuffle(len(cs), func(i, j int) { cs[i], cs[j] = cs[j], cs[i] })
-	if _, err := ref.Apply(cs...); err != nil {
-		return gaps, "reference: " + err.Error()
-	}
-	for round := 0; ; round++ {
-		if round > 8*nrep {
-			return gaps, "anti-entropy did not converge"
-		}
-		for _, r := range reps {
-			for _, src := range reps {
-				l := limit()
-				if round >= 3*nrep {
-					l = 0
-				}
-				n, err := reviewExchange(rng, r, src, r.Version(), l, ix)
-				if err != nil {
-					return gaps, "final anti-entropy: " + err.Error()
-				}
-				gaps += n
-			}
-		}
-		done := true
-		for _, r := range reps {
-			done = done && r.vv.Equal(ref.vv) && r.PendingLen() == 0
-		}
-		if done {
-			break
-		}
+	ref, n, msg := settleWithReference(t, rng, st, reps, all, 8*nrep, limit,
+		func(r, src *replica, v VersionVector, maxBytes int) (int, error) {
+			return reviewExchange(rng, r, src, v, maxBytes, ix)
+		})
+	gaps += n
+	if msg != "" {
+		return gaps, msg
 	}
 	f := frontierOf(append(slices.Clone(reps), ref))
 	ref.Compact(f)
