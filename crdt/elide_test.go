@@ -239,30 +239,8 @@ func runElisionHistory(t *testing.T, seed uint64) (gaps int, msg string) {
 // v, byte limit maxBytes) by one of the reply forms, delivered whole,
 // shuffled with duplicates, or one by one; it returns the gaps sent.
 func exchange(rng *rand.Rand, r, src *replica, v VersionVector, maxBytes int) (int, error) {
-	var cs []*Change
-	var err error
-	switch rng.IntN(3) {
-	case 0:
-		cs, err = src.ChangesSinceErr(v, maxBytes)
-	case 1:
-		var enc []EncodedChange
-		if own := src.VersionOf(src.Replica()); own > 0 && rng.IntN(2) == 0 {
-			// As a replica serving its own changes only once durable.
-			enc, err = src.EncodedChangesBetween(v, VersionVector{src.Replica(): uint64(rng.IntN(int(own) + 1))}, maxBytes)
-		} else {
-			enc, err = src.EncodedChangesSince(v, maxBytes)
-		}
-		if err == nil {
-			cs, err = decodeEncoded(enc)
-		}
-	default:
-		buf, err := src.AppendEncodedSince(nil, v, maxBytes)
-		if err != nil {
-			return 0, err
-		}
-		if cs, err = splitReply(buf); err != nil {
-			return 0, err
-		}
+	cs, buf, err := replyIn(rng, src, v, maxBytes, 2)
+	if err == nil && buf != nil {
 		if err := checkGaps(cs, v); err != nil {
 			return 0, err
 		}
@@ -617,4 +595,32 @@ func settleWithReference(t *testing.T, rng *rand.Rand, st *Strategies, reps []*r
 			return ref, gaps, ""
 		}
 	}
+}
+
+// replyIn is src's anti-entropy reply to v (byte limit maxBytes) in one
+// of its forms, picked by rng: ChangesSinceErr; EncodedChangesSince, or
+// one time in durableOdds EncodedChangesBetween capping src's own changes
+// at a random seq (a replica serving its own changes once durable), both
+// decoded; or AppendEncodedSince, whose bytes are returned in buf (nil for
+// the other forms) beside their decoding.
+func replyIn(rng *rand.Rand, src *replica, v VersionVector, maxBytes, durableOdds int) (cs []*Change, buf []byte, err error) {
+	switch rng.IntN(3) {
+	case 0:
+		cs, err = src.ChangesSinceErr(v, maxBytes)
+	case 1:
+		var enc []EncodedChange
+		if own := src.VersionOf(src.Replica()); own > 0 && rng.IntN(durableOdds) == 0 {
+			enc, err = src.EncodedChangesBetween(v, VersionVector{src.Replica(): uint64(rng.IntN(int(own) + 1))}, maxBytes)
+		} else {
+			enc, err = src.EncodedChangesSince(v, maxBytes)
+		}
+		if err == nil {
+			cs, err = decodeEncoded(enc)
+		}
+	default:
+		if buf, err = src.AppendEncodedSince(nil, v, maxBytes); err == nil {
+			cs, err = splitReply(buf)
+		}
+	}
+	return cs, buf, err
 }

@@ -93,28 +93,7 @@ func (ix opIndex) verifyGaps(cs []*Change) error {
 // src's floor takes src's snapshot instead. A full pending buffer is not
 // an error (the changes dropped are asked for again). It returns the gaps.
 func reviewExchange(rng *rand.Rand, r, src *replica, v VersionVector, maxBytes int, ix opIndex) (int, error) {
-	var cs []*Change
-	var buf []byte
-	var err error
-	form := rng.IntN(3)
-	switch form {
-	case 0:
-		cs, err = src.ChangesSinceErr(v, maxBytes)
-	case 1:
-		var enc []EncodedChange
-		if own := src.VersionOf(src.Replica()); own > 0 && rng.IntN(3) == 0 {
-			enc, err = src.EncodedChangesBetween(v, VersionVector{src.Replica(): uint64(rng.IntN(int(own) + 1))}, maxBytes)
-		} else {
-			enc, err = src.EncodedChangesSince(v, maxBytes)
-		}
-		if err == nil {
-			cs, err = decodeEncoded(enc)
-		}
-	default:
-		if buf, err = src.AppendEncodedSince(nil, v, maxBytes); err == nil {
-			cs, err = splitReply(buf)
-		}
-	}
+	cs, buf, err := replyIn(rng, src, v, maxBytes, 3)
 	if errors.Is(err, ErrCompacted) {
 		sn, derr := DecodeSnapshot(EncodeSnapshot(src.Snapshot()))
 		if derr != nil {
@@ -133,7 +112,7 @@ func reviewExchange(rng *rand.Rand, r, src *replica, v VersionVector, maxBytes i
 		return 0, err
 	}
 	switch {
-	case form == 2:
+	case buf != nil:
 		_, err = r.ApplyEncoded(buf)
 	case rng.IntN(2) == 0:
 		p := slices.Clone(cs)
