@@ -111,13 +111,20 @@ func TestElidableRecorded(t *testing.T) {
 // of everything, every replica is byte-identical to a reference that got
 // every original change (state, conflicts and snapshot bytes).
 func TestPropertyElision(t *testing.T) {
+	runGapHistories(t, propRuns(30), "CRDT_PROP_RUNS", runElisionHistory)
+}
+
+// runGapHistories runs history for runs seeds from propSeed on; a failure
+// prints its seed and the command that reruns it alone (runsEnv sets the
+// number of runs). It fails if no reply of any history held a gap.
+func runGapHistories(t *testing.T, runs int, runsEnv string, history func(*testing.T, uint64) (int, string)) {
 	base := propSeed()
 	gaps := 0
-	for run := range propRuns(30) {
+	for run := range runs {
 		seed := base + uint64(run)
-		n, msg := runElisionHistory(t, seed)
+		n, msg := history(t, seed)
 		if msg != "" {
-			t.Fatalf("seed %d: %s (rerun: CRDT_SEED=%d CRDT_PROP_RUNS=1 go test -run TestPropertyElision -count=1 ./crdt/)", seed, msg, seed)
+			t.Fatalf("seed %d: %s (rerun: CRDT_SEED=%d %s=1 go test -run '^%s$' -count=1 ./crdt/)", seed, msg, seed, runsEnv, t.Name())
 		}
 		gaps += n
 	}
