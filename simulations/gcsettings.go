@@ -90,5 +90,7 @@ func physicalMemory() uint64 {
 // space's lock each time and preempted the run.) It changes nothing a
 // run computes. A no-op where the advice does not exist, where the kernel
 // is not in "madvise" mode or accounts address space strictly
-// (overcommit mode 2), or when reserve <= 0.
+// (overcommit mode 2), in a -race build, or when reserve <= 0. Only the
+// first call in a process that reserves anything does: the room is the
+// heap's from then on.
 func HugePages(reserve int64) { adviseHugePages(reserve) }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"unsafe"
 )
@@ -16,11 +17,23 @@ const madvHugePage = 14
 // KiB pages) transparent huge page.
 const hugePageBytes = 2 << 20
 
-// adviseHugePages: see HugePages.
+// reserved makes the reserve once per process: see adviseHugePages.
+var reserved sync.Once
+
+// adviseHugePages: see HugePages. Only the first call that reserves does:
+// the room it hands back is ordinary heap afterwards, and a second reserve
+// would be allocated from it, which the runtime zeroes, touching all of it
+// (a test that ran the command three times in one process reached 12 GB).
 func adviseHugePages(reserve int64) {
-	if reserve <= 0 || !thpOnRequest() {
+	if reserve <= 0 || raceEnabled || !thpOnRequest() {
 		return
 	}
+	reserved.Do(func() { reserveAdvised(reserve) })
+}
+
+// reserveAdvised maps reserve bytes of heap, advises them and hands them
+// back to the runtime.
+func reserveAdvised(reserve int64) {
 	// The runtime maps the heap 4 MiB at a time and allocates from a
 	// mapping at once, before any advice could reach it: map the room
 	// the run will use now, advise it, and give it back to the runtime.

@@ -50,4 +50,12 @@ func TestSimCommand(t *testing.T) {
 			t.Errorf("run --out did not write %s: %v", f, err)
 		}
 	}
+	// The command ran several times in this process: it must not cost its
+	// heap reserve each time. A later huge-page reserve was allocated from
+	// the first's room, which the runtime zeroes, and this test reached
+	// 6-12 GB resident (a CI race run was killed for memory); it needs
+	// tens of MB.
+	if rss, ok := peakResidentBytes(); ok && rss > 1<<30 {
+		t.Errorf("peak resident memory %d MiB over the commands, want under 1,024 MiB", rss>>20)
+	}
 }
