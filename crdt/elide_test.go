@@ -265,12 +265,7 @@ func exchange(rng *rand.Rand, r, src *replica, v VersionVector, maxBytes int) (i
 	case 0:
 		_, err = r.Apply(cs...)
 	case 1:
-		p := slices.Clone(cs)
-		if len(p) > 0 {
-			p = append(p, p[rng.IntN(len(p))])
-		}
-		rng.Shuffle(len(p), func(i, j int) { p[i], p[j] = p[j], p[i] })
-		_, err = r.Apply(p...)
+		_, err = r.Apply(shuffledWithDuplicate(rng, cs)...)
 	default:
 		for _, c := range cs {
 			if _, err = r.Apply(c); err != nil {
@@ -630,4 +625,14 @@ func replyIn(rng *rand.Rand, src *replica, v VersionVector, maxBytes, durableOdd
 		}
 	}
 	return cs, buf, err
+}
+
+// shuffledWithDuplicate returns cs shuffled, with one of them twice.
+func shuffledWithDuplicate(rng *rand.Rand, cs []*Change) []*Change {
+	p := slices.Clone(cs)
+	if len(p) > 0 {
+		p = append(p, p[rng.IntN(len(p))])
+	}
+	rng.Shuffle(len(p), func(i, j int) { p[i], p[j] = p[j], p[i] })
+	return p
 }

@@ -115,12 +115,7 @@ func reviewExchange(rng *rand.Rand, r, src *replica, v VersionVector, maxBytes i
 	case buf != nil:
 		_, err = r.ApplyEncoded(buf)
 	case rng.IntN(2) == 0:
-		p := slices.Clone(cs)
-		if len(p) > 0 {
-			p = append(p, p[rng.IntN(len(p))])
-		}
-		rng.Shuffle(len(p), func(i, j int) { p[i], p[j] = p[j], p[i] })
-		_, err = r.Apply(p...)
+		_, err = r.Apply(shuffledWithDuplicate(rng, cs)...)
 	default:
 		for _, c := range cs {
 			if _, err = r.Apply(c); err != nil && !errors.Is(err, ErrPendingFull) {
