@@ -50,7 +50,7 @@ func (d *Doc) applyEncoded(name string, owned bool, data [][]byte) (Result, erro
 	rx := d.log.receiver()
 	var res Result
 	var first error
-	d.mark = len(d.lag)
+	d.begin()
 	d.log.recvOwned = owned
 	for _, b := range data {
 		if err := d.receiveEncoded(rx, b, &res); err != nil && first == nil {

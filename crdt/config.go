@@ -42,6 +42,17 @@ type Config struct {
 	// it they are dropped (counted) and arrive again by anti-entropy. Changes
 	// a gap relies on get the same second allowance as in MaxPending.
 	MaxQuarantine int
+
+	// SkipPatches makes the remote entry points (Apply, ApplyEncoded,
+	// ApplyEncodedOwned, RetryQuarantined, MergeSnapshot) compute no
+	// visible patches: their Result.Patches is nil, and State renders the
+	// registers on its first read after a remote change instead of
+	// applying patches. For a replica whose changes nobody watches (a
+	// relay, a store, a simulated node) it saves the patch work and its
+	// memory; a read then costs a render of the whole state, so a replica
+	// read after every change should keep the default. Local updates
+	// (Update and its kin) still return their patches. Default false.
+	SkipPatches bool
 }
 
 // Defaults for Config.

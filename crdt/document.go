@@ -48,6 +48,7 @@ type Doc struct {
 	lagCap    int32                  // the lag's capacity growLag aims for
 	quiet     bool                   // don't emit visible patches (local updates, large batches)
 	dirty     bool                   // large batch: re-render and diff at finish
+	stale     bool                   // SkipPatches: state is behind the registers; render on read
 	pending   pendingBuf
 	stats     Stats
 
@@ -159,6 +160,12 @@ const maxLag = 1024
 // instead (cheaper then: a small document that many remote writes went
 // through).
 func (d *Doc) current() draft.Value {
+	if d.stale {
+		// SkipPatches: remote changes kept no patches (lag is empty).
+		d.state = d.renderNode(d.root, visMap, false)
+		d.stale = false
+		return d.state
+	}
 	if len(d.lag) == 0 {
 		return d.state
 	}
@@ -251,7 +258,7 @@ func (d *Doc) Apply(changes ...*Change) (Result, error) {
 	}
 	var res Result
 	var first error
-	d.mark = len(d.lag)
+	d.begin()
 	for _, c := range changes {
 		if err := d.receive(c, &res); err != nil && first == nil {
 			first = err
@@ -262,9 +269,24 @@ func (d *Doc) Apply(changes ...*Change) (Result, error) {
 	return res, first
 }
 
+// begin starts a remote entry point's patches at the end of lag; with
+// SkipPatches it keeps them from being made at all (quiet until finish).
+func (d *Doc) begin() {
+	d.mark = len(d.lag)
+	d.quiet = d.cfg.SkipPatches
+}
+
 // finish hands the call's visible patches out in res and leaves them in lag
-// for State to apply.
+// for State to apply. With SkipPatches there are none: the state is marked
+// for a render on its next read if anything was applied.
 func (d *Doc) finish(res *Result) {
+	if d.cfg.SkipPatches {
+		d.quiet, d.dirty = false, false
+		if res.Applied > 0 {
+			d.stale = true
+		}
+		return
+	}
 	if d.dirty {
 		// A large batch: rendering the registers once and diffing is
 		// cheaper than replaying thousands of patches.

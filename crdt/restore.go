@@ -73,13 +73,16 @@ func (d *Doc) mergeIntoEmpty(s *Snapshot) Result {
 	var res Result
 	old := d.current()
 	d.restore(s, false)
-	if old.Kind() == draft.MapKind && old.Len() == 0 {
+	if d.cfg.SkipPatches {
+		// No patches wanted: the render restore made is the state.
+	} else if old.Kind() == draft.MapKind && old.Len() == 0 {
 		res.Patches = patchesFromEmpty(d.state)
 	} else {
 		res.Patches = appendDiff(nil, nil, old, d.state)
 	}
 	res.Applied++
 	d.stats.Applied++
+	d.begin()
 	d.drain(&res)
 	d.finish(&res)
 	return res

@@ -97,9 +97,6 @@ type docAdapter struct {
 	dense   []uint64 // the version vector by replicaIndex position
 	quar    int
 	scratch []*crdt.Change // Apply's, kept between calls
-	// unread counts the visible patches applied since the state was last
-	// read (see stateReadPatches).
-	unread  int
 	advance func(r clock.ReplicaID, from, to uint64)
 	violate func(invariant, detail string)
 	// stats
@@ -245,28 +242,7 @@ func (a *docAdapter) decode(ch mesh.Change) (*crdt.Change, error) {
 	return c, nil
 }
 
-// stateReadPatches is how many visible patches a document takes before the
-// simulator reads its state. crdt renders the state lazily: it keeps the
-// patches of remote changes nobody has read (up to 1,024, in a buffer that
-// grows to 1,536) and applies them on the next read. Nothing reads a
-// simulated replica's state until the end, so without reads every
-// replica would carry a full backlog, about 150 KB at 1,000 writes: 1.5 GB
-// of pointer-laden memory for the GC to scan at 10,000 nodes. Reading
-// every 64 patches, as an application showing the state would, keeps it
-// to a few KB. The read changes nothing the run reports.
-const stateReadPatches = 64
-
-// patched counts n visible patches and reads the state every
-// stateReadPatches.
-func (a *docAdapter) patched(n int) {
-	if a.unread += n; a.unread >= stateReadPatches {
-		a.d.State()
-		a.unread = 0
-	}
-}
-
 func (a *docAdapter) result(res crdt.Result, given []*crdt.Change, err error) (mesh.Applied, error) {
-	a.patched(len(res.Patches))
 	a.dropped += uint64(res.Dropped)
 	a.quarantinedTotal += uint64(res.Quarantined)
 	exact := res.Applied == len(given) && res.Pending == 0 && res.Quarantined == 0 &&
@@ -373,7 +349,6 @@ func (a *docAdapter) MergeSnapshot(data []byte) (mesh.Applied, error) {
 		}
 	}
 	res, err := a.d.Apply(cs...)
-	a.patched(len(res.Patches))
 	a.dropped += uint64(res.Dropped)
 	a.quarantinedTotal += uint64(res.Quarantined)
 	a.refresh()
@@ -386,7 +361,6 @@ func (a *docAdapter) RetryQuarantined() (mesh.Applied, error) {
 		return mesh.Applied{Pending: a.d.PendingLen()}, nil
 	}
 	res, err := a.d.RetryQuarantined()
-	a.patched(len(res.Patches))
 	if res.Applied > 0 {
 		a.refresh()
 	}
