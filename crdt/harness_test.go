@@ -20,6 +20,12 @@ type replica struct {
 
 func newReplica(t testing.TB, id clock.ReplicaID, st *Strategies) *replica {
 	t.Helper()
+	return newReplicaWith(t, id, st, nil)
+}
+
+// newReplicaWith is newReplica with tune applied to the Config first.
+func newReplicaWith(t testing.TB, id clock.ReplicaID, st *Strategies, tune func(*Config)) *replica {
+	t.Helper()
 	phys := clock.NewManual(1_700_000_000_000)
 	clk, err := clock.New(clock.Config{Replica: id, Physical: phys, MaxDrift: time.Hour})
 	if err != nil {
@@ -27,6 +33,9 @@ func newReplica(t testing.TB, id clock.ReplicaID, st *Strategies) *replica {
 	}
 	cfg := DefaultConfig(id, clk)
 	cfg.Strategies = st
+	if tune != nil {
+		tune(&cfg)
+	}
 	d, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

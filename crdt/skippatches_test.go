@@ -3,27 +3,7 @@ package crdt
 import (
 	"testing"
 	"time"
-
-	"github.com/syncmesh/syncmesh/clock"
 )
-
-// newSkipReplica is newReplica with Config.SkipPatches.
-func newSkipReplica(t testing.TB, id clock.ReplicaID, st *Strategies) *replica {
-	t.Helper()
-	phys := clock.NewManual(1_700_000_000_000)
-	clk, err := clock.New(clock.Config{Replica: id, Physical: phys, MaxDrift: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig(id, clk)
-	cfg.Strategies = st
-	cfg.SkipPatches = true
-	d, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &replica{Doc: d, phys: phys}
-}
 
 // A replica with SkipPatches shows the same state as one without, through
 // every entry point, whenever it is read: after one remote change or many,
@@ -33,8 +13,8 @@ func TestSkipPatchesSameState(t *testing.T) {
 	_, rng := lawSeed(t)
 	for run := range propRuns(30) {
 		reps, all := lawHistory(t, rng, 3)
-		x := newReplica(t, 70, propStrategies())     // patches, the oracle
-		y := newSkipReplica(t, 71, propStrategies()) // no patches
+		x := newReplica(t, 70, propStrategies()) // patches, the oracle
+		y := newReplicaWith(t, 71, propStrategies(), func(c *Config) { c.SkipPatches = true })
 		both := func(f func(r *replica) (Result, error)) {
 			t.Helper()
 			if _, err := f(x); err != nil {
