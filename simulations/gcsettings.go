@@ -93,4 +93,11 @@ func physicalMemory() uint64 {
 // (overcommit mode 2), in a -race build, or when reserve <= 0. Only the
 // first call in a process that reserves anything does: the room is the
 // heap's from then on.
-func HugePages(reserve int64) { adviseHugePages(reserve) }
+//
+// The first touch of each page is also the kernel's work (zeroing it;
+// on a VM, backing it): a goroutine faults the reserve in a little ahead
+// of the heap's growth (Linux 5.14's MADV_POPULATE_WRITE), so that this
+// work runs beside the single-threaded simulation instead of inside it.
+// The returned stop ends that goroutine and waits for it; call it when
+// the runs are over (the heap stays as it is).
+func HugePages(reserve int64) (stop func()) { return adviseHugePages(reserve) }

@@ -59,7 +59,7 @@ func TestTuneGC(t *testing.T) {
 // TestHugePages: the advice is harmless: the reserve is handed back and
 // the heap still works.
 func TestHugePages(t *testing.T) {
-	HugePages(8 << 20)
+	defer HugePages(8 << 20)()
 	keep := make([][]byte, 0, 64)
 	for range 64 {
 		b := make([]byte, 64<<10)

@@ -3,4 +3,4 @@
 package simulations
 
 // adviseHugePages: see HugePages. Only Linux has the advice.
-func adviseHugePages(int64) {}
+func adviseHugePages(int64) (stop func()) { return func() {} }

@@ -45,7 +45,7 @@ func simCmd(ctx context.Context, e *env, args []string) error {
 	if reserve > 32<<30 {
 		reserve = 0
 	}
-	simulations.HugePages(reserve)
+	defer simulations.HugePages(reserve)()
 	switch args[0] {
 	case "run":
 		return simRun(ctx, e, args[1:])
