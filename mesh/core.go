@@ -296,6 +296,10 @@ type replicaState struct {
 	// fetchedFrom is the peer the replica was last fetched from, kept
 	// after the fetch ends so its answer's late chunks are known as such.
 	fetchedFrom string
+	// fetch is the outstanding fetch for the replica, when fetching is
+	// set (its number is then in Core.fetching).
+	fetch    fetchState
+	fetching bool
 }
 
 // fetchState is an outstanding fetch for an announced change.
@@ -340,10 +344,11 @@ type Core struct {
 	// after the call's apply enter seen (keepSeen).
 	fresh []seenKey
 
-	fetching map[clock.ReplicaID]fetchState
-	// fetchPeak is the most entries fetching held since it was last
-	// replaced (see endFetches).
-	fetchPeak int
+	// fetching numbers the replicas with an outstanding fetch (their
+	// entries in recent, which hold the fetch: replicaState.fetch). A
+	// map of fetches by replica was one more cold map per announcement
+	// and per chunk in the 10,000-node simulation.
+	fetching []int
 	// recent keeps the changes applied last and, per replica, what the
 	// core remembers of it beyond the document (replicaState: the peer
 	// it was last fetched from and how much of it was announced), in the
@@ -392,13 +397,12 @@ func NewCore(cfg CoreConfig, doc Document) (*Core, error) {
 		return nil, fmt.Errorf("%w: nil document", ErrConfig)
 	}
 	c := &Core{
-		cfg:      cfg,
-		doc:      doc,
-		rng:      rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
-		seen:     make(map[seenKey]struct{}),
-		fetching: make(map[clock.ReplicaID]fetchState),
-		recent:   newRecentChanges(cfg.RecentBytes),
-		tokens:   int64(cfg.GossipBytesPerSecond),
+		cfg:    cfg,
+		doc:    doc,
+		rng:    rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		seen:   make(map[seenKey]struct{}),
+		recent: newRecentChanges(cfg.RecentBytes),
+		tokens: int64(cfg.GossipBytesPerSecond),
 		stats: CoreStats{
 			Rejected: map[RejectReason]uint64{},
 		},
@@ -581,12 +585,11 @@ func (c *Core) markBehind() { c.behindAt, c.behind = c.now, true }
 // announce queues an Announce that this node holds r's operations up to
 // seq, unless it announced that much already.
 func (c *Core) announce(r clock.ReplicaID, seq uint64, out *Output) {
-	st := c.recent.state(r)
+	st := &c.recent.entry(r).rs
 	if seq <= st.announced {
 		return
 	}
 	st.announced = seq
-	c.recent.setState(r, st)
 	c.stats.Announced++
 	m := &AnnounceMsg{From: c.cfg.Name, Replica: r, Seq: seq}
 	out.Broadcasts = append(out.Broadcasts, Broadcast{Key: announceKey(r), Msg: Encode(m), Message: m})
@@ -929,10 +932,9 @@ func (c *Core) onAnnounce(now int64, m *AnnounceMsg, out *Output) {
 		c.stats.Duplicates++
 		return
 	}
-	if f, ok := c.fetching[m.Replica]; ok && now-f.at < c.cfg.FetchTimeoutMillis {
-		if m.Seq > f.later {
+	if e := c.recent.find(m.Replica); e != nil && e.rs.fetching && now-e.rs.fetch.at < c.cfg.FetchTimeoutMillis {
+		if f := &e.rs.fetch; m.Seq > f.later {
 			f.later, f.laterFrom = m.Seq, m.From
-			c.fetching[m.Replica] = f
 		}
 		return
 	}
@@ -941,13 +943,24 @@ func (c *Core) onAnnounce(now int64, m *AnnounceMsg, out *Output) {
 
 // fetch asks peer for replica r's changes after ours, expecting seq.
 func (c *Core) fetch(now int64, r clock.ReplicaID, peer string, seq uint64, out *Output) {
-	c.fetching[r] = fetchState{peer: peer, seq: seq, at: now}
-	c.fetchPeak = max(c.fetchPeak, len(c.fetching))
-	st := c.recent.state(r)
-	st.fetchedFrom = peer
-	c.recent.setState(r, st)
+	f := fetchState{peer: peer, seq: seq, at: now}
+	st := c.startFetch(r, f)
+	st.fetch, st.fetchedFrom = f, peer
 	c.stats.Fetches++
 	c.send(out, peer, &FetchMsg{From: c.cfg.Name, Replica: r, After: c.versionOf(r)})
+}
+
+// startFetch returns what the core keeps of replica r, with a fetch
+// outstanding: f unless one was already. The pointer is valid until the
+// next call that may add a replica's entry (recentChanges.entry).
+func (c *Core) startFetch(r clock.ReplicaID, f fetchState) *replicaState {
+	n := c.recent.number(r)
+	st := &c.recent.runs[n].rs
+	if !st.fetching {
+		st.fetch, st.fetching = f, true
+		c.fetching = append(c.fetching, n)
+	}
+	return st
 }
 
 // endFetches ends the outstanding fetches done reports finished and
@@ -960,20 +973,20 @@ func (c *Core) endFetches(now int64, done func(clock.ReplicaID, fetchState) bool
 		return
 	}
 	var again []refetch
-	for r, f := range c.fetching {
+	kept := c.fetching[:0]
+	for _, n := range c.fetching {
+		e := &c.recent.runs[n]
+		r, f := e.replica, e.rs.fetch
 		if !done(r, f) {
+			kept = append(kept, n)
 			continue
 		}
-		delete(c.fetching, r)
+		e.rs.fetch, e.rs.fetching = fetchState{}, false
 		if f.later > c.versionOf(r) {
 			again = append(again, refetch{r, f})
 		}
 	}
-	if len(c.fetching) == 0 && c.fetchPeak > smallMap {
-		// A burst of fetches grew the table; a fresh one is cheaper to
-		// range over until the next.
-		c.fetching, c.fetchPeak = make(map[clock.ReplicaID]fetchState), 0
-	}
+	c.fetching = kept
 	slices.SortFunc(again, func(a, b refetch) int { return cmp.Compare(a.r, b.r) })
 	for _, a := range again {
 		c.fetch(now, a.r, a.f.laterFrom, a.f.later, out)
@@ -985,10 +998,6 @@ type refetch struct {
 	r clock.ReplicaID
 	f fetchState
 }
-
-// smallMap is how many entries a map holds in its first table (one group
-// of slots): a map that grew past it is replaced when it empties.
-const smallMap = 8
 
 func (c *Core) onFetch(m *FetchMsg, out *Output) error {
 	if m.From == c.cfg.Name {
@@ -1186,14 +1195,9 @@ func (c *Core) onChanges(now int64, m *ChangesMsg, out *Output) error {
 		// everything it has: a digest here would stream again what the
 		// other replicas' fetches are bringing. (The fetch may have
 		// ended already, by a middle chunk that reached its seq.)
-		f, ok := c.fetching[fr]
-		if !ok {
-			f = fetchState{peer: m.From}
-		}
+		f := &c.startFetch(fr, fetchState{peer: m.From}).fetch
 		f.seq = max(f.seq, m.Changes[len(m.Changes)-1].End+1)
 		f.at = now
-		c.fetching[fr] = f
-		c.fetchPeak = max(c.fetchPeak, len(c.fetching))
 		c.stats.Fetches++
 		c.send(out, m.From, &FetchMsg{From: c.cfg.Name, Replica: fr, After: c.versionOf(fr)})
 	}

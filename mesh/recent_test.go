@@ -54,8 +54,8 @@ func TestRecentChanges(t *testing.T) {
 	for s := uint64(10); s < 30; s++ {
 		rc.add(ch(1, s, s, 10), 0)
 	}
-	one, two := runBytes(rc.runs[1].changes), runBytes(rc.runs[2].changes)
-	if rc.bytes > rc.limit || rc.bytes != one+two || rc.runs[1].size != one || len(rc.runs[1].ats) != len(rc.runs[1].changes) {
+	one, two := runBytes(rc.find(1).changes), runBytes(rc.find(2).changes)
+	if rc.bytes > rc.limit || rc.bytes != one+two || rc.find(1).size != one || len(rc.find(1).ats) != len(rc.find(1).changes) {
 		t.Fatalf("bytes %d (limit %d), runs %d + %d", rc.bytes, rc.limit, one, two)
 	}
 	if _, ok := rc.since(clock.ReplicaID(1), 26, 29); !ok {
@@ -65,7 +65,7 @@ func TestRecentChanges(t *testing.T) {
 	// is ignored and the next one continues it.
 	rc.add(ch(1, 29, 29, 10), 0)
 	rc.add(ch(1, 30, 31, 10), 0)
-	if run, ok := rc.since(clock.ReplicaID(1), 28, 31); !ok || len(run) != 2 || run[0].Start != 29 || rc.runs[1].end != 31 {
+	if run, ok := rc.since(clock.ReplicaID(1), 28, 31); !ok || len(run) != 2 || run[0].Start != 29 || rc.find(1).end != 31 {
 		t.Errorf("after evictions: %v %v", run, ok)
 	}
 }
@@ -178,7 +178,7 @@ func TestRecentReplicaState(t *testing.T) {
 	rc := newRecentChanges(15)
 	one, two := clock.ReplicaID(1), clock.ReplicaID(2)
 	st := replicaState{announced: 3, fetchedFrom: "n1"}
-	rc.setState(one, st)
+	rc.entry(one).rs = st
 	if _, ok := rc.since(one, 0, 1); ok {
 		t.Fatal("a state-only entry served changes")
 	}
@@ -195,7 +195,7 @@ func TestRecentReplicaState(t *testing.T) {
 	if run, ok := rc.since(one, 5, 6); !ok || len(run) != 1 || rc.state(one) != st {
 		t.Fatalf("a new run after eviction: %v %v, state %+v", run, ok, rc.state(one))
 	}
-	if _, ok := rc.runs[two]; !ok {
+	if run := rc.find(two); run == nil || len(run.changes) == 0 {
 		t.Fatal("replica 2's run went")
 	}
 }
