@@ -14,29 +14,31 @@ const (
 	evCheck                   // convergence poll
 )
 
-// event is one entry of the simulator's queue. Events run in (at, seq)
-// order; seq is the push order, so ties break deterministically.
+// event is one entry of the simulator's queue. Events run in (at, push
+// order); ties break deterministically. Fields are ordered largest first
+// so that the struct packs into 56 bytes (with padding between small and
+// large fields it took 72).
 type event struct {
-	at    int64 // virtual time, microseconds
-	seq   uint64
-	kind  uint8
-	phase uint8
-	inc   uint32 // the node's incarnation when scheduled
-	node  int32
-	from  int32
-	pkt   *packet
-	// size is a stream message's length in bytes (mesh.Send.Size).
-	size int32
+	at  int64 // virtual time, microseconds
+	pkt *packet
 	// dec is a stream message as its sender built it (mesh.Send.Message),
 	// delivered as it is: the simulator's cores measure the messages
 	// they send but do not encode them (mesh.OutputPool.SizesOnly).
-	dec mesh.Message
+	dec  mesh.Message
+	inc  uint32 // the node's incarnation when scheduled
+	node int32
+	from int32
+	// size is a stream message's length in bytes (mesh.Send.Size).
+	size  int32
+	kind  uint8
+	phase uint8
 }
 
-// eventQueue is a 4-ary min-heap of events by (at, seq). The heap holds only
-// the keys and a slot number; the events wait in a slab of slots reused
-// through a free list, so sifting moves 24-byte keys instead of whole
-// events (64 bytes). At 10,000 nodes the heap holds hundreds of
+// eventQueue is a 4-ary min-heap of events by (at, push order). The heap
+// holds only 16-byte keys; the events wait in a slab of slots reused
+// through a free list, so sifting moves keys instead of whole events, and
+// a node's four children are 64 bytes, about one cache line (24-byte keys
+// spanned two or three). At 10,000 nodes the heap holds hundreds of
 // thousands of events. Written out rather than using container/heap to
 // avoid boxing.
 type eventQueue struct {
@@ -46,12 +48,20 @@ type eventQueue struct {
 	seq  uint64
 }
 
-// hkey is an event's place in the heap: its order and its slot.
+// hkey is an event's place in the heap: its time, then ord, which is the
+// push sequence number above slotBits and the event's slab slot below, so
+// that comparing ord compares push order.
 type hkey struct {
-	at   int64
-	seq  uint64
-	slot uint32
+	at  int64
+	ord uint64
 }
+
+// slotBits is the width of the slot in hkey.ord: up to 64 M events in
+// flight (a 10,000-node run has a few hundred thousand), and 2^38 pushes
+// in a run.
+const slotBits = 26
+
+func (k hkey) slot() uint32 { return uint32(k.ord & (1<<slotBits - 1)) }
 
 func (q *eventQueue) len() int { return len(q.h) }
 
@@ -59,19 +69,18 @@ func less(a, b *hkey) bool {
 	if a.at != b.at {
 		return a.at < b.at
 	}
-	return a.seq < b.seq
+	return a.ord < b.ord
 }
 
 // heapArity is the heap's fan-out: four children per key, side by side,
 // halve the depth of a binary heap. The heap holds hundreds of thousands
 // of keys at 10,000 nodes, so each level below the cached top is a cache
 // miss; the four children are one or two adjacent lines. Events pop in
-// (at, seq) order, a total order, so the run is the same at any arity.
+// (at, push order), a total order, so the run is the same at any arity.
 const heapArity = 4
 
 func (q *eventQueue) push(e event) {
 	q.seq++
-	e.seq = q.seq
 	var slot uint32
 	if n := len(q.free); n > 0 {
 		slot = q.free[n-1]
@@ -79,9 +88,12 @@ func (q *eventQueue) push(e event) {
 		q.slab[slot] = e
 	} else {
 		slot = uint32(len(q.slab))
+		if slot >= 1<<slotBits {
+			panic("simulations: more than 64 M events in flight")
+		}
 		q.slab = append(q.slab, e)
 	}
-	q.h = append(q.h, hkey{at: e.at, seq: e.seq, slot: slot})
+	q.h = append(q.h, hkey{at: e.at, ord: q.seq<<slotBits | uint64(slot)})
 	i := len(q.h) - 1
 	k := q.h[i]
 	for i > 0 {
@@ -121,8 +133,9 @@ func (q *eventQueue) pop() event {
 		}
 		q.h[i] = k
 	}
-	e := q.slab[top.slot]
-	q.slab[top.slot] = event{} // drop its references (packet, bytes, message)
-	q.free = append(q.free, top.slot)
+	slot := top.slot()
+	e := q.slab[slot]
+	q.slab[slot] = event{} // drop its references (packet, bytes, message)
+	q.free = append(q.free, slot)
 	return e
 }

@@ -303,16 +303,15 @@ func TestEventQueueOracle(t *testing.T) {
 	for seed := uint64(1); seed <= 50; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 11))
 		var q eventQueue
-		var oracle []event // sorted by (at, seq)
-		var seq uint64
+		var oracle []event // sorted by (at, push order); node is the push number
+		var seq int32
 		for step := range 2000 {
 			if rng.IntN(5) < 3 || len(oracle) == 0 {
 				seq++
-				e := event{at: rng.Int64N(100), node: int32(seq)}
+				e := event{at: rng.Int64N(100), node: seq}
 				q.push(e)
-				e.seq = seq
 				i, _ := slices.BinarySearchFunc(oracle, e, func(a, b event) int {
-					return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.seq, b.seq))
+					return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.node, b.node))
 				})
 				oracle = slices.Insert(oracle, i, e)
 				continue
