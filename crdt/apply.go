@@ -272,7 +272,7 @@ func (d *Doc) clearNode(n *node, ctx VersionVector) bool {
 // increment adds delta to replica id.Replica's contribution at s.
 func (d *Doc) increment(s *slot, id OpID, ts clock.Timestamp, delta draft.Value) {
 	if s.ctr == nil {
-		s.ctr = &counter{}
+		s.ctr = newCounter()
 	}
 	k, ok := s.ctr.find(id.Replica)
 	if !ok {

@@ -25,8 +25,12 @@ import (
 // but the last coldLag (about a second of gossip at 50 writes/s). Like
 // simulations/document.go (stateReadPatches), each document reads State
 // after every 64 visible patches.
+// coldDocs is the number of documents: 2000, or COLD_DOCS (more make the
+// documents colder still: the simulator's 10,000 find even the page
+// tables out of cache).
+var coldDocs = envInt("COLD_DOCS", 2000)
+
 const (
-	coldDocs      = 2000
 	coldWrites    = 1000
 	coldWriters   = 100
 	coldKeys      = 100
@@ -35,8 +39,9 @@ const (
 	coldStateRead = 64
 )
 
-// coldWorkload makes the shared stream of changes, in causal order.
-func coldWorkload(b *testing.B, phys *clock.Manual) []*Change {
+// coldWorkload makes the shared stream of changes, in causal order, by
+// writers with strategies strat (nil: the defaults).
+func coldWorkload(b *testing.B, phys *clock.Manual, strat *Strategies) []*Change {
 	b.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	writers := make([]*Doc, coldWriters)
@@ -46,7 +51,9 @@ func coldWorkload(b *testing.B, phys *clock.Manual) []*Change {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if writers[i], err = New(DefaultConfig(clock.ReplicaID(i+1), clk)); err != nil {
+		cfg := DefaultConfig(clock.ReplicaID(i+1), clk)
+		cfg.Strategies = strat
+		if writers[i], err = New(cfg); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -112,9 +119,22 @@ func coldWorkload(b *testing.B, phys *clock.Manual) []*Change {
 // allocations per apply, state reads included; the CPU figure counts the
 // collector's background work too), the minor page faults of a run, and
 // the memory a document retains at the end.
-func BenchmarkColdRemoteApply(b *testing.B) {
+func BenchmarkColdRemoteApply(b *testing.B) { coldRemoteApply(b, false) }
+
+// BenchmarkColdRemoteApplySkip is BenchmarkColdRemoteApply as the
+// simulator configures its replicas (simulations/engine.go): SkipPatches
+// (nobody reads a replica's patches, so there are no state reads either)
+// and counters under /cnt, at the writers too (so increments travel as
+// counter ops).
+func BenchmarkColdRemoteApplySkip(b *testing.B) { coldRemoteApply(b, true) }
+
+func coldRemoteApply(b *testing.B, skip bool) {
 	phys := clock.NewManual(1_764_000_000_000)
-	cs := coldWorkload(b, phys)
+	var strat *Strategies
+	if skip {
+		strat = NewStrategies().MustSet("/cnt/*", Count())
+	}
+	cs := coldWorkload(b, phys, strat)
 	var ms runtime.MemStats
 	var elapsed, cpu time.Duration
 	var faults int64
@@ -132,7 +152,9 @@ func BenchmarkColdRemoteApply(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if docs[i], err = New(DefaultConfig(id, clk)); err != nil {
+			cfg := DefaultConfig(id, clk)
+			cfg.SkipPatches, cfg.Strategies = skip, strat
+			if docs[i], err = New(cfg); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -178,6 +200,14 @@ func BenchmarkColdRemoteApply(b *testing.B) {
 	b.ReportMetric(float64(bytes)/float64(applies), "B/apply")
 	b.ReportMetric(float64(allocs)/float64(applies), "allocs/apply")
 	b.ReportMetric(float64(retained)/float64(b.N), "retained-B/doc")
+}
+
+// envInt returns the environment variable name as an int, or def.
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
 }
 
 // writeHeapProfile writes the live heap to path (COLD_HEAP_PROFILE): what

@@ -206,6 +206,7 @@ func (l *memLog) floorOf(r clock.ReplicaID, have, reader uint64) uint64 {
 // the list's sequence.
 func dropEmptyRegisters(n *node) int {
 	dropped := 0
+	here := false
 	for k, s := range n.keys {
 		if s.child != nil {
 			dropped += dropEmptyRegisters(s.child)
@@ -213,7 +214,12 @@ func dropEmptyRegisters(n *node) int {
 		if len(s.entries) == 0 && s.ctr == nil && s.vis == visNone && (s.child == nil || emptyNode(s.child)) {
 			delete(n.keys, k)
 			dropped++
+			here = true
 		}
+	}
+	if here {
+		// The node's cache must hold only registers of its keys.
+		n.hot.forget()
 	}
 	if n.lst != nil {
 		for s := range n.lst.all() {

@@ -20,37 +20,43 @@ type Doc struct {
 	// The fields are in the order of a remote apply's reads: a simulator
 	// applies each change to thousands of documents in turn, so each finds
 	// its Doc cold in cache, and every 64-byte line of it that the apply
-	// reads is a miss. Owner's busy flag sits at the end of owner (line 4
-	// of the 64-byte lines); the fields after it, up to pending's counts,
-	// are what Apply reads and writes (lines 5 and 6), then stats (line 7).
+	// reads is a miss. A Doc is allocated in a 1024-byte size class, so
+	// its lines start at multiples of 64 bytes. Owner's busy flag sits at
+	// the end of owner, in line 5 (bytes 320-383), with clk up to skip;
+	// line 6 holds stats, afterOp and listSlots, line 7 lag and pending's
+	// count: with SkipPatches a remote apply reads these three lines of
+	// the Doc and no other (it read five, cfg's and a second of pending's
+	// and stats' among them, before they moved here).
+	// TestDocHotLines checks the layout.
 
 	// owner owns state: local updates and lag applies change the nodes it
 	// made in place (draft's owned mode). Anything that hands state or a
 	// part of it out of the Doc freezes it first (State does).
 	owner draft.Owner
 
-	clk  *clock.Clock
-	root *node
-	vv   VersionVector
-	log  *memLog // the opLog; concrete, so appends are direct calls
+	clk     *clock.Clock
+	root    *node
+	vv      VersionVector
+	log     *memLog // the opLog; concrete, so appends are direct calls
+	mark    int     // where the current call's patches start in lag
+	lagCap  int32   // the lag's capacity growLag aims for
+	quiet   bool    // don't emit visible patches (local updates, large batches)
+	dirty   bool    // large batch: re-render and diff at finish
+	stale   bool    // SkipPatches: state is behind the registers; render on read
+	skip    bool    // cfg.SkipPatches, here in a line Apply reads anyway
+	stats   Stats
+	afterOp func(c *Change, i int) // test hook: called after each remote op
+	// listSlots counts list position slots made by ops and snapshot merges
+	// (tombstones stay): with the live counts, the cost of a render.
+	listSlots int
 	// lag holds visible patches applied to the registers but not yet to
 	// state, oldest first. The patches of its backing array are never
 	// rewritten once appended (newLag goes on after them, growLag moves to
 	// a new array), so Result.Patches can share it. The current call's
 	// patches start at mark.
-	lag  []draft.Patch
-	mark int
-	segs draft.Path // room for visible patch paths (see takeSegs)
-	// listSlots counts list position slots made by ops and snapshot merges
-	// (tombstones stay): with the live counts, the cost of a render.
-	listSlots int
-	afterOp   func(c *Change, i int) // test hook: called after each remote op
-	lagCap    int32                  // the lag's capacity growLag aims for
-	quiet     bool                   // don't emit visible patches (local updates, large batches)
-	dirty     bool                   // large batch: re-render and diff at finish
-	stale     bool                   // SkipPatches: state is behind the registers; render on read
-	pending   pendingBuf
-	stats     Stats
+	lag     []draft.Patch
+	pending pendingBuf
+	segs    draft.Path // room for visible patch paths (see takeSegs)
 
 	cfg   Config
 	strat *Strategies
@@ -129,6 +135,7 @@ func New(cfg Config) (*Doc, error) {
 		state: draft.EmptyMap(),
 		vv:    VersionVector{},
 		log:   newMemLog(),
+		skip:  cfg.SkipPatches,
 	}
 	d.root.shown = visMap
 	return d, nil
@@ -273,14 +280,14 @@ func (d *Doc) Apply(changes ...*Change) (Result, error) {
 // SkipPatches it keeps them from being made at all (quiet until finish).
 func (d *Doc) begin() {
 	d.mark = len(d.lag)
-	d.quiet = d.cfg.SkipPatches
+	d.quiet = d.skip
 }
 
 // finish hands the call's visible patches out in res and leaves them in lag
 // for State to apply. With SkipPatches there are none: the state is marked
 // for a render on its next read if anything was applied.
 func (d *Doc) finish(res *Result) {
-	if d.cfg.SkipPatches {
+	if d.skip {
 		d.quiet, d.dirty = false, false
 		if res.Applied > 0 {
 			d.stale = true

@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"math/rand/v2"
 	"strconv"
 	"testing"
 
@@ -52,6 +53,52 @@ func TestCachedRegistersAfterCompact(t *testing.T) {
 		checkConsistent(t, r.Doc)
 		if got, want := r.json(t), a.json(t); got != want {
 			t.Fatalf("replica %v: state\n%s\nwant\n%s", r.Replica(), got, want)
+		}
+	}
+}
+
+// TestHotSlotsOracle checks a node's register cache against its keys
+// through random remembers and finds while the node grows: find returns a
+// register only for its own key, a register just remembered is found, and
+// growing the table keeps what fits (most of it).
+func TestHotSlotsOracle(t *testing.T) {
+	seed := uint64(rand.Int64())
+	rng := rand.New(rand.NewPCG(seed, 11))
+	var c hotSlots
+	keys := map[string]*slot{}
+	var order []string
+	for step := range 20000 {
+		if len(order) < 400 && rng.IntN(8) == 0 {
+			k := "k" + strconv.Itoa(len(order))
+			keys[k] = &slot{key: k}
+			order = append(order, k)
+		}
+		if len(order) == 0 {
+			continue
+		}
+		k := order[rng.IntN(len(order))]
+		h := keyHash(k)
+		if s := c.find(h, k); s != nil && s != keys[k] {
+			t.Fatalf("seed %d step %d: find(%q) returned another key's register %q", seed, step, k, s.key)
+		}
+		c.remember(h, keys[k], len(keys))
+		if len(keys) >= hotMin && c.find(h, k) != keys[k] {
+			t.Fatalf("seed %d step %d: %q not found just after remember", seed, step, k)
+		}
+	}
+	hits := 0
+	for k, s := range keys {
+		if c.find(keyHash(k), k) == s {
+			hits++
+		}
+	}
+	if hits < len(keys)*9/10 {
+		t.Fatalf("seed %d: %d of %d keys cached", seed, hits, len(keys))
+	}
+	c.forget()
+	for k := range keys {
+		if c.find(keyHash(k), k) != nil {
+			t.Fatalf("seed %d: %q found after forget", seed, k)
 		}
 	}
 }

@@ -589,7 +589,7 @@ const maxOffset = 1<<16 - 1
 // adopt to keep the message where it lies.
 const adoptMin = 1 << 10
 
-func (e *encRun) len() int { return e.pos.n }
+func (e *encRun) len() int { return e.pos.len() }
 
 // push copies msg, the message of c, into the arena.
 func (e *encRun) push(msg []byte, c *Change) {
@@ -601,7 +601,7 @@ func (e *encRun) push(msg []byte, c *Change) {
 			size = min(2*cap(e.bufs[k]), encChunkMax)
 		}
 		e.bufs = append(e.bufs, make([]byte, 0, max(size, len(msg))))
-		e.first = append(e.first, e.dropped+e.pos.n)
+		e.first = append(e.first, e.dropped+e.pos.len())
 		e.borrowed = false
 		k++
 	}
@@ -612,8 +612,8 @@ func (e *encRun) push(msg []byte, c *Change) {
 
 // track keeps the newest gapless run's bounds as c is logged.
 func (e *encRun) track(c *Change) {
-	if e.pos.n == 0 || c.StartSeq > e.lastEnd+1 {
-		e.runLow, e.runFirst = c.StartSeq-1, e.dropped+e.pos.n
+	if e.pos.len() == 0 || c.StartSeq > e.lastEnd+1 {
+		e.runLow, e.runFirst = c.StartSeq-1, e.dropped+e.pos.len()
 	}
 	e.lastEnd = max(e.lastEnd, c.EndSeq())
 }
@@ -646,7 +646,7 @@ func (e *encRun) adopt(msg []byte, c *Change) {
 	}
 	e.track(c)
 	e.bufs = append(e.bufs, msg)
-	e.first = append(e.first, e.dropped+e.pos.n)
+	e.first = append(e.first, e.dropped+e.pos.len())
 	e.borrowed = true
 	e.pos.push(0)
 }
@@ -669,7 +669,7 @@ func (e *encRun) msgAfter(i, k int) ([]byte, int) {
 
 // bytesFrom returns the length of the messages of changes i.. together.
 func (e *encRun) bytesFrom(i int) int {
-	if i >= e.pos.n {
+	if i >= e.pos.len() {
 		return 0
 	}
 	k := e.chunkOf(i)
@@ -685,7 +685,7 @@ func (e *encRun) msgIn(i, k int) []byte {
 	b := e.bufs[k]
 	off, end := int(e.pos.at(i)), len(b)
 	// The next change is in the same chunk unless it starts the next.
-	if i+1 < e.pos.n && (k+1 == len(e.first) || e.first[k+1] != e.dropped+i+1) {
+	if i+1 < e.pos.len() && (k+1 == len(e.first) || e.first[k+1] != e.dropped+i+1) {
 		end = int(e.pos.at(i + 1))
 	}
 	return b[off:end:end]
@@ -712,7 +712,7 @@ func (e *encRun) chunkOf(i int) int {
 // appendFrom appends the messages of changes i.. to dst: a copy per arena
 // chunk, the messages lying back to back in each.
 func (e *encRun) appendFrom(dst []byte, i int) []byte {
-	if i >= e.pos.n {
+	if i >= e.pos.len() {
 		return dst
 	}
 	k := e.chunkOf(i)
@@ -738,7 +738,7 @@ func msgSpan(msg []byte) (start, end uint64) {
 // floor returns the lowest seq from which the changes reach without a gap
 // up to have (have itself if the newest does not reach it).
 func (e *encRun) floor(have uint64) uint64 {
-	if e.pos.n == 0 || e.lastEnd < have {
+	if e.pos.len() == 0 || e.lastEnd < have {
 		return have
 	}
 	return e.runLow
@@ -747,7 +747,7 @@ func (e *encRun) floor(have uint64) uint64 {
 // dropFront drops the first k changes and the arena chunks only they used.
 func (e *encRun) dropFront(k int) {
 	e.pos.dropFront(k)
-	if e.pos.n == 0 {
+	if e.pos.len() == 0 {
 		*e = encRun{}
 		return
 	}
