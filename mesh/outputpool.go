@@ -23,30 +23,31 @@ type OutputPool struct {
 	// scratch is where a SizesOnly pool's cores encode a message to
 	// measure it.
 	scratch []byte
-	// changes is the array of the gossiped changes a core applies in
-	// one call (receiveBatch): one array for every core, not one per
-	// call.
-	changes []Change
+	// changes are arrays for the changes a core hands the document in
+	// one call (receiveBatch's gossiped changes, the new changes of a
+	// Changes message it handles meanwhile): a few arrays for every
+	// core, not one per call.
+	changes [][]Change
 }
 
-// batch returns an empty slice for a call's gossiped changes, the pool's
-// array when there is a pool.
+// batch returns an empty slice for changes to hand the document, an
+// array of the pool's when it has one free.
 func (p *OutputPool) batch() []Change {
-	if p == nil {
+	if p == nil || len(p.changes) == 0 {
 		return nil
 	}
-	b := p.changes[:0]
-	p.changes = nil // in use until putBatch
-	return b
+	b := p.changes[len(p.changes)-1]
+	p.changes = p.changes[:len(p.changes)-1]
+	return b // in use until putBatch
 }
 
-// putBatch gives back the slice batch returned, grown or not, cleared.
+// putBatch gives back a slice batch returned, grown or not, cleared.
 func (p *OutputPool) putBatch(b []Change) {
-	if p == nil {
+	if p == nil || cap(b) == 0 {
 		return
 	}
 	clear(b)
-	p.changes = b[:0]
+	p.changes = append(p.changes, b[:0])
 }
 
 // Put gives back out, whose broadcasts, sends and applied effects the
