@@ -34,23 +34,26 @@ type Options struct {
 
 // node is one simulated node: a protocol core over a crdt document with
 // its own manual physical clock, and a model of memberlist's broadcast
-// queue.
+// queue. The fields every event reads come first, with the physical
+// clock held in place, so that an event's first touch of its node loads
+// them together (the clock behind a pointer was one more cache miss per
+// event at 10,000 nodes).
 type node struct {
-	idx     int32
-	name    string
-	up      bool
-	gone    bool // left or crashed for good
-	docLost bool // went down without its disk
-	inc     uint32
-	member  bool // chosen as a gossip target by the others
 	offset  int64
 	maxPhys int64
-	phys    *clock.Manual
-	clk     *clock.Clock
-	doc     *crdt.Doc
+	phys    clock.Manual
 	ad      *docAdapter
 	core    *mesh.Core
 	q       gossipQueue
+	idx     int32
+	inc     uint32
+	up      bool
+	gone    bool // left or crashed for good
+	docLost bool // went down without its disk
+	member  bool // chosen as a gossip target by the others
+	name    string
+	clk     *clock.Clock
+	doc     *crdt.Doc
 	replica clock.ReplicaID
 }
 
@@ -270,7 +273,7 @@ func (s *Sim) startNode(i int, keepDoc bool) error {
 	if i < len(s.nodes) {
 		n = s.nodes[i]
 	} else {
-		n = &node{idx: int32(i), name: nodeName(i), phys: clock.NewManual(0)}
+		n = &node{idx: int32(i), name: nodeName(i)}
 		s.nodes = append(s.nodes, n)
 		s.names = append(s.names, n.name)
 		s.liveInc = append(s.liveInc, 0)
@@ -283,7 +286,7 @@ func (s *Sim) startNode(i int, keepDoc bool) error {
 	if !keepDoc || n.doc == nil {
 		s.nextRep++
 		n.replica = s.nextRep
-		clk, err := clock.New(clock.Config{Replica: n.replica, Physical: n.phys, MaxDrift: timeDur(s.sc.Mesh.MaxDrift)})
+		clk, err := clock.New(clock.Config{Replica: n.replica, Physical: &n.phys, MaxDrift: timeDur(s.sc.Mesh.MaxDrift)})
 		if err != nil {
 			return err
 		}
