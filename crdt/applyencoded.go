@@ -135,7 +135,7 @@ func (d *Doc) receiveRoom(c *Change, msg []byte, res *Result) error {
 		}
 		return d.receiveUnready(held, res)
 	}
-	l := d.log
+	l := &d.log
 	l.recv, l.recvMsg = c, msg
 	err = d.applyRemoteAt(c, have, res)
 	l.recv, l.recvMsg = nil, nil

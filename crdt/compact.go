@@ -159,7 +159,7 @@ func (d *Doc) CheckFloor(vv VersionVector) error {
 // compactLog returns the in-memory log. A different opLog would have to
 // bring its own compaction.
 func (d *Doc) compactLog() *memLog {
-	return d.log
+	return &d.log
 }
 
 // size returns the number of changes and their estimated bytes.

@@ -20,14 +20,14 @@ type Doc struct {
 	// The fields are in the order of a remote apply's reads: a simulator
 	// applies each change to thousands of documents in turn, so each finds
 	// its Doc cold in cache, and every 64-byte line of it that the apply
-	// reads is a miss. A Doc is allocated in a 1024-byte size class, so
+	// reads is a miss. A Doc is allocated in a 1280-byte size class, so
 	// its lines start at multiples of 64 bytes. Owner's busy flag sits at
-	// the end of owner, in line 5 (bytes 320-383), with clk up to skip;
-	// line 6 holds stats, afterOp and listSlots, line 7 lag and pending's
-	// count: with SkipPatches a remote apply reads these three lines of
-	// the Doc and no other (it read five, cfg's and a second of pending's
-	// and stats' among them, before they moved here).
-	// TestDocHotLines checks the layout.
+	// the end of owner, in line 5 (bytes 320-383), with clk up to waiting;
+	// line 6 holds stats, line 7 the op log's lookup fields (the log is
+	// part of the Doc). With SkipPatches a remote apply reads these three
+	// lines of the Doc and no other: it read five and the log's own line
+	// before (cfg's SkipPatches, pending's count and lag were in lines of
+	// their own). TestDocHotLines checks the layout.
 
 	// owner owns state: local updates and lag applies change the nodes it
 	// made in place (draft's owned mode). Anything that hands state or a
@@ -37,18 +37,23 @@ type Doc struct {
 	clk     *clock.Clock
 	root    *node
 	vv      VersionVector
-	log     *memLog // the opLog; concrete, so appends are direct calls
-	mark    int     // where the current call's patches start in lag
-	lagCap  int32   // the lag's capacity growLag aims for
-	quiet   bool    // don't emit visible patches (local updates, large batches)
-	dirty   bool    // large batch: re-render and diff at finish
-	stale   bool    // SkipPatches: state is behind the registers; render on read
-	skip    bool    // cfg.SkipPatches, here in a line Apply reads anyway
-	stats   Stats
 	afterOp func(c *Change, i int) // test hook: called after each remote op
+	mark    int                    // where the current call's patches start in lag
+	lagCap  int16                  // the lag's capacity growLag aims for
+	quiet   bool                   // don't emit visible patches (local updates, large batches)
+	dirty   bool                   // large batch: re-render and diff at finish
+	stale   bool                   // SkipPatches: state is behind the registers; render on read
+	skip    bool                   // cfg.SkipPatches, here in a line Apply reads anyway
+	// waiting says that the pending buffer may hold changes (it is set
+	// when one is buffered, and cleared by drain once none is): Apply
+	// reads it instead of the buffer's count, in a line of its own.
+	waiting bool
+	stats   Stats
 	// listSlots counts list position slots made by ops and snapshot merges
 	// (tombstones stay): with the live counts, the cost of a render.
 	listSlots int
+	strat     *Strategies
+	log       memLog // the opLog; concrete, so appends are direct calls
 	// lag holds visible patches applied to the registers but not yet to
 	// state, oldest first. The patches of its backing array are never
 	// rewritten once appended (newLag goes on after them, growLag moves to
@@ -58,8 +63,7 @@ type Doc struct {
 	pending pendingBuf
 	segs    draft.Path // room for visible patch paths (see takeSegs)
 
-	cfg   Config
-	strat *Strategies
+	cfg Config
 	// state is the visible state before the patches in lag: State applies
 	// them (all at once, so the draft shares the path copies) when it is
 	// read, so remote changes that nobody reads in between cost no
@@ -134,7 +138,6 @@ func New(cfg Config) (*Doc, error) {
 		root:  newNode(nil),
 		state: draft.EmptyMap(),
 		vv:    VersionVector{},
-		log:   newMemLog(),
 		skip:  cfg.SkipPatches,
 	}
 	d.root.shown = visMap
@@ -216,7 +219,7 @@ func (d *Doc) applyLag() draft.Value {
 // reader that sometimes reads often does not make the buffer grow from
 // nothing each time.
 func (d *Doc) newLag() {
-	d.lagCap = int32(min(max(2*len(d.lag), int(d.lagCap)/2, 4), maxLag+maxBatchPatches))
+	d.lagCap = int16(min(max(2*len(d.lag), int(d.lagCap)/2, 4), maxLag+maxBatchPatches))
 	d.lag, d.mark = d.lag[len(d.lag):len(d.lag)], 0
 }
 
@@ -279,8 +282,13 @@ func (d *Doc) Apply(changes ...*Change) (Result, error) {
 // begin starts a remote entry point's patches at the end of lag; with
 // SkipPatches it keeps them from being made at all (quiet until finish).
 func (d *Doc) begin() {
+	if d.skip {
+		// No patches are made, and the lag stays empty: it is not read
+		// (a line of the Doc that a cold apply then leaves alone).
+		d.quiet = true
+		return
+	}
 	d.mark = len(d.lag)
-	d.quiet = d.skip
 }
 
 // finish hands the call's visible patches out in res and leaves them in lag
@@ -404,6 +412,7 @@ func (d *Doc) receiveUnready(c *Change, res *Result) error {
 		d.stats.Dropped++
 		return fmt.Errorf("%w: change %s/%d dropped", ErrPendingFull, c.Replica, c.StartSeq)
 	}
+	d.waiting = true
 	res.Pending++
 	d.stats.Buffered++
 	return nil
@@ -471,7 +480,9 @@ func (d *Doc) applyRemoteAt(c *Change, have uint64, res *Result) error {
 	d.log.append(c)
 	res.Applied++
 	d.stats.Applied++
-	if n := len(d.lag) - d.mark; n > maxBatchPatches && n > d.liveUnits() {
+	if d.skip {
+		// (No patches: the lag is not read, see begin.)
+	} else if n := len(d.lag) - d.mark; n > maxBatchPatches && n > d.liveUnits() {
 		d.quiet, d.dirty = true, true
 	}
 	return nil
@@ -491,6 +502,9 @@ func (d *Doc) liveUnits() int { return d.root.liveMap + d.root.liveList + d.list
 
 // drain applies pending changes that have become ready, until none is.
 func (d *Doc) drain(res *Result) {
+	if !d.waiting {
+		return
+	}
 	for progress := d.pending.n > 0; progress; {
 		progress = false
 		for _, r := range d.pending.replicas() {
@@ -512,6 +526,7 @@ func (d *Doc) drain(res *Result) {
 			}
 		}
 	}
+	d.waiting = d.pending.n > 0
 }
 
 // RetryQuarantined re-offers quarantined changes whose timestamps are now
