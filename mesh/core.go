@@ -220,8 +220,7 @@ type Output struct {
 // when the core's OutputPool says so (OutputPool.SizesOnly).
 func (c *Core) send(out *Output, to string, m Message) {
 	if p := c.cfg.Outputs; p != nil && p.SizesOnly {
-		p.scratch = AppendEncode(p.scratch[:0], m)
-		out.Sends = append(out.Sends, Send{To: to, Reliable: true, Size: len(p.scratch), Message: m})
+		out.Sends = append(out.Sends, Send{To: to, Reliable: true, Size: EncodedSize(m), Message: m})
 		return
 	}
 	b := Encode(m)
@@ -1095,7 +1094,16 @@ func (c *Core) recentRuns(v, mine VersionVector, lacking []clock.ReplicaID, befo
 		if !ok {
 			return nil, 0, false
 		}
-		changes = append(changes, run...)
+		if changes == nil {
+			// The run itself when it is the only one (most answers
+			// are for one replica), not a copy: a run's array is
+			// never overwritten (recentChanges.add), and the
+			// capacity is cut so that appending the next run
+			// copies.
+			changes = run[:len(run):len(run)]
+		} else {
+			changes = append(changes, run...)
+		}
 		size += runBytes(run)
 	}
 	return changes, size, true
@@ -1274,7 +1282,8 @@ func (c *Core) fetchAnswer(m *ChangesMsg) (clock.ReplicaID, bool) {
 			return 0, false
 		}
 	}
-	return r, c.recent.state(r).fetchedFrom == m.From
+	e := c.recent.find(r)
+	return r, e != nil && e.rs.fetchedFrom == m.From
 }
 
 func (c *Core) sendSnapshot(peer string, out *Output) error {

@@ -77,6 +77,56 @@ func appendStr(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
+// The sizes of the forms above, for EncodedSize; wire_test.go checks
+// them against the appends at every boundary.
+
+func arrayHeaderSize(n int) int {
+	switch {
+	case n < 16:
+		return 1
+	case n <= math.MaxUint16:
+		return 3
+	}
+	return 5
+}
+
+func uintSize(v uint64) int {
+	switch {
+	case v < 128:
+		return 1
+	case v <= math.MaxUint8:
+		return 2
+	case v <= math.MaxUint16:
+		return 3
+	case v <= math.MaxUint32:
+		return 5
+	}
+	return 9
+}
+
+func binSize(n int) int {
+	switch {
+	case n <= math.MaxUint8:
+		return 2 + n
+	case n <= math.MaxUint16:
+		return 3 + n
+	}
+	return 5 + n
+}
+
+func strSize(s string) int {
+	switch l := len(s); {
+	case l < 32:
+		return 1 + l
+	case l <= math.MaxUint8:
+		return 2 + l
+	case l <= math.MaxUint16:
+		return 3 + l
+	default:
+		return 5 + l
+	}
+}
+
 // reader decodes the msgpack subset from a byte slice. The first error sticks:
 // later reads return zero values, and err reports the first failure, so a
 // decoder can read a whole message and check err once at the end of each

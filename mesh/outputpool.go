@@ -20,9 +20,6 @@ type OutputPool struct {
 	// message). Default false: every Send carries its bytes.
 	SizesOnly bool
 	free      []Output
-	// scratch is where a SizesOnly pool's cores encode a message to
-	// measure it.
-	scratch []byte
 	// changes are arrays for the changes a core hands the document in
 	// one call (receiveBatch's gossiped changes, the new changes of a
 	// Changes message it handles meanwhile): a few arrays for every

@@ -254,6 +254,55 @@ func sizeHint(m Message) int {
 	return overhead
 }
 
+// EncodedSize returns len(Encode(m)) without encoding m: for a driver
+// that only counts the bytes a message would take (OutputPool.SizesOnly).
+// Encoding a message to measure it copied every change's data and sorted
+// every version vector, per stream message in a simulation (AppendEncode
+// was 3.1 s of the 10,000-node run).
+func EncodedSize(m Message) int {
+	n := headerBytes
+	switch m := m.(type) {
+	case *ChangeMsg:
+		n += changeSize(m.Change)
+	case *AnnounceMsg:
+		n += 1 + strSize(m.From) + uintSize(uint64(m.Replica)) + uintSize(m.Seq)
+	case *FetchMsg:
+		n += 1 + strSize(m.From) + uintSize(uint64(m.Replica)) + uintSize(m.After)
+	case *DigestMsg:
+		n += 1 + strSize(m.From) + versionSize(m.Version) + 1
+	case *ChangesMsg:
+		n += 1 + strSize(m.From) + arrayHeaderSize(len(m.Changes)) + 1
+		for _, c := range m.Changes {
+			n += changeSize(c)
+		}
+	case *SnapshotRequestMsg:
+		n += 1 + strSize(m.From)
+	case *SnapshotMsg:
+		n += 1 + strSize(m.From) + versionSize(m.Version) + binSize(len(m.Data))
+	default:
+		n = len(Encode(m))
+	}
+	return n
+}
+
+// changeSize is len(appendChange(nil, c)).
+func changeSize(c Change) int {
+	return 1 + uintSize(uint64(c.Replica)) + uintSize(c.Start) + uintSize(c.End) + binSize(len(c.Data))
+}
+
+// versionSize is len(appendVersion(nil, v)): the order of the entries,
+// which appendVersion sorts, does not change their size.
+func versionSize(v VersionVector) int {
+	n, entries := 0, 0
+	for r, s := range v {
+		if s > 0 {
+			n += uintSize(uint64(r)) + uintSize(s)
+			entries++
+		}
+	}
+	return arrayHeaderSize(2*entries) + n
+}
+
 // changeOverhead bounds the bytes of one change's array header, replica,
 // start, end and bin header; versionEntryBytes those of one version
 // vector entry (two uints).

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/syncmesh/syncmesh/clock"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -236,6 +238,9 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
+		if got, want := EncodedSize(m), len(Encode(m)); got != want {
+			t.Fatalf("EncodedSize %d, encoded %d bytes", got, want)
+		}
 		again, err := Decode(Encode(m), 0)
 		if err != nil {
 			t.Fatalf("re-encoding of an accepted message is rejected: %v", err)
@@ -284,6 +289,52 @@ func TestDecodeSharedAliasesOnlyChangeData(t *testing.T) {
 		}
 		if got := &data[0] == inside; got != tc.alias {
 			t.Fatalf("%T: data aliases the input: %v, want %v", tc.m, got, tc.alias)
+		}
+	}
+}
+
+// TestEncodedSize checks EncodedSize against Encode for every message type
+// with integers, strings, binaries, arrays and version vectors on each
+// side of every msgpack size boundary.
+func TestEncodedSize(t *testing.T) {
+	ints := []uint64{0, 1, 127, 128, 255, 256, 65535, 65536, 1<<32 - 1, 1 << 32, 1<<64 - 1}
+	lens := []int{0, 1, 15, 16, 31, 32, 255, 256, 65535, 65536, 70000}
+	var msgs []Message
+	for _, tc := range wireSamples() {
+		msgs = append(msgs, tc.msg)
+	}
+	for _, v := range ints {
+		r := clock.ReplicaID(max(v, 1))
+		msgs = append(msgs,
+			&ChangeMsg{Change: Change{Replica: r, Start: v, End: v, Data: []byte("x")}},
+			&AnnounceMsg{From: "a", Replica: r, Seq: v},
+			&FetchMsg{From: "f", Replica: r, After: v},
+			&DigestMsg{From: "d", Version: VersionVector{r: v, 5: 1}},
+		)
+	}
+	for _, n := range lens {
+		name := strings.Repeat("n", n)
+		data := make([]byte, n)
+		changes := make([]Change, min(n, 300))
+		for i := range changes {
+			changes[i] = Change{Replica: 1, Start: uint64(i + 1), End: uint64(i + 1)}
+		}
+		v := VersionVector{}
+		for i := range min(n, 300) {
+			v[clock.ReplicaID(i+1)] = uint64(i) // one zero entry, left out
+		}
+		msgs = append(msgs,
+			&ChangeMsg{Change: Change{Replica: 1, Start: 1, End: 1, Data: data}},
+			&AnnounceMsg{From: name, Replica: 1, Seq: 1},
+			&ChangesMsg{From: name, Changes: changes, More: n%2 == 0},
+			&DigestMsg{From: name, Version: v, Reply: true},
+			&SnapshotRequestMsg{From: name},
+			&SnapshotMsg{From: "s", Version: v, Data: data},
+		)
+	}
+	for i, m := range msgs {
+		if got, want := EncodedSize(m), len(Encode(m)); got != want {
+			t.Errorf("message %d (%T): EncodedSize %d, encoded %d bytes", i, m, got, want)
 		}
 	}
 }
