@@ -220,6 +220,17 @@ func (a *docAdapter) set(r clock.ReplicaID, seq uint64) {
 	}
 }
 
+// setRead records replica r's entry as the document has it now, and
+// reports a fall (a broken invariant) as refresh does.
+func (a *docAdapter) setRead(r clock.ReplicaID) {
+	seq := a.d.VersionOf(r)
+	if old := a.VersionOf(r); seq < old && a.violate != nil {
+		a.violate("monotonic-versions", fmt.Sprintf("replica %v version of %v fell from %d to %d", a.d.Replica(), r, old, seq))
+		return
+	}
+	a.set(r, seq)
+}
+
 // local records a change this replica made with Update.
 func (a *docAdapter) local(c *crdt.Change) {
 	a.cache[changeID{c.Replica, c.StartSeq, c.EndSeq()}] = &cachedChange{c: c}
@@ -242,16 +253,28 @@ func (a *docAdapter) decode(ch mesh.Change) (*crdt.Change, error) {
 	return c, nil
 }
 
-func (a *docAdapter) result(res crdt.Result, given []*crdt.Change, err error) (mesh.Applied, error) {
+// result records what an Apply of given did. pendingBefore is the pending
+// buffer's length before the call.
+func (a *docAdapter) result(res crdt.Result, given []*crdt.Change, pendingBefore int, err error) (mesh.Applied, error) {
 	a.dropped += uint64(res.Dropped)
 	a.quarantinedTotal += uint64(res.Quarantined)
-	exact := res.Applied == len(given) && res.Pending == 0 && res.Quarantined == 0 &&
-		res.Dropped == 0 && res.Rejected == 0 && res.Duplicates == 0 && a.quar == 0 && a.d.PendingLen() == 0
-	if exact {
+	settled := res.Quarantined == 0 && a.quar == 0 && a.d.PendingLen() == 0
+	exact := settled && res.Applied == len(given) && res.Pending == 0 &&
+		res.Dropped == 0 && res.Rejected == 0 && res.Duplicates == 0
+	switch {
+	case exact:
 		for _, c := range given {
 			a.set(c.Replica, c.EndSeq())
 		}
-	} else if res.Applied > 0 {
+	case res.Applied > 0 && settled && pendingBefore == 0:
+		// Some of given were duplicates (a reply crossing gossip) or
+		// rejected, but nothing waited before or waits now: only
+		// given's replicas moved. Reading their entries is cheaper than
+		// refresh's copy and walk of the whole vector.
+		for _, c := range given {
+			a.setRead(c.Replica)
+		}
+	case res.Applied > 0:
 		a.refresh()
 	}
 	if res.Quarantined > 0 || a.quar > 0 {
@@ -276,11 +299,12 @@ func (a *docAdapter) Apply(changes []mesh.Change) (mesh.Applied, error) {
 		}
 		cs = append(cs, c)
 	}
+	pendingBefore := a.d.PendingLen()
 	res, err := a.d.Apply(cs...)
 	if err == nil {
 		err = firstErr
 	}
-	applied, err := a.result(res, cs, err)
+	applied, err := a.result(res, cs, pendingBefore, err)
 	clear(cs)
 	a.scratch = cs[:0]
 	return applied, err
