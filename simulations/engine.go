@@ -676,6 +676,16 @@ func (s *Sim) deliverStream(e event) {
 // node's announcement for a replica has the same key and its own sender
 // and sequence.
 func (s *Sim) intern(b mesh.Broadcast) *bcast {
+	if m, ok := b.Message.(*mesh.AnnounceMsg); ok {
+		// A core announces each (replica, seq) once, under its own
+		// name, and never relays another's: no two announcements have
+		// the same bytes, so there is nothing to share and the map of
+		// broadcasts (a string-keyed lookup and store per announcement,
+		// and one key string hashed twice more) is skipped. kid is
+		// unused for announcements: queues find them by aid.
+		return &bcast{key: b.Key, kid: -1, msg: b.Msg, dec: m, slot: -1, aid: s.annKeys.of(b.Key),
+			announce: true, ridx: s.reps.of(m.Replica), end: m.Seq}
+	}
 	if x, ok := s.bcasts[b.Key]; ok && bytes.Equal(x.msg, b.Msg) {
 		return x
 	}
