@@ -52,8 +52,10 @@ type Doc struct {
 	// listSlots counts list position slots made by ops and snapshot merges
 	// (tombstones stay): with the live counts, the cost of a render.
 	listSlots int
-	strat     *Strategies
-	log       memLog // the opLog; concrete, so appends are direct calls
+	// hint is the register warm last looked up (nil if none): kept only
+	// so that the lookup is not optimised away.
+	hint *slot
+	log  memLog // the opLog; concrete, so appends are direct calls
 	// lag holds visible patches applied to the registers but not yet to
 	// state, oldest first. The patches of its backing array are never
 	// rewritten once appended (newLag goes on after them, growLag moves to
@@ -63,7 +65,8 @@ type Doc struct {
 	pending pendingBuf
 	segs    draft.Path // room for visible patch paths (see takeSegs)
 
-	cfg Config
+	cfg   Config
+	strat *Strategies
 	// state is the visible state before the patches in lag: State applies
 	// them (all at once, so the draft shares the path copies) when it is
 	// read, so remote changes that nobody reads in between cost no
@@ -352,6 +355,13 @@ func (d *Doc) admit(c *Change, res *Result) (have uint64, fresh bool, err error)
 		d.stats.Rejected++
 		return 0, false, err
 	}
+	// The author's log entry is looked up here, before the version
+	// vector, though only the log append after the ops needs it: the two
+	// lookups do not depend on each other, so on a cold Doc the CPU has
+	// the misses of both in flight at once, and the append then finds
+	// the entry cached (lastR).
+	d.log.find(c.Replica)
+	d.warm(c)
 	have = d.vv[c.Replica]
 	if have >= c.EndSeq() {
 		res.Duplicates++
@@ -359,6 +369,21 @@ func (d *Doc) admit(c *Change, res *Result) (have uint64, fresh bool, err error)
 		return have, false, nil
 	}
 	return have, true, nil
+}
+
+// warm looks up the register of c's first op when it is a key of the root
+// (most ops of a small document), and keeps it in hint, so that its cache
+// misses on a cold Doc (the root node, its cache's bucket, the register)
+// overlap the version vector's lookup, which does not depend on them;
+// remoteSlot then finds them cached. Nothing depends on the result.
+func (d *Doc) warm(c *Change) {
+	if len(c.Ops) == 0 {
+		return
+	}
+	op := &c.Ops[0]
+	if len(op.Path) == 0 && !op.Key.IsElem() && op.Kind != OpInsert && op.Kind != OpMove {
+		d.hint = d.root.hot.find(keyHash(op.Key.Key), op.Key.Key)
+	}
 }
 
 // owe records that a gap applied here relies on its author's changes up

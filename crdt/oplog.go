@@ -106,6 +106,14 @@ func (l *memLog) author(r clock.ReplicaID) *logAuthor {
 	return &l.authors[i]
 }
 
+// find makes r the last author looked up (author's cached one) if r is
+// logged; it adds no author.
+func (l *memLog) find(r clock.ReplicaID) {
+	if i, found := l.search(r); found {
+		l.lastR, l.last = r, i
+	}
+}
+
 // search returns r's index in authors, and whether r is there, by the
 // index: one probe of it, usually, and then r's entry.
 func (l *memLog) search(r clock.ReplicaID) (int, bool) {
