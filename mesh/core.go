@@ -289,6 +289,11 @@ type seenKey struct {
 
 // replicaState is what the core keeps per replica (Core.recent).
 type replicaState struct {
+	// fetch is the outstanding fetch for the replica, when fetching is
+	// set (its number is then in Core.fetching). First, and together in
+	// one cache line (see recentRun).
+	fetch    fetchState
+	fetching bool
 	// announced is the highest sequence this node announced holding, so
 	// it announces each advance once.
 	announced uint64
@@ -299,10 +304,6 @@ type replicaState struct {
 	// announcement: a new string per announcement was one allocation
 	// per node per applied change in the 10,000-node simulation.
 	announceKey string
-	// fetch is the outstanding fetch for the replica, when fetching is
-	// set (its number is then in Core.fetching).
-	fetch    fetchState
-	fetching bool
 }
 
 // fetchState is an outstanding fetch for an announced change.
@@ -326,6 +327,13 @@ type fetchState struct {
 // A Core is not safe for concurrent use: the driver serializes all calls, and
 // the Document it was given must not be used by anyone else concurrently.
 type Core struct {
+	// The fields are in the order of how many calls read them, so that
+	// what nearly every message touches fills the first lines (cfg,
+	// the document, recent, time and budget, fetches, seen marks):
+	// driving 10,000 cores from one loop, each call finds its core out
+	// of cache, and each further line of it read was a cache miss per
+	// message (the earlier order, with recent a separate object, spread
+	// one message's reads over about fourteen lines).
 	cfg CoreConfig
 	doc Document
 	vr  VersionReader // doc, if it implements VersionReader
@@ -333,11 +341,25 @@ type Core struct {
 	// vcache is the document's version vector while it is known not to
 	// have changed, or nil (see versionOf).
 	vcache VersionVector
-	rng    *rand.Rand
+	// recent keeps the changes applied last and, per replica, what the
+	// core remembers of it beyond the document (replicaState: the peer
+	// it was last fetched from, how much of it was announced, its
+	// outstanding fetch), in the same entry as its run (see
+	// recentRun.rs).
+	recent recentChanges
 
-	peers []string // sorted, without our own name
+	now      int64 // latest time passed in (ms)
+	tokens   int64 // gossip budget left (bytes)
+	refillAt int64 // time the budget was last refilled
+	refilled bool  // refillAt is set
+	behind   bool  // behindAt is set
+	started  bool
 
-	seen map[seenKey]struct{} // see SeenCapacity
+	// fetching numbers the replicas with an outstanding fetch (their
+	// entries in recent, which hold the fetch: replicaState.fetch). A
+	// map of fetches by replica was one more cold map per announcement
+	// and per chunk in the 10,000-node simulation.
+	fetching []int
 	// fresh are the changes marked seen during the current call that
 	// are not in seen (yet): the set as the protocol defines it is seen
 	// and fresh together. A gossiped change is usually applied in the
@@ -346,48 +368,33 @@ type Core struct {
 	// change per node in a simulation. Only those still not covered
 	// after the call's apply enter seen (keepSeen).
 	fresh []seenKey
-
-	// fetching numbers the replicas with an outstanding fetch (their
-	// entries in recent, which hold the fetch: replicaState.fetch). A
-	// map of fetches by replica was one more cold map per announcement
-	// and per chunk in the 10,000-node simulation.
-	fetching []int
-	// recent keeps the changes applied last and, per replica, what the
-	// core remembers of it beyond the document (replicaState: the peer
-	// it was last fetched from and how much of it was announced), in the
-	// same map entry as its run (see recentRun.rs).
-	recent *recentChanges
-	// held are changes handed to the document that it did not cover
-	// yet (pending or quarantined), by replica, to move into recent once
-	// it does; heldBytes is their Data size (see hold).
-	held      map[clock.ReplicaID][]Change
-	heldBytes int
-
-	now    int64 // latest time passed in (ms)
-	lastAE int64 // time of the last anti-entropy round
+	seen  map[seenKey]struct{} // see SeenCapacity
 	// repairPeer is the peer of the anti-entropy pull stream in flight
 	// ("" for none) and repairAt its last sign of life (see
 	// RepairTimeoutMillis).
 	repairPeer string
 	repairAt   int64
-	behindAt   int64 // last time we learnt we lacked operations
-	behind     bool  // behindAt is set
-	started    bool
 
-	tokens   int64 // gossip budget left (bytes)
-	refillAt int64 // time the budget was last refilled
-	refilled bool  // refillAt is set
+	// received counts accepted messages and their bytes by type; Stats
+	// turns them into CoreStats' maps. Two map updates per message on
+	// each of 10,000 simulated cores were cache misses on every
+	// delivery; a type's two counts share a line.
+	received [typeLimit]struct{ n, bytes uint64 }
+	stats    CoreStats
 
+	lastAE   int64 // time of the last anti-entropy round
+	behindAt int64 // last time we learnt we lacked operations
+	rng      *rand.Rand
+	peers    []string // sorted, without our own name
+	// held are changes handed to the document that it did not cover
+	// yet (pending or quarantined), by replica, to move into recent once
+	// it does; heldBytes is their Data size (see hold).
+	held      map[clock.ReplicaID][]Change
+	heldBytes int
 	// peerVV is the last version vector each peer sent (digest or
 	// snapshot), for the compaction frontier (compact.go); only with
 	// KeepPeerVersions.
 	peerVV map[string]VersionVector
-
-	stats CoreStats
-	// received and receivedBytes count accepted messages by type; Stats
-	// turns them into CoreStats' maps. Two map updates per message on
-	// each of 10,000 simulated cores were cache misses on every delivery.
-	received, receivedBytes [typeLimit]uint64
 }
 
 // NewCore returns a Core over doc.
@@ -404,7 +411,7 @@ func NewCore(cfg CoreConfig, doc Document) (*Core, error) {
 		doc:    doc,
 		rng:    rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 		seen:   make(map[seenKey]struct{}),
-		recent: newRecentChanges(cfg.RecentBytes),
+		recent: recentChanges{limit: cfg.RecentBytes},
 		tokens: int64(cfg.GossipBytesPerSecond),
 		stats: CoreStats{
 			Rejected: map[RejectReason]uint64{},
@@ -424,9 +431,9 @@ func (c *Core) Stats() CoreStats {
 	s.Received = map[MsgType]uint64{}
 	s.ReceivedBytes = map[MsgType]uint64{}
 	for t, n := range c.received {
-		if n > 0 {
-			s.Received[MsgType(t)] = n
-			s.ReceivedBytes[MsgType(t)] = c.receivedBytes[t]
+		if n.n > 0 {
+			s.Received[MsgType(t)] = n.n
+			s.ReceivedBytes[MsgType(t)] = n.bytes
 		}
 	}
 	s.Rejected = cloneMap(c.stats.Rejected)
@@ -861,8 +868,8 @@ func (c *Core) decode(b []byte) (Message, error) {
 // count counts an accepted message of type t and size bytes.
 func (c *Core) count(t MsgType, size int) {
 	if t < typeLimit {
-		c.received[t]++
-		c.receivedBytes[t] += uint64(size)
+		c.received[t].n++
+		c.received[t].bytes += uint64(size)
 	}
 }
 

@@ -34,8 +34,14 @@ type recentChanges struct {
 // each was added (ms; ascending too), their Data bytes and the last
 // change's End (read by every add; kept here so that add does not load
 // the last change).
+//
+// It is three cache lines exactly (TestRecentRunLayout), and so is each
+// entry of runs' array (Go's size classes for multiples of 192 bytes are
+// multiples of 64, in page-aligned spans): the run itself, which add and since read, in the
+// first; the outstanding fetch, which announcements read, in the second;
+// the rest of the replica's state in the third. Unaligned, an entry's
+// reads for one message spanned a line more.
 type recentRun struct {
-	replica clock.ReplicaID
 	changes []Change
 	ats     []int64
 	size    int
@@ -47,7 +53,9 @@ type recentRun struct {
 	// three maps were three cache misses per change per node in the
 	// 10,000-node simulation. It survives the run's restarts and
 	// evictions.
-	rs replicaState
+	rs      replicaState
+	replica clock.ReplicaID
+	_       [16]byte // to three lines
 }
 
 // find returns replica r's entry, or nil when there is none. The pointer
@@ -85,10 +93,6 @@ func (rc *recentChanges) state(r clock.ReplicaID) replicaState {
 
 // recentRunCap is a new run's capacity (changes).
 const recentRunCap = 8
-
-func newRecentChanges(limit int) *recentChanges {
-	return &recentChanges{limit: limit}
-}
 
 func runBytes(run []Change) int {
 	n := 0

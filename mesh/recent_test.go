@@ -3,6 +3,7 @@ package mesh
 import (
 	"fmt"
 	"testing"
+	"unsafe"
 
 	"github.com/syncmesh/syncmesh/clock"
 )
@@ -11,7 +12,7 @@ func TestRecentChanges(t *testing.T) {
 	ch := func(r, start, end uint64, size int) Change {
 		return Change{Replica: clock.ReplicaID(r), Start: start, End: end, Data: make([]byte, size)}
 	}
-	rc := newRecentChanges(100)
+	rc := &recentChanges{limit: 100}
 	for _, c := range []Change{ch(1, 1, 1, 10), ch(1, 2, 3, 10), ch(1, 4, 4, 10), ch(2, 1, 1, 10)} {
 		rc.add(c, 0)
 	}
@@ -123,7 +124,7 @@ func TestCoreAnswersFromRecentChanges(t *testing.T) {
 		}
 	}
 	// Older than what is kept: the document answers.
-	c.recent = newRecentChanges(1)
+	c.recent = recentChanges{limit: 1}
 	if _, err := c.Receive(1000, Encode(&DigestMsg{From: "peer", Version: VersionVector{}})); err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +176,7 @@ func TestCoreKeepsReleasedChanges(t *testing.T) {
 // survives the run's restart and its eviction, and an entry holding only
 // that state serves nothing.
 func TestRecentReplicaState(t *testing.T) {
-	rc := newRecentChanges(15)
+	rc := &recentChanges{limit: 15}
 	one, two := clock.ReplicaID(1), clock.ReplicaID(2)
 	st := replicaState{announced: 3, fetchedFrom: "n1"}
 	rc.entry(one).rs = st
@@ -197,5 +198,20 @@ func TestRecentReplicaState(t *testing.T) {
 	}
 	if run := rc.find(two); run == nil || len(run.changes) == 0 {
 		t.Fatal("replica 2's run went")
+	}
+}
+
+// TestRecentRunLayout: a replica's entry is three cache lines, the run in
+// the first and the outstanding fetch in the second (see recentRun).
+func TestRecentRunLayout(t *testing.T) {
+	var e recentRun
+	if size := unsafe.Sizeof(e); size != 3*64 {
+		t.Errorf("recentRun is %d bytes, want 192", size)
+	}
+	if off := unsafe.Offsetof(e.rs); off != 64 {
+		t.Errorf("recentRun.rs at %d, want 64", off)
+	}
+	if end := unsafe.Offsetof(e.rs.fetching) + unsafe.Sizeof(e.rs.fetching); end > 64 {
+		t.Errorf("replicaState's fetch ends at %d, past its line", end)
 	}
 }
