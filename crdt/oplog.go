@@ -106,12 +106,28 @@ func (l *memLog) author(r clock.ReplicaID) *logAuthor {
 	return &l.authors[i]
 }
 
-// find makes r the last author looked up (author's cached one) if r is
-// logged; it adds no author.
-func (l *memLog) find(r clock.ReplicaID) {
-	if i, found := l.search(r); found {
-		l.lastR, l.last = r, i
+// warm makes c's author the last author looked up (author's cached one),
+// if it is logged, and reads the places the append of c will write: its
+// place in the author's first chunk, and its first op's supersession
+// record (see Doc.warm). It adds no author. It returns a sum of what it
+// read, which means nothing.
+func (l *memLog) warm(c *Change) uint64 {
+	i, found := l.search(c.Replica)
+	if !found {
+		return 0
 	}
+	l.lastR, l.last = c.Replica, i
+	a := &l.authors[i]
+	var w uint64
+	if p := int(a.cs.head + a.cs.n); p < len(a.cs.first) && a.cs.first[p] == nil {
+		w++
+	}
+	if s := &a.sup; c.StartSeq >= s.base {
+		if p := uint64(s.r.head) + c.StartSeq - s.base; p < uint64(len(s.r.first)) {
+			w += uint64(s.r.first[p])
+		}
+	}
+	return w
 }
 
 // search returns r's index in authors, and whether r is there, by the
