@@ -370,7 +370,7 @@ func (d *Doc) admit(c *Change, res *Result) (have uint64, fresh bool, err error)
 // warm), and the register of its first op when that is a key of the root
 // or of a map just below it reached through the root's step cache (most
 // ops of a small document), with the lines of the register its apply
-// reads. None of these lookups depends on another or on the version
+// reads, or for an insert into a list there the list's lookups. None of these lookups depends on another or on the version
 // vector's, which admit does next, so the CPU has all their misses in
 // flight at once; the apply then finds the lines cached. (Each followed
 // the one before: on the 3k copy of scale-10k, the author and root
@@ -380,15 +380,16 @@ func (d *Doc) admit(c *Change, res *Result) (have uint64, fresh bool, err error)
 func (d *Doc) warm(c *Change) {
 	w := d.log.warm(c)
 	if len(c.Ops) > 0 {
-		w += d.warmRegister(&c.Ops[0])
+		w += d.warmRegister(&c.Ops[0], c.ID(0))
 	}
 	d.warmth = w
 }
 
-// warmRegister reads op's register as warm describes, if it finds it in
-// a register cache.
-func (d *Doc) warmRegister(op *Op) uint64 {
-	if op.Key.IsElem() || op.Kind == OpInsert || op.Kind == OpMove {
+// warmRegister reads op's register as warm describes (in the node's
+// register cache, or its map); for an insert (id) into a list, the list's
+// entries for id and for its origin (Integrate's lookups).
+func (d *Doc) warmRegister(op *Op, id OpID) uint64 {
+	if op.Key.IsElem() || op.Kind == OpMove {
 		return 0
 	}
 	n := d.root
@@ -403,9 +404,26 @@ func (d *Doc) warmRegister(op *Op) uint64 {
 	default:
 		return 0
 	}
+	if op.Kind == OpInsert {
+		if n.lst == nil {
+			return 0
+		}
+		l := n.lst.seq
+		w := uint64(l.Handle(id))
+		for _, o := range [2]OpID{op.Origins.Left, op.Origins.Right} {
+			if !o.IsZero() {
+				w += uint64(l.Handle(o))
+			}
+		}
+		return w
+	}
 	s := n.hot.find(keyHash(op.Key.Key), op.Key.Key)
 	if s == nil {
-		return 0
+		// Not cached (a new key, or a small node): the node's Go map,
+		// which remoteSlot reads next.
+		if s = n.keys[op.Key.Key]; s == nil {
+			return 1
+		}
 	}
 	// The register's three lines: the key (find), its first entry, and
 	// what it shows; a counter's contributions.
