@@ -139,7 +139,7 @@ func (p *packetPool) release(pk *packet) {
 // queues do not stay in cache), 17.5 s of the 10,000-node run's 31 s in
 // take. It holds no pointer (see bcastTable).
 type qent struct {
-	id   uint64 // insertion order: newer is larger; unique per queue
+	id   uint32 // insertion order: newer is larger; unique per queue (see nextID)
 	size int32  // len(b.msg), kept here so that filling a packet need not visit b
 	kid  int32  // b.kid
 	slot int32  // b's bcastTable slot
@@ -152,7 +152,7 @@ type qent struct {
 }
 
 // newQent is the queue entry for b, numbered id, referring to slot.
-func newQent(b *bcast, id uint64, slot int32) qent {
+func newQent(b *bcast, id uint32, slot int32) qent {
 	e := qent{id: id, size: int32(len(b.msg)), kid: b.kid, slot: slot, aid: b.aid}
 	if (b.change || b.announce) && b.end <= math.MaxUint32 {
 		e.end, e.ridx = uint32(b.end), b.ridx
@@ -195,7 +195,7 @@ type gossipQueue struct {
 	// queued announcement (at every advance of its replica) searches
 	// that bucket only, where probing every bucket's first and last id
 	// was a cache miss per bucket (9 s of the 10,000-node run).
-	ann   []uint64
+	ann   []uint32
 	annAt []int32
 	// n counts the live entries; stale counts the entries still in a
 	// bucket that a newer announcement with their key replaced. A
@@ -206,9 +206,13 @@ type gossipQueue struct {
 	// it, and take, pruneOne and sweep drop it when they pass it. ann
 	// is 0 when the entry it named left the queue, so that a newer
 	// announcement knows whether it replaces a live one.
-	n      int
-	stale  int
-	nextID uint64
+	n     int
+	stale int
+	// nextID numbers the entries queued (from 1). 32 bits, so that ann
+	// (read for every announcement a packet passes) and the entries are
+	// smaller: a node would have to queue 4 billion broadcasts to wrap it,
+	// which queue refuses (a broken invariant) rather than misorder.
+	nextID uint32
 	moved  []qent // scratch for take, kept to save an allocation per packet
 	from   []int  // scratch for take: where each bucket's entries start in moved
 	// tab is the broadcasts' table, shared by every node's queue (a
@@ -238,6 +242,9 @@ func (q *gossipQueue) queue(b *bcast, limit int) int {
 		}
 	} else if t, i, found := q.locate(b); found {
 		q.removeAt(t, i)
+	}
+	if q.nextID == math.MaxUint32 {
+		panic("simulations: a gossip queue numbered 2^32 broadcasts")
 	}
 	q.nextID++
 	if len(q.buckets) == 0 {
@@ -335,7 +342,7 @@ func (q *gossipQueue) locate(b *bcast) (t, i int, found bool) {
 	return 0, 0, false
 }
 
-func cmpID(e qent, id uint64) int { return cmp.Compare(e.id, id) }
+func cmpID(e qent, id uint32) int { return cmp.Compare(e.id, id) }
 
 // removeAt drops live entry i of bucket t.
 func (q *gossipQueue) removeAt(t, i int) {
