@@ -34,16 +34,12 @@ type bcast struct {
 	// slot is b's place in the bcastTable while queue entries refer to
 	// it, else -1.
 	slot int32
-	// aid numbers key among announcement keys ("a/<replica>", one per
-	// replica, replaced at every advance), or is -1 for other keys:
-	// queues find a queued announcement by it in a small per-queue slice
-	// instead of their key map.
+	// aid numbers an announcement's key ("a/<replica>", one per
+	// replica, replaced at every advance): the Sim uses the replica's
+	// number, ridx. It is -1 for other broadcasts. Queues find a queued
+	// announcement by it in a small per-queue slice instead of by key.
 	aid int32
 }
-
-// announceKeyPrefix starts every announcement's broadcast key (mesh's
-// announceKey).
-const announceKeyPrefix = "a/"
 
 // bcastTable numbers the broadcasts that queues hold, so that queue
 // entries carry an index instead of a pointer: buckets hold no pointers,

@@ -11,8 +11,12 @@ import (
 )
 
 // testKeys and testAnnKeys number the tests' broadcast keys, as Sim.keys
-// and Sim.annKeys do a run's.
+// does a run's (a run numbers announcement keys by their replica).
 var testKeys, testAnnKeys keyTable
+
+// announceKeyPrefix starts every announcement's broadcast key (mesh's
+// announceKey).
+const announceKeyPrefix = "a/"
 
 func bc(key string, size int) *bcast {
 	b := &bcast{key: key, kid: testKeys.of(key), msg: []byte(strings.Repeat("x", size)), slot: -1, aid: -1}
