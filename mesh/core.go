@@ -179,6 +179,8 @@ func (c CoreConfig) validate() error {
 // re-gossiped change), so it is read-only.
 type Broadcast struct {
 	Key string
+	// Msg is the message's wire bytes; nil for an announcement when the
+	// core's OutputPool is SizesOnly (EncodedSize(Message) is its length).
 	Msg []byte
 	// Message is what Msg encodes, as for Send.Message: for a driver
 	// that hands broadcasts to cores in the same process without
@@ -605,7 +607,11 @@ func (c *Core) announce(r clock.ReplicaID, seq uint64, out *Output) {
 	}
 	c.stats.Announced++
 	m := &AnnounceMsg{From: c.cfg.Name, Replica: r, Seq: seq}
-	out.Broadcasts = append(out.Broadcasts, Broadcast{Key: st.announceKey, Msg: Encode(m), Message: m})
+	var msg []byte
+	if p := c.cfg.Outputs; p == nil || !p.SizesOnly {
+		msg = Encode(m)
+	}
+	out.Broadcasts = append(out.Broadcasts, Broadcast{Key: st.announceKey, Msg: msg, Message: m})
 }
 
 // keepApplied adds to the recent changes those of changes the document

@@ -17,7 +17,10 @@ type OutputPool struct {
 	// delivers Send.Message to another core in the same process and
 	// only counts bytes (a simulation), so that no call encodes a
 	// message into bytes nobody reads (an allocation per stream
-	// message). Default false: every Send carries its bytes.
+	// message). It also leaves an announcement's Broadcast.Msg nil (a
+	// new message per node and advance; a change's bytes are kept, as
+	// they are shared). Default false: every Send and Broadcast carries
+	// its bytes.
 	SizesOnly bool
 	free      []Output
 	// changes are arrays for the changes a core hands the document in

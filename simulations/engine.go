@@ -632,7 +632,7 @@ func (s *Sim) deliverPacket(e event) {
 			s.st.rejected++
 			continue
 		}
-		msgs = append(msgs, mesh.Received{Raw: b.msg, Msg: b.dec})
+		msgs = append(msgs, mesh.Received{Raw: b.msg, Msg: b.dec, Size: int(b.size)})
 	}
 	if len(msgs) > 0 {
 		// As mesh.Node does with what its inbox holds: one batch, so the
@@ -684,14 +684,21 @@ func (s *Sim) intern(b mesh.Broadcast) *bcast {
 		// announced replica's number (an announcement's key is
 		// "a/<replica>"; numbering keys by their strings instead was
 		// 2.4 s of hashing at 10,000 nodes).
+		// The cores' pool is SizesOnly, so an announcement comes
+		// without bytes (an encoding and an allocation per node and
+		// advance saved): only its length is needed.
 		ridx := s.reps.of(m.Replica)
-		return &bcast{key: b.Key, kid: -1, msg: b.Msg, dec: m, slot: -1, aid: ridx,
+		size := len(b.Msg)
+		if b.Msg == nil {
+			size = mesh.EncodedSize(m)
+		}
+		return &bcast{key: b.Key, size: int32(size), kid: -1, msg: b.Msg, dec: m, slot: -1, aid: ridx,
 			announce: true, ridx: ridx, end: m.Seq}
 	}
 	if x, ok := s.bcasts[b.Key]; ok && bytes.Equal(x.msg, b.Msg) {
 		return x
 	}
-	x := &bcast{key: b.Key, kid: s.keys.of(b.Key), msg: b.Msg, slot: -1, aid: -1}
+	x := &bcast{key: b.Key, size: int32(len(b.Msg)), kid: s.keys.of(b.Key), msg: b.Msg, slot: -1, aid: -1}
 	// The core's own message (Broadcast.Message), or decoded once here,
 	// shared by every node it reaches: each core decoding its own copy
 	// was the largest per-delivery cost after crdt's apply. A Change or

@@ -13,7 +13,8 @@ import (
 // change's bytes unchanged). Announcements share a key per replica but
 // differ in sender and sequence, so they are not shared.
 type bcast struct {
-	key string
+	key  string
+	size int32 // len(msg), or the encoded length of an announcement given without bytes
 	// kid numbers key (Sim.keys): queues look broadcasts up by it, an
 	// integer map key instead of hashing the key string per queued item.
 	kid int32
@@ -136,7 +137,7 @@ func (p *packetPool) release(pk *packet) {
 // take. It holds no pointer (see bcastTable).
 type qent struct {
 	id   uint32 // insertion order: newer is larger; unique per queue (see nextID)
-	size int32  // len(b.msg), kept here so that filling a packet need not visit b
+	size int32  // b.size, kept here so that filling a packet need not visit b
 	kid  int32  // b.kid
 	slot int32  // b's bcastTable slot
 	aid  int32  // b.aid
@@ -149,7 +150,7 @@ type qent struct {
 
 // newQent is the queue entry for b, numbered id, referring to slot.
 func newQent(b *bcast, id uint32, slot int32) qent {
-	e := qent{id: id, size: int32(len(b.msg)), kid: b.kid, slot: slot, aid: b.aid}
+	e := qent{id: id, size: b.size, kid: b.kid, slot: slot, aid: b.aid}
 	if (b.change || b.announce) && b.end <= math.MaxUint32 {
 		e.end, e.ridx = uint32(b.end), b.ridx
 	}
@@ -247,7 +248,7 @@ func (q *gossipQueue) queue(b *bcast, limit int) int {
 		q.grow()
 	}
 	q.buckets[0] = append(q.buckets[0], newQent(b, q.nextID, q.tab.ref(b)))
-	q.least[0] = min(q.least[0], int32(len(b.msg)))
+	q.least[0] = min(q.least[0], b.size)
 	if b.aid >= 0 {
 		for len(q.ann) <= int(b.aid) {
 			q.ann = append(q.ann, 0)

@@ -19,7 +19,7 @@ var testKeys, testAnnKeys keyTable
 const announceKeyPrefix = "a/"
 
 func bc(key string, size int) *bcast {
-	b := &bcast{key: key, kid: testKeys.of(key), msg: []byte(strings.Repeat("x", size)), slot: -1, aid: -1}
+	b := &bcast{key: key, size: int32(size), kid: testKeys.of(key), msg: []byte(strings.Repeat("x", size)), slot: -1, aid: -1}
 	if strings.HasPrefix(key, announceKeyPrefix) {
 		b.aid = testAnnKeys.of(key)
 	}
