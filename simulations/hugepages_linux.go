@@ -71,8 +71,8 @@ func reserveAdvised(reserve int64) (stop func()) {
 // prefault faults the reserve's pages in from a goroutine of its own, a
 // little ahead of the heap's growth into it, so that the kernel's zeroing
 // of each fresh page happens there instead of in the run's event loop.
-// On this machine (a VM) the first touch of a page was about 2 ms per
-// 2 MiB huge page, 20 s of system time in the 10,000-node run, all of it
+// On this machine (a VM) the first touch of a page was a few ms per 2 MiB
+// huge page, about 20 s of system time in the 10,000-node run, all of it
 // on the single-threaded loop; done ahead on the other core, the loop
 // finds the pages there. MADV_POPULATE_WRITE only makes pages present,
 // their contents (zero, or what the runtime put there meanwhile) stay as
@@ -106,6 +106,11 @@ func prefault(lo, hi uintptr, quit <-chan struct{}) {
 			case <-poll.C:
 			}
 			continue
+		}
+		select {
+		case <-quit:
+			return
+		default:
 		}
 		n := min(uintptr(chunk), hi-next)
 		if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, next, n, madvPopulateWrite); errno != 0 {
