@@ -13,14 +13,18 @@ import (
 
 // propRuns is the number of random histories per property test; raise it
 // with CRDT_PROP_RUNS for a soak.
-func propRuns(def int) int {
-	if s := os.Getenv("CRDT_PROP_RUNS"); s != "" {
+func propRuns(def int) int { return runsFrom("CRDT_PROP_RUNS", def) }
+
+// runsFrom is def, or the positive count in the environment variable env,
+// or a quarter of def (at least one) under -short.
+func runsFrom(env string, def int) int {
+	if s := os.Getenv(env); s != "" {
 		if n, err := strconv.Atoi(s); err == nil && n > 0 {
 			return n
 		}
 	}
 	if testing.Short() {
-		return def / 4
+		return max(1, def/4)
 	}
 	return def
 }

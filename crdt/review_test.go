@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strconv"
 	"testing"
@@ -25,17 +24,7 @@ import (
 
 // reviewRuns is the number of random histories of a review test; raise
 // it with CRDT_REVIEW_RUNS for a soak.
-func reviewRuns(def int) int {
-	if s := os.Getenv("CRDT_REVIEW_RUNS"); s != "" {
-		if n, err := strconv.Atoi(s); err == nil && n > 0 {
-			return n
-		}
-	}
-	if testing.Short() {
-		return max(1, def/4)
-	}
-	return def
-}
+func reviewRuns(def int) int { return runsFrom("CRDT_REVIEW_RUNS", def) }
 
 // opIndex holds every original op by id: the ground truth gaps are
 // checked against.
