@@ -119,8 +119,10 @@ func newDocAdapter(d *crdt.Doc, fp []byte, cache changeCache, reps *replicaIndex
 }
 
 // mirror records vv[r] = seq in dense.
-func (a *docAdapter) mirror(r clock.ReplicaID, seq uint64) {
-	i := int(a.reps.of(r))
+func (a *docAdapter) mirror(r clock.ReplicaID, seq uint64) { a.mirrorAt(int(a.reps.of(r)), seq) }
+
+// mirrorAt records seq at dense position i.
+func (a *docAdapter) mirrorAt(i int, seq uint64) {
 	if i >= len(a.dense) {
 		a.dense = append(a.dense, make([]uint64, i+1-len(a.dense))...)
 	}
@@ -208,27 +210,39 @@ func (a *docAdapter) refresh() {
 
 // set records that replica r is now applied up to seq.
 func (a *docAdapter) set(r clock.ReplicaID, seq uint64) {
-	i := int(a.reps.of(r))
-	var old uint64
-	if i < len(a.dense) {
-		old = a.dense[i]
-	}
-	if seq > old {
-		a.mirror(r, seq)
-		a.stale = true
-		a.advance(r, old, seq)
-	}
+	i, old := a.entry(r)
+	a.raise(r, i, old, seq)
 }
 
 // setRead records replica r's entry as the document has it now, and
 // reports a fall (a broken invariant) as refresh does.
 func (a *docAdapter) setRead(r clock.ReplicaID) {
 	seq := a.d.VersionOf(r)
-	if old := a.VersionOf(r); seq < old && a.violate != nil {
+	i, old := a.entry(r)
+	if seq < old && a.violate != nil {
 		a.violate("monotonic-versions", fmt.Sprintf("replica %v version of %v fell from %d to %d", a.d.Replica(), r, old, seq))
 		return
 	}
-	a.set(r, seq)
+	a.raise(r, i, old, seq)
+}
+
+// entry returns replica r's dense position and its mirrored entry there.
+func (a *docAdapter) entry(r clock.ReplicaID) (int, uint64) {
+	i := int(a.reps.of(r))
+	if i < len(a.dense) {
+		return i, a.dense[i]
+	}
+	return i, 0
+}
+
+// raise records that r, at dense position i and mirrored at old, is
+// applied up to seq, if that is more.
+func (a *docAdapter) raise(r clock.ReplicaID, i int, old, seq uint64) {
+	if seq > old {
+		a.mirrorAt(i, seq)
+		a.stale = true
+		a.advance(r, old, seq)
+	}
 }
 
 // local records a change this replica made with Update.
